@@ -1,0 +1,63 @@
+//! Errors of the on-disk format layer.
+
+use core::fmt;
+
+/// Why a structure read from disk was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The buffer is shorter than the structure it should hold.
+    Truncated,
+    /// The superblock magic is not 0xEF53: this is not an ext2/3/4 filesystem.
+    NotExt4 {
+        /// The value found where the magic should be.
+        magic: u16,
+    },
+    /// A field holds a value the format does not allow.
+    Corrupt {
+        /// The structure and field, e.g. `"superblock: s_log_block_size"`.
+        what: &'static str,
+        /// The offending value.
+        value: u64,
+    },
+    /// A stored checksum does not match the computed one.
+    BadChecksum {
+        /// The structure whose checksum failed.
+        what: &'static str,
+        /// The checksum stored on disk.
+        stored: u32,
+        /// The checksum computed over the bytes.
+        computed: u32,
+    },
+    /// Valid ext4, but uses something rext4 does not implement.
+    Unsupported {
+        /// What is not supported.
+        what: &'static str,
+        /// The value (feature bits, block size, revision, ...).
+        value: u64,
+    },
+}
+
+/// Result type of the disk layer.
+pub type Result<T> = core::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Truncated => write!(f, "structure truncated"),
+            Error::NotExt4 { magic } => {
+                write!(f, "not an ext4 filesystem (magic {:#06x}, want 0xef53)", magic)
+            }
+            Error::Corrupt { what, value } => write!(f, "corrupt {} ({:#x})", what, value),
+            Error::BadChecksum {
+                what,
+                stored,
+                computed,
+            } => write!(
+                f,
+                "{} checksum mismatch (stored {:#010x}, computed {:#010x})",
+                what, stored, computed
+            ),
+            Error::Unsupported { what, value } => write!(f, "unsupported {} ({:#x})", what, value),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The ext4 on-disk format and the pure algorithms over it.
+//!
+//! This layer knows bytes, not kernels: it uses `core` only, never allocates,
+//! and every parser bounds-checks its input and returns an [`Error`] on bad
+//! bytes instead of panicking. The same files are compiled into the kernel
+//! module, into the KUnit suite and into the host crate (`tools/ext4disk`),
+//! where `cargo test` runs them against images made by mke2fs.
+//!
+//! The format reference is `Documentation/filesystems/ext4/` in the kernel
+//! source.
+
+pub mod bytes;
+pub mod crc32c;
+pub mod error;
+pub mod features;
+pub mod superblock;
+
+pub use error::{Error, Result};

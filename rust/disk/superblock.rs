@@ -1,0 +1,376 @@
+//! The ext4 superblock: 1024 bytes at byte offset 1024 of the device.
+
+use super::bytes::{array, le16, le32, lo_hi, u8_at};
+use super::crc32c::crc32c;
+use super::features::{self, compat, incompat, ro_compat, Access};
+use super::{Error, Result};
+
+/// Byte offset of the primary superblock on the device.
+pub const SUPERBLOCK_OFFSET: u64 = 1024;
+/// Size of the on-disk superblock.
+pub const SUPERBLOCK_SIZE: usize = 1024;
+/// `s_magic`.
+pub const EXT4_MAGIC: u16 = 0xEF53;
+/// `s_checksum_type` for crc32c, the only algorithm ext4 defines.
+pub const CHECKSUM_TYPE_CRC32C: u8 = 1;
+/// Offset of `s_checksum`, which covers every byte before it.
+const CHECKSUM_OFFSET: usize = 0x3FC;
+
+/// `s_state` bit: cleanly unmounted.
+pub const STATE_VALID: u16 = 0x0001;
+/// `s_state` bit: errors detected.
+pub const STATE_ERROR: u16 = 0x0002;
+/// `s_state` bit: orphans being recovered.
+pub const STATE_ORPHAN: u16 = 0x0004;
+
+/// Smallest block size ext4 allows (`s_log_block_size` 0).
+pub const MIN_BLOCK_SIZE: u32 = 1024;
+/// Largest block size ext4 allows (`s_log_block_size` 6).
+pub const MAX_BLOCK_SIZE: u32 = 65536;
+/// Inode size of revision-0 filesystems.
+pub const GOOD_OLD_INODE_SIZE: u16 = 128;
+/// First non-reserved inode of revision-0 filesystems.
+pub const GOOD_OLD_FIRST_INO: u32 = 11;
+/// Group descriptor size without the 64bit feature.
+pub const MIN_DESC_SIZE: u16 = 32;
+/// Smallest group descriptor size with the 64bit feature.
+pub const MIN_DESC_SIZE_64BIT: u16 = 64;
+/// Largest group descriptor size.
+pub const MAX_DESC_SIZE: u16 = 1024;
+
+/// The superblock fields rext4 uses, decoded and validated.
+///
+/// A `Superblock` only exists for bytes that passed [`Superblock::parse`]:
+/// magic, checksum (with metadata_csum) and the geometry checks below hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superblock {
+    /// Total inodes.
+    pub inodes_count: u32,
+    /// Total blocks (64-bit with the 64bit feature).
+    pub blocks_count: u64,
+    /// Blocks reserved for the superuser.
+    pub r_blocks_count: u64,
+    /// Free blocks as last recorded.
+    pub free_blocks_count: u64,
+    /// Free inodes as last recorded.
+    pub free_inodes_count: u32,
+    /// First data block: 1 for 1 KiB blocks, else 0.
+    pub first_data_block: u32,
+    /// log2(block size) - 10.
+    pub log_block_size: u32,
+    /// log2(cluster size) - 10.
+    pub log_cluster_size: u32,
+    /// Blocks per group.
+    pub blocks_per_group: u32,
+    /// Clusters per group.
+    pub clusters_per_group: u32,
+    /// Inodes per group.
+    pub inodes_per_group: u32,
+    /// Last mount time (seconds, 40-bit).
+    pub mtime: u64,
+    /// Last write time (seconds, 40-bit).
+    pub wtime: u64,
+    /// Mounts since the last check.
+    pub mnt_count: u16,
+    /// Mounts allowed before a check (-1: no limit).
+    pub max_mnt_count: i16,
+    /// `STATE_*` bits.
+    pub state: u16,
+    /// Behaviour on errors (1 continue, 2 remount-ro, 3 panic).
+    pub errors: u16,
+    /// Revision level (0 or 1).
+    pub rev_level: u32,
+    /// First non-reserved inode.
+    pub first_ino: u32,
+    /// On-disk inode size.
+    pub inode_size: u16,
+    /// Compatible feature bits.
+    pub feature_compat: u32,
+    /// Incompatible feature bits.
+    pub feature_incompat: u32,
+    /// Read-only compatible feature bits.
+    pub feature_ro_compat: u32,
+    /// Filesystem UUID.
+    pub uuid: [u8; 16],
+    /// Volume label (NUL padded).
+    pub volume_name: [u8; 16],
+    /// Reserved GDT blocks for online resize.
+    pub reserved_gdt_blocks: u16,
+    /// Journal inode number.
+    pub journal_inum: u32,
+    /// First orphan inode.
+    pub last_orphan: u32,
+    /// htree hash seed.
+    pub hash_seed: [u32; 4],
+    /// Default htree hash version.
+    pub def_hash_version: u8,
+    /// Group descriptor size in bytes.
+    pub desc_size: u16,
+    /// Default mount options.
+    pub default_mount_opts: u32,
+    /// First meta block group (meta_bg).
+    pub first_meta_bg: u32,
+    /// Creation time (seconds, 40-bit).
+    pub mkfs_time: u64,
+    /// Minimum extra inode size.
+    pub min_extra_isize: u16,
+    /// Wanted extra inode size.
+    pub want_extra_isize: u16,
+    /// Miscellaneous flags (hash signedness, ...).
+    pub flags: u32,
+    /// log2 of groups per flex group.
+    pub log_groups_per_flex: u8,
+    /// Errors recorded so far.
+    pub error_count: u32,
+    /// The seed of every metadata checksum: `s_checksum_seed` with the
+    /// csum_seed feature, otherwise crc32c(~0, uuid).
+    pub csum_seed: u32,
+}
+
+impl Superblock {
+    /// Parses and validates the 1024 superblock bytes (device offset 1024).
+    pub fn parse(b: &[u8]) -> Result<Superblock> {
+        if b.len() < SUPERBLOCK_SIZE {
+            return Err(Error::Truncated);
+        }
+        let magic = le16(b, 0x38)?;
+        if magic != EXT4_MAGIC {
+            return Err(Error::NotExt4 { magic });
+        }
+        let feature_compat = le32(b, 0x5C)?;
+        let feature_incompat = le32(b, 0x60)?;
+        let feature_ro_compat = le32(b, 0x64)?;
+        let rev_level = le32(b, 0x4C)?;
+        if rev_level > 1 {
+            return Err(Error::Unsupported {
+                what: "superblock revision",
+                value: rev_level.into(),
+            });
+        }
+
+        // With metadata_csum every other check runs on verified bytes.
+        if feature_ro_compat & ro_compat::METADATA_CSUM != 0 {
+            let ty = u8_at(b, 0x175)?;
+            if ty != CHECKSUM_TYPE_CRC32C {
+                return Err(Error::Corrupt {
+                    what: "superblock: s_checksum_type",
+                    value: ty.into(),
+                });
+            }
+            let stored = le32(b, CHECKSUM_OFFSET)?;
+            let computed = superblock_csum(b)?;
+            if stored != computed {
+                return Err(Error::BadChecksum {
+                    what: "superblock",
+                    stored,
+                    computed,
+                });
+            }
+        }
+
+        let is64 = feature_incompat & incompat::BIT64 != 0;
+        let hi = |off: usize| -> Result<u32> { if is64 { le32(b, off) } else { Ok(0) } };
+        let time = |lo: usize, hi_off: usize| -> Result<u64> {
+            Ok(u64::from(le32(b, lo)?) | (u64::from(u8_at(b, hi_off)?) << 32))
+        };
+
+        let uuid: [u8; 16] = array(b, 0x68)?;
+        let csum_seed = if feature_incompat & incompat::CSUM_SEED != 0 {
+            le32(b, 0x270)?
+        } else {
+            crc32c(!0, &uuid)
+        };
+
+        let (inode_size, first_ino) = if rev_level == 0 {
+            (GOOD_OLD_INODE_SIZE, GOOD_OLD_FIRST_INO)
+        } else {
+            (le16(b, 0x58)?, le32(b, 0x54)?)
+        };
+
+        let sb = Superblock {
+            inodes_count: le32(b, 0x0)?,
+            blocks_count: lo_hi(le32(b, 0x4)?, hi(0x150)?),
+            r_blocks_count: lo_hi(le32(b, 0x8)?, hi(0x154)?),
+            free_blocks_count: lo_hi(le32(b, 0xC)?, hi(0x158)?),
+            free_inodes_count: le32(b, 0x10)?,
+            first_data_block: le32(b, 0x14)?,
+            log_block_size: le32(b, 0x18)?,
+            log_cluster_size: le32(b, 0x1C)?,
+            blocks_per_group: le32(b, 0x20)?,
+            clusters_per_group: le32(b, 0x24)?,
+            inodes_per_group: le32(b, 0x28)?,
+            mtime: time(0x2C, 0x275)?,
+            wtime: time(0x30, 0x274)?,
+            mnt_count: le16(b, 0x34)?,
+            max_mnt_count: le16(b, 0x36)? as i16,
+            state: le16(b, 0x3A)?,
+            errors: le16(b, 0x3C)?,
+            rev_level,
+            first_ino,
+            inode_size,
+            feature_compat,
+            feature_incompat,
+            feature_ro_compat,
+            uuid,
+            volume_name: array(b, 0x78)?,
+            reserved_gdt_blocks: le16(b, 0xCE)?,
+            journal_inum: le32(b, 0xE0)?,
+            last_orphan: le32(b, 0xE8)?,
+            hash_seed: [le32(b, 0xEC)?, le32(b, 0xF0)?, le32(b, 0xF4)?, le32(b, 0xF8)?],
+            def_hash_version: u8_at(b, 0xFC)?,
+            desc_size: if is64 { le16(b, 0xFE)? } else { MIN_DESC_SIZE },
+            default_mount_opts: le32(b, 0x100)?,
+            first_meta_bg: le32(b, 0x104)?,
+            mkfs_time: time(0x108, 0x276)?,
+            min_extra_isize: le16(b, 0x15C)?,
+            want_extra_isize: le16(b, 0x15E)?,
+            flags: le32(b, 0x160)?,
+            log_groups_per_flex: u8_at(b, 0x174)?,
+            error_count: le32(b, 0x194)?,
+            csum_seed,
+        };
+        sb.validate()?;
+        Ok(sb)
+    }
+
+    /// Geometry checks: everything later code divides by, shifts by or
+    /// indexes with is sane.
+    fn validate(&self) -> Result<()> {
+        let corrupt = |what: &'static str, value: u64| Err(Error::Corrupt { what, value });
+        // 1 KiB .. 64 KiB.
+        if self.log_block_size > 6 {
+            return corrupt("superblock: s_log_block_size", self.log_block_size.into());
+        }
+        let bs = self.block_size();
+        let bits_per_block = u64::from(bs) * 8;
+        if self.blocks_per_group == 0 || u64::from(self.blocks_per_group) > bits_per_block {
+            return corrupt("superblock: s_blocks_per_group", self.blocks_per_group.into());
+        }
+        if self.inodes_per_group == 0 || u64::from(self.inodes_per_group) > bits_per_block {
+            return corrupt("superblock: s_inodes_per_group", self.inodes_per_group.into());
+        }
+        let isz = self.inode_size;
+        if isz < GOOD_OLD_INODE_SIZE || !isz.is_power_of_two() || u32::from(isz) > bs {
+            return corrupt("superblock: s_inode_size", isz.into());
+        }
+        if self.first_ino < GOOD_OLD_FIRST_INO || self.first_ino > self.inodes_count {
+            return corrupt("superblock: s_first_ino", self.first_ino.into());
+        }
+        let want_first = if bs == MIN_BLOCK_SIZE { 1 } else { 0 };
+        if self.first_data_block != want_first {
+            return corrupt("superblock: s_first_data_block", self.first_data_block.into());
+        }
+        if self.blocks_count <= u64::from(self.first_data_block) {
+            return corrupt("superblock: s_blocks_count", self.blocks_count);
+        }
+        if self.feature_incompat & incompat::BIT64 != 0 {
+            let d = self.desc_size;
+            if d < MIN_DESC_SIZE_64BIT || d > MAX_DESC_SIZE || !d.is_power_of_two() {
+                return corrupt("superblock: s_desc_size", d.into());
+            }
+        }
+        // The inode count is derived from the group count; a mismatch means
+        // one of the three fields is wrong.
+        let groups = self.group_count();
+        if groups == 0 || groups > u64::from(u32::MAX) {
+            return corrupt("superblock: group count", groups);
+        }
+        if u64::from(self.inodes_count) != groups * u64::from(self.inodes_per_group) {
+            return corrupt("superblock: s_inodes_count", self.inodes_count.into());
+        }
+        if self.free_blocks_count > self.blocks_count {
+            return corrupt("superblock: s_free_blocks_count", self.free_blocks_count);
+        }
+        if self.free_inodes_count > self.inodes_count {
+            return corrupt("superblock: s_free_inodes_count", self.free_inodes_count.into());
+        }
+        if self.log_groups_per_flex > 31 {
+            return corrupt("superblock: s_log_groups_per_flex", self.log_groups_per_flex.into());
+        }
+        Ok(())
+    }
+
+    /// Block size in bytes (1 KiB .. 64 KiB, checked by `parse`).
+    pub fn block_size(&self) -> u32 {
+        MIN_BLOCK_SIZE << self.log_block_size.min(6)
+    }
+
+    /// Number of block groups.
+    pub fn group_count(&self) -> u64 {
+        let data = self.blocks_count - u64::from(self.first_data_block);
+        data.div_ceil(u64::from(self.blocks_per_group.max(1)))
+    }
+
+    /// Whether the filesystem has the given compat feature.
+    pub fn has_compat(&self, bit: u32) -> bool {
+        self.feature_compat & bit != 0
+    }
+
+    /// Whether the filesystem has the given incompat feature.
+    pub fn has_incompat(&self, bit: u32) -> bool {
+        self.feature_incompat & bit != 0
+    }
+
+    /// Whether the filesystem has the given ro_compat feature.
+    pub fn has_ro_compat(&self, bit: u32) -> bool {
+        self.feature_ro_compat & bit != 0
+    }
+
+    /// Whether metadata carries crc32c checksums.
+    pub fn has_metadata_csum(&self) -> bool {
+        self.has_ro_compat(ro_compat::METADATA_CSUM)
+    }
+
+    /// Whether the journal must be replayed before the filesystem is
+    /// consistent.
+    pub fn needs_recovery(&self) -> bool {
+        self.has_incompat(incompat::RECOVER)
+    }
+
+    /// Whether the filesystem has a journal.
+    pub fn has_journal(&self) -> bool {
+        self.has_compat(compat::HAS_JOURNAL)
+    }
+
+    /// What rext4 may do with this filesystem, given its features and
+    /// geometry. Block sizes other than `page_size` are refused for now.
+    pub fn access(&self, page_size: u32) -> Result<Access> {
+        let access = features::classify(self.feature_incompat, self.feature_ro_compat);
+        if let Access::Refuse { unknown_incompat } = access {
+            return Err(Error::Unsupported {
+                what: "incompatible features",
+                value: unknown_incompat.into(),
+            });
+        }
+        if self.block_size() != page_size {
+            return Err(Error::Unsupported {
+                what: "block size",
+                value: self.block_size().into(),
+            });
+        }
+        if self.log_cluster_size != self.log_block_size {
+            return Err(Error::Unsupported {
+                what: "cluster size",
+                value: (u64::from(MIN_BLOCK_SIZE)) << self.log_cluster_size.min(32),
+            });
+        }
+        Ok(access)
+    }
+}
+
+/// Computes the superblock checksum over the bytes before `s_checksum`.
+pub fn superblock_csum(b: &[u8]) -> Result<u32> {
+    let covered = b.get(..CHECKSUM_OFFSET).ok_or(Error::Truncated)?;
+    Ok(crc32c(!0, covered))
+}
+
+/// Stores a fresh checksum into superblock bytes (for tools and tests that
+/// build or modify superblocks).
+pub fn update_superblock_csum(b: &mut [u8]) -> Result<()> {
+    let c = superblock_csum(b)?;
+    let slot = b
+        .get_mut(CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4)
+        .ok_or(Error::Truncated)?;
+    slot.copy_from_slice(&c.to_le_bytes());
+    Ok(())
+}

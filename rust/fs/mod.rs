@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The filesystem logic, in safe Rust over the glue layer.
+
+pub(crate) mod super_ops;

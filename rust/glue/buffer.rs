@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Buffer heads: one block of a block device in the buffer cache.
+
+use crate::sys;
+use core::ptr::NonNull;
+
+/// A referenced, up-to-date buffer head; the reference is dropped with it.
+///
+/// INVARIANT: `bh` points to a buffer head on which this object holds one
+/// reference (from `sb_bread`), whose `b_data` maps `b_size` bytes that were
+/// read from the device.
+pub(crate) struct Buffer {
+    bh: NonNull<sys::buffer_head>,
+}
+
+impl Buffer {
+    /// Wraps a buffer head returned by `sb_bread`.
+    ///
+    /// # Safety
+    ///
+    /// `bh` must be an up-to-date buffer head with a reference owned by the
+    /// caller, which passes to the new object.
+    pub(crate) unsafe fn from_raw(bh: NonNull<sys::buffer_head>) -> Buffer {
+        // INVARIANT: guaranteed by the caller.
+        Buffer { bh }
+    }
+
+    /// The block's bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        // SAFETY: by the type invariant the buffer head is live and its
+        // `b_data` maps `b_size` bytes for as long as the reference is held,
+        // which is at least as long as `&self`.
+        unsafe {
+            let bh = self.bh.as_ref();
+            core::slice::from_raw_parts(bh.b_data.cast::<u8>(), bh.b_size)
+        }
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant this object owns one reference.
+        unsafe { sys::rext4_brelse(self.bh.as_ptr()) };
+    }
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Error codes the `kernel` crate of 6.12 does not name, in ext4's meaning.
+
+use kernel::bindings;
+use kernel::error::Error;
+
+fn err(code: u32) -> Error {
+    // Errno constants are small positive numbers; the kernel's convention is
+    // their negation.
+    Error::from_errno(-(code as i32))
+}
+
+/// `EFSCORRUPTED` (`EUCLEAN`): the filesystem's metadata is corrupt.
+pub(crate) fn efscorrupted() -> Error {
+    err(bindings::EUCLEAN)
+}
+
+/// `EFSBADCRC` (`EBADMSG`): a metadata checksum does not match.
+pub(crate) fn efsbadcrc() -> Error {
+    err(bindings::EBADMSG)
+}
+
+/// `EOPNOTSUPP`: the operation is not supported.
+pub(crate) fn eopnotsupp() -> Error {
+    err(bindings::EOPNOTSUPP)
+}

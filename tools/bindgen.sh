@@ -1,0 +1,45 @@
+#!/bin/bash
+# Generate rust/bindings_generated.rs from include/rext4_bindings.h with the
+# same clang flags and bindgen options the kernel tree used for its own
+# rust/bindings (saved by Kbuild in rust/bindings/.bindings_generated.rs.cmd).
+#
+#   tools/bindgen.sh KDIR OUT
+set -euo pipefail
+kdir=$1
+out=$(realpath -m "$2")
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/tools/env.sh"
+
+cmdfile=$kdir/rust/bindings/.bindings_generated.rs.cmd
+[ -f "$cmdfile" ] || { echo "bindgen.sh: $cmdfile missing: is $kdir a built 6.12 tree with CONFIG_RUST?" >&2; exit 1; }
+
+# The clang flags: everything after " -- " up to the trailing "; sed ...",
+# minus dependency-file and per-object KBUILD_* defines.
+cflags=$(sed -n 's/^savedcmd_[^ ]* := .* -- \(.*\)$/\1/p' "$cmdfile" | sed 's/ ; sed .*$//' |
+    tr ' ' '\n' | grep -v -e '^-Wp,-MMD' -e '^-DKBUILD_' -e '^-D__KBUILD_MODNAME' | tr '\n' ' ')
+mapfile -t params < <(grep -Ev '^#|^$' "$kdir/rust/bindgen_parameters" | tr ' ' '\n')
+bindgen=${BINDGEN:-$REXT4_BINDGEN}
+
+# Only what rext4 uses (and the types it pulls in) is generated.
+allow_fn='rext4_.*|register_filesystem|unregister_filesystem|get_tree_bdev|kill_block_super|sb_min_blocksize|sb_set_blocksize|_printk'
+allow_ty='file_system_type|fs_context|fs_context_operations|super_block|super_operations|buffer_head'
+allow_var='REXT4_.*|FS_REQUIRES_DEV'
+
+# Regenerate only when the header, this script or the kernel tree changed.
+key=$({ cat "$here/include/rext4_bindings.h" "$0" "$cmdfile" "$kdir/rust/bindgen_parameters"
+        echo "$kdir"; } | sha256sum | cut -c1-16)
+if [ -f "$out" ] && head -1 "$out" | grep -qx "// rext4-bindings-key: $key"; then
+    exit 0
+fi
+
+tmp=$out.tmp
+cd "$kdir"
+# shellcheck disable=SC2086
+"$bindgen" "$here/include/rext4_bindings.h" "${params[@]}" \
+    --rust-target 1.68 --use-core --with-derive-default --ctypes-prefix kernel::ffi \
+    --no-layout-tests --no-debug '.*' --enable-function-attribute-detection \
+    --allowlist-function "$allow_fn" --allowlist-type "$allow_ty" --allowlist-var "$allow_var" \
+    -o "$tmp" -- $cflags -I"$here/include"
+{ echo "// rext4-bindings-key: $key"; cat "$tmp"; } > "$out"
+rm -f "$tmp"
+echo "bindgen: generated $out"

@@ -1,0 +1,280 @@
+//! Superblock parsing and the feature policy against real mke2fs images.
+
+mod common;
+
+use common::*;
+use ext4disk::features::{self, incompat, ro_compat, Access};
+use ext4disk::superblock::{update_superblock_csum, Superblock};
+use ext4disk::Error;
+
+const PAGE: u32 = 4096;
+
+/// Checks every field dumpe2fs also reports.
+fn check_against_dumpe2fs(img: &std::path::Path, sb: &Superblock) {
+    let kv = dumpe2fs(img);
+    let num = |k: &str| field(&kv, k).parse::<u64>().unwrap();
+    assert_eq!(sb.blocks_count, num("Block count"));
+    assert_eq!(u64::from(sb.inodes_count), num("Inode count"));
+    assert_eq!(sb.free_blocks_count, num("Free blocks"));
+    assert_eq!(u64::from(sb.free_inodes_count), num("Free inodes"));
+    assert_eq!(u64::from(sb.block_size()), num("Block size"));
+    assert_eq!(u64::from(sb.blocks_per_group), num("Blocks per group"));
+    assert_eq!(u64::from(sb.inodes_per_group), num("Inodes per group"));
+    assert_eq!(u64::from(sb.inode_size), num("Inode size"));
+    assert_eq!(u64::from(sb.first_data_block), num("First block"));
+    let uuid: String = sb.uuid.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(uuid, field(&kv, "Filesystem UUID").replace('-', ""));
+    let mut names = String::new();
+    features::write_names(
+        &mut names,
+        sb.feature_compat,
+        sb.feature_incompat,
+        sb.feature_ro_compat,
+    )
+    .unwrap();
+    let mut ours: Vec<&str> = names.split(' ').collect();
+    let mut theirs: Vec<&str> = field(&kv, "Filesystem features").split(' ').collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn default_ext4_image() {
+    let s = Scratch::new("default");
+    let img = mkfs(&s.0, "a.img", 64, &[]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert_eq!(sb.block_size(), 4096);
+    assert!(sb.has_metadata_csum());
+    assert!(sb.has_incompat(incompat::BIT64));
+    assert!(sb.has_incompat(incompat::EXTENTS));
+    assert!(sb.has_journal());
+    assert!(!sb.needs_recovery());
+    assert_eq!(sb.desc_size, 64);
+    assert_eq!(sb.access(PAGE), Ok(Access::ReadWrite));
+    check_against_dumpe2fs(&img, &sb);
+}
+
+#[test]
+fn no_metadata_csum() {
+    let s = Scratch::new("nocsum");
+    let img = mkfs(&s.0, "a.img", 64, &["-O", "^metadata_csum"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert!(!sb.has_metadata_csum());
+    assert_eq!(sb.access(PAGE), Ok(Access::ReadWrite));
+    check_against_dumpe2fs(&img, &sb);
+}
+
+#[test]
+fn no_64bit() {
+    let s = Scratch::new("no64");
+    let img = mkfs(&s.0, "a.img", 64, &["-O", "^64bit"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert!(!sb.has_incompat(incompat::BIT64));
+    assert_eq!(sb.desc_size, 32);
+    assert_eq!(sb.access(PAGE), Ok(Access::ReadWrite));
+    check_against_dumpe2fs(&img, &sb);
+}
+
+#[test]
+fn no_flex_bg_many_groups() {
+    let s = Scratch::new("noflex");
+    let img = mkfs(&s.0, "a.img", 600, &["-O", "^flex_bg"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert!(!sb.has_incompat(incompat::FLEX_BG));
+    assert!(sb.group_count() > 4);
+    check_against_dumpe2fs(&img, &sb);
+}
+
+#[test]
+fn one_k_blocks_parse_but_are_refused() {
+    let s = Scratch::new("1k");
+    let img = mkfs(&s.0, "a.img", 64, &["-b", "1024"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert_eq!(sb.block_size(), 1024);
+    assert_eq!(sb.first_data_block, 1);
+    check_against_dumpe2fs(&img, &sb);
+    assert_eq!(
+        sb.access(PAGE),
+        Err(Error::Unsupported {
+            what: "block size",
+            value: 1024
+        })
+    );
+}
+
+#[test]
+fn ext2_without_journal_or_extents() {
+    let s = Scratch::new("ext2");
+    let img = common::mkfs(&s.0, "a.img", 32, &["-O", "^has_journal,^extent,^64bit,^metadata_csum,^flex_bg,^huge_file,^dir_nlink,^extra_isize"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert!(!sb.has_journal());
+    assert!(!sb.has_incompat(incompat::EXTENTS));
+    check_against_dumpe2fs(&img, &sb);
+}
+
+fn default_sb() -> (Scratch, Vec<u8>) {
+    let s = Scratch::new("corrupt");
+    let img = mkfs(&s.0, "a.img", 64, &[]);
+    let b = sb_bytes(&img);
+    (s, b)
+}
+
+#[test]
+fn flipped_byte_is_a_checksum_error() {
+    let (_s, good) = default_sb();
+    for off in [0x0usize, 0x18, 0x68, 0x100, 0x3FB] {
+        let mut b = good.clone();
+        b[off] ^= 0x10;
+        match Superblock::parse(&b) {
+            Err(Error::BadChecksum { what: "superblock", .. }) => {}
+            other => panic!("offset {off:#x}: {other:?}"),
+        }
+    }
+    // The checksum field itself.
+    let mut b = good.clone();
+    b[0x3FC] ^= 1;
+    assert!(matches!(Superblock::parse(&b), Err(Error::BadChecksum { .. })));
+}
+
+#[test]
+fn bad_magic_and_truncation() {
+    let (_s, good) = default_sb();
+    let mut b = good.clone();
+    b[0x38] = 0;
+    b[0x39] = 0;
+    assert_eq!(Superblock::parse(&b), Err(Error::NotExt4 { magic: 0 }));
+    assert_eq!(Superblock::parse(&good[..1023]), Err(Error::Truncated));
+    assert_eq!(Superblock::parse(&[]), Err(Error::Truncated));
+    assert_eq!(Superblock::parse(&[0u8; 1024]), Err(Error::NotExt4 { magic: 0 }));
+}
+
+/// Sets a little-endian u32 and re-signs the superblock, so the geometry
+/// checks (not the checksum) must catch the problem.
+fn patched(good: &[u8], off: usize, val: u32) -> Vec<u8> {
+    let mut b = good.to_vec();
+    b[off..off + 4].copy_from_slice(&val.to_le_bytes());
+    update_superblock_csum(&mut b).unwrap();
+    b
+}
+
+#[test]
+fn geometry_checks_with_valid_checksum() {
+    let (_s, good) = default_sb();
+    let cases: &[(usize, u32, &str)] = &[
+        (0x18, 7, "superblock: s_log_block_size"),
+        (0x18, 40, "superblock: s_log_block_size"),
+        (0x20, 0, "superblock: s_blocks_per_group"),
+        (0x20, 4096 * 8 + 1, "superblock: s_blocks_per_group"),
+        (0x28, 0, "superblock: s_inodes_per_group"),
+        (0x0, 12345, "superblock: s_inodes_count"),
+        (0x14, 1, "superblock: s_first_data_block"),
+        (0x4, 0, "superblock: s_blocks_count"),
+    ];
+    for &(off, val, what) in cases {
+        match Superblock::parse(&patched(&good, off, val)) {
+            Err(Error::Corrupt { what: w, .. }) => assert_eq!(w, what, "offset {off:#x}"),
+            other => panic!("offset {off:#x} = {val}: {other:?}"),
+        }
+    }
+    // Inode size is a u16 at 0x58; 100 is not a power of two.
+    let mut b = good.clone();
+    b[0x58..0x5A].copy_from_slice(&100u16.to_le_bytes());
+    update_superblock_csum(&mut b).unwrap();
+    assert!(matches!(
+        Superblock::parse(&b),
+        Err(Error::Corrupt { what: "superblock: s_inode_size", .. })
+    ));
+    // desc_size 48 with 64bit.
+    let mut b = good.clone();
+    b[0xFE..0x100].copy_from_slice(&48u16.to_le_bytes());
+    update_superblock_csum(&mut b).unwrap();
+    assert!(matches!(
+        Superblock::parse(&b),
+        Err(Error::Corrupt { what: "superblock: s_desc_size", .. })
+    ));
+}
+
+#[test]
+fn unknown_incompat_refuses_unknown_ro_compat_reads() {
+    let (_s, good) = default_sb();
+    let sb = Superblock::parse(&good).unwrap();
+    // Unknown INCOMPAT bit (bit 20): mount refused.
+    let b = patched(&good, 0x60, sb.feature_incompat | (1 << 20));
+    let sb2 = Superblock::parse(&b).unwrap();
+    assert_eq!(
+        sb2.access(PAGE),
+        Err(Error::Unsupported {
+            what: "incompatible features",
+            value: 1 << 20
+        })
+    );
+    // Known but unimplemented INCOMPAT (inline_data): refused too.
+    let b = patched(&good, 0x60, sb.feature_incompat | incompat::INLINE_DATA);
+    assert!(Superblock::parse(&b).unwrap().access(PAGE).is_err());
+    // Unknown RO_COMPAT bit (bit 24): read-only.
+    let b = patched(&good, 0x64, sb.feature_ro_compat | (1 << 24));
+    assert_eq!(
+        Superblock::parse(&b).unwrap().access(PAGE),
+        Ok(Access::ReadOnly {
+            unknown_ro_compat: 1 << 24
+        })
+    );
+    // The READONLY feature: read-only with nothing unknown.
+    let b = patched(&good, 0x64, sb.feature_ro_compat | ro_compat::READONLY);
+    assert_eq!(
+        Superblock::parse(&b).unwrap().access(PAGE),
+        Ok(Access::ReadOnly {
+            unknown_ro_compat: 0
+        })
+    );
+    // needs_recovery is a state, reported as such.
+    let b = patched(&good, 0x60, sb.feature_incompat | incompat::RECOVER);
+    let sb3 = Superblock::parse(&b).unwrap();
+    assert!(sb3.needs_recovery());
+    assert_eq!(sb3.access(PAGE), Ok(Access::ReadWrite));
+}
+
+#[test]
+fn csum_seed_feature() {
+    let s = Scratch::new("seed");
+    let img = mkfs(&s.0, "a.img", 64, &["-O", "metadata_csum_seed"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    assert!(sb.has_incompat(incompat::CSUM_SEED));
+    // mke2fs stores crc32c(~0, uuid) as the seed.
+    assert_eq!(sb.csum_seed, ext4disk::crc32c::crc32c(!0, &sb.uuid));
+}
+
+/// Random mutations of a valid superblock never panic; every result is
+/// either a parsed superblock or an error.
+#[test]
+fn mutations_never_panic() {
+    let (_s, good) = default_sb();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut parsed = 0;
+    for round in 0..20_000 {
+        let mut b = good.clone();
+        let n = 1 + (next() % 8) as usize;
+        for _ in 0..n {
+            let off = (next() % 1024) as usize;
+            b[off] = next() as u8;
+        }
+        // Half the time re-sign, so the geometry checks see the mutation.
+        if round % 2 == 0 {
+            update_superblock_csum(&mut b).unwrap();
+        }
+        let len = if round % 97 == 0 { (next() % 1024) as usize } else { 1024 };
+        if let Ok(sb) = Superblock::parse(&b[..len]) {
+            parsed += 1;
+            let _ = sb.access(PAGE);
+            let _ = sb.group_count();
+        }
+    }
+    assert!(parsed > 0);
+}
