@@ -148,7 +148,11 @@ unsafe extern "C" fn sb_feature_policy(t: *mut Test) {
     put32(&mut b, 0x60, incompat::FILETYPE | incompat::EXTENTS | (1 << 21));
     let _ = update_superblock_csum(&mut b);
     let r = Superblock::parse(&b).map(|sb| sb.access(PAGE));
-    check!(t, matches!(r, Ok(Err(Error::Unsupported { what: "incompatible features", value: 0x20_0000 }))));
+    let want = Error::UnsupportedFeatures {
+        set: disk::features::Set::Incompat,
+        bits: 1 << 21,
+    };
+    check_eq!(t, r, Ok(Err(want)));
     // Unknown ro_compat bit: read-only.
     let mut b = sample();
     put32(&mut b, 0x64, ro_compat::METADATA_CSUM | (1 << 25));
@@ -160,7 +164,7 @@ unsafe extern "C" fn sb_feature_policy(t: *mut Test) {
     put32(&mut b, 0x60, incompat::FILETYPE | incompat::INLINE_DATA);
     let _ = update_superblock_csum(&mut b);
     let r = Superblock::parse(&b).map(|sb| sb.access(PAGE));
-    check!(t, matches!(r, Ok(Err(Error::Unsupported { .. }))));
+    check!(t, matches!(r, Ok(Err(Error::UnsupportedFeatures { .. }))));
 }
 
 unsafe extern "C" fn sb_block_size_policy(t: *mut Test) {

@@ -1,5 +1,6 @@
 //! Errors of the on-disk format layer.
 
+use super::features::{self, Set};
 use core::fmt;
 
 /// Why a structure read from disk was rejected.
@@ -28,6 +29,13 @@ pub enum Error {
         /// The checksum computed over the bytes.
         computed: u32,
     },
+    /// Valid ext4, but with features rext4 does not implement.
+    UnsupportedFeatures {
+        /// Which feature set.
+        set: Set,
+        /// The bits rext4 does not implement.
+        bits: u32,
+    },
     /// Valid ext4, but uses something rext4 does not implement.
     Unsupported {
         /// What is not supported.
@@ -47,7 +55,7 @@ impl fmt::Display for Error {
             Error::NotExt4 { magic } => {
                 write!(f, "not an ext4 filesystem (magic {:#06x}, want 0xef53)", magic)
             }
-            Error::Corrupt { what, value } => write!(f, "corrupt {} ({:#x})", what, value),
+            Error::Corrupt { what, value } => write!(f, "corrupt {} ({})", what, value),
             Error::BadChecksum {
                 what,
                 stored,
@@ -57,7 +65,21 @@ impl fmt::Display for Error {
                 "{} checksum mismatch (stored {:#010x}, computed {:#010x})",
                 what, stored, computed
             ),
-            Error::Unsupported { what, value } => write!(f, "unsupported {} ({:#x})", what, value),
+            Error::UnsupportedFeatures { set, bits } => {
+                let which = match set {
+                    Set::Compat => "compatible",
+                    Set::Incompat => "incompatible",
+                    Set::RoCompat => "read-only compatible",
+                };
+                write!(f, "unsupported {} features: ", which)?;
+                let (c, i, r) = match set {
+                    Set::Compat => (bits, 0, 0),
+                    Set::Incompat => (0, bits, 0),
+                    Set::RoCompat => (0, 0, bits),
+                };
+                features::write_names(f, c, i, r)
+            }
+            Error::Unsupported { what, value } => write!(f, "unsupported {} {}", what, value),
         }
     }
 }

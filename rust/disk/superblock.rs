@@ -337,9 +337,9 @@ impl Superblock {
     pub fn access(&self, page_size: u32) -> Result<Access> {
         let access = features::classify(self.feature_incompat, self.feature_ro_compat);
         if let Access::Refuse { unknown_incompat } = access {
-            return Err(Error::Unsupported {
-                what: "incompatible features",
-                value: unknown_incompat.into(),
+            return Err(Error::UnsupportedFeatures {
+                set: features::Set::Incompat,
+                bits: unknown_incompat,
             });
         }
         if self.block_size() != page_size {

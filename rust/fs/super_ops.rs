@@ -2,7 +2,7 @@
 
 //! Mounting: read, validate and report the superblock.
 
-use crate::disk::features::{Access, FeatureNames};
+use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::superblock::{Superblock, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
 use crate::disk::Error as DiskError;
 use crate::glue::errno;
@@ -16,7 +16,9 @@ pub(crate) fn errno(e: DiskError) -> Error {
     match e {
         DiskError::Corrupt { .. } | DiskError::Truncated => errno::efscorrupted(),
         DiskError::BadChecksum { .. } => errno::efsbadcrc(),
-        DiskError::NotExt4 { .. } | DiskError::Unsupported { .. } => code::EINVAL,
+        DiskError::NotExt4 { .. }
+        | DiskError::Unsupported { .. }
+        | DiskError::UnsupportedFeatures { .. } => code::EINVAL,
     }
 }
 
@@ -60,11 +62,11 @@ pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
     })?;
     if let Access::ReadOnly { unknown_ro_compat } = access {
         if !sb.is_read_only() {
-            sb_err!(
-                sb,
-                "cannot mount read-write: unsupported read-only-compatible features {:#x}",
-                unknown_ro_compat
-            );
+            let e = DiskError::UnsupportedFeatures {
+                set: Set::RoCompat,
+                bits: unknown_ro_compat,
+            };
+            sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
             return Err(code::EROFS);
         }
     }

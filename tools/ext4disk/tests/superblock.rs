@@ -204,14 +204,17 @@ fn unknown_incompat_refuses_unknown_ro_compat_reads() {
     let sb2 = Superblock::parse(&b).unwrap();
     assert_eq!(
         sb2.access(PAGE),
-        Err(Error::Unsupported {
-            what: "incompatible features",
-            value: 1 << 20
+        Err(Error::UnsupportedFeatures {
+            set: features::Set::Incompat,
+            bits: 1 << 20
         })
     );
-    // Known but unimplemented INCOMPAT (inline_data): refused too.
+    // Known but unimplemented INCOMPAT (inline_data): refused too, named.
     let b = patched(&good, 0x60, sb.feature_incompat | incompat::INLINE_DATA);
-    assert!(Superblock::parse(&b).unwrap().access(PAGE).is_err());
+    let e = Superblock::parse(&b).unwrap().access(PAGE).unwrap_err();
+    assert_eq!(e.to_string(), "unsupported incompatible features: inline_data");
+    let e = sb2.access(PAGE).unwrap_err();
+    assert_eq!(e.to_string(), "unsupported incompatible features: FEATURE_I20");
     // Unknown RO_COMPAT bit (bit 24): read-only.
     let b = patched(&good, 0x64, sb.feature_ro_compat | (1 << 24));
     assert_eq!(

@@ -1,0 +1,59 @@
+#!/bin/bash
+# The guest's base initramfs: busybox plus stress-ng, e2fsprogs, dmsetup and
+# fio with the shared libraries they need, and qemu/guest/init. Cached outside
+# the repository, keyed by this script, the init and the package versions.
+#
+#   initramfs.sh path    print the cached archive's path
+#   initramfs.sh build   build it unless cached
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tools/env.sh"
+
+PKGS="busybox-static stress-ng e2fsprogs dmsetup fio libc6"
+BINS="/usr/bin/stress-ng /sbin/mke2fs /sbin/e2fsck /sbin/dumpe2fs /sbin/debugfs /sbin/tune2fs
+      /sbin/dmsetup /usr/bin/fio"
+
+key() {
+    { cat "$0" "$here/guest/init"; dpkg-query -W $PKGS 2>/dev/null; } | sha256sum | cut -c1-16
+}
+path() { echo "$REXT4_CACHE/initramfs-$(key).cpio.gz"; }
+
+build() {
+    local out; out=$(path)
+    if [ -f "$out" ]; then echo "initramfs: cached $out"; return 0; fi
+    local root; root=$(mktemp -d)
+    trap 'rm -rf "$root"' RETURN
+    mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,mnt,scenarios,rext4}
+    cp /bin/busybox "$root/bin/busybox"
+    for app in $(/bin/busybox --list); do
+        [ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
+    done
+    local b lib
+    for b in $BINS; do
+        [ -x "$b" ] || { echo "initramfs: $b missing (make deps)" >&2; exit 1; }
+        mkdir -p "$root$(dirname "$b")"
+        rm -f "$root$b"
+        cp "$b" "$root$b"
+        for lib in $(ldd "$b" | grep -o '/[^ ]*'); do
+            mkdir -p "$root$(dirname "$lib")"
+            [ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+        done
+    done
+    for b in mkfs.ext4:mke2fs fsck.ext4:e2fsck; do
+        ln -sf "${b#*:}" "$root/sbin/${b%%:*}"
+    done
+    cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
+    cp "$here/guest/init" "$root/init"
+    chmod +x "$root/init"
+    mkdir -p "$REXT4_CACHE"
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
+    mv "$out.tmp" "$out"
+    ls -t "$REXT4_CACHE"/initramfs-*.cpio.gz | tail -n +4 | xargs -r rm -f
+    echo "initramfs: built $out ($(du -h "$out" | cut -f1))"
+}
+
+case "${1:-build}" in
+    path) path ;;
+    build) build ;;
+    *) echo "usage: $0 path|build" >&2; exit 2 ;;
+esac

@@ -1,0 +1,40 @@
+# Mounts of bad images fail with a clear "rext4 (vdX): ..." message and the
+# right error code; the kernel stays healthy and the module unloads.
+# Disks: vda zero, vdb badcsum, vdc 1k, vdd incompat, vde rocompat,
+#        vdf truncated, vdg geometry.
+SCENARIO=bad-images
+. /scenarios/lib.sh
+load_rext4
+
+# try NAME DEV ERRNO-TEXT MESSAGE-ERE [mount options]
+try() {
+    local name=$1 dev=$2 errtext=$3 msg=$4 opts=${5:-}
+    mark_dmesg
+    if mount -t rext4 ${opts:+-o $opts} "/dev/$dev" /mnt >/tmp/m.out 2>&1; then
+        fail "$name: mount refused" "mount of $dev succeeded"
+        umount /mnt
+        return
+    fi
+    if [ "$errtext" = - ]; then
+        :
+    elif grep -q "$errtext" /tmp/m.out; then
+        pass "$name: error code ($errtext)"
+    else
+        fail "$name: error code ($errtext)" "$(cat /tmp/m.out)"
+    fi
+    dmesg_has "$name: message" "rext4 \($dev\): $msg"
+}
+
+try "not ext4" vda "Invalid argument" "not an ext4 filesystem \(magic 0x0000, want 0xef53\)"
+try "bad checksum" vdb "Bad message" "superblock checksum mismatch"
+try "1k blocks" vdc "Invalid argument" "cannot mount: unsupported block size 1024"
+try "unknown incompat" vdd "Invalid argument" "cannot mount: unsupported incompatible features: FEATURE_I20"
+# mount(8) answers EROFS by retrying read-only, so the errno is not visible
+# here: the refusal and the read-only retry are.
+try "unknown ro_compat rw" vde - "cannot mount read-write: unsupported read-only compatible features: FEATURE_R24; mount read-only"
+dmesg_has "unknown ro_compat rw: read-only retry reaches the superblock checks" "rext4 \(vde\): mounting is not supported yet"
+try "unknown ro_compat ro" vde "Operation not supported" "mounting is not supported yet" ro
+try "truncated device" vdf "Invalid argument" "filesystem needs 67108864 bytes but the device has only 33554432"
+try "bad geometry" vdg "Structure needs cleaning" "corrupt superblock: s_inodes_count \\(12345\\)"
+check_fails "nothing mounted" grep -q ' /mnt ' /proc/mounts
+check "rmmod" rmmod rext4

@@ -1,0 +1,27 @@
+# Helpers for guest scenarios (sourced). Results are console lines the host
+# collects: "REXT4-RESULT PASS name" / "REXT4-RESULT FAIL name: reason".
+pass() { echo "REXT4-RESULT PASS $SCENARIO: $1"; }
+fail() { echo "REXT4-RESULT FAIL $SCENARIO: $1: $2"; }
+
+# check NAME CMD...: PASS when CMD succeeds.
+check() {
+    local name=$1; shift
+    if "$@" >/tmp/check.out 2>&1; then pass "$name"; else fail "$name" "'$*' failed: $(tail -c 300 /tmp/check.out)"; fi
+}
+
+# check_fails NAME CMD...: PASS when CMD fails.
+check_fails() {
+    local name=$1; shift
+    if "$@" >/tmp/check.out 2>&1; then fail "$name" "'$*' succeeded but should fail"; else pass "$name"; fi
+}
+
+# dmesg_has NAME PATTERN: PASS when the kernel log matches PATTERN (ERE).
+dmesg_has() {
+    if dmesg | grep -E -q "$2"; then pass "$1"; else fail "$1" "no kernel message matching '$2'"; fi
+}
+
+# Kernel messages since the last mark only.
+mark_dmesg() { dmesg -c >/dev/null; }
+
+# Load rext4.ko once per boot.
+load_rext4() { grep -q rext4 /proc/modules || insmod /rext4/rext4.ko; }

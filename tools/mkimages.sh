@@ -1,0 +1,35 @@
+#!/bin/bash
+# Build the disk images the VM scenarios use, into DIR.
+#
+#   tools/mkimages.sh DIR
+#
+# probe.img     default mke2fs -t ext4 (4 KiB blocks, metadata_csum, 64bit)
+# zero.img      all zeros: not a filesystem
+# badcsum.img   probe.img with one superblock byte flipped (checksum mismatch)
+# 1k.img        1 KiB blocks
+# incompat.img  an unknown INCOMPAT bit (20), re-signed
+# rocompat.img  an unknown RO_COMPAT bit (24), re-signed
+# truncated.img probe.img cut to half its size
+# geometry.img  s_inodes_count wrong, re-signed
+set -euo pipefail
+dir=$1
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/tools/env.sh"
+mkdir -p "$dir"
+(cd "$here/tools/ext4disk" && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo build -q --release --bin ext4img)
+img=$REXT4_CACHE/cargo-target/release/ext4img
+
+mk() { # name size_mib mke2fs-args...
+    local f=$dir/$1 size=$2; shift 2
+    rm -f "$f"; truncate -s "${size}M" "$f"
+    mke2fs -q -F -t ext4 "$@" "$f"
+}
+mk probe.img 64 -b 4096 -L rext4-probe
+rm -f "$dir/zero.img"; truncate -s 16M "$dir/zero.img"
+cp "$dir/probe.img" "$dir/badcsum.img"; "$img" sb-xor "$dir/badcsum.img" 0x100 0x10
+mk 1k.img 64 -b 1024
+cp "$dir/probe.img" "$dir/incompat.img"; "$img" sb-or32 "$dir/incompat.img" 0x60 0x100000
+cp "$dir/probe.img" "$dir/rocompat.img"; "$img" sb-or32 "$dir/rocompat.img" 0x64 0x1000000
+cp "$dir/probe.img" "$dir/truncated.img"; truncate -s 32M "$dir/truncated.img"
+cp "$dir/probe.img" "$dir/geometry.img"; "$img" sb-set32 "$dir/geometry.img" 0x0 12345
+mk reference.img 128 -b 4096
