@@ -29,6 +29,11 @@ pub enum Error {
         /// The checksum computed over the bytes.
         computed: u32,
     },
+    /// Reading a block failed.
+    Io {
+        /// The block that could not be read.
+        block: u64,
+    },
     /// Valid ext4, but with features rext4 does not implement.
     UnsupportedFeatures {
         /// Which feature set.
@@ -65,6 +70,7 @@ impl fmt::Display for Error {
                 "{} checksum mismatch (stored {:#010x}, computed {:#010x})",
                 what, stored, computed
             ),
+            Error::Io { block } => write!(f, "I/O error reading block {}", block),
             Error::UnsupportedFeatures { set, bits } => {
                 let which = match set {
                     Set::Compat => "compatible",

@@ -10,9 +10,14 @@
 //! source.
 
 pub mod bytes;
+pub mod crc16;
 pub mod crc32c;
+pub mod dir;
 pub mod error;
+pub mod extent;
 pub mod features;
+pub mod group;
+pub mod inode;
 pub mod superblock;
 
 pub use error::{Error, Result};

@@ -11,11 +11,12 @@ use kernel::error::{code, Error, Result};
 
 /// Maps a disk-layer error to the errno a mount returns, as ext4 does:
 /// corruption is `EUCLEAN` (EFSCORRUPTED), a bad checksum `EBADMSG`
-/// (EFSBADCRC), the rest `EINVAL`.
+/// (EFSBADCRC), a failed read `EIO`, the rest `EINVAL`.
 pub(crate) fn errno(e: DiskError) -> Error {
     match e {
         DiskError::Corrupt { .. } | DiskError::Truncated => errno::efscorrupted(),
         DiskError::BadChecksum { .. } => errno::efsbadcrc(),
+        DiskError::Io { .. } => code::EIO,
         DiskError::NotExt4 { .. }
         | DiskError::Unsupported { .. }
         | DiskError::UnsupportedFeatures { .. } => code::EINVAL,

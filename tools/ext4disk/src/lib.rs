@@ -1,11 +1,17 @@
 //! Host build of rext4's on-disk format layer.
 //!
 //! The sources are the module's own `rust/disk/`: what `cargo test` checks
-//! here is byte for byte what the kernel module runs.
+//! here is byte for byte what the kernel module runs. The crate stays
+//! `no_std` so `disk` cannot lean on std by accident; [`image`] (host only)
+//! uses std explicitly to read image files.
 #![no_std]
 #![deny(missing_docs)]
 
+extern crate std;
+
 #[path = "../../../rust/disk/mod.rs"]
 pub mod disk;
+
+pub mod image;
 
 pub use disk::*;

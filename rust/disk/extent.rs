@@ -1,0 +1,318 @@
+//! Extent trees: the root in `i_block`, interior and leaf nodes in blocks.
+//!
+//! A node is a 12-byte header followed by 12-byte entries: index entries
+//! (`ext4_extent_idx`) in interior nodes, extents (`ext4_extent`) in leaves.
+//! Nodes stored in blocks end with a crc32c tail after `eh_max` entries.
+
+use super::bytes::{le16, le32, lo_hi};
+use super::crc32c::crc32c;
+use super::{Error, Result};
+
+/// `eh_magic`.
+pub const EXTENT_MAGIC: u16 = 0xF30A;
+/// Deepest tree ext4 builds.
+pub const MAX_DEPTH: u16 = 5;
+/// Longest initialised extent; longer `ee_len` values mark unwritten
+/// extents of `ee_len - 32768` blocks.
+pub const INIT_MAX_LEN: u16 = 32768;
+const HEADER: usize = 12;
+const ENTRY: usize = 12;
+
+/// A node header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Valid entries.
+    pub entries: u16,
+    /// Capacity.
+    pub max: u16,
+    /// 0 for leaves.
+    pub depth: u16,
+}
+
+/// One extent of a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// First logical block.
+    pub lblk: u32,
+    /// Length in blocks.
+    pub len: u32,
+    /// First physical block.
+    pub pblk: u64,
+    /// Allocated but not written: reads as zeros.
+    pub unwritten: bool,
+}
+
+/// Result of mapping a logical block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mapping {
+    /// `lblk` is mapped: `len` blocks from `pblk` on (the rest of its
+    /// extent).
+    Mapped {
+        /// Physical block of the requested logical block.
+        pblk: u64,
+        /// Contiguous blocks from there.
+        len: u32,
+        /// Allocated but not written.
+        unwritten: bool,
+    },
+    /// `lblk` is in a hole of `len` blocks (up to the next extent, or to
+    /// the end of the 32-bit block space).
+    Hole {
+        /// Blocks until the next mapped block.
+        len: u32,
+    },
+}
+
+/// Where a node's bytes came from, which decides its capacity and checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// The root in the inode's 60-byte `i_block`.
+    Root,
+    /// A block of `block_size` bytes with a checksum tail.
+    Block {
+        /// Block size.
+        block_size: u32,
+    },
+}
+
+/// Reads and checks a node header: magic, capacity, entry count and depth
+/// (`want_depth` is the depth the parent implies, `None` for the root).
+pub fn header(node: &[u8], kind: NodeKind, want_depth: Option<u16>) -> Result<Header> {
+    let magic = le16(node, 0)?;
+    if magic != EXTENT_MAGIC {
+        return Err(Error::Corrupt {
+            what: "extent header: magic",
+            value: magic.into(),
+        });
+    }
+    let h = Header {
+        entries: le16(node, 2)?,
+        max: le16(node, 4)?,
+        depth: le16(node, 6)?,
+    };
+    let cap = match kind {
+        NodeKind::Root => (60 - HEADER) / ENTRY,
+        NodeKind::Block { block_size } => (block_size as usize - HEADER) / ENTRY,
+    };
+    // ext4 itself may leave a smaller eh_max (it shrinks by up to 2 entries
+    // on 1k blocks for the tail); never larger than the room there is.
+    if h.max == 0 || usize::from(h.max) > cap {
+        return Err(Error::Corrupt {
+            what: "extent header: eh_max",
+            value: h.max.into(),
+        });
+    }
+    if h.entries > h.max {
+        return Err(Error::Corrupt {
+            what: "extent header: eh_entries",
+            value: h.entries.into(),
+        });
+    }
+    if h.depth > MAX_DEPTH || want_depth.is_some_and(|d| d != h.depth) {
+        return Err(Error::Corrupt {
+            what: "extent header: eh_depth",
+            value: h.depth.into(),
+        });
+    }
+    Ok(h)
+}
+
+/// Verifies the checksum tail of a block node against the inode's seed.
+pub fn verify_block_csum(node: &[u8], h: &Header, inode_seed: u32) -> Result<()> {
+    let covered = HEADER + usize::from(h.max) * ENTRY;
+    let data = node.get(..covered).ok_or(Error::Truncated)?;
+    let stored = le32(node, covered)?;
+    let computed = crc32c(inode_seed, data);
+    if stored != computed {
+        return Err(Error::BadChecksum {
+            what: "extent block",
+            stored,
+            computed,
+        });
+    }
+    Ok(())
+}
+
+/// Extent `i` of a leaf.
+pub fn leaf_entry(node: &[u8], i: usize) -> Result<Extent> {
+    let o = HEADER + i * ENTRY;
+    let raw_len = le16(node, o + 4)?;
+    let (len, unwritten) = if raw_len > INIT_MAX_LEN {
+        (raw_len - INIT_MAX_LEN, true)
+    } else {
+        (raw_len, false)
+    };
+    Ok(Extent {
+        lblk: le32(node, o)?,
+        len: len.into(),
+        pblk: lo_hi(le32(node, o + 8)?, le16(node, o + 6)?.into()),
+        unwritten,
+    })
+}
+
+/// Index entry `i` of an interior node: (first logical block, child block).
+pub fn index_entry(node: &[u8], i: usize) -> Result<(u32, u64)> {
+    let o = HEADER + i * ENTRY;
+    Ok((le32(node, o)?, lo_hi(le32(node, o + 4)?, le16(node, o + 8)?.into())))
+}
+
+/// What to do next at one node while mapping a logical block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Descend into this child block (at depth `depth - 1`), whose subtree
+    /// covers logical blocks below `limit` (exclusive; `u64` so that the
+    /// last subtree can cover the whole 32-bit space).
+    Descend {
+        /// Child block.
+        child: u64,
+        /// First logical block of the next sibling subtree.
+        limit: u64,
+    },
+    /// The answer.
+    Done(Mapping),
+}
+
+/// One step of mapping `lblk` at a node whose header is `h`. `limit` bounds
+/// the logical blocks this node may cover (from the parent). `blocks_count`
+/// bounds physical block numbers.
+pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -> Result<Step> {
+    let n = usize::from(h.entries);
+    if h.depth > 0 {
+        if n == 0 {
+            return Err(Error::Corrupt {
+                what: "extent index: empty interior node",
+                value: 0,
+            });
+        }
+        // Last index entry whose first block is <= lblk; entries must be
+        // strictly increasing.
+        let mut pick: Option<(u32, u64)> = None;
+        let mut next_start = limit;
+        let mut prev: Option<u32> = None;
+        for i in 0..n {
+            let (first, child) = index_entry(node, i)?;
+            if prev.is_some_and(|p| first <= p) {
+                return Err(Error::Corrupt {
+                    what: "extent index: entries out of order",
+                    value: first.into(),
+                });
+            }
+            prev = Some(first);
+            if child == 0 || child >= blocks_count {
+                return Err(Error::Corrupt {
+                    what: "extent index: child block",
+                    value: child,
+                });
+            }
+            if first <= lblk {
+                pick = Some((first, child));
+            } else {
+                next_start = u64::from(first).min(limit);
+                break;
+            }
+        }
+        return match pick {
+            Some((_, child)) => Ok(Step::Descend {
+                child,
+                limit: next_start,
+            }),
+            // Before the first index entry: a hole up to it.
+            None => Ok(Step::Done(Mapping::Hole {
+                len: hole_len(lblk, next_start),
+            })),
+        };
+    }
+    let mut prev_end: u64 = 0;
+    for i in 0..n {
+        let e = leaf_entry(node, i)?;
+        let start = u64::from(e.lblk);
+        let end = start + u64::from(e.len);
+        if e.len == 0 || start < prev_end {
+            return Err(Error::Corrupt {
+                what: "extent: overlapping, unordered or empty",
+                value: start,
+            });
+        }
+        if end > limit {
+            return Err(Error::Corrupt {
+                what: "extent: beyond its index entry's range",
+                value: start,
+            });
+        }
+        if e.pblk == 0 || e.pblk.saturating_add(e.len.into()) > blocks_count {
+            return Err(Error::Corrupt {
+                what: "extent: physical block",
+                value: e.pblk,
+            });
+        }
+        prev_end = end;
+        let l = u64::from(lblk);
+        if l < start {
+            return Ok(Step::Done(Mapping::Hole {
+                len: hole_len(lblk, start),
+            }));
+        }
+        if l < end {
+            let off = l - start;
+            return Ok(Step::Done(Mapping::Mapped {
+                pblk: e.pblk + off,
+                len: (end - l) as u32,
+                unwritten: e.unwritten,
+            }));
+        }
+    }
+    Ok(Step::Done(Mapping::Hole {
+        len: hole_len(lblk, limit),
+    }))
+}
+
+fn hole_len(lblk: u32, next: u64) -> u32 {
+    next.saturating_sub(u64::from(lblk)).clamp(1, u64::from(u32::MAX)) as u32
+}
+
+/// A source of filesystem blocks for walking trees, implemented by the
+/// kernel's buffer cache and by the host's image reader.
+pub trait BlockSource {
+    /// A block's bytes, held while the caller looks at them.
+    type Block: AsRef<[u8]>;
+    /// Reads block `pblk`.
+    fn read(&self, pblk: u64) -> Result<Self::Block>;
+}
+
+/// Maps logical block `lblk` of a file whose extent root is `root`
+/// (`i_block`). `inode_seed` enables checksum verification of block nodes.
+pub fn map<S: BlockSource>(
+    src: &S,
+    root: &[u8],
+    lblk: u32,
+    blocks_count: u64,
+    block_size: u32,
+    inode_seed: Option<u32>,
+) -> Result<Mapping> {
+    let limit = 1u64 << 32;
+    let h = header(root, NodeKind::Root, None)?;
+    let mut st = step(root, &h, lblk, limit, blocks_count)?;
+    let mut depth = h.depth;
+    // Each level descends exactly once: at most MAX_DEPTH iterations.
+    while let Step::Descend { child, limit } = st {
+        let want = depth.checked_sub(1).ok_or(Error::Corrupt {
+            what: "extent header: eh_depth",
+            value: 0,
+        })?;
+        let blk = src.read(child)?;
+        let node = blk.as_ref();
+        let h = header(node, NodeKind::Block { block_size }, Some(want))?;
+        if let Some(seed) = inode_seed {
+            verify_block_csum(node, &h, seed)?;
+        }
+        st = step(node, &h, lblk, limit, blocks_count)?;
+        depth = want;
+    }
+    match st {
+        Step::Done(m) => Ok(m),
+        Step::Descend { .. } => Err(Error::Corrupt {
+            what: "extent tree",
+            value: lblk.into(),
+        }),
+    }
+}

@@ -1,0 +1,140 @@
+//! Block group descriptors (32 bytes, or `s_desc_size` with 64bit).
+
+use super::bytes::{le16, le32, lo_hi};
+use super::crc16::crc16;
+use super::crc32c::crc32c;
+use super::superblock::Superblock;
+use super::{Error, Result};
+
+/// `bg_flags`: the inode table and bitmap are not initialised.
+pub const BG_INODE_UNINIT: u16 = 0x0001;
+/// `bg_flags`: the block bitmap is not initialised.
+pub const BG_BLOCK_UNINIT: u16 = 0x0002;
+/// `bg_flags`: the inode table is zeroed.
+pub const BG_INODE_ZEROED: u16 = 0x0004;
+
+/// Offset of `bg_checksum` in a descriptor.
+const CHECKSUM_OFFSET: usize = 0x1E;
+
+/// One decoded group descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupDesc {
+    /// Block bitmap location.
+    pub block_bitmap: u64,
+    /// Inode bitmap location.
+    pub inode_bitmap: u64,
+    /// First block of the inode table.
+    pub inode_table: u64,
+    /// Free blocks in the group.
+    pub free_blocks_count: u32,
+    /// Free inodes in the group.
+    pub free_inodes_count: u32,
+    /// Directories in the group.
+    pub used_dirs_count: u32,
+    /// `BG_*` flags.
+    pub flags: u16,
+    /// Inodes at the end of the table never used.
+    pub itable_unused: u32,
+    /// Stored checksum.
+    pub checksum: u16,
+}
+
+/// Where the descriptor of a group lives: block number (from the start of
+/// the device) and byte offset in that block.
+pub fn desc_location(sb: &Superblock, group: u32) -> Result<(u64, usize)> {
+    if u64::from(group) >= sb.group_count() {
+        return Err(Error::Corrupt {
+            what: "group number",
+            value: group.into(),
+        });
+    }
+    let bs = u64::from(sb.block_size());
+    let per_block = bs / u64::from(sb.desc_size);
+    // Without meta_bg the table follows the superblock's block.
+    let block = u64::from(sb.first_data_block) + 1 + u64::from(group) / per_block;
+    let off = (u64::from(group) % per_block) * u64::from(sb.desc_size);
+    Ok((block, off as usize))
+}
+
+/// Number of blocks the descriptor table takes (without meta_bg).
+pub fn desc_blocks(sb: &Superblock) -> u64 {
+    let per_block = u64::from(sb.block_size()) / u64::from(sb.desc_size);
+    sb.group_count().div_ceil(per_block)
+}
+
+/// Computes the checksum of descriptor bytes `d` (`desc_size` long) of
+/// group `group`, or `None` when the filesystem has no descriptor checksums.
+pub fn desc_csum(sb: &Superblock, group: u32, d: &[u8]) -> Result<Option<u16>> {
+    let size = usize::from(sb.desc_size);
+    let d = d.get(..size).ok_or(Error::Truncated)?;
+    let head = d.get(..CHECKSUM_OFFSET).ok_or(Error::Truncated)?;
+    let tail = d.get(CHECKSUM_OFFSET + 2..).ok_or(Error::Truncated)?;
+    let le_group = group.to_le_bytes();
+    if sb.has_metadata_csum() {
+        let mut c = crc32c(sb.csum_seed, &le_group);
+        c = crc32c(c, head);
+        c = crc32c(c, &[0, 0]);
+        c = crc32c(c, tail);
+        return Ok(Some((c & 0xFFFF) as u16));
+    }
+    if sb.has_ro_compat(super::features::ro_compat::GDT_CSUM) {
+        let mut c = crc16(!0, &sb.uuid);
+        c = crc16(c, &le_group);
+        c = crc16(c, head);
+        if sb.has_incompat(super::features::incompat::BIT64) {
+            c = crc16(c, tail);
+        }
+        return Ok(Some(c));
+    }
+    Ok(None)
+}
+
+impl GroupDesc {
+    /// Parses and verifies the descriptor bytes `d` of group `group`.
+    pub fn parse(sb: &Superblock, group: u32, d: &[u8]) -> Result<GroupDesc> {
+        let is64 = sb.desc_size >= 64;
+        let hi32 = |off: usize| -> Result<u32> { if is64 { le32(d, off) } else { Ok(0) } };
+        let hi16 = |off: usize| -> Result<u32> { if is64 { Ok(le16(d, off)?.into()) } else { Ok(0) } };
+        let g = GroupDesc {
+            block_bitmap: lo_hi(le32(d, 0x0)?, hi32(0x20)?),
+            inode_bitmap: lo_hi(le32(d, 0x4)?, hi32(0x24)?),
+            inode_table: lo_hi(le32(d, 0x8)?, hi32(0x28)?),
+            free_blocks_count: u32::from(le16(d, 0xC)?) | (hi16(0x2C)? << 16),
+            free_inodes_count: u32::from(le16(d, 0xE)?) | (hi16(0x2E)? << 16),
+            used_dirs_count: u32::from(le16(d, 0x10)?) | (hi16(0x30)? << 16),
+            flags: le16(d, 0x12)?,
+            itable_unused: u32::from(le16(d, 0x1C)?) | (hi16(0x32)? << 16),
+            checksum: le16(d, CHECKSUM_OFFSET)?,
+        };
+        if let Some(c) = desc_csum(sb, group, d)? {
+            if c != g.checksum {
+                return Err(Error::BadChecksum {
+                    what: "group descriptor",
+                    stored: g.checksum.into(),
+                    computed: c.into(),
+                });
+            }
+        }
+        // Everything the group points at must be inside the filesystem,
+        // beyond the superblock and descriptors.
+        let first_ok = u64::from(sb.first_data_block) + 1 + desc_blocks(sb);
+        let itable_blocks = (u64::from(sb.inodes_per_group) * u64::from(sb.inode_size))
+            .div_ceil(u64::from(sb.block_size()));
+        for (what, blk, len) in [
+            ("group descriptor: block bitmap", g.block_bitmap, 1),
+            ("group descriptor: inode bitmap", g.inode_bitmap, 1),
+            ("group descriptor: inode table", g.inode_table, itable_blocks),
+        ] {
+            if blk < first_ok || blk.saturating_add(len) > sb.blocks_count {
+                return Err(Error::Corrupt { what, value: blk });
+            }
+        }
+        if g.free_inodes_count > sb.inodes_per_group {
+            return Err(Error::Corrupt {
+                what: "group descriptor: free inodes",
+                value: g.free_inodes_count.into(),
+            });
+        }
+        Ok(g)
+    }
+}

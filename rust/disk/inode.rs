@@ -1,0 +1,297 @@
+//! On-disk inodes (`struct ext4_inode`, 128 bytes plus the extra space up to
+//! `s_inode_size`).
+
+use super::bytes::{array, le16, le32, lo_hi};
+use super::crc32c::crc32c;
+use super::features::ro_compat;
+use super::superblock::Superblock;
+use super::{Error, Result};
+
+/// The root directory.
+pub const ROOT_INO: u32 = 2;
+/// The journal (by convention; `s_journal_inum` is authoritative).
+pub const JOURNAL_INO: u32 = 8;
+/// Size of the base inode.
+pub const GOOD_OLD_INODE_SIZE: usize = 128;
+
+/// `i_flags` bits rext4 looks at.
+pub mod flags {
+    /// Hashed-index directory.
+    pub const INDEX: u32 = 0x0000_1000;
+    /// `i_blocks` counts filesystem blocks, not 512-byte sectors.
+    pub const HUGE_FILE: u32 = 0x0004_0000;
+    /// The file is mapped by an extent tree.
+    pub const EXTENTS: u32 = 0x0008_0000;
+    /// Inode holds a large extended attribute value.
+    pub const EA_INODE: u32 = 0x0020_0000;
+    /// Data stored in the inode.
+    pub const INLINE_DATA: u32 = 0x1000_0000;
+    /// Encrypted.
+    pub const ENCRYPT: u32 = 0x0000_0800;
+    /// Casefolded directory.
+    pub const CASEFOLD: u32 = 0x4000_0000;
+    /// fs-verity file.
+    pub const VERITY: u32 = 0x0010_0000;
+}
+
+/// File type bits of `i_mode` (`S_IFMT`).
+pub const S_IFMT: u16 = 0o170000;
+/// Socket.
+pub const S_IFSOCK: u16 = 0o140000;
+/// Symbolic link.
+pub const S_IFLNK: u16 = 0o120000;
+/// Regular file.
+pub const S_IFREG: u16 = 0o100000;
+/// Block device.
+pub const S_IFBLK: u16 = 0o060000;
+/// Directory.
+pub const S_IFDIR: u16 = 0o040000;
+/// Character device.
+pub const S_IFCHR: u16 = 0o020000;
+/// FIFO.
+pub const S_IFIFO: u16 = 0o010000;
+
+/// A timestamp: seconds since the epoch (signed, 34-bit with the extra
+/// epoch bits) and nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timestamp {
+    /// Seconds.
+    pub sec: i64,
+    /// Nanoseconds (0 when the inode has no extra time fields).
+    pub nsec: u32,
+}
+
+/// One decoded and verified inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inode {
+    /// Inode number.
+    pub ino: u32,
+    /// Type and permission bits.
+    pub mode: u16,
+    /// Owner (32-bit).
+    pub uid: u32,
+    /// Group (32-bit).
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Access time.
+    pub atime: Timestamp,
+    /// Change time.
+    pub ctime: Timestamp,
+    /// Modification time.
+    pub mtime: Timestamp,
+    /// Creation time, when the inode has room for it.
+    pub crtime: Option<Timestamp>,
+    /// Deletion time.
+    pub dtime: u32,
+    /// Hard links.
+    pub links_count: u16,
+    /// Space used, in 512-byte units.
+    pub blocks_512: u64,
+    /// `i_flags`.
+    pub flags: u32,
+    /// NFS generation.
+    pub generation: u32,
+    /// Extended attribute block.
+    pub file_acl: u64,
+    /// Size of the extra space used (`i_extra_isize`).
+    pub extra_isize: u16,
+    /// `i_block`: extent root, block map, fast symlink target or device
+    /// numbers.
+    pub block: [u8; 60],
+    /// The seed of this inode's metadata checksums (extent blocks, directory
+    /// blocks): crc32c of the inode number and generation.
+    pub csum_seed: u32,
+}
+
+/// Where inode `ino` lives: (group, byte offset in the group's inode table).
+pub fn inode_location(sb: &Superblock, ino: u32) -> Result<(u32, u64)> {
+    if ino == 0 || ino > sb.inodes_count {
+        return Err(Error::Corrupt {
+            what: "inode number",
+            value: ino.into(),
+        });
+    }
+    let idx = ino - 1;
+    let group = idx / sb.inodes_per_group;
+    let off = u64::from(idx % sb.inodes_per_group) * u64::from(sb.inode_size);
+    Ok((group, off))
+}
+
+/// Whether the inode's extra space holds a field ending at `end` (offset
+/// from the start of the inode).
+fn fits(extra_isize: u16, end: usize) -> bool {
+    end <= GOOD_OLD_INODE_SIZE + usize::from(extra_isize)
+}
+
+fn decode_time(sec: u32, extra: Option<u32>) -> Timestamp {
+    let mut s = i64::from(sec as i32);
+    let mut nsec = 0;
+    if let Some(x) = extra {
+        s += i64::from(x & 3) << 32;
+        nsec = x >> 2;
+    }
+    Timestamp { sec: s, nsec }
+}
+
+/// Computes the checksum of raw inode bytes `b` (`s_inode_size` long) of
+/// inode `ino`, with the checksum fields taken as zero.
+pub fn inode_csum(sb: &Superblock, ino: u32, b: &[u8]) -> Result<u32> {
+    let isz = usize::from(sb.inode_size);
+    let b = b.get(..isz).ok_or(Error::Truncated)?;
+    let gen = le32(b, 0x64)?;
+    let seed = crc32c(crc32c(sb.csum_seed, &ino.to_le_bytes()), &gen.to_le_bytes());
+    let part = |from: usize, to: usize| b.get(from..to).ok_or(Error::Truncated);
+    let mut c = crc32c(seed, part(0, 0x7C)?);
+    c = crc32c(c, &[0, 0]);
+    c = crc32c(c, part(0x7E, GOOD_OLD_INODE_SIZE)?);
+    if isz > GOOD_OLD_INODE_SIZE {
+        let extra = le16(b, 0x80)?;
+        c = crc32c(c, part(GOOD_OLD_INODE_SIZE, 0x82)?);
+        let mut off = 0x82;
+        if fits(extra, 0x84) {
+            c = crc32c(c, &[0, 0]);
+            off = 0x84;
+        }
+        c = crc32c(c, part(off, isz)?);
+    }
+    Ok(c)
+}
+
+impl Inode {
+    /// Parses and verifies the raw bytes of inode `ino`.
+    pub fn parse(sb: &Superblock, ino: u32, b: &[u8]) -> Result<Inode> {
+        let isz = usize::from(sb.inode_size);
+        let b = b.get(..isz).ok_or(Error::Truncated)?;
+        let extra_isize = if isz > GOOD_OLD_INODE_SIZE { le16(b, 0x80)? } else { 0 };
+        if isz > GOOD_OLD_INODE_SIZE
+            && (GOOD_OLD_INODE_SIZE + usize::from(extra_isize) > isz || extra_isize % 4 != 0)
+        {
+            return Err(Error::Corrupt {
+                what: "inode: i_extra_isize",
+                value: extra_isize.into(),
+            });
+        }
+        let ex = |off: usize| -> Result<Option<u32>> {
+            if fits(extra_isize, off + 4) { Ok(Some(le32(b, off)?)) } else { Ok(None) }
+        };
+
+        if sb.has_metadata_csum() {
+            let computed = inode_csum(sb, ino, b)?;
+            let lo = u32::from(le16(b, 0x7C)?);
+            let (stored, computed) = if fits(extra_isize, 0x84) {
+                (lo | (u32::from(le16(b, 0x82)?) << 16), computed)
+            } else {
+                (lo, computed & 0xFFFF)
+            };
+            if stored != computed {
+                return Err(Error::BadChecksum {
+                    what: "inode",
+                    stored,
+                    computed,
+                });
+            }
+        }
+
+        let flags = le32(b, 0x20)?;
+        let mut blocks_512 = u64::from(le32(b, 0x1C)?);
+        if sb.has_ro_compat(ro_compat::HUGE_FILE) {
+            blocks_512 |= u64::from(le16(b, 0x74)?) << 32;
+            if flags & flags::HUGE_FILE != 0 {
+                blocks_512 = blocks_512.saturating_mul(u64::from(sb.block_size() / 512));
+            }
+        }
+        let gen = le32(b, 0x64)?;
+        let crtime = match ex(0x90)? {
+            Some(s) => Some(decode_time(s, ex(0x94)?)),
+            None => None,
+        };
+        Ok(Inode {
+            ino,
+            mode: le16(b, 0x0)?,
+            uid: u32::from(le16(b, 0x2)?) | (u32::from(le16(b, 0x78)?) << 16),
+            gid: u32::from(le16(b, 0x18)?) | (u32::from(le16(b, 0x7A)?) << 16),
+            size: lo_hi(le32(b, 0x4)?, le32(b, 0x6C)?),
+            atime: decode_time(le32(b, 0x8)?, ex(0x8C)?),
+            ctime: decode_time(le32(b, 0xC)?, ex(0x84)?),
+            mtime: decode_time(le32(b, 0x10)?, ex(0x88)?),
+            crtime,
+            dtime: le32(b, 0x14)?,
+            links_count: le16(b, 0x1A)?,
+            blocks_512,
+            flags,
+            generation: gen,
+            file_acl: lo_hi(le32(b, 0x68)?, u32::from(le16(b, 0x76)?)),
+            extra_isize,
+            block: array(b, 0x28)?,
+            csum_seed: crc32c(crc32c(sb.csum_seed, &ino.to_le_bytes()), &gen.to_le_bytes()),
+        })
+    }
+
+    /// The file type bits.
+    pub fn file_type(&self) -> u16 {
+        self.mode & S_IFMT
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == S_IFDIR
+    }
+
+    /// Whether this is a regular file.
+    pub fn is_reg(&self) -> bool {
+        self.file_type() == S_IFREG
+    }
+
+    /// Whether this is a symbolic link.
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == S_IFLNK
+    }
+
+    /// Whether the data is mapped by an extent tree.
+    pub fn has_extents(&self) -> bool {
+        self.flags & flags::EXTENTS != 0
+    }
+
+    /// Whether a symlink keeps its target in `i_block` ("fast" symlink):
+    /// it uses no blocks beyond an extended attribute block.
+    pub fn is_fast_symlink(&self, block_size: u32) -> bool {
+        if !self.is_symlink() || self.flags & flags::INLINE_DATA != 0 {
+            return false;
+        }
+        let ea_blocks = if self.file_acl != 0 { u64::from(block_size / 512) } else { 0 };
+        self.blocks_512 == ea_blocks
+    }
+
+    /// The target of a fast symlink: 1..=59 bytes without NUL.
+    pub fn fast_symlink_target(&self) -> Result<&[u8]> {
+        let bad = Error::Corrupt {
+            what: "inode: fast symlink size",
+            value: self.size,
+        };
+        let len = usize::try_from(self.size).map_err(|_| bad)?;
+        if len == 0 || len >= self.block.len() {
+            return Err(bad);
+        }
+        let t = self.block.get(..len).ok_or(bad)?;
+        if t.contains(&0) {
+            return Err(bad);
+        }
+        Ok(t)
+    }
+
+    /// Device number of a character or block device inode, as (major,
+    /// minor), from the old 16-bit or the new 32-bit encoding.
+    pub fn device(&self) -> (u32, u32) {
+        let w0 = u32::from_le_bytes([self.block[0], self.block[1], self.block[2], self.block[3]]);
+        if w0 != 0 {
+            // Old encoding: major in bits 8..16, minor in 0..8.
+            ((w0 >> 8) & 0xff, w0 & 0xff)
+        } else {
+            let w1 =
+                u32::from_le_bytes([self.block[4], self.block[5], self.block[6], self.block[7]]);
+            // New encoding: minor low 8 bits, major 12 bits, minor high bits.
+            ((w1 & 0xfff00) >> 8, (w1 & 0xff) | ((w1 >> 12) & 0xfff00))
+        }
+    }
+}

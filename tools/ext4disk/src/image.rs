@@ -1,0 +1,194 @@
+//! Reading an ext4 image file on the host with the disk layer: superblock,
+//! group descriptors, inodes, extent-mapped file data, directories,
+//! symlinks. Used by the tests and by `ext4img ls`.
+
+use crate::disk::dir::{block_kind, verify_csum, BlockKind, Entries};
+use crate::disk::extent::{self, BlockSource, Mapping};
+use crate::disk::group::{desc_location, GroupDesc};
+use crate::disk::inode::{inode_location, flags, Inode};
+use crate::disk::superblock::{Superblock, SUPERBLOCK_OFFSET};
+use crate::disk::{Error, Result};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+/// An open image.
+pub struct Image {
+    file: File,
+    len: u64,
+    /// The superblock.
+    pub sb: Superblock,
+    /// All group descriptors.
+    pub groups: Vec<GroupDesc>,
+}
+
+/// A directory entry as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Name bytes.
+    pub name: Vec<u8>,
+    /// Inode number.
+    pub ino: u32,
+    /// `dir::ftype::*`.
+    pub file_type: u8,
+}
+
+impl BlockSource for Image {
+    type Block = Vec<u8>;
+    fn read(&self, pblk: u64) -> Result<Vec<u8>> {
+        let bs = u64::from(self.sb.block_size());
+        let off = pblk.checked_mul(bs).ok_or(Error::Io { block: pblk })?;
+        if pblk >= self.sb.blocks_count || off + bs > self.len {
+            return Err(Error::Io { block: pblk });
+        }
+        let mut b = vec![0u8; bs as usize];
+        self.file.read_exact_at(&mut b, off).map_err(|_| Error::Io { block: pblk })?;
+        Ok(b)
+    }
+}
+
+impl Image {
+    /// Opens an image and reads its superblock and group descriptors.
+    pub fn open(path: &std::path::Path) -> Result<Image> {
+        let file = File::open(path).map_err(|_| Error::Io { block: 0 })?;
+        let len = file.metadata().map_err(|_| Error::Io { block: 0 })?.len();
+        let mut sbb = [0u8; 1024];
+        file.read_exact_at(&mut sbb, SUPERBLOCK_OFFSET).map_err(|_| Error::Truncated)?;
+        let sb = Superblock::parse(&sbb)?;
+        let mut img = Image {
+            file,
+            len,
+            sb,
+            groups: Vec::new(),
+        };
+        for g in 0..img.sb.group_count() as u32 {
+            let (blk, off) = desc_location(&img.sb, g)?;
+            let b = img.read(blk)?;
+            let d = b.get(off..off + usize::from(img.sb.desc_size)).ok_or(Error::Truncated)?;
+            let gd = GroupDesc::parse(&img.sb, g, d)?;
+            img.groups.push(gd);
+        }
+        Ok(img)
+    }
+
+    /// Reads inode `ino`.
+    pub fn inode(&self, ino: u32) -> Result<Inode> {
+        let (group, off) = inode_location(&self.sb, ino)?;
+        let gd = self.groups.get(group as usize).ok_or(Error::Truncated)?;
+        let bs = u64::from(self.sb.block_size());
+        let b = self.read(gd.inode_table + off / bs)?;
+        let o = (off % bs) as usize;
+        Inode::parse(&self.sb, ino, b.get(o..).ok_or(Error::Truncated)?)
+    }
+
+    fn seed(&self, inode: &Inode) -> Option<u32> {
+        self.sb.has_metadata_csum().then_some(inode.csum_seed)
+    }
+
+    /// Maps logical block `lblk` of an extent-mapped inode.
+    pub fn map(&self, inode: &Inode, lblk: u32) -> Result<Mapping> {
+        if !inode.has_extents() {
+            return Err(Error::Unsupported {
+                what: "block-mapped (non-extent) file, inode",
+                value: inode.ino.into(),
+            });
+        }
+        extent::map(
+            self,
+            &inode.block,
+            lblk,
+            self.sb.blocks_count,
+            self.sb.block_size(),
+            self.seed(inode),
+        )
+    }
+
+    /// Reads the whole content of a regular file (or slow symlink).
+    pub fn read_file(&self, inode: &Inode) -> Result<Vec<u8>> {
+        let bs = u64::from(self.sb.block_size());
+        let mut out = vec![0u8; inode.size as usize];
+        let nblocks = inode.size.div_ceil(bs);
+        let mut lblk: u64 = 0;
+        while lblk < nblocks {
+            let m = self.map(inode, lblk as u32)?;
+            let len = match m {
+                Mapping::Hole { len } => u64::from(len),
+                Mapping::Mapped { pblk, len, unwritten } => {
+                    for i in 0..u64::from(len).min(nblocks - lblk) {
+                        if !unwritten {
+                            let b = self.read(pblk + i)?;
+                            let start = ((lblk + i) * bs) as usize;
+                            let end = (start + bs as usize).min(out.len());
+                            out[start..end].copy_from_slice(&b[..end - start]);
+                        }
+                    }
+                    u64::from(len)
+                }
+            };
+            lblk += len.max(1);
+        }
+        Ok(out)
+    }
+
+    /// Lists a directory by linear scan, verifying block checksums.
+    pub fn read_dir(&self, inode: &Inode) -> Result<Vec<Listed>> {
+        let bs = u64::from(self.sb.block_size());
+        let nblocks = inode.size.div_ceil(bs);
+        let index = inode.flags & flags::INDEX != 0;
+        let mut out = Vec::new();
+        for lblk in 0..nblocks {
+            let Mapping::Mapped { pblk, unwritten: false, .. } = self.map(inode, lblk as u32)? else {
+                continue;
+            };
+            let b = self.read(pblk)?;
+            let kind = block_kind(&b, index, lblk as u32)?;
+            if let Some(seed) = self.seed(inode) {
+                verify_csum(&b, kind, seed)?;
+            }
+            if kind == BlockKind::DxNode {
+                continue;
+            }
+            for e in Entries::new(&b, 0, self.sb.has_metadata_csum(), self.sb.inodes_count) {
+                let e = e?;
+                out.push(Listed {
+                    name: e.name.to_vec(),
+                    ino: e.ino,
+                    file_type: e.file_type,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A symlink's target.
+    pub fn read_link(&self, inode: &Inode) -> Result<Vec<u8>> {
+        if inode.is_fast_symlink(self.sb.block_size()) {
+            return Ok(inode.fast_symlink_target()?.to_vec());
+        }
+        self.read_file(inode)
+    }
+
+    /// Walks the tree from the root, calling `f(path, inode)` for every
+    /// entry except "." and "..", directories before their contents.
+    pub fn walk(&self, f: &mut dyn FnMut(&str, &Inode)) -> Result<()> {
+        let root = self.inode(crate::disk::inode::ROOT_INO)?;
+        self.walk_dir(&root, String::new(), f)
+    }
+
+    fn walk_dir(&self, dir: &Inode, prefix: String, f: &mut dyn FnMut(&str, &Inode)) -> Result<()> {
+        for e in self.read_dir(dir)? {
+            if e.name == b"." || e.name == b".." {
+                continue;
+            }
+            let path = std::format!("{}/{}", prefix, String::from_utf8_lossy(&e.name));
+            let child = self.inode(e.ino)?;
+            f(&path, &child);
+            if child.is_dir() {
+                self.walk_dir(&child, path, f)?;
+            }
+        }
+        Ok(())
+    }
+}
