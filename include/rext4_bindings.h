@@ -12,19 +12,44 @@
 
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
+#include <linux/dcache.h>
+#include <linux/errno.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/module.h>
+#include <linux/mpage.h>
+#include <linux/pagemap.h>
 #include <linux/printk.h>
+#include <linux/rcupdate.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
 
 #ifdef __BINDGEN__
 /* Macros bindgen cannot evaluate (BIT() and friends), as typed constants. */
 const unsigned long REXT4_SB_RDONLY = SB_RDONLY;
+const unsigned long REXT4_I_NEW = I_NEW;
+const int REXT4_ENOPARAM = ENOPARAM;
+const int REXT4_SEEK_DATA = SEEK_DATA;
+const int REXT4_SEEK_HOLE = SEEK_HOLE;
+const int REXT4_FS_VALUE_IS_FLAG = fs_value_is_flag;
+const int REXT4_FS_VALUE_IS_STRING = fs_value_is_string;
 #endif
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
 struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block);
 void rext4_brelse(struct buffer_head *bh);
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb);
+struct kmem_cache *rext4_kmem_cache_create(const char *name, unsigned int size,
+					   void (*ctor)(void *));
+void *rext4_kmem_cache_alloc(struct kmem_cache *cache);
+bool rext4_dir_emit(struct dir_context *ctx, const char *name, int namelen,
+		    u64 ino, unsigned int type);
+void rext4_map_bh(struct buffer_head *bh, struct super_block *sb, sector_t block);
+void rext4_i_size_write(struct inode *inode, loff_t size);
+void rext4_i_uid_gid_write(struct inode *inode, uid_t uid, gid_t gid);
+void rext4_inode_nohighmem(struct inode *inode);
+const unsigned char *rext4_dentry_name(const struct dentry *dentry, unsigned int *len);
+struct inode *rext4_file_inode(const struct file *file);
 
 #endif /* REXT4_BINDINGS_H */

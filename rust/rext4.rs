@@ -29,13 +29,20 @@ module! {
 }
 
 struct Rext4Module {
+    // Dropped in this order: the filesystem type goes before the inode
+    // cache its inodes come from.
     _fs_type: glue::fs_type::Registration,
+    _inode_cache: glue::inode::InodeCache,
 }
 
 impl kernel::Module for Rext4Module {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let cache = glue::inode::InodeCache::create()?;
         let reg = glue::fs_type::Registration::register(module)?;
         pr_info!("filesystem type rext4 registered\n");
-        Ok(Rext4Module { _fs_type: reg })
+        Ok(Rext4Module {
+            _fs_type: reg,
+            _inode_cache: cache,
+        })
     }
 }

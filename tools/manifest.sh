@@ -78,6 +78,7 @@ BEGIN {
 {
     if (NF != 11 || substr($1, 1, 2) != "./") die("unsupported file name (tab or newline): " $0)
     path = rel($1)
+    if (index(path, "\\")) die("unsupported file name (backslash): " path)
     mode = hex($2)
     t = types[int(mode / 4096)]
     if (t == "") die("unknown file type " $2 ": " path)

@@ -45,3 +45,28 @@ pub fn le64(b: &[u8], off: usize) -> Result<u64> {
 pub fn lo_hi(lo: u32, hi: u32) -> u64 {
     u64::from(lo) | (u64::from(hi) << 32)
 }
+
+/// `a / b`, 0 when `b` is 0. Divisors in this layer come from validated
+/// geometry and are never 0; this form keeps a division-by-zero panic (and
+/// its unwinding path) out of the code entirely.
+#[inline]
+pub fn div(a: u64, b: u64) -> u64 {
+    a.checked_div(b).unwrap_or(0)
+}
+
+/// `a % b`, 0 when `b` is 0 (see [`div`]).
+#[inline]
+pub fn rem(a: u64, b: u64) -> u64 {
+    a.checked_rem(b).unwrap_or(0)
+}
+
+/// `a / b` rounded up, 0 when `b` is 0 (see [`div`]).
+#[inline]
+pub fn div_ceil(a: u64, b: u64) -> u64 {
+    let q = div(a, b);
+    if q.saturating_mul(b) < a {
+        q + 1
+    } else {
+        q
+    }
+}

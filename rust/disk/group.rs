@@ -1,6 +1,6 @@
 //! Block group descriptors (32 bytes, or `s_desc_size` with 64bit).
 
-use super::bytes::{le16, le32, lo_hi};
+use super::bytes::{div, div_ceil, le16, le32, lo_hi, rem};
 use super::crc16::crc16;
 use super::crc32c::crc32c;
 use super::superblock::Superblock;
@@ -49,17 +49,17 @@ pub fn desc_location(sb: &Superblock, group: u32) -> Result<(u64, usize)> {
         });
     }
     let bs = u64::from(sb.block_size());
-    let per_block = bs / u64::from(sb.desc_size);
+    let per_block = div(bs, u64::from(sb.desc_size));
     // Without meta_bg the table follows the superblock's block.
-    let block = u64::from(sb.first_data_block) + 1 + u64::from(group) / per_block;
-    let off = (u64::from(group) % per_block) * u64::from(sb.desc_size);
+    let block = u64::from(sb.first_data_block) + 1 + div(u64::from(group), per_block);
+    let off = rem(u64::from(group), per_block) * u64::from(sb.desc_size);
     Ok((block, off as usize))
 }
 
 /// Number of blocks the descriptor table takes (without meta_bg).
 pub fn desc_blocks(sb: &Superblock) -> u64 {
-    let per_block = u64::from(sb.block_size()) / u64::from(sb.desc_size);
-    sb.group_count().div_ceil(per_block)
+    let per_block = div(u64::from(sb.block_size()), u64::from(sb.desc_size));
+    div_ceil(sb.group_count(), per_block)
 }
 
 /// Computes the checksum of descriptor bytes `d` (`desc_size` long) of
@@ -118,8 +118,10 @@ impl GroupDesc {
         // Everything the group points at must be inside the filesystem,
         // beyond the superblock and descriptors.
         let first_ok = u64::from(sb.first_data_block) + 1 + desc_blocks(sb);
-        let itable_blocks = (u64::from(sb.inodes_per_group) * u64::from(sb.inode_size))
-            .div_ceil(u64::from(sb.block_size()));
+        let itable_blocks = div_ceil(
+            u64::from(sb.inodes_per_group) * u64::from(sb.inode_size),
+            u64::from(sb.block_size()),
+        );
         for (what, blk, len) in [
             ("group descriptor: block bitmap", g.block_bitmap, 1),
             ("group descriptor: inode bitmap", g.inode_bitmap, 1),
@@ -137,4 +139,58 @@ impl GroupDesc {
         }
         Ok(g)
     }
+}
+
+/// Whether `group` holds a copy of the superblock (and the descriptor
+/// table): always group 0; with sparse_super2 the two groups named in the
+/// superblock; with sparse_super groups 1 and powers of 3, 5 and 7; without
+/// either, every group.
+pub fn has_super(sb: &Superblock, group: u32) -> bool {
+    use super::features::{compat, ro_compat};
+    if group == 0 {
+        return true;
+    }
+    if sb.has_compat(compat::SPARSE_SUPER2) {
+        return group == sb.backup_bgs[0] || group == sb.backup_bgs[1];
+    }
+    if group <= 1 || !sb.has_ro_compat(ro_compat::SPARSE_SUPER) {
+        return true;
+    }
+    if group & 1 == 0 {
+        return false;
+    }
+    is_power_of(group, 3) || is_power_of(group, 5) || is_power_of(group, 7)
+}
+
+fn is_power_of(mut a: u32, b: u32) -> bool {
+    loop {
+        if a < b {
+            return false;
+        }
+        if a == b {
+            return true;
+        }
+        if rem(a.into(), b.into()) != 0 {
+            return false;
+        }
+        a = div(a.into(), b.into()) as u32;
+    }
+}
+
+/// Blocks taken by filesystem metadata, counted the way ext4's statfs does
+/// (without bigalloc and meta_bg): the blocks before `s_first_data_block`,
+/// and per group its superblock and descriptor-table copies, the reserved
+/// descriptor blocks next to them, its inode table and two bitmaps; plus
+/// the internal journal's `journal_blocks`.
+pub fn overhead_blocks(sb: &Superblock, journal_blocks: u64) -> u64 {
+    let bs = u64::from(sb.block_size());
+    let itb_per_group = div_ceil(u64::from(sb.inodes_per_group) * u64::from(sb.inode_size), bs);
+    let gdb = desc_blocks(sb);
+    let groups = sb.group_count();
+    let mut total = u64::from(sb.first_data_block) + journal_blocks;
+    for g in 0..groups {
+        let sup = if has_super(sb, g as u32) { 1 + gdb + u64::from(sb.reserved_gdt_blocks) } else { 0 };
+        total += sup + itb_per_group + 2;
+    }
+    total
 }

@@ -1,7 +1,7 @@
 //! On-disk inodes (`struct ext4_inode`, 128 bytes plus the extra space up to
 //! `s_inode_size`).
 
-use super::bytes::{array, le16, le32, lo_hi};
+use super::bytes::{array, div, le16, le32, lo_hi, rem};
 use super::crc32c::crc32c;
 use super::features::ro_compat;
 use super::superblock::Superblock;
@@ -113,8 +113,9 @@ pub fn inode_location(sb: &Superblock, ino: u32) -> Result<(u32, u64)> {
         });
     }
     let idx = ino - 1;
-    let group = idx / sb.inodes_per_group;
-    let off = u64::from(idx % sb.inodes_per_group) * u64::from(sb.inode_size);
+    let ipg = u64::from(sb.inodes_per_group);
+    let group = div(idx.into(), ipg) as u32;
+    let off = rem(idx.into(), ipg) * u64::from(sb.inode_size);
     Ok((group, off))
 }
 

@@ -122,6 +122,10 @@ pub struct Superblock {
     pub log_groups_per_flex: u8,
     /// Errors recorded so far.
     pub error_count: u32,
+    /// Overhead clusters as recorded by mke2fs/resize2fs (0: unknown).
+    pub overhead_clusters: u32,
+    /// The two groups with backup superblocks under sparse_super2.
+    pub backup_bgs: [u32; 2],
     /// The seed of every metadata checksum: `s_checksum_seed` with the
     /// csum_seed feature, otherwise crc32c(~0, uuid).
     pub csum_seed: u32,
@@ -227,6 +231,8 @@ impl Superblock {
             flags: le32(b, 0x160)?,
             log_groups_per_flex: u8_at(b, 0x174)?,
             error_count: le32(b, 0x194)?,
+            overhead_clusters: le32(b, 0x248)?,
+            backup_bgs: [le32(b, 0x24C)?, le32(b, 0x250)?],
             csum_seed,
         };
         sb.validate()?;
@@ -298,7 +304,7 @@ impl Superblock {
     /// Number of block groups.
     pub fn group_count(&self) -> u64 {
         let data = self.blocks_count - u64::from(self.first_data_block);
-        data.div_ceil(u64::from(self.blocks_per_group.max(1)))
+        super::bytes::div_ceil(data, u64::from(self.blocks_per_group))
     }
 
     /// Whether the filesystem has the given compat feature.

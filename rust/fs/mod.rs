@@ -2,4 +2,8 @@
 
 //! The filesystem logic, in safe Rust over the glue layer.
 
+pub(crate) mod dir;
+pub(crate) mod file;
+pub(crate) mod inode;
+pub(crate) mod options;
 pub(crate) mod super_ops;

@@ -1,17 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Mounting: read, validate and report the superblock.
+//! Mounting and superblock-wide operations: read and validate the
+//! superblock and group descriptors, set the mount up, statfs.
 
+use super::inode::iget;
+use super::options::MountOptions;
+use crate::disk::bytes::{div, rem};
+use crate::disk::extent::BlockSource;
 use crate::disk::features::{Access, FeatureNames, Set};
-use crate::disk::superblock::{Superblock, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
+use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
+use crate::disk::inode::{JOURNAL_INO, ROOT_INO};
+use crate::disk::superblock::{
+    Superblock, EXT4_MAGIC, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+};
 use crate::disk::Error as DiskError;
+use crate::glue::buffer::Buffer;
 use crate::glue::errno;
-use crate::glue::super_block::SuperBlock;
+use crate::glue::inode::InodeRef;
+use crate::glue::super_block::{SbParams, SuperBlock};
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use kernel::error::{code, Error, Result};
 
-/// Maps a disk-layer error to the errno a mount returns, as ext4 does:
-/// corruption is `EUCLEAN` (EFSCORRUPTED), a bad checksum `EBADMSG`
-/// (EFSBADCRC), a failed read `EIO`, the rest `EINVAL`.
+/// The only block size rext4 mounts today: one page.
+pub(crate) const BLOCK_SIZE: u32 = 4096;
+/// log2(`BLOCK_SIZE`).
+pub(crate) const BLOCK_BITS: u32 = 12;
+/// Largest file size with extents and 4 KiB blocks: 2^32 - 1 blocks.
+pub(crate) const MAX_BYTES: i64 = ((1i64 << 32) - 1) << BLOCK_BITS;
+
+/// What rext4 keeps per mount (`s_fs_info`).
+pub(crate) struct FsInfo {
+    /// The validated superblock.
+    pub(crate) sb: Superblock,
+    /// All group descriptors, validated at mount.
+    pub(crate) groups: KVec<GroupDesc>,
+    /// The mount options.
+    pub(crate) opts: MountOptions,
+    /// Metadata blocks, for statfs (computed once at mount).
+    pub(crate) overhead: u64,
+}
+
+/// Maps a disk-layer error to the errno ext4 returns for it: corruption is
+/// `EUCLEAN` (EFSCORRUPTED), a bad checksum `EBADMSG` (EFSBADCRC), a failed
+/// read `EIO`, the rest `EINVAL`.
 pub(crate) fn errno(e: DiskError) -> Error {
     match e {
         DiskError::Corrupt { .. } | DiskError::Truncated => errno::efscorrupted(),
@@ -23,41 +54,83 @@ pub(crate) fn errno(e: DiskError) -> Error {
     }
 }
 
+/// Reads filesystem blocks through the block device's buffer cache.
+pub(crate) struct Blocks<'a> {
+    pub(crate) sb: &'a SuperBlock,
+    pub(crate) blocks_count: u64,
+}
+
+impl BlockSource for Blocks<'_> {
+    type Block = Buffer;
+    fn read(&self, pblk: u64) -> core::result::Result<Buffer, DiskError> {
+        if pblk >= self.blocks_count {
+            return Err(DiskError::Corrupt {
+                what: "block number beyond the filesystem",
+                value: pblk,
+            });
+        }
+        self.sb.bread(pblk).map_err(|_| DiskError::Io { block: pblk })
+    }
+}
+
 /// Reads and validates the superblock of the device behind `sb`.
 fn read_superblock(sb: &SuperBlock) -> Result<Superblock> {
     let bs = sb.set_min_blocksize(MIN_BLOCK_SIZE).inspect_err(|_| {
         sb_err!(sb, "unable to set a block size for reading the superblock");
     })?;
     let bs = u64::from(bs);
-    let buf = sb.bread(SUPERBLOCK_OFFSET / bs).inspect_err(|_| {
+    let buf = sb.bread(div(SUPERBLOCK_OFFSET, bs)).inspect_err(|_| {
         sb_err!(sb, "unable to read the superblock");
     })?;
-    let off = (SUPERBLOCK_OFFSET % bs) as usize;
-    let bytes = buf
-        .data()
-        .get(off..off + SUPERBLOCK_SIZE)
-        .ok_or(code::EIO)?;
+    let off = rem(SUPERBLOCK_OFFSET, bs) as usize;
+    let bytes = buf.data().get(off..off + SUPERBLOCK_SIZE).ok_or(code::EIO)?;
     Superblock::parse(bytes).map_err(|e| {
         sb_err!(sb, "{}", e);
         errno(e)
     })
 }
 
-/// `fill_super`: today it reads and reports the superblock, checks that rext4
-/// could mount it, and refuses: the read path is not implemented yet.
-pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
-    let d = read_superblock(sb)?;
-    sb_info!(
-        sb,
-        "ext4 filesystem, {} blocks of {} bytes, {} inodes, {} groups, features: {}",
-        d.blocks_count,
-        d.block_size(),
-        d.inodes_count,
-        d.group_count(),
-        FeatureNames(d.feature_compat, d.feature_incompat, d.feature_ro_compat)
-    );
+/// Reads and validates every group descriptor.
+fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVec<GroupDesc>> {
+    let n = d.group_count() as usize;
+    let mut groups = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut cur: Option<(u64, Buffer)> = None;
+    for g in 0..n as u32 {
+        let (blk, off) = desc_location(d, g).map_err(errno)?;
+        if cur.as_ref().map(|(b, _)| *b) != Some(blk) {
+            let buf = sb.bread(blk).inspect_err(|_| {
+                sb_err!(sb, "unable to read group descriptor block {}", blk);
+            })?;
+            cur = Some((blk, buf));
+        }
+        let Some((_, buf)) = cur.as_ref() else {
+            return Err(code::EIO);
+        };
+        let bytes = buf
+            .data()
+            .get(off..off + usize::from(d.desc_size))
+            .ok_or(code::EIO)?;
+        let gd = GroupDesc::parse(d, g, bytes).map_err(|e| {
+            sb_err!(sb, "group {}: {}", g, e);
+            errno(e)
+        })?;
+        groups.push(gd, GFP_KERNEL)?;
+    }
+    Ok(groups)
+}
 
-    let access = d.access(kernel::page::PAGE_SIZE as u32).map_err(|e| {
+/// `fill_super`: validate the filesystem and set a read-only mount up.
+/// Returns the root inode.
+pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef> {
+    let d = read_superblock(sb)?;
+    let access = d.access(BLOCK_SIZE).map_err(|e| {
+        sb_info!(
+            sb,
+            "ext4 filesystem, {} blocks of {} bytes, features: {}",
+            d.blocks_count,
+            d.block_size(),
+            FeatureNames(d.feature_compat, d.feature_incompat, d.feature_ro_compat)
+        );
         sb_err!(sb, "cannot mount: {}", e);
         errno(e)
     })?;
@@ -71,7 +144,18 @@ pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
             return Err(code::EROFS);
         }
     }
-
+    if !sb.is_read_only() {
+        sb_err!(sb, "read-write mounts are not supported yet; mount read-only (-o ro)");
+        return Err(code::EROFS);
+    }
+    if d.needs_recovery() {
+        sb_err!(
+            sb,
+            "the journal needs recovery, which rext4 cannot do yet; \
+             mount the filesystem once with ext4 or run e2fsck"
+        );
+        return Err(code::EINVAL);
+    }
     let need = d.blocks_count.saturating_mul(u64::from(d.block_size()));
     let have = sb.device_bytes();
     if need > have {
@@ -83,7 +167,102 @@ pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
         );
         return Err(code::EINVAL);
     }
+    sb.set_blocksize(BLOCK_SIZE).inspect_err(|_| {
+        sb_err!(sb, "unable to set block size {}", BLOCK_SIZE);
+    })?;
+    let groups = read_groups(sb, &d)?;
+    if d.state & crate::disk::superblock::STATE_ERROR != 0 {
+        sb_err!(sb, "warning: the filesystem has errors recorded; run e2fsck");
+    }
 
-    sb_err!(sb, "mounting is not supported yet: the read path is not implemented");
-    Err(errno::eopnotsupp())
+    // Times up to 2446 with the extra timestamp fields, else 32-bit.
+    let extra_times = usize::from(d.inode_size) > 128 + 24;
+    sb.set_params(&SbParams {
+        magic: EXT4_MAGIC,
+        maxbytes: MAX_BYTES,
+        time_min: i64::from(i32::MIN),
+        time_max: if extra_times { (1i64 << 34) - 1 + i64::from(i32::MIN) } else { i64::from(i32::MAX) },
+        uuid: d.uuid,
+    });
+    let journal_blocks = journal_blocks(sb, &d, &groups)?;
+    let overhead = overhead_blocks(&d, journal_blocks);
+    let info = KBox::new(
+        FsInfo {
+            sb: d,
+            groups,
+            opts,
+            overhead,
+        },
+        GFP_KERNEL,
+    )?;
+    sb.set_fs_info(info);
+
+    let root = iget(sb, ROOT_INO)?;
+    if !root.data().is_dir {
+        sb_err!(sb, "corrupt root inode: not a directory");
+        return Err(errno::efscorrupted());
+    }
+    let fi = sb.fs_info();
+    sb_info!(
+        sb,
+        "mounted read-only: {} blocks, {} inodes, {} groups{}",
+        fi.sb.blocks_count,
+        fi.sb.inodes_count,
+        fi.groups.len(),
+        fi.opts
+    );
+    Ok(root)
+}
+
+/// Size of the internal journal in blocks (0 without one).
+fn journal_blocks(sb: &SuperBlock, d: &Superblock, groups: &[GroupDesc]) -> Result<u64> {
+    if !d.has_journal() {
+        return Ok(0);
+    }
+    let ino = if d.journal_inum == 0 { JOURNAL_INO } else { d.journal_inum };
+    let raw = super::inode::read_raw_with(sb, d, groups, ino)?;
+    Ok(raw.size >> BLOCK_BITS)
+}
+
+/// What statfs reports.
+pub(crate) struct StatFs {
+    pub(crate) magic: u16,
+    pub(crate) bsize: u32,
+    pub(crate) blocks: u64,
+    pub(crate) bfree: u64,
+    pub(crate) bavail: u64,
+    pub(crate) files: u64,
+    pub(crate) ffree: u64,
+    pub(crate) namelen: u32,
+    pub(crate) fsid: u64,
+}
+
+/// `statfs`, with ext4's arithmetic: total blocks minus metadata overhead;
+/// free counts summed over the group descriptors; available blocks minus
+/// the root reserve and ext4's reserve of 2% (at most 4096 blocks) for
+/// extent filesystems.
+pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
+    let fi = sb.fs_info();
+    let d = &fi.sb;
+    let bfree: u64 = fi.groups.iter().map(|g| u64::from(g.free_blocks_count)).sum();
+    let ffree: u64 = fi.groups.iter().map(|g| u64::from(g.free_inodes_count)).sum();
+    let resv = if d.has_incompat(crate::disk::features::incompat::EXTENTS) {
+        (d.blocks_count / 50).min(4096)
+    } else {
+        0
+    };
+    let reserved = d.r_blocks_count + resv;
+    let lo = u64::from_le_bytes([d.uuid[0], d.uuid[1], d.uuid[2], d.uuid[3], d.uuid[4], d.uuid[5], d.uuid[6], d.uuid[7]]);
+    let hi = u64::from_le_bytes([d.uuid[8], d.uuid[9], d.uuid[10], d.uuid[11], d.uuid[12], d.uuid[13], d.uuid[14], d.uuid[15]]);
+    Ok(StatFs {
+        magic: EXT4_MAGIC,
+        bsize: d.block_size(),
+        blocks: d.blocks_count.saturating_sub(fi.overhead),
+        bfree,
+        bavail: bfree.saturating_sub(reserved),
+        files: d.inodes_count.into(),
+        ffree,
+        namelen: 255,
+        fsid: lo ^ hi,
+    })
 }

@@ -30,11 +30,18 @@ impl Buffer {
     pub(crate) fn data(&self) -> &[u8] {
         // SAFETY: by the type invariant the buffer head is live and its
         // `b_data` maps `b_size` bytes for as long as the reference is held,
-        // which is at least as long as `&self`.
+        // which is at least as long as `&self`. rext4 does not write to
+        // buffers it reads (the filesystem is mounted read-only).
         unsafe {
             let bh = self.bh.as_ref();
             core::slice::from_raw_parts(bh.b_data.cast::<u8>(), bh.b_size)
         }
+    }
+}
+
+impl AsRef<[u8]> for Buffer {
+    fn as_ref(&self) -> &[u8] {
+        self.data()
     }
 }
 

@@ -25,3 +25,8 @@ pub(crate) fn efsbadcrc() -> Error {
 pub(crate) fn eopnotsupp() -> Error {
     err(bindings::EOPNOTSUPP)
 }
+
+/// `ENAMETOOLONG`: a name longer than 255 bytes.
+pub(crate) fn enametoolong() -> Error {
+    err(bindings::ENAMETOOLONG)
+}

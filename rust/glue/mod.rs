@@ -11,4 +11,6 @@ pub(crate) mod print;
 pub(crate) mod buffer;
 pub(crate) mod errno;
 pub(crate) mod fs_type;
+pub(crate) mod inode;
+pub(crate) mod ops;
 pub(crate) mod super_block;

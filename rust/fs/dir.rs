@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directories: readdir and lookup by linear scan of the directory blocks.
+//! Indexed (htree) directories are read the same way: their index blocks
+//! hold no live entries and are skipped after their checksum is checked.
+
+use super::file::map;
+use super::inode::iget;
+use super::super_ops::{errno, BLOCK_BITS, BLOCK_SIZE};
+use crate::disk::dir::{block_kind, ftype, verify_csum, BlockKind, DirEntry, Entries};
+use crate::disk::extent::Mapping;
+use crate::glue::buffer::Buffer;
+use crate::glue::inode::{Inode, InodeRef};
+use crate::glue::ops::DirContext;
+use crate::sys;
+use kernel::error::Result;
+
+/// Longest name ext4 stores.
+const NAME_MAX: usize = 255;
+
+/// One directory block, read and verified.
+struct DirBlock {
+    buf: Buffer,
+    kind: BlockKind,
+}
+
+/// Reads logical block `lblk` of directory `dir`; `None` for a hole.
+fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
+    let sb = dir.sb();
+    let fi = sb.fs_info();
+    let pblk = match map(dir, lblk)? {
+        Mapping::Mapped {
+            pblk,
+            unwritten: false,
+            ..
+        } => pblk,
+        _ => return Ok(None),
+    };
+    let buf = sb.bread(pblk).inspect_err(|_| {
+        sb_err!(sb, "directory inode #{}: unable to read block {}", dir.ino(), pblk);
+    })?;
+    let data = dir.data();
+    let fail = |e| {
+        sb_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+        errno(e)
+    };
+    let kind = block_kind(buf.data(), data.is_indexed(), lblk as u32).map_err(fail)?;
+    if fi.sb.has_metadata_csum() {
+        verify_csum(buf.data(), kind, data.csum_seed).map_err(fail)?;
+    }
+    Ok(Some(DirBlock { buf, kind }))
+}
+
+fn entries<'a>(dir: &Inode, b: &'a DirBlock) -> Entries<'a> {
+    let fi = dir.sb().fs_info();
+    Entries::new(b.buf.data(), 0, fi.sb.has_metadata_csum(), fi.sb.inodes_count)
+}
+
+fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
+    sb_err!(dir.sb(), "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+    errno(e)
+}
+
+/// The VFS `DT_*` type of a directory entry's `file_type`.
+fn dtype(ft: u8) -> u8 {
+    let t = match ft {
+        ftype::REG => sys::DT_REG,
+        ftype::DIR => sys::DT_DIR,
+        ftype::CHRDEV => sys::DT_CHR,
+        ftype::BLKDEV => sys::DT_BLK,
+        ftype::FIFO => sys::DT_FIFO,
+        ftype::SOCK => sys::DT_SOCK,
+        ftype::SYMLINK => sys::DT_LNK,
+        _ => sys::DT_UNKNOWN,
+    };
+    t as u8
+}
+
+/// `iterate_shared`: emits entries from `ctx.pos()`, a byte offset in the
+/// directory; after each emitted entry the position moves to the next
+/// record, so a reader that stops and resumes sees every entry once. A
+/// position inside a record (after `lseek`) resumes at the next record.
+pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
+    let size = dir.size();
+    let bs = i64::from(BLOCK_SIZE);
+    loop {
+        let pos = ctx.pos();
+        if pos < 0 || pos >= size {
+            return Ok(());
+        }
+        let lblk = (pos >> BLOCK_BITS) as u64;
+        let base = (lblk as i64) * bs;
+        let off = (pos - base) as usize;
+        let Some(b) = read_block(dir, lblk)? else {
+            ctx.set_pos(base + bs);
+            continue;
+        };
+        if b.kind != BlockKind::DxNode {
+            let mut it = entries(dir, &b);
+            while let Some(e) = it.next() {
+                let e: DirEntry<'_> = e.map_err(|e| bad_entry(dir, lblk, e))?;
+                if e.offset < off {
+                    continue;
+                }
+                if !ctx.emit(e.name, e.ino.into(), dtype(e.file_type)) {
+                    return Ok(());
+                }
+                ctx.set_pos(base + it.offset() as i64);
+            }
+        }
+        ctx.set_pos(base + bs);
+    }
+}
+
+/// Looks `name` up in `dir`: the inode, or `None` if there is no entry.
+pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
+    if name.len() > NAME_MAX {
+        return Err(crate::glue::errno::enametoolong());
+    }
+    let nblocks = (dir.size() as u64).div_ceil(1 << BLOCK_BITS);
+    for lblk in 0..nblocks {
+        let Some(b) = read_block(dir, lblk)? else {
+            continue;
+        };
+        if b.kind == BlockKind::DxNode {
+            continue;
+        }
+        for e in entries(dir, &b) {
+            let e = e.map_err(|e| bad_entry(dir, lblk, e))?;
+            if e.name == name {
+                let ino = e.ino;
+                drop(b);
+                return iget(dir.sb(), ino).map(Some);
+            }
+        }
+    }
+    Ok(None)
+}

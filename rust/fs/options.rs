@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mount options.
+//!
+//! rext4 accepts ext4's spelling of the options its users pass. Today every
+//! mount is read-only, so `data=` and `journal_checksum` are recorded and
+//! shown in /proc/mounts but change nothing yet.
+
+use core::fmt;
+use kernel::error::{code, Result};
+use kernel::prelude::*;
+
+/// `errors=`: what happens when rext4 finds corruption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ErrorsBehaviour {
+    /// Log and go on.
+    Continue,
+    /// Log and make the filesystem read-only.
+    RemountRo,
+    /// Log and panic.
+    Panic,
+}
+
+/// `data=`: how file data goes through the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DataMode {
+    /// Data and metadata journalled.
+    Journal,
+    /// Data written before the metadata that points at it commits.
+    Ordered,
+    /// No ordering of data.
+    Writeback,
+}
+
+/// The options of one mount. `None` means "not given": the superblock's
+/// default applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MountOptions {
+    pub(crate) errors: Option<ErrorsBehaviour>,
+    pub(crate) data: Option<DataMode>,
+    pub(crate) journal_checksum: bool,
+}
+
+/// Whether `parse` recognised an option.
+pub(crate) enum Parsed {
+    /// Taken.
+    Known,
+    /// Not rext4's: the VFS handles it (`source`) or reports it.
+    Unknown,
+}
+
+fn bad_value(key: &[u8], value: Option<&[u8]>) -> kernel::error::Error {
+    let v = value.unwrap_or(b"");
+    pr_err!(
+        "rext4: bad value '{}' for mount option '{}'\n",
+        core::str::from_utf8(v).unwrap_or("?"),
+        core::str::from_utf8(key).unwrap_or("?")
+    );
+    code::EINVAL
+}
+
+impl MountOptions {
+    /// Takes one `key[=value]` option.
+    pub(crate) fn parse(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Parsed> {
+        match key {
+            b"errors" => {
+                self.errors = Some(match value {
+                    Some(b"continue") => ErrorsBehaviour::Continue,
+                    Some(b"remount-ro") => ErrorsBehaviour::RemountRo,
+                    Some(b"panic") => ErrorsBehaviour::Panic,
+                    _ => return Err(bad_value(key, value)),
+                });
+            }
+            b"data" => {
+                self.data = Some(match value {
+                    Some(b"journal") => DataMode::Journal,
+                    Some(b"ordered") => DataMode::Ordered,
+                    Some(b"writeback") => DataMode::Writeback,
+                    _ => return Err(bad_value(key, value)),
+                });
+            }
+            b"journal_checksum" if value.is_none() => self.journal_checksum = true,
+            b"nojournal_checksum" if value.is_none() => self.journal_checksum = false,
+            _ => return Ok(Parsed::Unknown),
+        }
+        Ok(Parsed::Known)
+    }
+}
+
+/// The options as /proc/mounts shows them (each with a leading comma).
+impl fmt::Display for MountOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = self.errors {
+            let s = match e {
+                ErrorsBehaviour::Continue => "continue",
+                ErrorsBehaviour::RemountRo => "remount-ro",
+                ErrorsBehaviour::Panic => "panic",
+            };
+            write!(f, ",errors={}", s)?;
+        }
+        if self.journal_checksum {
+            f.write_str(",journal_checksum")?;
+        }
+        if let Some(d) = self.data {
+            let s = match d {
+                DataMode::Journal => "journal",
+                DataMode::Ordered => "ordered",
+                DataMode::Writeback => "writeback",
+            };
+            write!(f, ",data={}", s)?;
+        }
+        Ok(())
+    }
+}

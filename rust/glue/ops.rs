@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The operation tables rext4 gives the VFS and the `extern "C"`
+//! trampolines behind them. Each trampoline turns raw pointers into the
+//! glue's safe references and calls the filesystem logic in `crate::fs`.
+
+use super::inode::{alloc_inode, free_inode, Inode};
+use super::super_block::SuperBlock;
+use crate::fs;
+use crate::sys;
+use core::ffi::{c_int, c_uint};
+use core::fmt;
+use kernel::error::{code, Error, Result};
+use kernel::types::Opaque;
+
+/// Wrapper making an ops table usable as a `static`.
+pub(crate) struct Table<T>(pub(crate) T);
+
+// SAFETY: the tables are never written after construction; they hold
+// function pointers and pointers to other static data only.
+unsafe impl<T> Sync for Table<T> {}
+
+const fn zeroed<T>() -> T {
+    // SAFETY: only used for the C ops tables below, for which all-zero
+    // means "no callback".
+    unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+}
+
+pub(crate) static SUPER_OPS: Table<sys::super_operations> = Table(sys::super_operations {
+    alloc_inode: Some(alloc_inode),
+    free_inode: Some(free_inode),
+    statfs: Some(statfs),
+    show_options: Some(show_options),
+    ..zeroed()
+});
+
+pub(crate) static DIR_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
+    lookup: Some(lookup),
+    ..zeroed()
+});
+
+pub(crate) static DIR_FOPS: Table<sys::file_operations> = Table(sys::file_operations {
+    llseek: Some(sys::generic_file_llseek),
+    read: Some(sys::generic_read_dir),
+    iterate_shared: Some(iterate_shared),
+    ..zeroed()
+});
+
+pub(crate) static FILE_IOPS: Table<sys::inode_operations> = Table(zeroed());
+
+pub(crate) static FILE_FOPS: Table<sys::file_operations> = Table(sys::file_operations {
+    llseek: Some(file_llseek),
+    read_iter: Some(sys::generic_file_read_iter),
+    mmap: Some(sys::generic_file_readonly_mmap),
+    splice_read: Some(sys::filemap_splice_read),
+    open: Some(sys::generic_file_open),
+    ..zeroed()
+});
+
+pub(crate) static AOPS: Table<sys::address_space_operations> =
+    Table(sys::address_space_operations {
+        read_folio: Some(read_folio),
+        readahead: Some(readahead),
+        invalidate_folio: Some(sys::block_invalidate_folio),
+        is_partially_uptodate: Some(sys::block_is_partially_uptodate),
+        error_remove_folio: Some(sys::generic_error_remove_folio),
+        ..zeroed()
+    });
+
+fn errno_of(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `ERR_PTR(e)` for functions returning pointers.
+fn err_ptr<T>(e: Error) -> *mut T {
+    e.to_errno() as isize as *mut T
+}
+
+// ---------------------------------------------------------------------------
+// Superblock
+// ---------------------------------------------------------------------------
+
+/// # Safety
+/// Called by the VFS with a live dentry of a rext4 mount.
+unsafe extern "C" fn statfs(dentry: *mut sys::dentry, buf: *mut sys::kstatfs) -> c_int {
+    // SAFETY: the dentry is live and belongs to a mounted rext4 super_block.
+    let sb = unsafe { SuperBlock::from_raw((*dentry).d_sb) };
+    match fs::super_ops::statfs(sb) {
+        Ok(s) => {
+            // SAFETY: `buf` is the VFS's kstatfs to fill in.
+            unsafe {
+                (*buf).f_type = s.magic as isize;
+                (*buf).f_bsize = s.bsize as isize;
+                (*buf).f_blocks = s.blocks;
+                (*buf).f_bfree = s.bfree;
+                (*buf).f_bavail = s.bavail;
+                (*buf).f_files = s.files;
+                (*buf).f_ffree = s.ffree;
+                (*buf).f_namelen = s.namelen as isize;
+                (*buf).f_fsid.val = [s.fsid as u32 as i32, (s.fsid >> 32) as u32 as i32];
+            }
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+/// Called by the VFS with a live seq_file and the root dentry of a mount.
+unsafe extern "C" fn show_options(m: *mut sys::seq_file, root: *mut sys::dentry) -> c_int {
+    // SAFETY: the dentry is live and belongs to a mounted rext4 super_block.
+    let sb = unsafe { SuperBlock::from_raw((*root).d_sb) };
+    let opts = &sb.fs_info().opts;
+    seq_print(m, format_args!("{}", opts));
+    0
+}
+
+/// Prints Rust format arguments into a seq_file.
+fn seq_print(m: *mut sys::seq_file, args: fmt::Arguments<'_>) {
+    // SAFETY: `%pA` prints the Rust format arguments, which outlive the
+    // call; `m` is the seq_file the VFS passed to the caller.
+    unsafe {
+        sys::seq_printf(
+            m,
+            kernel::c_str!("%pA").as_char_ptr(),
+            core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
+        )
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Directories
+// ---------------------------------------------------------------------------
+
+/// A readdir position and the callback that receives entries.
+///
+/// INVARIANT: wraps the live `dir_context` the VFS passed to
+/// `iterate_shared`, used only during that call.
+#[repr(transparent)]
+pub(crate) struct DirContext(Opaque<sys::dir_context>);
+
+impl DirContext {
+    /// The current position (a byte offset in the directory).
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: live by the type invariant; only this call uses it.
+        unsafe { (*self.0.get()).pos }
+    }
+
+    /// Moves the position.
+    pub(crate) fn set_pos(&self, pos: i64) {
+        // SAFETY: as for `pos`.
+        unsafe { (*self.0.get()).pos = pos };
+    }
+
+    /// Passes one entry to the reader; `false` means its buffer is full
+    /// and the position must not advance past this entry.
+    pub(crate) fn emit(&self, name: &[u8], ino: u64, dtype: u8) -> bool {
+        let Ok(len) = c_int::try_from(name.len()) else {
+            return false;
+        };
+        // SAFETY: the context is live; the name pointer and length describe
+        // valid bytes for the duration of the call (the actor copies them).
+        unsafe {
+            sys::rext4_dir_emit(
+                self.0.get(),
+                name.as_ptr().cast(),
+                len,
+                ino,
+                c_uint::from(dtype),
+            )
+        }
+    }
+}
+
+/// # Safety
+/// Called by the VFS with an open directory of a rext4 mount.
+unsafe extern "C" fn iterate_shared(file: *mut sys::file, ctx: *mut sys::dir_context) -> c_int {
+    // SAFETY: an open file pins its inode, a rext4 inode here; the context
+    // is live for the call.
+    let (inode, ctx) = unsafe {
+        (
+            Inode::from_raw(sys::rext4_file_inode(file)),
+            &*ctx.cast::<DirContext>(),
+        )
+    };
+    errno_of(fs::dir::readdir(inode, ctx))
+}
+
+/// # Safety
+/// Called by the VFS with a rext4 directory and a negative, hashed-to-be
+/// dentry whose name is stable during the call.
+unsafe extern "C" fn lookup(
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    _flags: c_uint,
+) -> *mut sys::dentry {
+    let mut len: c_uint = 0;
+    // SAFETY: the dentry's name is stable while the parent is locked for
+    // lookup; the pointer and length describe its bytes.
+    let name = unsafe {
+        let p = sys::rext4_dentry_name(dentry, &mut len);
+        core::slice::from_raw_parts(p, len as usize)
+    };
+    // SAFETY: `dir` is a live rext4 directory inode.
+    let dir = unsafe { Inode::from_raw(dir) };
+    let found = match fs::dir::lookup(dir, name) {
+        Ok(f) => f,
+        Err(e) => return err_ptr(e),
+    };
+    let inode = found.map_or(core::ptr::null_mut(), |i| i.into_raw());
+    // SAFETY: `d_splice_alias` takes over the inode reference (or NULL for
+    // a negative entry) and the dentry.
+    unsafe { sys::d_splice_alias(inode, dentry) }
+}
+
+// ---------------------------------------------------------------------------
+// Regular files
+// ---------------------------------------------------------------------------
+
+/// # Safety
+/// Called by the VFS with an open rext4 file.
+unsafe extern "C" fn file_llseek(file: *mut sys::file, offset: i64, whence: c_int) -> i64 {
+    if whence != sys::REXT4_SEEK_DATA && whence != sys::REXT4_SEEK_HOLE {
+        // SAFETY: plain delegation with the VFS's own arguments.
+        return unsafe { sys::generic_file_llseek(file, offset, whence) };
+    }
+    // SAFETY: an open file pins its (rext4) inode.
+    let inode = unsafe { Inode::from_raw(sys::rext4_file_inode(file)) };
+    match fs::file::seek_data_hole(inode, offset, whence == sys::REXT4_SEEK_DATA) {
+        Ok(pos) => {
+            let max = fs::super_ops::MAX_BYTES;
+            // SAFETY: `vfs_setpos` validates and stores the new position.
+            unsafe { sys::vfs_setpos(file, pos, max) }
+        }
+        Err(e) => e.to_errno().into(),
+    }
+}
+
+/// `get_block` for mpage reads: maps up to `bh.b_size` bytes from `iblock`.
+///
+/// # Safety
+/// Called by the mpage code with a rext4 inode and a buffer head to map.
+unsafe extern "C" fn get_block(
+    inode: *mut sys::inode,
+    iblock: u64,
+    bh: *mut sys::buffer_head,
+    create: c_int,
+) -> c_int {
+    if create != 0 {
+        return code::EROFS.to_errno();
+    }
+    // SAFETY: the inode is a live rext4 inode under I/O.
+    let inode = unsafe { Inode::from_raw(inode) };
+    let sb = inode.sb();
+    // SAFETY: `bh` is the caller's buffer head; `b_size` is the number of
+    // bytes it wants mapped.
+    let want = unsafe { (*bh).b_size } as u64;
+    let bits = fs::super_ops::BLOCK_BITS;
+    match fs::file::map_blocks(inode, iblock, (want >> bits).max(1)) {
+        Ok(Some((pblk, count))) => {
+            // SAFETY: maps the buffer to a block inside the filesystem
+            // (checked by the extent code) and shrinks it to the mapped run.
+            unsafe {
+                sys::rext4_map_bh(bh, sb.as_ptr(), pblk);
+                (*bh).b_size = (count << bits) as usize;
+            }
+            0
+        }
+        // A hole or unwritten extent: left unmapped, read as zeros.
+        Ok(None) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+/// Called by the page cache with a locked folio of a rext4 file.
+unsafe extern "C" fn read_folio(_file: *mut sys::file, folio: *mut sys::folio) -> c_int {
+    // SAFETY: delegation; `get_block` matches the expected signature.
+    unsafe { sys::mpage_read_folio(folio, Some(get_block)) }
+}
+
+/// # Safety
+/// Called by the page cache for readahead of a rext4 file.
+unsafe extern "C" fn readahead(rac: *mut sys::readahead_control) {
+    // SAFETY: delegation; `get_block` matches the expected signature.
+    unsafe { sys::mpage_readahead(rac, Some(get_block)) }
+}
