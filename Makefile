@@ -7,6 +7,7 @@
 #   make module    build rext4.ko and rext4_kunit.ko (KDIR=... for another tree)
 #   make run       boot the VM and show rext4's end-to-end path
 #   make test      host tests, module build, KUnit and VM scenarios
+#   make bench     benchmarks against the in-kernel ext4 (ratios)
 #   make clean     remove build products from the source tree
 
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ BINDGEN := $(REXT4_CACHE)/bindgen-0.69.5/bin/bindgen
 KMAKE := $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	RUSTDOC=/usr/bin/rustdoc BINDGEN=$(BINDGEN)
 
-.PHONY: all deps kernel module bindings host-test initramfs run test clean
+.PHONY: all deps kernel module bindings host-test initramfs run test bench clean
 
 all: module
 
@@ -47,6 +48,9 @@ run:
 
 test:
 	@tools/test.sh
+
+bench:
+	@tools/bench.sh
 
 clean:
 	-$(KMAKE) clean 2>/dev/null

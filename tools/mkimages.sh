@@ -11,6 +11,8 @@
 # rocompat.img  an unknown RO_COMPAT bit (24), re-signed
 # truncated.img probe.img cut to half its size
 # geometry.img  s_inodes_count wrong, re-signed
+# reference.img empty, for the in-kernel ext4 reference scenario
+# demo.img      a small tree (this repository's sources, a sparse file, links)
 set -euo pipefail
 dir=$1
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,3 +35,16 @@ cp "$dir/probe.img" "$dir/rocompat.img"; "$img" sb-or32 "$dir/rocompat.img" 0x64
 cp "$dir/probe.img" "$dir/truncated.img"; truncate -s 32M "$dir/truncated.img"
 cp "$dir/probe.img" "$dir/geometry.img"; "$img" sb-set32 "$dir/geometry.img" 0x0 12345
 mk reference.img 128 -b 4096
+
+# The demo's tree: a few real files, a link, a sparse file.
+demo=$(mktemp -d)
+trap 'rm -rf "$demo"' EXIT
+mkdir -p "$demo/rext4/disk"
+cp "$here/README.md" "$demo/rext4/"
+cp "$here"/rust/disk/*.rs "$demo/rext4/disk/"
+ln -s rext4/README.md "$demo/README"
+head -c 3000000 /dev/urandom > "$demo/random.bin"
+truncate -s 1G "$demo/sparse-1G"
+printf 'end of a sparse file\n' >> "$demo/sparse-1G"
+(cd "$demo" && md5sum random.bin rext4/README.md > "$demo/MD5SUMS")
+mk demo.img 64 -b 4096 -L rext4-demo -d "$demo"

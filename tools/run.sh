@@ -1,8 +1,9 @@
 #!/bin/bash
 # rext4's main job (`make run`): set everything up, boot the VM and show the
-# current end-to-end path with the console live: insmod, a mount of an
-# mkfs.ext4 image that reports the superblock and is refused (the read path
-# is not implemented yet), a corrupt image refused, rmmod.
+# current end-to-end path: insmod, a read-only mount of an mkfs.ext4 image of
+# a small tree with the options rext4's users pass, listing, reading and
+# checksumming files (a sparse 1 GiB one too), df, unmount, a corrupt image
+# refused, rmmod.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -14,7 +15,7 @@ make -s module
 tools/mkimages.sh "$out/images" >/dev/null
 echo "== booting the test kernel (QEMU, TCG) with scenario 'demo' =="
 rc=0
-qemu/vm.sh demo "$out/demo" "$out/images/probe.img" "$out/images/badcsum.img" || rc=$?
+qemu/vm.sh demo "$out/demo" "$out/images/demo.img" "$out/images/badcsum.img" || rc=$?
 sed -n '/REXT4-SCENARIO-BEGIN/,/REXT4-SCENARIO-END/p' "$out/demo.log" | grep -v 'REXT4-SCENARIO' | tr -d '\r'
 echo "== checks =="
 cat "$out/demo"

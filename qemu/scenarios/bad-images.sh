@@ -8,7 +8,7 @@ load_rext4
 
 # try NAME DEV ERRNO-TEXT MESSAGE-ERE [mount options]
 try() {
-    local name=$1 dev=$2 errtext=$3 msg=$4 opts=${5:-}
+    local name=$1 dev=$2 errtext=$3 msg=$4 opts=${5:-ro}
     mark_dmesg
     if mount -t rext4 ${opts:+-o $opts} "/dev/$dev" /mnt >/tmp/m.out 2>&1; then
         fail "$name: mount refused" "mount of $dev succeeded"
@@ -29,11 +29,16 @@ try "not ext4" vda "Invalid argument" "not an ext4 filesystem \(magic 0x0000, wa
 try "bad checksum" vdb "Bad message" "superblock checksum mismatch"
 try "1k blocks" vdc "Invalid argument" "cannot mount: unsupported block size 1024"
 try "unknown incompat" vdd "Invalid argument" "cannot mount: unsupported incompatible features: FEATURE_I20"
-# mount(8) answers EROFS by retrying read-only, so the errno is not visible
-# here: the refusal and the read-only retry are.
-try "unknown ro_compat rw" vde - "cannot mount read-write: unsupported read-only compatible features: FEATURE_R24; mount read-only"
-dmesg_has "unknown ro_compat rw: read-only retry reaches the superblock checks" "rext4 \(vde\): mounting is not supported yet"
-try "unknown ro_compat ro" vde "Operation not supported" "mounting is not supported yet" ro
+# Unknown RO_COMPAT feature: read-only mounts are allowed; a read-write
+# request is refused with EROFS, and mount(8) then retries read-only.
+mark_dmesg
+check "unknown ro_compat: mount -o ro" mount -t rext4 -o ro /dev/vde /mnt
+check "unknown ro_compat: umount" umount /mnt
+mark_dmesg
+check "unknown ro_compat: rw request ends read-only" mount -t rext4 /dev/vde /mnt
+dmesg_has "unknown ro_compat: rw refusal message" "rext4 \(vde\): cannot mount read-write: unsupported read-only compatible features: FEATURE_R24; mount read-only"
+check "unknown ro_compat: mounted read-only" grep -q '^/dev/vde /mnt rext4 ro,' /proc/mounts
+check "unknown ro_compat: umount again" umount /mnt
 try "truncated device" vdf "Invalid argument" "filesystem needs 67108864 bytes but the device has only 33554432"
 try "bad geometry" vdg "Structure needs cleaning" "corrupt superblock: s_inodes_count \\(12345\\)"
 check_fails "nothing mounted" grep -q ' /mnt ' /proc/mounts

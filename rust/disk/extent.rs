@@ -172,10 +172,11 @@ pub enum Step {
     Done(Mapping),
 }
 
-/// One step of mapping `lblk` at a node whose header is `h`. `limit` bounds
-/// the logical blocks this node may cover (from the parent). `blocks_count`
-/// bounds physical block numbers.
-pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -> Result<Step> {
+/// Checks every entry of a node, as ext4 does when it reads one: index
+/// entries strictly increasing with children inside the filesystem; extents
+/// non-empty, increasing, non-overlapping, inside `limit` (the first block
+/// of the parent's next subtree) and inside the filesystem.
+pub fn validate(node: &[u8], h: &Header, limit: u64, blocks_count: u64) -> Result<()> {
     let n = usize::from(h.entries);
     if h.depth > 0 {
         if n == 0 {
@@ -184,14 +185,10 @@ pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -
                 value: 0,
             });
         }
-        // Last index entry whose first block is <= lblk; entries must be
-        // strictly increasing.
-        let mut pick: Option<(u32, u64)> = None;
-        let mut next_start = limit;
         let mut prev: Option<u32> = None;
         for i in 0..n {
             let (first, child) = index_entry(node, i)?;
-            if prev.is_some_and(|p| first <= p) {
+            if prev.is_some_and(|p| first <= p) || u64::from(first) >= limit {
                 return Err(Error::Corrupt {
                     what: "extent index: entries out of order",
                     value: first.into(),
@@ -204,23 +201,8 @@ pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -
                     value: child,
                 });
             }
-            if first <= lblk {
-                pick = Some((first, child));
-            } else {
-                next_start = u64::from(first).min(limit);
-                break;
-            }
         }
-        return match pick {
-            Some((_, child)) => Ok(Step::Descend {
-                child,
-                limit: next_start,
-            }),
-            // Before the first index entry: a hole up to it.
-            None => Ok(Step::Done(Mapping::Hole {
-                len: hole_len(lblk, next_start),
-            })),
-        };
+        return Ok(());
     }
     let mut prev_end: u64 = 0;
     for i in 0..n {
@@ -246,6 +228,44 @@ pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -
             });
         }
         prev_end = end;
+    }
+    Ok(())
+}
+
+/// One step of mapping `lblk` at a node whose header is `h`. `limit` bounds
+/// the logical blocks this node may cover (from the parent). `blocks_count`
+/// bounds physical block numbers. The whole node is validated first.
+pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -> Result<Step> {
+    validate(node, h, limit, blocks_count)?;
+    let n = usize::from(h.entries);
+    if h.depth > 0 {
+        // Last index entry whose first block is <= lblk.
+        let mut pick: Option<u64> = None;
+        let mut next_start = limit;
+        for i in 0..n {
+            let (first, child) = index_entry(node, i)?;
+            if first <= lblk {
+                pick = Some(child);
+            } else {
+                next_start = u64::from(first);
+                break;
+            }
+        }
+        return match pick {
+            Some(child) => Ok(Step::Descend {
+                child,
+                limit: next_start,
+            }),
+            // Before the first index entry: a hole up to it.
+            None => Ok(Step::Done(Mapping::Hole {
+                len: hole_len(lblk, next_start),
+            })),
+        };
+    }
+    for i in 0..n {
+        let e = leaf_entry(node, i)?;
+        let start = u64::from(e.lblk);
+        let end = start + u64::from(e.len);
         let l = u64::from(lblk);
         if l < start {
             return Ok(Step::Done(Mapping::Hole {
@@ -253,9 +273,8 @@ pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -
             }));
         }
         if l < end {
-            let off = l - start;
             return Ok(Step::Done(Mapping::Mapped {
-                pblk: e.pblk + off,
+                pblk: e.pblk + (l - start),
                 len: (end - l) as u32,
                 unwritten: e.unwritten,
             }));

@@ -380,3 +380,18 @@ pub fn update_superblock_csum(b: &mut [u8]) -> Result<()> {
     slot.copy_from_slice(&c.to_le_bytes());
     Ok(())
 }
+
+/// Displays a UUID the usual way (8-4-4-4-12 hex digits).
+pub struct UuidDisplay<'a>(pub &'a [u8; 16]);
+
+impl core::fmt::Display for UuidDisplay<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{:02x}", b)?;
+        }
+        Ok(())
+    }
+}

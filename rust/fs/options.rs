@@ -87,27 +87,58 @@ impl MountOptions {
     }
 }
 
-/// The options as /proc/mounts shows them (each with a leading comma).
-impl fmt::Display for MountOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl MountOptions {
+    /// Calls `f(key, value)` for each option that was given.
+    fn each(&self, f: &mut dyn FnMut(&str, Option<&str>) -> fmt::Result) -> fmt::Result {
         if let Some(e) = self.errors {
-            let s = match e {
+            let v = match e {
                 ErrorsBehaviour::Continue => "continue",
                 ErrorsBehaviour::RemountRo => "remount-ro",
                 ErrorsBehaviour::Panic => "panic",
             };
-            write!(f, ",errors={}", s)?;
+            f("errors", Some(v))?;
         }
         if self.journal_checksum {
-            f.write_str(",journal_checksum")?;
+            f("journal_checksum", None)?;
         }
         if let Some(d) = self.data {
-            let s = match d {
+            let v = match d {
                 DataMode::Journal => "journal",
                 DataMode::Ordered => "ordered",
                 DataMode::Writeback => "writeback",
             };
-            write!(f, ",data={}", s)?;
+            f("data", Some(v))?;
+        }
+        Ok(())
+    }
+}
+
+/// The options as /proc/mounts shows them (each with a leading comma).
+impl fmt::Display for MountOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.each(&mut |k, v| match v {
+            Some(v) => write!(f, ",{}={}", k, v),
+            None => write!(f, ",{}", k),
+        })
+    }
+}
+
+/// The options as a list for messages: " a,b=c", or " none".
+pub(crate) struct OptionList<'a>(pub(crate) &'a MountOptions);
+
+impl fmt::Display for OptionList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = " ";
+        self.0.each(&mut |k, v| {
+            f.write_str(sep)?;
+            sep = ",";
+            match v {
+                Some(v) => write!(f, "{}={}", k, v),
+                None => f.write_str(k),
+            }
+        })?;
+        if sep == " " {
+            f.write_str(" none")?;
         }
         Ok(())
     }

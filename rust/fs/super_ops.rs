@@ -4,14 +4,14 @@
 //! superblock and group descriptors, set the mount up, statfs.
 
 use super::inode::iget;
-use super::options::MountOptions;
+use super::options::{MountOptions, OptionList};
 use crate::disk::bytes::{div, rem};
 use crate::disk::extent::BlockSource;
 use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
 use crate::disk::inode::{JOURNAL_INO, ROOT_INO};
 use crate::disk::superblock::{
-    Superblock, EXT4_MAGIC, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+    Superblock, UuidDisplay, EXT4_MAGIC, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 use crate::disk::Error as DiskError;
 use crate::glue::buffer::Buffer;
@@ -203,13 +203,17 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
         return Err(errno::efscorrupted());
     }
     let fi = sb.fs_info();
+    let d = &fi.sb;
     sb_info!(
         sb,
-        "mounted read-only: {} blocks, {} inodes, {} groups{}",
-        fi.sb.blocks_count,
-        fi.sb.inodes_count,
+        "mounted filesystem {} read-only: {} blocks of {} bytes, {} inodes, {} groups, features: {}; options:{}",
+        UuidDisplay(&d.uuid),
+        d.blocks_count,
+        d.block_size(),
+        d.inodes_count,
         fi.groups.len(),
-        fi.opts
+        FeatureNames(d.feature_compat, d.feature_incompat, d.feature_ro_compat),
+        OptionList(&fi.opts)
     );
     Ok(root)
 }
@@ -266,3 +270,4 @@ pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
         fsid: lo ^ hi,
     })
 }
+

@@ -1,0 +1,25 @@
+# Sequential read throughput of one large file (vda: /big), rext4 vs the
+# in-kernel ext4, same image, same VM, cold page cache each run, runs
+# alternating between the two. Prints "BENCH <fs> <run> <bytes> <centisec>".
+SCENARIO=bench-read
+. /scenarios/lib.sh
+load_rext4
+runs=${BENCH_RUNS:-5}
+now() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+i=1
+while [ $i -le $runs ]; do
+    for fs in ext4 rext4; do
+        opts=ro
+        [ $fs = ext4 ] && opts=ro,noload
+        mount -t $fs -o $opts /dev/vda /mnt || { fail "$fs mount" "mount failed"; exit 1; }
+        sync; echo 3 > /proc/sys/vm/drop_caches
+        bytes=$(stat -c %s /mnt/big)
+        t0=$(now)
+        dd if=/mnt/big of=/dev/null bs=1M 2>/dev/null || fail "$fs read" "dd failed"
+        t1=$(now)
+        echo "BENCH $fs $i $bytes $((t1 - t0))"
+        umount /mnt
+    done
+    i=$((i + 1))
+done
+pass "benchmark ran"
