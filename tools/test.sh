@@ -64,6 +64,12 @@ if ! tools/mkimages.sh "$img" > "$out/images.log" 2>&1; then
     summary
 fi
 
+# Corrupted images for the corrupt scenario (made fresh: seconds).
+if ! tools/mkcorrupt.sh "$out/corrupt" > "$out/corrupt-images.log" 2>&1; then
+    record FAIL "corrupt images" "see $out/corrupt-images.log"
+    summary
+fi
+
 # The read-path tree and its images are deterministic: cached by the hash
 # of the scripts that make them (they are only ever mounted read-only).
 rkey=$(cat tools/gentree.py tools/manifest.sh tools/mkreadimages.sh | sha256sum | cut -c1-16)
@@ -93,6 +99,8 @@ vm probe probe "$img/probe.img"
 vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
     "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
 vm ext4-reference ext4-reference "$img/reference.img"
+# shellcheck disable=SC2046
+vm corrupt corrupt $(cat "$out/corrupt/disks")
 # The read path: five images of the generated tree (default features,
 # ^metadata_csum, ^64bit, ^flex_bg, linear directories) against the source
 # tree's manifest; the same pipeline with the in-kernel ext4 on one image

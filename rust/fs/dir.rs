@@ -37,11 +37,11 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
         _ => return Ok(None),
     };
     let buf = sb.bread(pblk).inspect_err(|_| {
-        sb_err!(sb, "directory inode #{}: unable to read block {}", dir.ino(), pblk);
+        fs_err!(sb, "directory inode #{}: unable to read block {}", dir.ino(), pblk);
     })?;
     let data = dir.data();
     let fail = |e| {
-        sb_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+        fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
         errno(e)
     };
     let kind = block_kind(buf.data(), data.is_indexed(), lblk as u32).map_err(fail)?;
@@ -57,7 +57,7 @@ fn entries<'a>(dir: &Inode, b: &'a DirBlock) -> Entries<'a> {
 }
 
 fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
-    sb_err!(dir.sb(), "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+    fs_err!(dir.sb(), "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
     errno(e)
 }
 

@@ -30,7 +30,7 @@ pub(crate) fn map(inode: &Inode, lblk: u64) -> Result<Mapping> {
         seed,
     )
     .map_err(|e| {
-        sb_err!(sb, "inode #{}: logical block {}: {}", inode.ino(), lblk, e);
+        fs_err!(sb, "inode #{}: logical block {}: {}", inode.ino(), lblk, e);
         errno(e)
     })
 }

@@ -4,6 +4,7 @@
 
 use super::super_ops::{errno, FsInfo, MAX_BYTES};
 use crate::disk::bytes::{div, rem};
+use crate::disk::extent;
 use crate::disk::group::GroupDesc;
 use crate::disk::inode::{self as dinode, flags, inode_location, Inode as DiskInode, ROOT_INO};
 use crate::disk::superblock::Superblock;
@@ -57,7 +58,7 @@ pub(crate) fn read_raw_with(
     ino: u32,
 ) -> Result<DiskInode> {
     let fail = |e| {
-        sb_err!(sb, "inode #{}: {}", ino, e);
+        fs_err!(sb, "inode #{}: {}", ino, e);
         errno(e)
     };
     let (group, off) = inode_location(d, ino).map_err(fail)?;
@@ -70,7 +71,7 @@ pub(crate) fn read_raw_with(
     let bs = u64::from(d.block_size());
     let blk = gd.inode_table + div(off, bs);
     let buf = sb.bread(blk).inspect_err(|_| {
-        sb_err!(sb, "inode #{}: unable to read inode table block {}", ino, blk);
+        fs_err!(sb, "inode #{}: unable to read inode table block {}", ino, blk);
     })?;
     let o = rem(off, bs) as usize;
     let bytes = buf.data().get(o..).unwrap_or(&[]);
@@ -88,7 +89,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
     let d = &sb.fs_info().sb;
     // Reserved inodes (other than the root) are never reached by name.
     if ino == 0 || ino > d.inodes_count || (ino < d.first_ino && ino != ROOT_INO) {
-        sb_err!(sb, "directory entry refers to invalid inode #{}", ino);
+        fs_err!(sb, "directory entry refers to invalid inode #{}", ino);
         return Err(efscorrupted());
     }
     match iget_locked(sb, ino.into())? {
@@ -107,7 +108,7 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     let raw = read_raw(sb, ino)?;
     let bs = sb.fs_info().sb.block_size();
     let corrupt = |what: &str| {
-        sb_err!(sb, "inode #{}: {}", ino, what);
+        fs_err!(sb, "inode #{}: {}", ino, what);
         efscorrupted()
     };
     if raw.links_count == 0 && raw.mode == 0 {
@@ -122,7 +123,7 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     ];
     for (bit, what) in unsupported {
         if raw.flags & bit != 0 {
-            sb_err!(sb, "inode #{}: uses {}, which rext4 does not support", ino, what);
+            fs_err!(sb, "inode #{}: uses {}, which rext4 does not support", ino, what);
             return Err(eopnotsupp());
         }
     }
@@ -134,13 +135,14 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     let kind = match raw.file_type() {
         dinode::S_IFREG | dinode::S_IFDIR => {
             if !raw.has_extents() {
-                sb_err!(
+                fs_err!(
                     sb,
                     "inode #{}: block-mapped (ext2/ext3 style) files are not supported yet",
                     ino
                 );
                 return Err(eopnotsupp());
             }
+            check_extent_root(sb, &raw)?;
             if raw.is_dir() {
                 Kind::Directory
             } else {
@@ -150,18 +152,19 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
         dinode::S_IFLNK => {
             if raw.is_fast_symlink(bs) {
                 raw.fast_symlink_target().map_err(|e| {
-                    sb_err!(sb, "inode #{}: {}", ino, e);
+                    fs_err!(sb, "inode #{}: {}", ino, e);
                     errno(e)
                 })?;
                 Kind::FastSymlink
             } else {
                 if !raw.has_extents() {
-                    sb_err!(sb, "inode #{}: block-mapped symlinks are not supported yet", ino);
+                    fs_err!(sb, "inode #{}: block-mapped symlinks are not supported yet", ino);
                     return Err(eopnotsupp());
                 }
                 if size == 0 || size >= i64::from(bs) {
                     return Err(corrupt("bad symlink size"));
                 }
+                check_extent_root(sb, &raw)?;
                 Kind::SlowSymlink
             }
         }
@@ -203,4 +206,16 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     });
     n.set_kind(kind);
     Ok(())
+}
+
+/// Validates the extent root in `i_block` when the inode is read, as ext4
+/// does: a corrupt root fails `open()` (EUCLEAN), not a later read.
+fn check_extent_root(sb: &SuperBlock, raw: &DiskInode) -> Result {
+    let blocks = sb.fs_info().sb.blocks_count;
+    let r = extent::header(&raw.block, extent::NodeKind::Root, None)
+        .and_then(|h| extent::validate(&raw.block, &h, 1 << 32, blocks));
+    r.map_err(|e| {
+        fs_err!(sb, "inode #{}: {}", raw.ino, e);
+        errno(e)
+    })
 }

@@ -38,6 +38,8 @@ pub(crate) struct FsInfo {
     pub(crate) opts: MountOptions,
     /// Metadata blocks, for statfs (computed once at mount).
     pub(crate) overhead: u64,
+    /// Budget of error messages.
+    pub(crate) ratelimit: super::report::RateLimit,
 }
 
 /// Maps a disk-layer error to the errno ext4 returns for it: corruption is
@@ -192,6 +194,7 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
             groups,
             opts,
             overhead,
+            ratelimit: super::report::RateLimit::new(),
         },
         GFP_KERNEL,
     )?;

@@ -130,6 +130,13 @@ impl SuperBlock {
         unsafe { &*(*self.as_ptr()).s_fs_info.cast::<FsInfo>() }
     }
 
+    /// The filesystem's private data, if `fill_super` has installed it yet.
+    pub(crate) fn fs_info_opt(&self) -> Option<&FsInfo> {
+        // SAFETY: by the type invariant `s_fs_info` is NULL or a live
+        // `FsInfo` that outlives every callback that can reach this.
+        unsafe { (*self.as_ptr()).s_fs_info.cast::<FsInfo>().as_ref() }
+    }
+
     /// Takes back the private data (for `kill_sb`).
     ///
     /// # Safety

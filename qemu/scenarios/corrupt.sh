@@ -1,0 +1,210 @@
+# Corrupted images never crash the kernel: each mount of a corrupted image
+# either fails with the right errno and a "rext4 (vdX): ..." message, or
+# succeeds and then only the damaged file or directory fails, with the right
+# errno and message, while the rest stays readable; every mount unmounts and
+# rmmod works at the end. (qemu/vm.sh fails the boot on any BUG, WARNING,
+# Oops or lockdep report on the console.)
+#
+# Disks (tools/mkcorrupt.sh OUTDIR; run with `qemu/vm.sh corrupt RESULTS
+# $(cat OUTDIR/disks)`):
+#   vda  params.disk: shell assignments (disk_<label>=vdX, inode numbers,
+#        names) in its first 4 KiB, then the lsdir binary
+#   vdb  cc-clean     metadata_csum, clean          (control)
+#   vdc  cn-clean     no metadata_csum, clean       (control)
+#   vdd  cc-gdesc     group 0's descriptor corrupt
+#   vde  cc-inode     small.txt's inode corrupt
+#   vdf  cc-extblock  frag.bin's extent leaf block corrupt
+#   vdg  cn-extmagic  d1/medium.bin's extent root magic corrupt (no csum)
+#   vdh  cc-htree     a leaf block of the htree directory big/ corrupt
+#   vdi  cn-reclen    root directory record with rec_len 3 (no csum)
+#   vdj  cn-badino    d1/d2's record of large.bin: inode 0xFFFFFF (no csum)
+#   vdk  cc-recover   superblock flags needs_recovery
+# The scenario takes each disk from the params (not from this list) and
+# checks its volume label first.
+#
+# Errno texts are what busybox 1.35 prints: EBADMSG "Bad message" (checksum
+# mismatch), EUCLEAN "Structure needs cleaning" (structural corruption), EIO
+# "Input/output error" (a failed read through the page cache), EINVAL
+# "Invalid argument". Busybox's ls ignores readdir errors (it lists what it
+# got and exits 0), so directory listings are checked with lsdir (built by
+# mkcorrupt.sh), which prints "lsdir: DIR: readdir: <strerror>" and fails.
+SCENARIO=corrupt
+. /scenarios/lib.sh
+
+head -c 4096 /dev/vda | tr -d '\000' > /tmp/params
+. /tmp/params
+if [ -z "${disk_cc_clean:-}" ]; then
+    fail "params" "/dev/vda holds no parameters (tools/mkcorrupt.sh params.disk)"
+    exit 1
+fi
+dd if=/dev/vda bs=4096 skip=1 2>/dev/null | head -c "$lsdir_bytes" > /tmp/lsdir
+chmod +x /tmp/lsdir
+if [ "$(sha256sum < /tmp/lsdir | cut -d' ' -f1)" != "$lsdir_sha256" ]; then
+    fail "params" "lsdir from /dev/vda: checksum mismatch"
+    exit 1
+fi
+check "insmod rext4.ko" load_rext4
+
+# Volume label of /dev/$1, read raw (the superblock may be corrupt).
+label() { dd if="/dev/$1" bs=1 skip=$((1024 + 0x78)) count=16 2>/dev/null | tr -d '\000'; }
+
+# begin LABEL: starts a case: $L and $dev; fails (status 1) when the disk
+# is not the image named LABEL.
+begin() {
+    L=$1
+    eval "dev=\${disk_$(echo "$L" | tr - _):-}"
+    echo "corrupt: case $L on /dev/$dev"
+    if [ -z "$dev" ] || [ "$(label "$dev")" != "$L" ]; then
+        fail "$L: disk" "/dev/${dev:-?} has label '$(label "${dev:-vda}")', want '$L'"
+        return 1
+    fi
+    mark_dmesg
+}
+
+# expect_err NAME ERRTEXT CMD...: PASS when CMD fails printing ERRTEXT (ERE);
+# the matching line goes to the console. Output in /tmp/e.out.
+expect_err() {
+    local name=$1 text=$2; shift 2
+    if "$@" >/tmp/e.out 2>&1; then
+        fail "$L: $name" "'$*' succeeded; expected '$text'"
+    elif grep -E -q "$text" /tmp/e.out; then
+        echo "corrupt: $L: $*: $(grep -E -m1 "$text" /tmp/e.out)"
+        pass "$L: $name ($text)"
+    else
+        fail "$L: $name" "'$*': '$(tail -c 200 /tmp/e.out | tr '\n' ' ')', expected '$text'"
+    fi
+}
+
+# msg NAME ERE: the kernel logged "rext4 (<dev>): ERE" since begin.
+msg() { dmesg_has "$L: message: $1" "rext4 \\($dev\\): $2"; }
+
+mnt() { check "$L: mount" mount -t rext4 -o ro "/dev/$dev" /mnt; }
+unmount() { check "$L: umount" umount /mnt; }
+
+# mount_fails ERRTEXT ERE: the mount is refused with ERRTEXT and message ERE.
+mount_fails() {
+    expect_err "mount refused" "$1" mount -t rext4 -o ro "/dev/$dev" /mnt
+    grep -q ' /mnt ' /proc/mounts && umount /mnt
+    msg "mount" "$2"
+}
+
+# sums_except ERE: every file of SHA256SUMS whose line does not match ERE
+# reads back with the right content.
+sums_except() {
+    grep -E -v "$1" /mnt/SHA256SUMS > /tmp/sums
+    check "$L: other files intact ($(wc -l < /tmp/sums) files)" \
+        sh -c 'cd /mnt && sha256sum -c -s /tmp/sums'
+}
+
+# No rext4 error (only the mount report) for this device since begin.
+no_errors() {
+    dmesg | grep "rext4 ($dev): " | grep -v ': mounted ' > /tmp/errs
+    check "$L: no rext4 error messages" sh -c '! test -s /tmp/errs || { cat /tmp/errs; false; }'
+}
+
+# The controls: everything reads back; e2fsck finds the image clean.
+clean_case() { # LABEL [SUFFIX for the result names]
+    begin "$1" || return
+    L="$L${2:+ $2}"
+    mnt || return
+    check "$L: all contents ($(wc -l < /mnt/SHA256SUMS) files)" sh -c 'cd /mnt && sha256sum -c -s SHA256SUMS'
+    check "$L: ls -lR" ls -lR /mnt
+    check "$L: readdir big/" /tmp/lsdir /mnt/big
+    n=$(/tmp/lsdir /mnt/big | grep -c -v '^\.\.\?$')
+    check "$L: big/ lists $htree_entries entries" test "$n" = "$htree_entries"
+    check "$L: long symlink target" test "$(readlink /mnt/long-link)" = "$long_target"
+    check "$L: read through long symlink" cmp /mnt/long-link /mnt/d1/d2/large.bin
+    check "$L: read through short symlink" cmp /mnt/short-link /mnt/small.txt
+    no_errors
+    unmount
+    check "$L: e2fsck -fn clean" e2fsck -fn "/dev/$dev"
+}
+
+clean_case cc-clean
+clean_case cn-clean
+
+# a. Group descriptor checksum: the mount fails.
+if begin cc-gdesc; then
+    mount_fails "Bad message" "group 0: group descriptor checksum mismatch"
+fi
+
+# b. One inode's checksum: that file fails to open, every time; the rest reads.
+if begin cc-inode && mnt; then
+    expect_err "cat small.txt" "can't open.*: Bad message" cat /mnt/small.txt
+    expect_err "cat small.txt again" "can't open.*: Bad message" cat /mnt/small.txt
+    expect_err "stat small.txt" "Bad message" stat /mnt/small.txt
+    msg "inode" "inode #$inode_ino: inode checksum mismatch"
+    sums_except ' \./small\.txt$'
+    check "$L: ls -l d1" ls -l /mnt/d1
+    unmount
+fi
+
+# c. Extent leaf block checksum: stat works (the inode is fine), reading
+# fails with EIO (the page cache's error for a failed get_block).
+if begin cc-extblock && mnt; then
+    check "$L: stat frag.bin" stat /mnt/frag.bin
+    expect_err "cat frag.bin" "read error: Input/output error" cat /mnt/frag.bin
+    msg "extent block" "inode #$extblock_ino: logical block [0-9]+: extent block checksum mismatch"
+    sums_except ' \./frag\.bin$'
+    unmount
+fi
+
+# d. Extent root magic, no checksums to catch it: the structural check does.
+# Like ext4, rext4 checks the root when it reads the inode, so open() fails
+# with EUCLEAN; only the damaged file is affected.
+if begin cn-extmagic && mnt; then
+    expect_err "cat d1/medium.bin" "can't open.*Structure needs cleaning" cat /mnt/d1/medium.bin
+    msg "extent header" "inode #$extmagic_ino: .*corrupt extent header: magic \\(62453\\)"
+    sums_except ' \./d1/medium\.bin$'
+    unmount
+fi
+
+# e. htree leaf block checksum: names in earlier blocks resolve, the damaged
+# block's names and the listing fail; other directories work.
+if begin cc-htree && mnt; then
+    expect_err "readdir big" "readdir: Bad message" /tmp/lsdir /mnt/big
+    msg "readdir" "directory inode #$htree_ino, block $htree_lblk: directory block checksum mismatch"
+    n=$(grep -c -v -e '^\.\.\?$' -e '^lsdir: ' /tmp/e.out)
+    check "$L: readdir listed the blocks before $htree_lblk" \
+        sh -c "test $n -gt 0 && test $n -lt $htree_entries && grep -q -x '$htree_survivor' /tmp/e.out"
+    mark_dmesg
+    check "$L: stat big/$htree_survivor (block 1)" stat "/mnt/big/$htree_survivor"
+    expect_err "stat big/$htree_victim (block $htree_lblk)" "Bad message" stat "/mnt/big/$htree_victim"
+    msg "lookup" "directory inode #$htree_ino, block $htree_lblk: directory block checksum mismatch"
+    sums_except ' \./big/'
+    unmount
+fi
+
+# f. rec_len 3 in the root directory: the listing and lookups through that
+# record fail with EUCLEAN.
+if begin cn-reclen && mnt; then
+    expect_err "readdir /" "readdir: Structure needs cleaning" /tmp/lsdir /mnt
+    msg "readdir" "directory inode #2, block 0: corrupt directory entry: rec_len \\(3\\)"
+    mark_dmesg
+    expect_err "cat small.txt" "Structure needs cleaning" cat /mnt/small.txt
+    msg "lookup" "directory inode #2, block 0: corrupt directory entry: rec_len \\(3\\)"
+    unmount
+fi
+
+# g. A record naming inode 0xFFFFFF (> s_inodes_count): EUCLEAN for that
+# directory; others work.
+if begin cn-badino && mnt; then
+    expect_err "readdir d1/d2" "readdir: Structure needs cleaning" /tmp/lsdir /mnt/d1/d2
+    msg "readdir" "directory inode #$badino_dir_ino, block 0: corrupt directory entry: inode number \\(16777215\\)"
+    mark_dmesg
+    expect_err "cat d1/d2/large.bin" "Structure needs cleaning" cat /mnt/d1/d2/large.bin
+    msg "lookup" "directory inode #$badino_dir_ino, block 0: corrupt directory entry: inode number \\(16777215\\)"
+    sums_except ' \./d1/d2/large\.bin$'
+    unmount
+fi
+
+# h. needs_recovery: the mount fails.
+if begin cc-recover; then
+    mount_fails "Invalid argument" "the journal needs recovery"
+fi
+
+# The clean image once more, after all that: nothing stuck.
+clean_case cc-clean "(again)"
+
+check_fails "nothing mounted" grep -q ' /mnt ' /proc/mounts
+check "rmmod" rmmod rext4
