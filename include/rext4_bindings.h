@@ -23,6 +23,7 @@
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/stat.h>
 #include <linux/statfs.h>
 
 #ifdef __BINDGEN__
@@ -30,6 +31,17 @@
 const unsigned long REXT4_SB_RDONLY = SB_RDONLY;
 const unsigned long REXT4_I_NEW = I_NEW;
 const int REXT4_ENOPARAM = ENOPARAM;
+const unsigned int REXT4_S_SYNC = S_SYNC;
+const unsigned int REXT4_S_NOATIME = S_NOATIME;
+const unsigned int REXT4_S_APPEND = S_APPEND;
+const unsigned int REXT4_S_IMMUTABLE = S_IMMUTABLE;
+const unsigned int REXT4_S_DIRSYNC = S_DIRSYNC;
+const unsigned int REXT4_STATX_BTIME = STATX_BTIME;
+const unsigned long long REXT4_STATX_ATTR_IMMUTABLE = STATX_ATTR_IMMUTABLE;
+const unsigned long long REXT4_STATX_ATTR_APPEND = STATX_ATTR_APPEND;
+const unsigned long long REXT4_STATX_ATTR_NODUMP = STATX_ATTR_NODUMP;
+const unsigned long long REXT4_STATX_ATTR_COMPRESSED = STATX_ATTR_COMPRESSED;
+const unsigned long long REXT4_STATX_ATTR_ENCRYPTED = STATX_ATTR_ENCRYPTED;
 const int REXT4_SEEK_DATA = SEEK_DATA;
 const int REXT4_SEEK_HOLE = SEEK_HOLE;
 const int REXT4_FS_VALUE_IS_FLAG = fs_value_is_flag;

@@ -28,13 +28,20 @@ kdir=${KDIR:-$("$here/kernel.sh" path)}
 base=$("$here/initramfs.sh" path)
 timeout_s=${REXT4_VM_TIMEOUT:-600}
 
-# Per-run overlay: the modules and the scenario scripts, appended to the
-# cached base archive (the kernel unpacks concatenated cpio archives).
+# Per-run overlay: the modules, the scenario scripts and the guest tools
+# (qemu/guesttools.sh, on PATH in /usr/bin), appended to the cached base
+# archive (the kernel unpacks concatenated cpio archives).
+if ! "$here/guesttools.sh" build >"$results.guesttools" 2>&1; then
+    cat "$results.guesttools" >&2
+    echo "FAIL $scenario: guest tools: qemu/guesttools.sh build failed, see $results.guesttools" | tee "$results"
+    exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/root/rext4" "$work/root/scenarios"
+mkdir -p "$work/root/rext4" "$work/root/scenarios" "$work/root/usr/bin"
 cp "$top"/rext4.ko "$top"/rext4_kunit.ko "$work/root/rext4/"
 cp "$here"/scenarios/*.sh "$work/root/scenarios/"
+cp "$("$here/guesttools.sh" path)"/* "$work/root/usr/bin/"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/overlay.cpio.gz"
 cat "$base" "$work/overlay.cpio.gz" > "$work/initrd"
 

@@ -21,9 +21,9 @@ mapfile -t params < <(grep -Ev '^#|^$' "$kdir/rust/bindgen_parameters" | tr ' ' 
 bindgen=${BINDGEN:-$REXT4_BINDGEN}
 
 # Only what rext4 uses (and the types it pulls in) is generated.
-allow_fn='rext4_.*|register_filesystem|unregister_filesystem|get_tree_bdev|kill_block_super|sb_min_blocksize|sb_set_blocksize|_printk|kmem_cache_free|kmem_cache_destroy|rcu_barrier|inode_init_once|iget_locked|unlock_new_inode|iget_failed|iput|d_make_root|d_splice_alias|set_nlink|init_special_inode|generic_file_read_iter|generic_file_readonly_mmap|filemap_splice_read|generic_file_llseek|vfs_setpos|generic_read_dir|generic_file_open|mpage_read_folio|mpage_readahead|block_invalidate_folio|block_is_partially_uptodate|generic_error_remove_folio|page_get_link|seq_printf|generic_file_llseek_size'
-allow_ty='file_system_type|fs_context|fs_context_operations|fs_parameter|super_block|super_operations|buffer_head|inode|inode_operations|file_operations|address_space_operations|dentry|dir_context|kstatfs|seq_file|kmem_cache|folio|readahead_control'
-allow_var='REXT4_.*|FS_REQUIRES_DEV|page_symlink_inode_operations|simple_symlink_inode_operations|DT_.*'
+allow_fn='rext4_.*|register_filesystem|unregister_filesystem|get_tree_bdev|kill_block_super|sb_min_blocksize|sb_set_blocksize|_printk|kmem_cache_free|kmem_cache_destroy|rcu_barrier|inode_init_once|iget_locked|unlock_new_inode|iget_failed|iput|d_make_root|d_splice_alias|set_nlink|init_special_inode|generic_file_read_iter|generic_file_readonly_mmap|filemap_splice_read|generic_file_llseek|vfs_setpos|generic_read_dir|generic_file_open|mpage_read_folio|mpage_readahead|block_invalidate_folio|block_is_partially_uptodate|generic_error_remove_folio|page_get_link|simple_get_link|seq_printf|generic_file_llseek_size|generic_fillattr|nop_mnt_idmap'
+allow_ty='file_system_type|fs_context|fs_context_operations|fs_parameter|super_block|super_operations|buffer_head|inode|inode_operations|file_operations|address_space_operations|dentry|dir_context|kstatfs|seq_file|kmem_cache|folio|readahead_control|kstat|path|mnt_idmap'
+allow_var='REXT4_.*|FS_REQUIRES_DEV|nop_mnt_idmap|page_symlink_inode_operations|simple_symlink_inode_operations|DT_.*'
 
 # Regenerate only when the header, this script or the kernel tree changed.
 key=$({ cat "$here/include/rext4_bindings.h" "$0" "$cmdfile" "$kdir/rust/bindgen_parameters"

@@ -22,7 +22,9 @@
 # more than one block into an htree (dir_index) directory; mkfs -d itself
 # writes only linear directories. linear.img keeps the multi-block linear
 # directories (htree/ has 27 blocks at full scale) for the other lookup path.
-# Then the mtime fix-up below, and `e2fsck -fn` must find the image clean.
+# Then the mtime fix-up below (which also sets a few inode flags:
+# immutable, append, nodump, noatime, sync, dirsync), and `e2fsck -fn` must
+# find the image clean.
 #
 # The guest scenario: qemu/scenarios/read-tree.sh, e.g.
 #   REXT4_VM_APPEND="rext4.fstype=ext4" qemu/vm.sh read-tree /tmp/rt OUTDIR/default.img OUTDIR/manifest.disk
@@ -95,6 +97,11 @@ for d, dirs, files in os.walk(root):
     for n in sorted(dirs + files):
         p = os.path.join(d, n)
         emit("/" + os.path.relpath(p, root), os.lstat(p))
+# Inode flags the VFS and statx report (mkfs -d copies none): immutable,
+# append-only, nodump, noatime+sync, and dirsync on a directory.
+for path, flags in (("/big/big-0", 0x80010), ("/big/big-1", 0x80020),
+                    ("/big/big-2", 0x80040), ("/big", 0x90080 | 0x8)):
+    print(f'sif "{path}" flags {flags:#x}')
 EOF
 
 # label:mkfs-options:optimise-directories

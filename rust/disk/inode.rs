@@ -16,6 +16,20 @@ pub const GOOD_OLD_INODE_SIZE: usize = 128;
 
 /// `i_flags` bits rext4 looks at.
 pub mod flags {
+    /// Compress the file (no kernel implements it; reported by statx).
+    pub const COMPR: u32 = 0x0000_0004;
+    /// Synchronous updates.
+    pub const SYNC: u32 = 0x0000_0008;
+    /// Immutable file.
+    pub const IMMUTABLE: u32 = 0x0000_0010;
+    /// Writes may only append.
+    pub const APPEND: u32 = 0x0000_0020;
+    /// Not to be dumped.
+    pub const NODUMP: u32 = 0x0000_0040;
+    /// Do not update atime.
+    pub const NOATIME: u32 = 0x0000_0080;
+    /// Synchronous directory updates.
+    pub const DIRSYNC: u32 = 0x0001_0000;
     /// Hashed-index directory.
     pub const INDEX: u32 = 0x0000_1000;
     /// `i_blocks` counts filesystem blocks, not 512-byte sectors.

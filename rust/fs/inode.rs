@@ -9,7 +9,7 @@ use crate::disk::group::GroupDesc;
 use crate::disk::inode::{self as dinode, flags, inode_location, Inode as DiskInode, ROOT_INO};
 use crate::disk::superblock::Superblock;
 use crate::glue::errno::{efscorrupted, eopnotsupp};
-use crate::glue::inode::{iget_locked, Attrs, Got, InodeRef, Kind, NewInode};
+use crate::glue::inode::{iget_locked, Attrs, Got, InodeRef, Kind, NewInode, StatxExtra, VfsFlags};
 use crate::glue::super_block::SuperBlock;
 use kernel::error::Result;
 
@@ -24,6 +24,8 @@ pub(crate) struct InodeData {
     pub(crate) csum_seed: u32,
     /// Whether the inode is a directory.
     pub(crate) is_dir: bool,
+    /// Creation time, when the inode has room for it.
+    pub(crate) crtime: Option<(i64, u32)>,
 }
 
 impl Default for InodeData {
@@ -33,6 +35,7 @@ impl Default for InodeData {
             flags: 0,
             csum_seed: 0,
             is_dir: false,
+            crtime: None,
         }
     }
 }
@@ -188,6 +191,7 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     data.flags = raw.flags;
     data.csum_seed = raw.csum_seed;
     data.is_dir = raw.is_dir();
+    data.crtime = raw.crtime.map(|t| (t.sec, t.nsec));
 
     // With dir_nlink, a directory with more than 65000 subdirectories has
     // a link count of 1, meaning "many"; the VFS shows 1 too.
@@ -203,6 +207,7 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
         ctime: time(raw.ctime),
         blocks_512: raw.blocks_512,
         generation: raw.generation,
+        flags: vfs_flags(raw.flags),
     });
     n.set_kind(kind);
     Ok(())
@@ -218,4 +223,28 @@ fn check_extent_root(sb: &SuperBlock, raw: &DiskInode) -> Result {
         fs_err!(sb, "inode #{}: {}", raw.ino, e);
         errno(e)
     })
+}
+
+/// The VFS inode flags for ext4's `i_flags` (what ext4 sets).
+fn vfs_flags(f: u32) -> VfsFlags {
+    VfsFlags {
+        sync: f & flags::SYNC != 0,
+        immutable: f & flags::IMMUTABLE != 0,
+        append: f & flags::APPEND != 0,
+        noatime: f & flags::NOATIME != 0,
+        dirsync: f & flags::DIRSYNC != 0,
+    }
+}
+
+/// What `statx` reports beyond the generic attributes: the creation time
+/// and the IMMUTABLE/APPEND/NODUMP/COMPRESSED attributes, as ext4 does.
+pub(crate) fn statx_extra(inode: &crate::glue::inode::Inode) -> StatxExtra {
+    let d = inode.data();
+    StatxExtra {
+        btime: d.crtime,
+        immutable: d.flags & flags::IMMUTABLE != 0,
+        append: d.flags & flags::APPEND != 0,
+        nodump: d.flags & flags::NODUMP != 0,
+        compressed: d.flags & flags::COMPR != 0,
+    }
 }

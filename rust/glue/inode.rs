@@ -198,6 +198,43 @@ pub(crate) struct Attrs {
     pub(crate) ctime: (i64, u32),
     pub(crate) blocks_512: u64,
     pub(crate) generation: u32,
+    pub(crate) flags: VfsFlags,
+}
+
+/// VFS inode flags (`S_*`) rext4 sets from the on-disk flags.
+pub(crate) struct VfsFlags {
+    pub(crate) sync: bool,
+    pub(crate) immutable: bool,
+    pub(crate) append: bool,
+    pub(crate) noatime: bool,
+    pub(crate) dirsync: bool,
+}
+
+impl VfsFlags {
+    fn bits(&self) -> u32 {
+        let mut b = 0;
+        for (on, bit) in [
+            (self.sync, sys::REXT4_S_SYNC),
+            (self.immutable, sys::REXT4_S_IMMUTABLE),
+            (self.append, sys::REXT4_S_APPEND),
+            (self.noatime, sys::REXT4_S_NOATIME),
+            (self.dirsync, sys::REXT4_S_DIRSYNC),
+        ] {
+            if on {
+                b |= bit;
+            }
+        }
+        b
+    }
+}
+
+/// What `getattr` adds to the generic attributes.
+pub(crate) struct StatxExtra {
+    pub(crate) btime: Option<(i64, u32)>,
+    pub(crate) immutable: bool,
+    pub(crate) append: bool,
+    pub(crate) nodump: bool,
+    pub(crate) compressed: bool,
 }
 
 /// Which operations an inode gets.
@@ -273,6 +310,7 @@ impl NewInode {
             (*i).i_ctime_nsec = a.ctime.1;
             (*i).i_blocks = a.blocks_512;
             (*i).i_generation = a.generation;
+            (*i).i_flags |= a.flags.bits();
         }
     }
 
@@ -299,10 +337,10 @@ impl NewInode {
                 Kind::FastSymlink => {
                     let data = &raw mut (*i.cast::<InodeInfo>()).data;
                     (*i).__bindgen_anon_4.i_link = (*data).i_block.as_mut_ptr();
-                    (*i).i_op = &raw const sys::simple_symlink_inode_operations;
+                    (*i).i_op = &ops::FAST_SYMLINK_IOPS.0;
                 }
                 Kind::SlowSymlink => {
-                    (*i).i_op = &raw const sys::page_symlink_inode_operations;
+                    (*i).i_op = &ops::SLOW_SYMLINK_IOPS.0;
                     sys::rext4_inode_nohighmem(i);
                     (*i).i_data.a_ops = &ops::AOPS.0;
                 }

@@ -36,6 +36,7 @@ pub(crate) static SUPER_OPS: Table<sys::super_operations> = Table(sys::super_ope
 
 pub(crate) static DIR_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
     lookup: Some(lookup),
+    getattr: Some(getattr),
     ..zeroed()
 });
 
@@ -46,7 +47,26 @@ pub(crate) static DIR_FOPS: Table<sys::file_operations> = Table(sys::file_operat
     ..zeroed()
 });
 
-pub(crate) static FILE_IOPS: Table<sys::inode_operations> = Table(zeroed());
+pub(crate) static FILE_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
+    getattr: Some(getattr),
+    ..zeroed()
+});
+
+/// Symlinks with the target in the inode (`i_link`).
+pub(crate) static FAST_SYMLINK_IOPS: Table<sys::inode_operations> =
+    Table(sys::inode_operations {
+        get_link: Some(sys::simple_get_link),
+        getattr: Some(getattr),
+        ..zeroed()
+    });
+
+/// Symlinks with the target in a data block, read through the page cache.
+pub(crate) static SLOW_SYMLINK_IOPS: Table<sys::inode_operations> =
+    Table(sys::inode_operations {
+        get_link: Some(sys::page_get_link),
+        getattr: Some(getattr),
+        ..zeroed()
+    });
 
 pub(crate) static FILE_FOPS: Table<sys::file_operations> = Table(sys::file_operations {
     llseek: Some(file_llseek),
@@ -129,6 +149,55 @@ fn seq_print(m: *mut sys::seq_file, args: fmt::Arguments<'_>) {
             core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
         )
     };
+}
+
+/// `inode_operations.getattr`: the generic attributes plus ext4's statx
+/// extras (creation time, IMMUTABLE/APPEND/NODUMP/COMPRESSED).
+///
+/// # Safety
+/// Called by the VFS with a live path of a rext4 inode and a kstat to fill.
+unsafe extern "C" fn getattr(
+    idmap: *mut sys::mnt_idmap,
+    path: *const sys::path,
+    stat: *mut sys::kstat,
+    request_mask: u32,
+    _flags: c_uint,
+) -> c_int {
+    // SAFETY: the path pins its dentry, whose inode is a live rext4 inode.
+    let raw = unsafe { (*(*path).dentry).d_inode };
+    // SAFETY: as above.
+    let inode = unsafe { Inode::from_raw(raw) };
+    let x = fs::inode::statx_extra(inode);
+    // SAFETY: `stat` is the caller's kstat; `generic_fillattr` fills the
+    // generic fields from the live inode.
+    unsafe {
+        if request_mask & sys::REXT4_STATX_BTIME != 0 {
+            if let Some((sec, nsec)) = x.btime {
+                (*stat).result_mask |= sys::REXT4_STATX_BTIME;
+                (*stat).btime.tv_sec = sec;
+                (*stat).btime.tv_nsec = nsec as isize;
+            }
+        }
+        for (on, bit) in [
+            (x.immutable, sys::REXT4_STATX_ATTR_IMMUTABLE),
+            (x.append, sys::REXT4_STATX_ATTR_APPEND),
+            (x.nodump, sys::REXT4_STATX_ATTR_NODUMP),
+            (x.compressed, sys::REXT4_STATX_ATTR_COMPRESSED),
+        ] {
+            if on {
+                (*stat).attributes |= bit;
+            }
+        }
+        // As ext4: ENCRYPTED is known (always clear: rext4 never serves
+        // an encrypted inode), COMPRESSED mirrors the inode flag.
+        (*stat).attributes_mask |= sys::REXT4_STATX_ATTR_IMMUTABLE
+            | sys::REXT4_STATX_ATTR_APPEND
+            | sys::REXT4_STATX_ATTR_NODUMP
+            | sys::REXT4_STATX_ATTR_COMPRESSED
+            | sys::REXT4_STATX_ATTR_ENCRYPTED;
+        sys::generic_fillattr(idmap, request_mask, raw, stat);
+    }
+    0
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 //! ext4img flip  IMG OFF BYTE      xor the byte at image offset OFF with BYTE
 //! ext4img set16 IMG OFF VALUE     store a little-endian u16 at image offset OFF
 //! ext4img set32 IMG OFF VALUE     store a little-endian u32 at image offset OFF
+//! ext4img ls    IMG               list the whole tree: type+mode uid gid
+//!                                 links size mtime path [-> target]
 //! ```
 //! `sb-*` offsets are relative to the superblock (byte 1024 of the image);
 //! `flip`/`set*` offsets are absolute byte offsets in the image and re-sign
@@ -211,6 +213,40 @@ fn patch(img: &str, off: u64, width: usize, new: &dyn Fn(&mut [u8])) -> Result<(
     Ok(())
 }
 
+/// Lists every entry of the image's tree with the disk layer, the way
+/// `ls -l` would show it (mtime as seconds.nanoseconds).
+fn ls(img: &str) -> Result<(), String> {
+    use std::io::Write;
+    let image = ext4disk::image::Image::open(std::path::Path::new(img))
+        .map_err(|e| format!("{img}: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    let mut err = None;
+    image
+        .walk(&mut |path, ino| {
+            let target = if ino.is_symlink() {
+                match image.read_link(ino) {
+                    Ok(t) => format!(" -> {}", String::from_utf8_lossy(&t)),
+                    Err(e) => {
+                        err.get_or_insert(format!("{path}: {e}"));
+                        String::new()
+                    }
+                }
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "{:07o} {} {} {} {} {}.{:09} {}{}",
+                ino.mode, ino.uid, ino.gid, ino.links_count, ino.size, ino.mtime.sec, ino.mtime.nsec, path, target
+            );
+        })
+        .map_err(|e| format!("{img}: {e}"))?;
+    match err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     let (cmd, img) = match args {
         [cmd, img, ..] => (cmd.as_str(), img.as_str()),
@@ -221,6 +257,7 @@ fn run(args: &[String]) -> Result<(), String> {
             let path = args.get(2).ok_or("missing PATH")?;
             return locate(img, path);
         }
+        "ls" => return ls(img),
         "flip" | "set16" | "set32" => {
             let off = arg(args, 2, u64::MAX)?;
             let width = match cmd {
