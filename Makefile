@@ -8,6 +8,7 @@
 #   make run       boot the VM and show rext4's end-to-end path
 #   make test      host tests, module build, KUnit and VM scenarios
 #   make bench     benchmarks against the in-kernel ext4 (ratios)
+#   make fmt       rustfmt all Rust sources (make test checks it)
 #   make clean     remove build products from the source tree
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ BINDGEN := $(REXT4_CACHE)/bindgen-0.69.5/bin/bindgen
 KMAKE := $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	RUSTDOC=/usr/bin/rustdoc BINDGEN=$(BINDGEN)
 
-.PHONY: all deps kernel module bindings host-test initramfs run test bench clean
+.PHONY: all deps kernel module bindings host-test initramfs run test bench fmt clean
 
 all: module
 
@@ -51,6 +52,9 @@ test:
 
 bench:
 	@tools/bench.sh
+
+fmt:
+	@tools/fmt.sh
 
 clean:
 	-$(KMAKE) clean 2>/dev/null

@@ -119,7 +119,11 @@ unsafe extern "C" fn sb_rejects_bad_magic_and_short_buffers(t: *mut Test) {
     let mut b = sample();
     b[0x38] = 0x53;
     b[0x39] = 0x00;
-    check_eq!(t, Superblock::parse(&b), Err(Error::NotExt4 { magic: 0x53 }));
+    check_eq!(
+        t,
+        Superblock::parse(&b),
+        Err(Error::NotExt4 { magic: 0x53 })
+    );
     let b = sample();
     check_eq!(t, Superblock::parse(&b[..1000]), Err(Error::Truncated));
     check_eq!(t, Superblock::parse(&[]), Err(Error::Truncated));
@@ -145,7 +149,11 @@ unsafe extern "C" fn sb_geometry_checks(t: *mut Test) {
 unsafe extern "C" fn sb_feature_policy(t: *mut Test) {
     // Unknown incompat bit: refused.
     let mut b = sample();
-    put32(&mut b, 0x60, incompat::FILETYPE | incompat::EXTENTS | (1 << 21));
+    put32(
+        &mut b,
+        0x60,
+        incompat::FILETYPE | incompat::EXTENTS | (1 << 21),
+    );
     let _ = update_superblock_csum(&mut b);
     let r = Superblock::parse(&b).map(|sb| sb.access(PAGE));
     let want = Error::UnsupportedFeatures {
@@ -158,7 +166,13 @@ unsafe extern "C" fn sb_feature_policy(t: *mut Test) {
     put32(&mut b, 0x64, ro_compat::METADATA_CSUM | (1 << 25));
     let _ = update_superblock_csum(&mut b);
     let r = Superblock::parse(&b).map(|sb| sb.access(PAGE));
-    check_eq!(t, r, Ok(Ok(Access::ReadOnly { unknown_ro_compat: 1 << 25 })));
+    check_eq!(
+        t,
+        r,
+        Ok(Ok(Access::ReadOnly {
+            unknown_ro_compat: 1 << 25
+        }))
+    );
     // Inline data is known to ext4 but not implemented: refused.
     let mut b = sample();
     put32(&mut b, 0x60, incompat::FILETYPE | incompat::INLINE_DATA);
@@ -185,7 +199,10 @@ unsafe extern "C" fn sb_block_size_policy(t: *mut Test) {
             check_eq!(
                 t,
                 sb.access(PAGE),
-                Err(Error::Unsupported { what: "block size", value: 1024 })
+                Err(Error::Unsupported {
+                    what: "block size",
+                    value: 1024
+                })
             );
         }
         Err(_) => check!(t, false),
@@ -294,13 +311,51 @@ unsafe extern "C" fn extent_root_leaf(t: *mut Test) {
     ext_leaf(&mut root, 1, 20, 5, 2000, true);
     ext_leaf(&mut root, 2, 100, 1, 3000, false);
     let m = |l: u32| extent::map(&no_blocks(), &root, l, NBLOCKS, BS, None);
-    check_eq!(t, m(0), Ok(Mapping::Mapped { pblk: 1000, len: 10, unwritten: false }));
-    check_eq!(t, m(5), Ok(Mapping::Mapped { pblk: 1005, len: 5, unwritten: false }));
+    check_eq!(
+        t,
+        m(0),
+        Ok(Mapping::Mapped {
+            pblk: 1000,
+            len: 10,
+            unwritten: false
+        })
+    );
+    check_eq!(
+        t,
+        m(5),
+        Ok(Mapping::Mapped {
+            pblk: 1005,
+            len: 5,
+            unwritten: false
+        })
+    );
     check_eq!(t, m(10), Ok(Mapping::Hole { len: 10 }));
-    check_eq!(t, m(22), Ok(Mapping::Mapped { pblk: 2002, len: 3, unwritten: true }));
+    check_eq!(
+        t,
+        m(22),
+        Ok(Mapping::Mapped {
+            pblk: 2002,
+            len: 3,
+            unwritten: true
+        })
+    );
     check_eq!(t, m(50), Ok(Mapping::Hole { len: 50 }));
-    check_eq!(t, m(100), Ok(Mapping::Mapped { pblk: 3000, len: 1, unwritten: false }));
-    check_eq!(t, m(200), Ok(Mapping::Hole { len: u32::MAX - 199 }));
+    check_eq!(
+        t,
+        m(100),
+        Ok(Mapping::Mapped {
+            pblk: 3000,
+            len: 1,
+            unwritten: false
+        })
+    );
+    check_eq!(
+        t,
+        m(200),
+        Ok(Mapping::Hole {
+            len: u32::MAX - 199
+        })
+    );
 }
 
 /// A depth-1 tree: the root indexes leaves in blocks 10 and 11.
@@ -326,13 +381,38 @@ unsafe extern "C" fn extent_index_tree(t: *mut Test) {
         check!(t, false);
         return;
     };
-    let src = Mem { b10: &b10, b11: &b11 };
+    let src = Mem {
+        b10: &b10,
+        b11: &b11,
+    };
     let m = |l: u32| extent::map(&src, &root, l, NBLOCKS, BS, Some(SEED));
-    check_eq!(t, m(3), Ok(Mapping::Mapped { pblk: 503, len: 5, unwritten: false }));
-    check_eq!(t, m(1002), Ok(Mapping::Mapped { pblk: 602, len: 2, unwritten: false }));
+    check_eq!(
+        t,
+        m(3),
+        Ok(Mapping::Mapped {
+            pblk: 503,
+            len: 5,
+            unwritten: false
+        })
+    );
+    check_eq!(
+        t,
+        m(1002),
+        Ok(Mapping::Mapped {
+            pblk: 602,
+            len: 2,
+            unwritten: false
+        })
+    );
     // A hole inside the first subtree ends where the second one starts.
     check_eq!(t, m(500), Ok(Mapping::Hole { len: 500 }));
-    check_eq!(t, m(2000), Ok(Mapping::Hole { len: u32::MAX - 1999 }));
+    check_eq!(
+        t,
+        m(2000),
+        Ok(Mapping::Hole {
+            len: u32::MAX - 1999
+        })
+    );
 }
 
 unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
@@ -344,9 +424,21 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
     if let Some(x) = b11.get_mut(20) {
         *x ^= 1;
     }
-    let src = Mem { b10: &b10, b11: &b11 };
+    let src = Mem {
+        b10: &b10,
+        b11: &b11,
+    };
     let r = extent::map(&src, &root, 1002, NBLOCKS, BS, Some(SEED));
-    check!(t, matches!(r, Err(Error::BadChecksum { what: "extent block", .. })));
+    check!(
+        t,
+        matches!(
+            r,
+            Err(Error::BadChecksum {
+                what: "extent block",
+                ..
+            })
+        )
+    );
     // Without checksums the same flip goes unnoticed only if structurally
     // valid; a wrong depth in a child never does.
     let Some((root, mut b10, b11)) = two_level() else {
@@ -354,9 +446,21 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
         return;
     };
     put16s(&mut b10, 6, 1);
-    let src = Mem { b10: &b10, b11: &b11 };
+    let src = Mem {
+        b10: &b10,
+        b11: &b11,
+    };
     let r = extent::map(&src, &root, 3, NBLOCKS, BS, None);
-    check!(t, matches!(r, Err(Error::Corrupt { what: "extent header: eh_depth", .. })));
+    check!(
+        t,
+        matches!(
+            r,
+            Err(Error::Corrupt {
+                what: "extent header: eh_depth",
+                ..
+            })
+        )
+    );
     // Overlapping extents in the root.
     let mut root = [0u8; 60];
     ext_header(&mut root, 2, 4, 0);
@@ -369,16 +473,43 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
     ext_header(&mut root, 1, 4, 0);
     put16s(&mut root, 0, 0xF30B);
     let r = extent::map(&no_blocks(), &root, 0, NBLOCKS, BS, None);
-    check!(t, matches!(r, Err(Error::Corrupt { what: "extent header: magic", .. })));
+    check!(
+        t,
+        matches!(
+            r,
+            Err(Error::Corrupt {
+                what: "extent header: magic",
+                ..
+            })
+        )
+    );
     ext_header(&mut root, 1, 5, 0);
     let r = extent::map(&no_blocks(), &root, 0, NBLOCKS, BS, None);
-    check!(t, matches!(r, Err(Error::Corrupt { what: "extent header: eh_max", .. })));
+    check!(
+        t,
+        matches!(
+            r,
+            Err(Error::Corrupt {
+                what: "extent header: eh_max",
+                ..
+            })
+        )
+    );
     // A physical block beyond the filesystem.
     let mut root = [0u8; 60];
     ext_header(&mut root, 1, 4, 0);
     ext_leaf(&mut root, 0, 0, 10, (NBLOCKS - 5) as u32, false);
     let r = extent::map(&no_blocks(), &root, 0, NBLOCKS, BS, None);
-    check!(t, matches!(r, Err(Error::Corrupt { what: "extent: physical block", .. })));
+    check!(
+        t,
+        matches!(
+            r,
+            Err(Error::Corrupt {
+                what: "extent: physical block",
+                ..
+            })
+        )
+    );
 }
 
 /// Appends a record at `off` and returns the next offset.
@@ -445,7 +576,9 @@ unsafe extern "C" fn dirent_iteration(t: *mut Test) {
     check!(t, names[0] == b"." && names[1] == b".." && names[2] == b"a");
     check_eq!(t, names[3].len(), 255usize);
     // Resuming from a record offset yields the rest.
-    let rest = Entries::new(&b, 24, true, 100).filter(|e| e.is_ok()).count();
+    let rest = Entries::new(&b, 24, true, 100)
+        .filter(|e| e.is_ok())
+        .count();
     check_eq!(t, rest, 2usize);
 }
 
@@ -457,30 +590,75 @@ unsafe extern "C" fn dirent_detects_corruption(t: *mut Test) {
             *x ^= 4;
         }
         let r = verify_csum(&b, BlockKind::Leaf, SEED);
-        check!(t, matches!(r, Err(Error::BadChecksum { what: "directory block", .. })));
+        check!(
+            t,
+            matches!(
+                r,
+                Err(Error::BadChecksum {
+                    what: "directory block",
+                    ..
+                })
+            )
+        );
     }
     // rec_len not a multiple of 4.
     if let Some(mut b) = dir_block() {
         put16s(&mut b, 4, 13);
-        check!(t, matches!(first_err(&b), Some(Error::Corrupt { what: "directory entry: rec_len", .. })));
+        check!(
+            t,
+            matches!(
+                first_err(&b),
+                Some(Error::Corrupt {
+                    what: "directory entry: rec_len",
+                    ..
+                })
+            )
+        );
     }
     // rec_len running past the block.
     if let Some(mut b) = dir_block() {
         put16s(&mut b, 28, 4068);
         let r = first_err(&b);
-        check!(t, matches!(r, Some(Error::Corrupt { what: "directory entry: rec_len past end of block", .. })));
+        check!(
+            t,
+            matches!(
+                r,
+                Some(Error::Corrupt {
+                    what: "directory entry: rec_len past end of block",
+                    ..
+                })
+            )
+        );
     }
     // name_len larger than the record.
     if let Some(mut b) = dir_block() {
         if let Some(x) = b.get_mut(24 + 6) {
             *x = 200;
         }
-        check!(t, matches!(first_err(&b), Some(Error::Corrupt { what: "directory entry: name_len", .. })));
+        check!(
+            t,
+            matches!(
+                first_err(&b),
+                Some(Error::Corrupt {
+                    what: "directory entry: name_len",
+                    ..
+                })
+            )
+        );
     }
     // Inode number beyond s_inodes_count.
     if let Some(mut b) = dir_block() {
         put32s(&mut b, 24, 101);
-        check!(t, matches!(first_err(&b), Some(Error::Corrupt { what: "directory entry: inode number", .. })));
+        check!(
+            t,
+            matches!(
+                first_err(&b),
+                Some(Error::Corrupt {
+                    what: "directory entry: inode number",
+                    ..
+                })
+            )
+        );
     }
     // A missing tail under metadata_csum.
     if let Some(mut b) = dir_block() {

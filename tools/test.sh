@@ -57,6 +57,13 @@ else
     summary
 fi
 
+if tools/fmt.sh --check > "$out/fmt.log" 2>&1; then
+    record PASS "module: rustfmt clean"
+else
+    head -40 "$out/fmt.log"
+    record FAIL "module: rustfmt clean" "run make fmt; see $out/fmt.log"
+fi
+
 # 4. Images for the scenarios.
 img=$out/images
 if ! tools/mkimages.sh "$img" > "$out/images.log" 2>&1; then

@@ -67,7 +67,11 @@ pub enum BlockKind {
 fn rec_len(b: &[u8], off: usize, block_size: usize) -> Result<usize> {
     let v = le16(b, off + 4)?;
     Ok(if v == 0xFFFF || v == 0 {
-        if block_size >= 65536 { block_size } else { usize::from(v) }
+        if block_size >= 65536 {
+            block_size
+        } else {
+            usize::from(v)
+        }
     } else if block_size >= 65536 {
         usize::from(v & 0xFFFC) | (usize::from(v & 3) << 16)
     } else {
@@ -172,7 +176,11 @@ impl<'a> Entries<'a> {
     /// offset, or 0). `csum_tail` excludes the tail record; `max_ino` is
     /// `s_inodes_count`.
     pub fn new(b: &'a [u8], start: usize, csum_tail: bool, max_ino: u32) -> Entries<'a> {
-        let end = if csum_tail && has_tail(b) { b.len() - TAIL_LEN } else { b.len() };
+        let end = if csum_tail && has_tail(b) {
+            b.len() - TAIL_LEN
+        } else {
+            b.len()
+        };
         Entries {
             b,
             off: start,

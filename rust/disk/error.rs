@@ -58,7 +58,11 @@ impl fmt::Display for Error {
         match *self {
             Error::Truncated => write!(f, "structure truncated"),
             Error::NotExt4 { magic } => {
-                write!(f, "not an ext4 filesystem (magic {:#06x}, want 0xef53)", magic)
+                write!(
+                    f,
+                    "not an ext4 filesystem (magic {:#06x}, want 0xef53)",
+                    magic
+                )
             }
             Error::Corrupt { what, value } => write!(f, "corrupt {} ({})", what, value),
             Error::BadChecksum {

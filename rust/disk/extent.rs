@@ -153,7 +153,10 @@ pub fn leaf_entry(node: &[u8], i: usize) -> Result<Extent> {
 /// Index entry `i` of an interior node: (first logical block, child block).
 pub fn index_entry(node: &[u8], i: usize) -> Result<(u32, u64)> {
     let o = HEADER + i * ENTRY;
-    Ok((le32(node, o)?, lo_hi(le32(node, o + 4)?, le16(node, o + 8)?.into())))
+    Ok((
+        le32(node, o)?,
+        lo_hi(le32(node, o + 4)?, le16(node, o + 8)?.into()),
+    ))
 }
 
 /// What to do next at one node while mapping a logical block.
@@ -286,7 +289,8 @@ pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -
 }
 
 fn hole_len(lblk: u32, next: u64) -> u32 {
-    next.saturating_sub(u64::from(lblk)).clamp(1, u64::from(u32::MAX)) as u32
+    next.saturating_sub(u64::from(lblk))
+        .clamp(1, u64::from(u32::MAX)) as u32
 }
 
 /// A source of filesystem blocks for walking trees, implemented by the

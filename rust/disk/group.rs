@@ -93,8 +93,20 @@ impl GroupDesc {
     /// Parses and verifies the descriptor bytes `d` of group `group`.
     pub fn parse(sb: &Superblock, group: u32, d: &[u8]) -> Result<GroupDesc> {
         let is64 = sb.desc_size >= 64;
-        let hi32 = |off: usize| -> Result<u32> { if is64 { le32(d, off) } else { Ok(0) } };
-        let hi16 = |off: usize| -> Result<u32> { if is64 { Ok(le16(d, off)?.into()) } else { Ok(0) } };
+        let hi32 = |off: usize| -> Result<u32> {
+            if is64 {
+                le32(d, off)
+            } else {
+                Ok(0)
+            }
+        };
+        let hi16 = |off: usize| -> Result<u32> {
+            if is64 {
+                Ok(le16(d, off)?.into())
+            } else {
+                Ok(0)
+            }
+        };
         let g = GroupDesc {
             block_bitmap: lo_hi(le32(d, 0x0)?, hi32(0x20)?),
             inode_bitmap: lo_hi(le32(d, 0x4)?, hi32(0x24)?),
@@ -125,7 +137,11 @@ impl GroupDesc {
         for (what, blk, len) in [
             ("group descriptor: block bitmap", g.block_bitmap, 1),
             ("group descriptor: inode bitmap", g.inode_bitmap, 1),
-            ("group descriptor: inode table", g.inode_table, itable_blocks),
+            (
+                "group descriptor: inode table",
+                g.inode_table,
+                itable_blocks,
+            ),
         ] {
             if blk < first_ok || blk.saturating_add(len) > sb.blocks_count {
                 return Err(Error::Corrupt { what, value: blk });
@@ -184,12 +200,19 @@ fn is_power_of(mut a: u32, b: u32) -> bool {
 /// the internal journal's `journal_blocks`.
 pub fn overhead_blocks(sb: &Superblock, journal_blocks: u64) -> u64 {
     let bs = u64::from(sb.block_size());
-    let itb_per_group = div_ceil(u64::from(sb.inodes_per_group) * u64::from(sb.inode_size), bs);
+    let itb_per_group = div_ceil(
+        u64::from(sb.inodes_per_group) * u64::from(sb.inode_size),
+        bs,
+    );
     let gdb = desc_blocks(sb);
     let groups = sb.group_count();
     let mut total = u64::from(sb.first_data_block) + journal_blocks;
     for g in 0..groups {
-        let sup = if has_super(sb, g as u32) { 1 + gdb + u64::from(sb.reserved_gdt_blocks) } else { 0 };
+        let sup = if has_super(sb, g as u32) {
+            1 + gdb + u64::from(sb.reserved_gdt_blocks)
+        } else {
+            0
+        };
         total += sup + itb_per_group + 2;
     }
     total

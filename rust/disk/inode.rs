@@ -178,7 +178,11 @@ impl Inode {
     pub fn parse(sb: &Superblock, ino: u32, b: &[u8]) -> Result<Inode> {
         let isz = usize::from(sb.inode_size);
         let b = b.get(..isz).ok_or(Error::Truncated)?;
-        let extra_isize = if isz > GOOD_OLD_INODE_SIZE { le16(b, 0x80)? } else { 0 };
+        let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
+            le16(b, 0x80)?
+        } else {
+            0
+        };
         if isz > GOOD_OLD_INODE_SIZE
             && (GOOD_OLD_INODE_SIZE + usize::from(extra_isize) > isz || extra_isize % 4 != 0)
         {
@@ -188,7 +192,11 @@ impl Inode {
             });
         }
         let ex = |off: usize| -> Result<Option<u32>> {
-            if fits(extra_isize, off + 4) { Ok(Some(le32(b, off)?)) } else { Ok(None) }
+            if fits(extra_isize, off + 4) {
+                Ok(Some(le32(b, off)?))
+            } else {
+                Ok(None)
+            }
         };
 
         if sb.has_metadata_csum() {
@@ -274,7 +282,11 @@ impl Inode {
         if !self.is_symlink() || self.flags & flags::INLINE_DATA != 0 {
             return false;
         }
-        let ea_blocks = if self.file_acl != 0 { u64::from(block_size / 512) } else { 0 };
+        let ea_blocks = if self.file_acl != 0 {
+            u64::from(block_size / 512)
+        } else {
+            0
+        };
         self.blocks_512 == ea_blocks
     }
 

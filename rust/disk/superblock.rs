@@ -173,7 +173,13 @@ impl Superblock {
         }
 
         let is64 = feature_incompat & incompat::BIT64 != 0;
-        let hi = |off: usize| -> Result<u32> { if is64 { le32(b, off) } else { Ok(0) } };
+        let hi = |off: usize| -> Result<u32> {
+            if is64 {
+                le32(b, off)
+            } else {
+                Ok(0)
+            }
+        };
         let time = |lo: usize, hi_off: usize| -> Result<u64> {
             Ok(u64::from(le32(b, lo)?) | (u64::from(u8_at(b, hi_off)?) << 32))
         };
@@ -220,7 +226,12 @@ impl Superblock {
             reserved_gdt_blocks: le16(b, 0xCE)?,
             journal_inum: le32(b, 0xE0)?,
             last_orphan: le32(b, 0xE8)?,
-            hash_seed: [le32(b, 0xEC)?, le32(b, 0xF0)?, le32(b, 0xF4)?, le32(b, 0xF8)?],
+            hash_seed: [
+                le32(b, 0xEC)?,
+                le32(b, 0xF0)?,
+                le32(b, 0xF4)?,
+                le32(b, 0xF8)?,
+            ],
             def_hash_version: u8_at(b, 0xFC)?,
             desc_size: if is64 { le16(b, 0xFE)? } else { MIN_DESC_SIZE },
             default_mount_opts: le32(b, 0x100)?,
@@ -250,10 +261,16 @@ impl Superblock {
         let bs = self.block_size();
         let bits_per_block = u64::from(bs) * 8;
         if self.blocks_per_group == 0 || u64::from(self.blocks_per_group) > bits_per_block {
-            return corrupt("superblock: s_blocks_per_group", self.blocks_per_group.into());
+            return corrupt(
+                "superblock: s_blocks_per_group",
+                self.blocks_per_group.into(),
+            );
         }
         if self.inodes_per_group == 0 || u64::from(self.inodes_per_group) > bits_per_block {
-            return corrupt("superblock: s_inodes_per_group", self.inodes_per_group.into());
+            return corrupt(
+                "superblock: s_inodes_per_group",
+                self.inodes_per_group.into(),
+            );
         }
         let isz = self.inode_size;
         if isz < GOOD_OLD_INODE_SIZE || !isz.is_power_of_two() || u32::from(isz) > bs {
@@ -264,7 +281,10 @@ impl Superblock {
         }
         let want_first = if bs == MIN_BLOCK_SIZE { 1 } else { 0 };
         if self.first_data_block != want_first {
-            return corrupt("superblock: s_first_data_block", self.first_data_block.into());
+            return corrupt(
+                "superblock: s_first_data_block",
+                self.first_data_block.into(),
+            );
         }
         if self.blocks_count <= u64::from(self.first_data_block) {
             return corrupt("superblock: s_blocks_count", self.blocks_count);
@@ -288,10 +308,16 @@ impl Superblock {
             return corrupt("superblock: s_free_blocks_count", self.free_blocks_count);
         }
         if self.free_inodes_count > self.inodes_count {
-            return corrupt("superblock: s_free_inodes_count", self.free_inodes_count.into());
+            return corrupt(
+                "superblock: s_free_inodes_count",
+                self.free_inodes_count.into(),
+            );
         }
         if self.log_groups_per_flex > 31 {
-            return corrupt("superblock: s_log_groups_per_flex", self.log_groups_per_flex.into());
+            return corrupt(
+                "superblock: s_log_groups_per_flex",
+                self.log_groups_per_flex.into(),
+            );
         }
         Ok(())
     }

@@ -37,7 +37,12 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
         _ => return Ok(None),
     };
     let buf = sb.bread(pblk).inspect_err(|_| {
-        fs_err!(sb, "directory inode #{}: unable to read block {}", dir.ino(), pblk);
+        fs_err!(
+            sb,
+            "directory inode #{}: unable to read block {}",
+            dir.ino(),
+            pblk
+        );
     })?;
     let data = dir.data();
     let fail = |e| {
@@ -53,11 +58,22 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
 
 fn entries<'a>(dir: &Inode, b: &'a DirBlock) -> Entries<'a> {
     let fi = dir.sb().fs_info();
-    Entries::new(b.buf.data(), 0, fi.sb.has_metadata_csum(), fi.sb.inodes_count)
+    Entries::new(
+        b.buf.data(),
+        0,
+        fi.sb.has_metadata_csum(),
+        fi.sb.inodes_count,
+    )
 }
 
 fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
-    fs_err!(dir.sb(), "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+    fs_err!(
+        dir.sb(),
+        "directory inode #{}, block {}: {}",
+        dir.ino(),
+        lblk,
+        e
+    );
     errno(e)
 }
 

@@ -74,7 +74,12 @@ pub(crate) fn read_raw_with(
     let bs = u64::from(d.block_size());
     let blk = gd.inode_table + div(off, bs);
     let buf = sb.bread(blk).inspect_err(|_| {
-        fs_err!(sb, "inode #{}: unable to read inode table block {}", ino, blk);
+        fs_err!(
+            sb,
+            "inode #{}: unable to read inode table block {}",
+            ino,
+            blk
+        );
     })?;
     let o = rem(off, bs) as usize;
     let bytes = buf.data().get(o..).unwrap_or(&[]);
@@ -126,7 +131,12 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     ];
     for (bit, what) in unsupported {
         if raw.flags & bit != 0 {
-            fs_err!(sb, "inode #{}: uses {}, which rext4 does not support", ino, what);
+            fs_err!(
+                sb,
+                "inode #{}: uses {}, which rext4 does not support",
+                ino,
+                what
+            );
             return Err(eopnotsupp());
         }
     }
@@ -161,7 +171,11 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
                 Kind::FastSymlink
             } else {
                 if !raw.has_extents() {
-                    fs_err!(sb, "inode #{}: block-mapped symlinks are not supported yet", ino);
+                    fs_err!(
+                        sb,
+                        "inode #{}: block-mapped symlinks are not supported yet",
+                        ino
+                    );
                     return Err(eopnotsupp());
                 }
                 if size == 0 || size >= i64::from(bs) {

@@ -71,7 +71,9 @@ impl BlockSource for Blocks<'_> {
                 value: pblk,
             });
         }
-        self.sb.bread(pblk).map_err(|_| DiskError::Io { block: pblk })
+        self.sb
+            .bread(pblk)
+            .map_err(|_| DiskError::Io { block: pblk })
     }
 }
 
@@ -85,7 +87,10 @@ fn read_superblock(sb: &SuperBlock) -> Result<Superblock> {
         sb_err!(sb, "unable to read the superblock");
     })?;
     let off = rem(SUPERBLOCK_OFFSET, bs) as usize;
-    let bytes = buf.data().get(off..off + SUPERBLOCK_SIZE).ok_or(code::EIO)?;
+    let bytes = buf
+        .data()
+        .get(off..off + SUPERBLOCK_SIZE)
+        .ok_or(code::EIO)?;
     Superblock::parse(bytes).map_err(|e| {
         sb_err!(sb, "{}", e);
         errno(e)
@@ -147,7 +152,10 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
         }
     }
     if !sb.is_read_only() {
-        sb_err!(sb, "read-write mounts are not supported yet; mount read-only (-o ro)");
+        sb_err!(
+            sb,
+            "read-write mounts are not supported yet; mount read-only (-o ro)"
+        );
         return Err(code::EROFS);
     }
     if d.needs_recovery() {
@@ -174,7 +182,10 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     })?;
     let groups = read_groups(sb, &d)?;
     if d.state & crate::disk::superblock::STATE_ERROR != 0 {
-        sb_err!(sb, "warning: the filesystem has errors recorded; run e2fsck");
+        sb_err!(
+            sb,
+            "warning: the filesystem has errors recorded; run e2fsck"
+        );
     }
 
     // Times up to 2446 with the extra timestamp fields, else 32-bit.
@@ -183,7 +194,11 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
         magic: EXT4_MAGIC,
         maxbytes: MAX_BYTES,
         time_min: i64::from(i32::MIN),
-        time_max: if extra_times { (1i64 << 34) - 1 + i64::from(i32::MIN) } else { i64::from(i32::MAX) },
+        time_max: if extra_times {
+            (1i64 << 34) - 1 + i64::from(i32::MIN)
+        } else {
+            i64::from(i32::MAX)
+        },
         uuid: d.uuid,
     });
     let journal_blocks = journal_blocks(sb, &d, &groups)?;
@@ -226,7 +241,11 @@ fn journal_blocks(sb: &SuperBlock, d: &Superblock, groups: &[GroupDesc]) -> Resu
     if !d.has_journal() {
         return Ok(0);
     }
-    let ino = if d.journal_inum == 0 { JOURNAL_INO } else { d.journal_inum };
+    let ino = if d.journal_inum == 0 {
+        JOURNAL_INO
+    } else {
+        d.journal_inum
+    };
     let raw = super::inode::read_raw_with(sb, d, groups, ino)?;
     Ok(raw.size >> BLOCK_BITS)
 }
@@ -251,16 +270,29 @@ pub(crate) struct StatFs {
 pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
     let fi = sb.fs_info();
     let d = &fi.sb;
-    let bfree: u64 = fi.groups.iter().map(|g| u64::from(g.free_blocks_count)).sum();
-    let ffree: u64 = fi.groups.iter().map(|g| u64::from(g.free_inodes_count)).sum();
+    let bfree: u64 = fi
+        .groups
+        .iter()
+        .map(|g| u64::from(g.free_blocks_count))
+        .sum();
+    let ffree: u64 = fi
+        .groups
+        .iter()
+        .map(|g| u64::from(g.free_inodes_count))
+        .sum();
     let resv = if d.has_incompat(crate::disk::features::incompat::EXTENTS) {
         (d.blocks_count / 50).min(4096)
     } else {
         0
     };
     let reserved = d.r_blocks_count + resv;
-    let lo = u64::from_le_bytes([d.uuid[0], d.uuid[1], d.uuid[2], d.uuid[3], d.uuid[4], d.uuid[5], d.uuid[6], d.uuid[7]]);
-    let hi = u64::from_le_bytes([d.uuid[8], d.uuid[9], d.uuid[10], d.uuid[11], d.uuid[12], d.uuid[13], d.uuid[14], d.uuid[15]]);
+    let lo = u64::from_le_bytes([
+        d.uuid[0], d.uuid[1], d.uuid[2], d.uuid[3], d.uuid[4], d.uuid[5], d.uuid[6], d.uuid[7],
+    ]);
+    let hi = u64::from_le_bytes([
+        d.uuid[8], d.uuid[9], d.uuid[10], d.uuid[11], d.uuid[12], d.uuid[13], d.uuid[14],
+        d.uuid[15],
+    ]);
     Ok(StatFs {
         magic: EXT4_MAGIC,
         bsize: d.block_size(),
@@ -273,4 +305,3 @@ pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
         fsid: lo ^ hi,
     })
 }
-

@@ -275,7 +275,11 @@ pub(crate) fn iget_locked(sb: &SuperBlock, ino: u64) -> Result<Got> {
     // SAFETY: `iget_locked` returned a referenced live inode; `i_state` is
     // stable for an I_NEW inode we hold locked, and I_NEW only ever clears.
     let new = unsafe { u64::from((*p.as_ptr()).i_state) & u64::from(sys::REXT4_I_NEW as u32) != 0 };
-    Ok(if new { Got::New(NewInode(p)) } else { Got::Cached(InodeRef(p)) })
+    Ok(if new {
+        Got::New(NewInode(p))
+    } else {
+        Got::Cached(InodeRef(p))
+    })
 }
 
 impl NewInode {

@@ -53,20 +53,18 @@ pub(crate) static FILE_IOPS: Table<sys::inode_operations> = Table(sys::inode_ope
 });
 
 /// Symlinks with the target in the inode (`i_link`).
-pub(crate) static FAST_SYMLINK_IOPS: Table<sys::inode_operations> =
-    Table(sys::inode_operations {
-        get_link: Some(sys::simple_get_link),
-        getattr: Some(getattr),
-        ..zeroed()
-    });
+pub(crate) static FAST_SYMLINK_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
+    get_link: Some(sys::simple_get_link),
+    getattr: Some(getattr),
+    ..zeroed()
+});
 
 /// Symlinks with the target in a data block, read through the page cache.
-pub(crate) static SLOW_SYMLINK_IOPS: Table<sys::inode_operations> =
-    Table(sys::inode_operations {
-        get_link: Some(sys::page_get_link),
-        getattr: Some(getattr),
-        ..zeroed()
-    });
+pub(crate) static SLOW_SYMLINK_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
+    get_link: Some(sys::page_get_link),
+    getattr: Some(getattr),
+    ..zeroed()
+});
 
 pub(crate) static FILE_FOPS: Table<sys::file_operations> = Table(sys::file_operations {
     llseek: Some(file_llseek),

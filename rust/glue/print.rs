@@ -3,8 +3,8 @@
 //! Messages in ext4's style: `rext4 (vda): ...`, naming the device.
 
 use crate::sys;
-use kernel::ffi::c_char;
 use core::fmt;
+use kernel::ffi::c_char;
 
 /// Kernel log levels, as the `KERN_*` prefixes.
 #[derive(Clone, Copy)]

@@ -61,7 +61,10 @@ impl SuperBlock {
         // SAFETY: by the type invariant the super_block is live and on a
         // block device; called during `fill_super` under `s_umount`.
         let got = unsafe { sys::sb_min_blocksize(self.as_ptr(), size) };
-        u32::try_from(got).ok().filter(|&s| s != 0).ok_or(code::EINVAL)
+        u32::try_from(got)
+            .ok()
+            .filter(|&s| s != 0)
+            .ok_or(code::EINVAL)
     }
 
     /// Sets the filesystem block size exactly.

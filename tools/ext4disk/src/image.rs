@@ -5,7 +5,7 @@
 use crate::disk::dir::{block_kind, verify_csum, BlockKind, Entries};
 use crate::disk::extent::{self, BlockSource, Mapping};
 use crate::disk::group::{desc_location, GroupDesc};
-use crate::disk::inode::{inode_location, flags, Inode};
+use crate::disk::inode::{flags, inode_location, Inode};
 use crate::disk::superblock::{Superblock, SUPERBLOCK_OFFSET};
 use crate::disk::{Error, Result};
 use std::fs::File;
@@ -44,7 +44,9 @@ impl BlockSource for Image {
             return Err(Error::Io { block: pblk });
         }
         let mut b = vec![0u8; bs as usize];
-        self.file.read_exact_at(&mut b, off).map_err(|_| Error::Io { block: pblk })?;
+        self.file
+            .read_exact_at(&mut b, off)
+            .map_err(|_| Error::Io { block: pblk })?;
         Ok(b)
     }
 }
@@ -55,7 +57,8 @@ impl Image {
         let file = File::open(path).map_err(|_| Error::Io { block: 0 })?;
         let len = file.metadata().map_err(|_| Error::Io { block: 0 })?.len();
         let mut sbb = [0u8; 1024];
-        file.read_exact_at(&mut sbb, SUPERBLOCK_OFFSET).map_err(|_| Error::Truncated)?;
+        file.read_exact_at(&mut sbb, SUPERBLOCK_OFFSET)
+            .map_err(|_| Error::Truncated)?;
         let sb = Superblock::parse(&sbb)?;
         let mut img = Image {
             file,
@@ -66,7 +69,9 @@ impl Image {
         for g in 0..img.sb.group_count() as u32 {
             let (blk, off) = desc_location(&img.sb, g)?;
             let b = img.read(blk)?;
-            let d = b.get(off..off + usize::from(img.sb.desc_size)).ok_or(Error::Truncated)?;
+            let d = b
+                .get(off..off + usize::from(img.sb.desc_size))
+                .ok_or(Error::Truncated)?;
             let gd = GroupDesc::parse(&img.sb, g, d)?;
             img.groups.push(gd);
         }
@@ -115,7 +120,11 @@ impl Image {
             let m = self.map(inode, lblk as u32)?;
             let len = match m {
                 Mapping::Hole { len } => u64::from(len),
-                Mapping::Mapped { pblk, len, unwritten } => {
+                Mapping::Mapped {
+                    pblk,
+                    len,
+                    unwritten,
+                } => {
                     for i in 0..u64::from(len).min(nblocks - lblk) {
                         if !unwritten {
                             let b = self.read(pblk + i)?;
@@ -139,7 +148,12 @@ impl Image {
         let index = inode.flags & flags::INDEX != 0;
         let mut out = Vec::new();
         for lblk in 0..nblocks {
-            let Mapping::Mapped { pblk, unwritten: false, .. } = self.map(inode, lblk as u32)? else {
+            let Mapping::Mapped {
+                pblk,
+                unwritten: false,
+                ..
+            } = self.map(inode, lblk as u32)?
+            else {
                 continue;
             };
             let b = self.read(pblk)?;

@@ -37,7 +37,10 @@ fn make_tree(root: &Path) {
     use std::fs;
     use std::io::{Seek, SeekFrom, Write};
     fs::create_dir_all(root.join("a/b/c/d/e/f")).unwrap();
-    for (i, len) in [0usize, 1, 100, 4095, 4096, 4097, 65536, 3 << 20].iter().enumerate() {
+    for (i, len) in [0usize, 1, 100, 4095, 4096, 4097, 65536, 3 << 20]
+        .iter()
+        .enumerate()
+    {
         fs::write(root.join(format!("a/size-{len}")), content(i as u64, *len)).unwrap();
     }
     fs::write(root.join("a/b/c/d/e/f/deep"), b"deep file\n").unwrap();
@@ -57,31 +60,52 @@ fn make_tree(root: &Path) {
     drop(f);
     fs::create_dir(root.join("big")).unwrap();
     for i in 0..800 {
-        fs::write(root.join(format!("big/entry-with-a-longer-name-{i:05}")), i.to_string()).unwrap();
+        fs::write(
+            root.join(format!("big/entry-with-a-longer-name-{i:05}")),
+            i.to_string(),
+        )
+        .unwrap();
     }
     fs::write(root.join("linked"), b"one inode, three names").unwrap();
     fs::hard_link(root.join("linked"), root.join("a/linked2")).unwrap();
     fs::hard_link(root.join("linked"), root.join("a/b/linked3")).unwrap();
     std::os::unix::fs::symlink("size-100", root.join("a/short-link")).unwrap();
-    let long: String = std::iter::repeat("long-target-component/").take(30).collect();
+    let long: String = std::iter::repeat("long-target-component/")
+        .take(30)
+        .collect();
     std::os::unix::fs::symlink(&long, root.join("a/long-link")).unwrap();
     let name255: String = std::iter::repeat('n').take(255).collect();
     fs::write(root.join(&name255), b"255").unwrap();
     fs::write(root.join("ünïcødé ☃ name"), b"utf8").unwrap();
     sh(&format!("mkfifo '{}'", root.join("fifo").display()));
     sh(&format!("mknod '{}' c 1 3", root.join("chardev").display()));
-    sh(&format!("mknod '{}' b 259 65537", root.join("blockdev").display()));
+    sh(&format!(
+        "mknod '{}' b 259 65537",
+        root.join("blockdev").display()
+    ));
     fs::set_permissions(root.join("a/size-1"), fs::Permissions::from_mode(0o4755)).unwrap();
     fs::set_permissions(root.join("a/size-100"), fs::Permissions::from_mode(0o000)).unwrap();
     std::os::unix::fs::chown(root.join("a/size-4096"), Some(100000), Some(4000000000)).unwrap();
-    sh(&format!("touch -h -d @1234567890.123456789 '{}'", root.join("a/size-4097").display()));
-    sh(&format!("touch -h -d @-1000000000 '{}'", root.join("a/size-0").display()));
-    sh(&format!("touch -h -d @2000000000 '{}'", root.join("a/size-65536").display()));
+    sh(&format!(
+        "touch -h -d @1234567890.123456789 '{}'",
+        root.join("a/size-4097").display()
+    ));
+    sh(&format!(
+        "touch -h -d @-1000000000 '{}'",
+        root.join("a/size-0").display()
+    ));
+    sh(&format!(
+        "touch -h -d @2000000000 '{}'",
+        root.join("a/size-65536").display()
+    ));
 }
 
 fn mkfs_d(dir: &Path, tree: &Path, name: &str, opts: &[&str]) -> std::path::PathBuf {
     let img = dir.join(name);
-    std::fs::File::create(&img).unwrap().set_len(64 << 20).unwrap();
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
     let out = Command::new("mke2fs")
         .args(["-q", "-F", "-t", "ext4", "-b", "4096", "-d"])
         .arg(tree)
@@ -89,11 +113,23 @@ fn mkfs_d(dir: &Path, tree: &Path, name: &str, opts: &[&str]) -> std::path::Path
         .arg(&img)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Index every directory that has more than one block, as e2fsck -D
     // does for a filesystem in use.
-    let out = Command::new("e2fsck").args(["-fyD"]).arg(&img).output().unwrap();
-    assert!(out.status.code().unwrap_or(8) <= 1, "{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("e2fsck")
+        .args(["-fyD"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap_or(8) <= 1,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // mke2fs -d keeps whole seconds only; give two inodes full timestamps
     // (nanoseconds; epoch bits for a time past 2038) with debugfs.
     for req in [
@@ -101,8 +137,15 @@ fn mkfs_d(dir: &Path, tree: &Path, name: &str, opts: &[&str]) -> std::path::Path
         "sif /a/size-65536 mtime_extra 0x1d6f3455",
         "sif /a/size-4097 mtime_extra 0x1d6f3454",
     ] {
-        let out = Command::new("debugfs").args(["-w", "-R", req]).arg(&img).output().unwrap();
-        assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("rror"), "{req}");
+        let out = Command::new("debugfs")
+            .args(["-w", "-R", req])
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("rror"),
+            "{req}"
+        );
     }
     img
 }
@@ -132,13 +175,21 @@ fn from_source(root: &Path) -> BTreeMap<String, Entry> {
             let data = if ft.is_file() {
                 Some(std::fs::read(e.path()).unwrap())
             } else if ft.is_symlink() {
-                Some(std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes())
+                Some(
+                    std::fs::read_link(e.path())
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                )
             } else {
                 None
             };
             let rdev = (ft.is_char_device_like()).then(|| {
                 let r = m.rdev();
-                (((r >> 8) & 0xfff) as u32 | ((r >> 32) & !0xfff) as u32, ((r & 0xff) | ((r >> 12) & !0xff)) as u32)
+                (
+                    ((r >> 8) & 0xfff) as u32 | ((r >> 32) & !0xfff) as u32,
+                    ((r & 0xff) | ((r >> 12) & !0xff)) as u32,
+                )
             });
             out.insert(
                 path.clone(),
@@ -206,7 +257,11 @@ fn from_image(img: &Image) -> BTreeMap<String, Entry> {
                 mode: ino.mode.into(),
                 uid: ino.uid,
                 gid: ino.gid,
-                nlink: if ino.is_dir() { 0 } else { ino.links_count.into() },
+                nlink: if ino.is_dir() {
+                    0
+                } else {
+                    ino.links_count.into()
+                },
                 size: if ino.is_dir() { 0 } else { ino.size },
                 mtime: (ino.mtime.sec, ino.mtime.nsec),
                 data,
@@ -241,10 +296,17 @@ fn compare(opts: &[&str]) {
     // block: the tests above really went through those paths.
     let root = img.inode(2).unwrap();
     let find = |dir: &ext4disk::disk::inode::Inode, name: &[u8]| {
-        img.read_dir(dir).unwrap().into_iter().find(|e| e.name == name).unwrap()
+        img.read_dir(dir)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap()
     };
     let big = img.inode(find(&root, b"big").ino).unwrap();
-    assert!(big.flags & ext4disk::disk::inode::flags::INDEX != 0, "big/ not indexed");
+    assert!(
+        big.flags & ext4disk::disk::inode::flags::INDEX != 0,
+        "big/ not indexed"
+    );
     let frag = img.inode(find(&root, b"fragmented").ino).unwrap();
     let depth = u16::from_le_bytes([frag.block[6], frag.block[7]]);
     assert!(depth >= 1, "fragmented has depth {depth}");
@@ -252,11 +314,21 @@ fn compare(opts: &[&str]) {
     assert_eq!(find(&root, b"big").file_type, ftype::DIR);
     // Holes map as holes.
     let sparse = img.inode(find(&root, b"sparse").ino).unwrap();
-    assert!(matches!(img.map(&sparse, 0).unwrap(), Mapping::Hole { len: 256 }));
-    assert!(matches!(img.map(&sparse, 256).unwrap(), Mapping::Mapped { len: 2, .. }));
+    assert!(matches!(
+        img.map(&sparse, 0).unwrap(),
+        Mapping::Hole { len: 256 }
+    ));
+    assert!(matches!(
+        img.map(&sparse, 256).unwrap(),
+        Mapping::Mapped { len: 2, .. }
+    ));
 
     // debugfs agrees on names and inode numbers of the root directory.
-    let out = Command::new("debugfs").args(["-R", "ls -l /"]).arg(&img_path).output().unwrap();
+    let out = Command::new("debugfs")
+        .args(["-R", "ls -l /"])
+        .arg(&img_path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let mut theirs: Vec<(u32, String)> = text
         .lines()
@@ -283,7 +355,13 @@ fn compare(opts: &[&str]) {
 /// Names as debugfs prints them: bytes >= 0x80 as `\xNN`.
 fn debugfs_escape(name: &[u8]) -> String {
     name.iter()
-        .map(|&b| if b >= 0x80 { format!("\\x{b:02x}") } else { (b as char).to_string() })
+        .map(|&b| {
+            if b >= 0x80 {
+                format!("\\x{b:02x}")
+            } else {
+                (b as char).to_string()
+            }
+        })
         .collect()
 }
 
@@ -317,12 +395,28 @@ fn corruption_is_detected() {
     let path = mkfs_d(&s.0, &tree, "t.img", &[]);
     let img = Image::open(&path).unwrap();
     let root = img.inode(2).unwrap();
-    let frag_ino = img.read_dir(&root).unwrap().into_iter().find(|e| e.name == b"fragmented").unwrap().ino;
+    let frag_ino = img
+        .read_dir(&root)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == b"fragmented")
+        .unwrap()
+        .ino;
     let frag = img.inode(frag_ino).unwrap();
-    let idx_block = ext4disk::disk::extent::index_entry(&frag.block, 0).unwrap().1;
-    let big_ino = img.read_dir(&root).unwrap().into_iter().find(|e| e.name == b"big").unwrap().ino;
+    let idx_block = ext4disk::disk::extent::index_entry(&frag.block, 0)
+        .unwrap()
+        .1;
+    let big_ino = img
+        .read_dir(&root)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == b"big")
+        .unwrap()
+        .ino;
     let big = img.inode(big_ino).unwrap();
-    let Mapping::Mapped { pblk: big_blk1, .. } = img.map(&big, 1).unwrap() else { panic!() };
+    let Mapping::Mapped { pblk: big_blk1, .. } = img.map(&big, 1).unwrap() else {
+        panic!()
+    };
     let (g, off) = ext4disk::disk::inode::inode_location(&img.sb, frag_ino).unwrap();
     let inode_byte = img.groups[g as usize].inode_table * 4096 + off + 0x10;
     drop(img);
@@ -337,19 +431,40 @@ fn corruption_is_detected() {
     };
     // Inode.
     let img = flip(inode_byte);
-    assert!(matches!(img.inode(frag_ino), Err(Error::BadChecksum { what: "inode", .. })));
+    assert!(matches!(
+        img.inode(frag_ino),
+        Err(Error::BadChecksum { what: "inode", .. })
+    ));
     // Extent index block: a data byte inside an entry.
     let img = flip(idx_block * 4096 + 20);
     let frag = img.inode(frag_ino).unwrap();
-    assert!(matches!(img.read_file(&frag), Err(Error::BadChecksum { what: "extent block", .. })));
+    assert!(matches!(
+        img.read_file(&frag),
+        Err(Error::BadChecksum {
+            what: "extent block",
+            ..
+        })
+    ));
     // Extent block header magic.
     let img = flip(idx_block * 4096);
     let frag = img.inode(frag_ino).unwrap();
-    assert!(matches!(img.read_file(&frag), Err(Error::Corrupt { what: "extent header: magic", .. })));
+    assert!(matches!(
+        img.read_file(&frag),
+        Err(Error::Corrupt {
+            what: "extent header: magic",
+            ..
+        })
+    ));
     // Directory block.
     let img = flip(big_blk1 * 4096 + 100);
     let big = img.inode(big_ino).unwrap();
-    assert!(matches!(img.read_dir(&big), Err(Error::BadChecksum { what: "directory block", .. })));
+    assert!(matches!(
+        img.read_dir(&big),
+        Err(Error::BadChecksum {
+            what: "directory block",
+            ..
+        })
+    ));
 }
 
 /// Without metadata_csum, structural checks still catch bad records.
@@ -361,7 +476,9 @@ fn structural_checks_without_csum() {
     let path = mkfs_d(&s.0, &tree, "t.img", &["-O", "^metadata_csum"]);
     let img = Image::open(&path).unwrap();
     let root = img.inode(2).unwrap();
-    let Mapping::Mapped { pblk, .. } = img.map(&root, 0).unwrap() else { panic!() };
+    let Mapping::Mapped { pblk, .. } = img.map(&root, 0).unwrap() else {
+        panic!()
+    };
     drop(img);
     // rec_len of "." set to 3 (not a multiple of 4).
     let mut b = std::fs::read(&path).unwrap();
@@ -372,5 +489,11 @@ fn structural_checks_without_csum() {
     std::fs::write(&p, b).unwrap();
     let img = Image::open(&p).unwrap();
     let root = img.inode(2).unwrap();
-    assert!(matches!(img.read_dir(&root), Err(Error::Corrupt { what: "directory entry: rec_len", .. })));
+    assert!(matches!(
+        img.read_dir(&root),
+        Err(Error::Corrupt {
+            what: "directory entry: rec_len",
+            ..
+        })
+    ));
 }

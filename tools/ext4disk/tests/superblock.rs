@@ -127,14 +127,19 @@ fn flipped_byte_is_a_checksum_error() {
         let mut b = good.clone();
         b[off] ^= 0x10;
         match Superblock::parse(&b) {
-            Err(Error::BadChecksum { what: "superblock", .. }) => {}
+            Err(Error::BadChecksum {
+                what: "superblock", ..
+            }) => {}
             other => panic!("offset {off:#x}: {other:?}"),
         }
     }
     // The checksum field itself.
     let mut b = good.clone();
     b[0x3FC] ^= 1;
-    assert!(matches!(Superblock::parse(&b), Err(Error::BadChecksum { .. })));
+    assert!(matches!(
+        Superblock::parse(&b),
+        Err(Error::BadChecksum { .. })
+    ));
 }
 
 #[test]
@@ -146,7 +151,10 @@ fn bad_magic_and_truncation() {
     assert_eq!(Superblock::parse(&b), Err(Error::NotExt4 { magic: 0 }));
     assert_eq!(Superblock::parse(&good[..1023]), Err(Error::Truncated));
     assert_eq!(Superblock::parse(&[]), Err(Error::Truncated));
-    assert_eq!(Superblock::parse(&[0u8; 1024]), Err(Error::NotExt4 { magic: 0 }));
+    assert_eq!(
+        Superblock::parse(&[0u8; 1024]),
+        Err(Error::NotExt4 { magic: 0 })
+    );
 }
 
 /// Sets a little-endian u32 and re-signs the superblock, so the geometry
@@ -183,7 +191,10 @@ fn geometry_checks_with_valid_checksum() {
     update_superblock_csum(&mut b).unwrap();
     assert!(matches!(
         Superblock::parse(&b),
-        Err(Error::Corrupt { what: "superblock: s_inode_size", .. })
+        Err(Error::Corrupt {
+            what: "superblock: s_inode_size",
+            ..
+        })
     ));
     // desc_size 48 with 64bit.
     let mut b = good.clone();
@@ -191,7 +202,10 @@ fn geometry_checks_with_valid_checksum() {
     update_superblock_csum(&mut b).unwrap();
     assert!(matches!(
         Superblock::parse(&b),
-        Err(Error::Corrupt { what: "superblock: s_desc_size", .. })
+        Err(Error::Corrupt {
+            what: "superblock: s_desc_size",
+            ..
+        })
     ));
 }
 
@@ -212,9 +226,15 @@ fn unknown_incompat_refuses_unknown_ro_compat_reads() {
     // Known but unimplemented INCOMPAT (inline_data): refused too, named.
     let b = patched(&good, 0x60, sb.feature_incompat | incompat::INLINE_DATA);
     let e = Superblock::parse(&b).unwrap().access(PAGE).unwrap_err();
-    assert_eq!(e.to_string(), "unsupported incompatible features: inline_data");
+    assert_eq!(
+        e.to_string(),
+        "unsupported incompatible features: inline_data"
+    );
     let e = sb2.access(PAGE).unwrap_err();
-    assert_eq!(e.to_string(), "unsupported incompatible features: FEATURE_I20");
+    assert_eq!(
+        e.to_string(),
+        "unsupported incompatible features: FEATURE_I20"
+    );
     // Unknown RO_COMPAT bit (bit 24): read-only.
     let b = patched(&good, 0x64, sb.feature_ro_compat | (1 << 24));
     assert_eq!(
@@ -272,7 +292,11 @@ fn mutations_never_panic() {
         if round % 2 == 0 {
             update_superblock_csum(&mut b).unwrap();
         }
-        let len = if round % 97 == 0 { (next() % 1024) as usize } else { 1024 };
+        let len = if round % 97 == 0 {
+            (next() % 1024) as usize
+        } else {
+            1024
+        };
         if let Ok(sb) = Superblock::parse(&b[..len]) {
             parsed += 1;
             let _ = sb.access(PAGE);

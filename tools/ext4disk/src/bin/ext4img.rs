@@ -83,7 +83,10 @@ fn block_offset(img: &Image, blk: u64) -> Result<u64, String> {
 /// Byte offset of inode `ino`'s raw bytes.
 fn inode_offset(img: &Image, ino: u32) -> Result<u64, String> {
     let (group, off) = inode_location(&img.sb, ino).map_err(disk)?;
-    let gd = img.groups.get(group as usize).ok_or("inode group out of range")?;
+    let gd = img
+        .groups
+        .get(group as usize)
+        .ok_or("inode group out of range")?;
     Ok(block_offset(img, gd.inode_table)? + off)
 }
 
@@ -136,7 +139,8 @@ fn find(img: &Image, dir: &Inode, name: &[u8]) -> Result<Option<(u32, u64, u64)>
 
 fn locate(img_path: &str, path: &str) -> Result<(), String> {
     std::fs::metadata(img_path).map_err(|e| format!("{img_path}: {e}"))?;
-    let img = Image::open(std::path::Path::new(img_path)).map_err(|e| format!("{img_path}: {e}"))?;
+    let img =
+        Image::open(std::path::Path::new(img_path)).map_err(|e| format!("{img_path}: {e}"))?;
     if !path.starts_with('/') {
         return Err(format!("{path}: not an absolute path"));
     }
@@ -145,7 +149,9 @@ fn locate(img_path: &str, path: &str) -> Result<(), String> {
     let mut dirent = None;
     for comp in path.split('/').filter(|c| !c.is_empty()) {
         if !inode.is_dir() {
-            return Err(format!("{path}: a component before {comp:?} is not a directory"));
+            return Err(format!(
+                "{path}: a component before {comp:?} is not a directory"
+            ));
         }
         let (child, lblk, off) = find(&img, &inode, comp.as_bytes())?
             .ok_or_else(|| format!("{path}: {comp:?} not found"))?;
@@ -172,7 +178,10 @@ fn locate(img_path: &str, path: &str) -> Result<(), String> {
         line(format!("extent_depth {}", h.depth));
         if h.depth >= 1 && h.entries >= 1 {
             let (_, child) = extent::index_entry(&inode.block, 0).map_err(disk)?;
-            line(format!("extent_node {child} {}", block_offset(&img, child)?));
+            line(format!(
+                "extent_node {child} {}",
+                block_offset(&img, child)?
+            ));
         }
     }
     if inode.is_dir() {
@@ -182,7 +191,10 @@ fn locate(img_path: &str, path: &str) -> Result<(), String> {
                 BlockKind::DxRoot => "dx_root",
                 BlockKind::DxNode => "dx_node",
             };
-            line(format!("dir_block {lblk} {} {k}", block_offset(&img, pblk)?));
+            line(format!(
+                "dir_block {lblk} {} {k}",
+                block_offset(&img, pblk)?
+            ));
             Ok(false)
         })?;
     }
@@ -204,10 +216,13 @@ fn patch(img: &str, off: u64, width: usize, new: &dyn Fn(&mut [u8])) -> Result<(
         .map_err(|e| format!("{img}: {e}"))?;
     let len = f.metadata().map_err(|e| format!("{img}: {e}"))?.len();
     if off.checked_add(width as u64).is_none_or(|end| end > len) {
-        return Err(format!("{width} bytes at offset {off} beyond the image ({len} bytes)"));
+        return Err(format!(
+            "{width} bytes at offset {off} beyond the image ({len} bytes)"
+        ));
     }
     let mut b = vec![0u8; width];
-    f.read_exact_at(&mut b, off).map_err(|e| format!("{img}: {e}"))?;
+    f.read_exact_at(&mut b, off)
+        .map_err(|e| format!("{img}: {e}"))?;
     new(&mut b);
     f.write_all_at(&b, off).map_err(|e| format!("{img}: {e}"))?;
     Ok(())
@@ -237,7 +252,15 @@ fn ls(img: &str) -> Result<(), String> {
             let _ = writeln!(
                 out,
                 "{:07o} {} {} {} {} {}.{:09} {}{}",
-                ino.mode, ino.uid, ino.gid, ino.links_count, ino.size, ino.mtime.sec, ino.mtime.nsec, path, target
+                ino.mode,
+                ino.uid,
+                ino.gid,
+                ino.links_count,
+                ino.size,
+                ino.mtime.sec,
+                ino.mtime.nsec,
+                path,
+                target
             );
         })
         .map_err(|e| format!("{img}: {e}"))?;
@@ -283,8 +306,10 @@ fn run(args: &[String]) -> Result<(), String> {
         .open(img)
         .map_err(|e| format!("{img}: {e}"))?;
     let mut sb = vec![0u8; 1024];
-    f.seek(SeekFrom::Start(SUPERBLOCK_OFFSET)).map_err(|e| e.to_string())?;
-    f.read_exact(&mut sb).map_err(|e| format!("{img}: reading superblock: {e}"))?;
+    f.seek(SeekFrom::Start(SUPERBLOCK_OFFSET))
+        .map_err(|e| e.to_string())?;
+    f.read_exact(&mut sb)
+        .map_err(|e| format!("{img}: reading superblock: {e}"))?;
     match cmd {
         "sb-show" => {
             match Superblock::parse(&sb) {
@@ -308,7 +333,8 @@ fn run(args: &[String]) -> Result<(), String> {
             update_superblock_csum(&mut sb).map_err(|e| e.to_string())?;
         }
     }
-    f.seek(SeekFrom::Start(SUPERBLOCK_OFFSET)).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::Start(SUPERBLOCK_OFFSET))
+        .map_err(|e| e.to_string())?;
     f.write_all(&sb).map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -48,7 +48,11 @@ pub fn mkfs(dir: &Path, name: &str, size_mib: u64, opts: &[&str]) -> PathBuf {
     let out = Command::new(tool("mke2fs"))
         .args(["-q", "-F", "-t", "ext4"])
         // Small images would get 1 KiB blocks from mke2fs.conf's "small" type.
-        .args(if opts.contains(&"-b") { &[][..] } else { &["-b", "4096"][..] })
+        .args(if opts.contains(&"-b") {
+            &[][..]
+        } else {
+            &["-b", "4096"][..]
+        })
         .args(opts)
         .arg(&img)
         .env("MKE2FS_CONFIG", "/etc/mke2fs.conf")
@@ -70,7 +74,11 @@ pub fn sb_bytes(img: &Path) -> Vec<u8> {
 
 /// `dumpe2fs -h` as (key, value) pairs.
 pub fn dumpe2fs(img: &Path) -> Vec<(String, String)> {
-    let out = Command::new(tool("dumpe2fs")).arg("-h").arg(img).output().unwrap();
+    let out = Command::new(tool("dumpe2fs"))
+        .arg("-h")
+        .arg(img)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout)
         .lines()
