@@ -21,6 +21,7 @@
 #include <linux/pagemap.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/stat.h>
@@ -53,8 +54,13 @@ struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block);
 void rext4_brelse(struct buffer_head *bh);
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb);
 struct kmem_cache *rext4_kmem_cache_create(const char *name, unsigned int size,
+					   unsigned int useroffset,
+					   unsigned int usersize,
 					   void (*ctor)(void *));
-void *rext4_kmem_cache_alloc(struct kmem_cache *cache);
+void *rext4_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
+void rext4_cond_resched(void);
+bool rext4_fatal_signal_pending(void);
+void rext4_super_set_uuid(struct super_block *sb, const u8 *uuid);
 bool rext4_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		    u64 ino, unsigned int type);
 void rext4_map_bh(struct buffer_head *bh, struct super_block *sb, sector_t block);

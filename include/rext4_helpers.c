@@ -21,15 +21,34 @@ loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb)
 }
 
 struct kmem_cache *rext4_kmem_cache_create(const char *name, unsigned int size,
+					   unsigned int useroffset,
+					   unsigned int usersize,
 					   void (*ctor)(void *))
 {
-	return kmem_cache_create(name, size, 0,
-				 SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, ctor);
+	return kmem_cache_create_usercopy(name, size, 0,
+					  SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					  useroffset, usersize, ctor);
 }
 
-void *rext4_kmem_cache_alloc(struct kmem_cache *cache)
+void *rext4_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache)
 {
-	return kmem_cache_alloc(cache, GFP_KERNEL);
+	return alloc_inode_sb(sb, cache, GFP_KERNEL);
+}
+
+void rext4_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool rext4_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+void rext4_super_set_uuid(struct super_block *sb, const u8 *uuid)
+{
+	super_set_uuid(sb, uuid, 16);
+	super_set_sysfs_name_bdev(sb);
 }
 
 bool rext4_dir_emit(struct dir_context *ctx, const char *name, int namelen,

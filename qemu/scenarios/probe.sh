@@ -37,6 +37,11 @@ check "umount fallback mount" umount /mnt
 check "mount -o ro,data=journal,journal_checksum,errors=remount-ro" \
     mount -t rext4 -o ro,data=journal,journal_checksum,errors=remount-ro /dev/vda /mnt
 check "options shown in /proc/mounts" grep -q '^/dev/vda /mnt rext4 ro,relatime,errors=remount-ro,journal_checksum,data=journal ' /proc/mounts
+check "remount with the same options" mount -o remount,ro,data=journal /mnt
+mark_dmesg
+check_fails "remount changing an option refused" mount -o remount,ro,errors=continue /mnt
+dmesg_has "remount option change message" "rext4 \(vda\): changing mount option 'errors' on remount is not supported yet"
+check "options unchanged after refused remount" grep -q '^/dev/vda /mnt rext4 ro,relatime,errors=remount-ro,journal_checksum,data=journal ' /proc/mounts
 check "umount with options" umount /mnt
 
 mark_dmesg

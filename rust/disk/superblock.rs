@@ -260,21 +260,34 @@ impl Superblock {
         }
         let bs = self.block_size();
         let bits_per_block = u64::from(bs) * 8;
-        if self.blocks_per_group == 0 || u64::from(self.blocks_per_group) > bits_per_block {
+        // At least one byte of bitmap, at most one block of it.
+        if self.blocks_per_group < 8 || u64::from(self.blocks_per_group) > bits_per_block {
             return corrupt(
                 "superblock: s_blocks_per_group",
                 self.blocks_per_group.into(),
             );
         }
-        if self.inodes_per_group == 0 || u64::from(self.inodes_per_group) > bits_per_block {
+        if self.log_cluster_size == self.log_block_size
+            && self.clusters_per_group != self.blocks_per_group
+        {
             return corrupt(
-                "superblock: s_inodes_per_group",
-                self.inodes_per_group.into(),
+                "superblock: s_clusters_per_group",
+                self.clusters_per_group.into(),
             );
         }
         let isz = self.inode_size;
         if isz < GOOD_OLD_INODE_SIZE || !isz.is_power_of_two() || u32::from(isz) > bs {
             return corrupt("superblock: s_inode_size", isz.into());
+        }
+        // At least one block of inodes, at most one block of bitmap.
+        let inodes_per_block = super::bytes::div(bs.into(), isz.into()) as u32;
+        if self.inodes_per_group < inodes_per_block
+            || u64::from(self.inodes_per_group) > bits_per_block
+        {
+            return corrupt(
+                "superblock: s_inodes_per_group",
+                self.inodes_per_group.into(),
+            );
         }
         if self.first_ino < GOOD_OLD_FIRST_INO || self.first_ino > self.inodes_count {
             return corrupt("superblock: s_first_ino", self.first_ino.into());
@@ -303,6 +316,12 @@ impl Superblock {
         }
         if u64::from(self.inodes_count) != groups * u64::from(self.inodes_per_group) {
             return corrupt("superblock: s_inodes_count", self.inodes_count.into());
+        }
+        if self.r_blocks_count > self.blocks_count {
+            return corrupt("superblock: s_r_blocks_count", self.r_blocks_count);
+        }
+        if self.r_blocks_count > self.blocks_count {
+            return corrupt("superblock: s_r_blocks_count", self.r_blocks_count);
         }
         if self.free_blocks_count > self.blocks_count {
             return corrupt("superblock: s_free_blocks_count", self.free_blocks_count);

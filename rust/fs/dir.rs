@@ -12,6 +12,7 @@ use crate::disk::extent::Mapping;
 use crate::glue::buffer::Buffer;
 use crate::glue::inode::{Inode, InodeRef};
 use crate::glue::ops::DirContext;
+use crate::glue::task::yield_point;
 use crate::sys;
 use kernel::error::Result;
 
@@ -24,8 +25,19 @@ struct DirBlock {
     kind: BlockKind,
 }
 
-/// Reads logical block `lblk` of directory `dir`; `None` for a hole.
-fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
+/// What a logical block of a directory holds.
+enum Slot {
+    /// A block with records (or an htree node).
+    Block(DirBlock),
+    /// A hole (or unwritten extent) of this many blocks: no records.
+    Hole(u64),
+}
+
+/// Reads logical block `lblk` of directory `dir`. Also the loop step of
+/// every walk over a directory: yields the CPU and stops on a fatal signal,
+/// since the number of blocks comes from disk.
+fn read_block(dir: &Inode, lblk: u64) -> Result<Slot> {
+    yield_point()?;
     let sb = dir.sb();
     let fi = sb.fs_info();
     let pblk = match map(dir, lblk)? {
@@ -34,7 +46,9 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
             unwritten: false,
             ..
         } => pblk,
-        _ => return Ok(None),
+        Mapping::Mapped { len, .. } | Mapping::Hole { len } => {
+            return Ok(Slot::Hole(u64::from(len).max(1)))
+        }
     };
     let buf = sb.bread(pblk).inspect_err(|_| {
         fs_err!(
@@ -53,7 +67,7 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Option<DirBlock>> {
     if fi.sb.has_metadata_csum() {
         verify_csum(buf.data(), kind, data.csum_seed).map_err(fail)?;
     }
-    Ok(Some(DirBlock { buf, kind }))
+    Ok(Slot::Block(DirBlock { buf, kind }))
 }
 
 fn entries<'a>(dir: &Inode, b: &'a DirBlock) -> Entries<'a> {
@@ -107,9 +121,13 @@ pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
         let lblk = (pos >> BLOCK_BITS) as u64;
         let base = (lblk as i64) * bs;
         let off = (pos - base) as usize;
-        let Some(b) = read_block(dir, lblk)? else {
-            ctx.set_pos(base + bs);
-            continue;
+        let b = match read_block(dir, lblk)? {
+            Slot::Block(b) => b,
+            Slot::Hole(n) => {
+                // Skip the whole hole at once.
+                ctx.set_pos(base.saturating_add((n as i64).saturating_mul(bs)));
+                continue;
+            }
         };
         if b.kind != BlockKind::DxNode {
             let mut it = entries(dir, &b);
@@ -134,15 +152,22 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
         return Err(crate::glue::errno::enametoolong());
     }
     let nblocks = (dir.size() as u64).div_ceil(1 << BLOCK_BITS);
-    for lblk in 0..nblocks {
-        let Some(b) = read_block(dir, lblk)? else {
-            continue;
+    let mut lblk = 0;
+    while lblk < nblocks {
+        let b = match read_block(dir, lblk)? {
+            Slot::Block(b) => b,
+            Slot::Hole(n) => {
+                lblk = lblk.saturating_add(n);
+                continue;
+            }
         };
+        let this = lblk;
+        lblk += 1;
         if b.kind == BlockKind::DxNode {
             continue;
         }
         for e in entries(dir, &b) {
-            let e = e.map_err(|e| bad_entry(dir, lblk, e))?;
+            let e = e.map_err(|e| bad_entry(dir, this, e))?;
             if e.name == name {
                 let ino = e.ino;
                 drop(b);

@@ -57,6 +57,8 @@ pub(crate) fn seek_data_hole(inode: &Inode, offset: i64, data: bool) -> Result<i
     }
     let mut lblk = (offset >> BLOCK_BITS) as u64;
     loop {
+        // One step per extent or hole, as many as the file has on disk.
+        crate::glue::task::yield_point()?;
         let start = (lblk << BLOCK_BITS) as i64;
         if start >= size {
             return if data { Err(code::ENXIO) } else { Ok(size) };

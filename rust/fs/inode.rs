@@ -15,6 +15,7 @@ use kernel::error::Result;
 
 /// What rext4 keeps per inode next to the VFS inode.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub(crate) struct InodeData {
     /// `i_block` plus a NUL, so a fast symlink's target is a C string.
     pub(crate) i_block: [u8; 61],
@@ -41,6 +42,11 @@ impl Default for InodeData {
 }
 
 impl InodeData {
+    /// Offset of `i_block` in the struct (the usercopy region).
+    pub(crate) const I_BLOCK_OFFSET: usize = core::mem::offset_of!(InodeData, i_block);
+    /// Size of `i_block` (the usercopy region).
+    pub(crate) const I_BLOCK_LEN: usize = 61;
+
     /// The extent root (the 60 bytes of `i_block`).
     pub(crate) fn extent_root(&self) -> &[u8] {
         self.i_block.get(..60).unwrap_or(&[])
@@ -119,8 +125,11 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
         fs_err!(sb, "inode #{}: {}", ino, what);
         efscorrupted()
     };
-    if raw.links_count == 0 && raw.mode == 0 {
-        return Err(corrupt("deleted inode referenced"));
+    // A deleted inode (as ext4: any link count of 0; no orphan recovery
+    // here) is stale, not served.
+    if raw.links_count == 0 {
+        fs_err!(sb, "inode #{}: deleted inode referenced", ino);
+        return Err(crate::glue::errno::estale());
     }
     let unsupported = [
         (flags::INLINE_DATA, "inline data"),
@@ -205,11 +214,13 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
     data.flags = raw.flags;
     data.csum_seed = raw.csum_seed;
     data.is_dir = raw.is_dir();
-    data.crtime = raw.crtime.map(|t| (t.sec, t.nsec));
+    data.crtime = raw.crtime.map(|t| (t.sec, t.nsec.min(999_999_999)));
 
     // With dir_nlink, a directory with more than 65000 subdirectories has
     // a link count of 1, meaning "many"; the VFS shows 1 too.
-    let time = |t: dinode::Timestamp| (t.sec, t.nsec);
+    // Nanoseconds above 999999999 are not valid; clamp rather than hand
+    // the VFS a denormal timespec.
+    let time = |t: dinode::Timestamp| (t.sec, t.nsec.min(999_999_999));
     n.set_attrs(&Attrs {
         mode: raw.mode,
         uid: raw.uid,

@@ -38,7 +38,7 @@ pub(crate) enum DataMode {
 pub(crate) struct MountOptions {
     pub(crate) errors: Option<ErrorsBehaviour>,
     pub(crate) data: Option<DataMode>,
-    pub(crate) journal_checksum: bool,
+    pub(crate) journal_checksum: Option<bool>,
 }
 
 /// Whether `parse` recognised an option.
@@ -79,8 +79,8 @@ impl MountOptions {
                     _ => return Err(bad_value(key, value)),
                 });
             }
-            b"journal_checksum" if value.is_none() => self.journal_checksum = true,
-            b"nojournal_checksum" if value.is_none() => self.journal_checksum = false,
+            b"journal_checksum" if value.is_none() => self.journal_checksum = Some(true),
+            b"nojournal_checksum" if value.is_none() => self.journal_checksum = Some(false),
             _ => return Ok(Parsed::Unknown),
         }
         Ok(Parsed::Known)
@@ -88,6 +88,24 @@ impl MountOptions {
 }
 
 impl MountOptions {
+    /// The first option given in `self` (a remount's options) that differs
+    /// from `current` (the mount's), if any.
+    pub(crate) fn changed_from(&self, current: &MountOptions) -> Option<&'static str> {
+        if self.errors.is_some() && self.errors != current.errors {
+            return Some("errors");
+        }
+        if self.data.is_some() && self.data != current.data {
+            return Some("data");
+        }
+        let on = |o: Option<bool>| o == Some(true);
+        if self.journal_checksum.is_some()
+            && on(self.journal_checksum) != on(current.journal_checksum)
+        {
+            return Some("journal_checksum");
+        }
+        None
+    }
+
     /// Calls `f(key, value)` for each option that was given.
     fn each(&self, f: &mut dyn FnMut(&str, Option<&str>) -> fmt::Result) -> fmt::Result {
         if let Some(e) = self.errors {
@@ -98,7 +116,7 @@ impl MountOptions {
             };
             f("errors", Some(v))?;
         }
-        if self.journal_checksum {
+        if self.journal_checksum == Some(true) {
             f("journal_checksum", None)?;
         }
         if let Some(d) = self.data {

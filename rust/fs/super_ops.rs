@@ -18,7 +18,7 @@ use crate::glue::buffer::Buffer;
 use crate::glue::errno;
 use crate::glue::inode::InodeRef;
 use crate::glue::super_block::{SbParams, SuperBlock};
-use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
 use kernel::error::{code, Error, Result};
 
 /// The only block size rext4 mounts today: one page.
@@ -33,7 +33,7 @@ pub(crate) struct FsInfo {
     /// The validated superblock.
     pub(crate) sb: Superblock,
     /// All group descriptors, validated at mount.
-    pub(crate) groups: KVec<GroupDesc>,
+    pub(crate) groups: KVVec<GroupDesc>,
     /// The mount options.
     pub(crate) opts: MountOptions,
     /// Metadata blocks, for statfs (computed once at mount).
@@ -98,9 +98,9 @@ fn read_superblock(sb: &SuperBlock) -> Result<Superblock> {
 }
 
 /// Reads and validates every group descriptor.
-fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVec<GroupDesc>> {
+fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVVec<GroupDesc>> {
     let n = d.group_count() as usize;
-    let mut groups = KVec::with_capacity(n, GFP_KERNEL)?;
+    let mut groups = KVVec::with_capacity(n, GFP_KERNEL)?;
     let mut cur: Option<(u64, Buffer)> = None;
     for g in 0..n as u32 {
         let (blk, off) = desc_location(d, g).map_err(errno)?;
@@ -285,7 +285,7 @@ pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
     } else {
         0
     };
-    let reserved = d.r_blocks_count + resv;
+    let reserved = d.r_blocks_count.saturating_add(resv);
     let lo = u64::from_le_bytes([
         d.uuid[0], d.uuid[1], d.uuid[2], d.uuid[3], d.uuid[4], d.uuid[5], d.uuid[6], d.uuid[7],
     ]);

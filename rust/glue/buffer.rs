@@ -30,11 +30,16 @@ impl Buffer {
     pub(crate) fn data(&self) -> &[u8] {
         // SAFETY: by the type invariant the buffer head is live and its
         // `b_data` maps `b_size` bytes for as long as the reference is held,
-        // which is at least as long as `&self`. rext4 does not write to
-        // buffers it reads (the filesystem is mounted read-only).
+        // which is at least as long as `&self`; both fields are read through
+        // the pointer (other fields such as `b_state` change concurrently).
+        // rext4 does not write to buffers it reads (mounts are read-only).
+        // Only a privileged writer to the mounted block device could change
+        // the bytes underneath; the disk layer never trusts a value it has
+        // not bounds-checked at the point of use, so that yields errors or
+        // wrong data, never out-of-bounds access.
         unsafe {
-            let bh = self.bh.as_ref();
-            core::slice::from_raw_parts(bh.b_data.cast::<u8>(), bh.b_size)
+            let bh = self.bh.as_ptr();
+            core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size)
         }
     }
 }

@@ -164,17 +164,33 @@ unsafe extern "C" fn get_tree(fc: *mut sys::fs_context) -> c_int {
 }
 
 /// `fs_context_operations.reconfigure` (remount). rext4 mounts are
-/// read-only for now: remounting read-write is refused.
+/// read-only for now: remounting read-write is refused, and so is a change
+/// of mount options (rather than accepting and ignoring it).
 ///
 /// # Safety
 ///
 /// Called by the VFS with a live context for an existing mount.
 unsafe extern "C" fn reconfigure(fc: *mut sys::fs_context) -> c_int {
-    // SAFETY: `fc` is live; `root` is the mount's root dentry.
-    let (flags, sb) = unsafe { ((*fc).sb_flags, SuperBlock::from_raw((*(*fc).root).d_sb)) };
+    // SAFETY: `fc` is live; `root` is the mount's root dentry, whose
+    // super_block is a mounted rext4 one; the VFS serialises the context.
+    let (flags, sb, opts) = unsafe {
+        (
+            (*fc).sb_flags,
+            SuperBlock::from_raw((*(*fc).root).d_sb),
+            options(fc),
+        )
+    };
     if u64::from(flags) & u64::from(sys::REXT4_SB_RDONLY as u32) == 0 {
         sb_err!(sb, "remounting read-write is not supported yet");
         return code::EROFS.to_errno();
+    }
+    if let Some(key) = opts.changed_from(&sb.fs_info().opts) {
+        sb_err!(
+            sb,
+            "changing mount option '{}' on remount is not supported yet",
+            key
+        );
+        return code::EINVAL.to_errno();
     }
     0
 }

@@ -44,12 +44,20 @@ impl InodeCache {
     /// Creates the cache.
     pub(crate) fn create() -> Result<InodeCache> {
         let size = u32::try_from(core::mem::size_of::<InodeInfo>()).map_err(|_| code::EINVAL)?;
+        // A fast symlink's `i_link` points into `InodeData::i_block`, which
+        // `readlink(2)` copies to user space: that region must be
+        // whitelisted for hardened usercopy.
+        let useroffset = core::mem::offset_of!(InodeInfo, data) + InodeData::I_BLOCK_OFFSET;
+        let useroffset = u32::try_from(useroffset).map_err(|_| code::EINVAL)?;
+        let usersize = InodeData::I_BLOCK_LEN as u32;
         // SAFETY: the name is a static C string, the constructor matches the
-        // object type.
+        // object type, the usercopy region lies inside the object.
         let c = unsafe {
             sys::rext4_kmem_cache_create(
                 kernel::c_str!("rext4_inode_cache").as_char_ptr(),
                 size,
+                useroffset,
+                usersize,
                 Some(init_once),
             )
         };
@@ -79,10 +87,12 @@ impl Drop for InodeCache {
 /// # Safety
 ///
 /// Called by the VFS for a rext4 super_block.
-pub(crate) unsafe extern "C" fn alloc_inode(_sb: *mut sys::super_block) -> *mut sys::inode {
+pub(crate) unsafe extern "C" fn alloc_inode(sb: *mut sys::super_block) -> *mut sys::inode {
     let c = CACHE.load(Ordering::Acquire);
-    // SAFETY: the cache exists while the filesystem type is registered.
-    let info = unsafe { sys::rext4_kmem_cache_alloc(c) }.cast::<InodeInfo>();
+    // SAFETY: the cache exists while the filesystem type is registered;
+    // `alloc_inode_sb` charges the object to the super_block's inode LRU
+    // (memcg-aware), as every filesystem's alloc_inode must.
+    let info = unsafe { sys::rext4_alloc_inode_sb(sb, c) }.cast::<InodeInfo>();
     if info.is_null() {
         return null_mut();
     }
@@ -272,9 +282,11 @@ pub(crate) fn iget_locked(sb: &SuperBlock, ino: u64) -> Result<Got> {
     // SAFETY: `sb` is a live rext4 super_block.
     let p = unsafe { sys::iget_locked(sb.as_ptr(), ino) };
     let p = NonNull::new(p).ok_or(code::ENOMEM)?;
-    // SAFETY: `iget_locked` returned a referenced live inode; `i_state` is
-    // stable for an I_NEW inode we hold locked, and I_NEW only ever clears.
-    let new = unsafe { u64::from((*p.as_ptr()).i_state) & u64::from(sys::REXT4_I_NEW as u32) != 0 };
+    // SAFETY: `iget_locked` returned a referenced live inode. Other bits
+    // of `i_state` change under `i_lock`, so it is read once (READ_ONCE);
+    // I_NEW is set for us only if we are the one to fill the inode in.
+    let state = unsafe { core::ptr::read_volatile(&raw const (*p.as_ptr()).i_state) };
+    let new = u64::from(state) & u64::from(sys::REXT4_I_NEW as u32) != 0;
     Ok(if new {
         Got::New(NewInode(p))
     } else {

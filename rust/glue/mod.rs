@@ -14,3 +14,4 @@ pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod ops;
 pub(crate) mod super_block;
+pub(crate) mod task;

@@ -18,7 +18,13 @@ pub(crate) struct Table<T>(pub(crate) T);
 
 // SAFETY: the tables are never written after construction; they hold
 // function pointers and pointers to other static data only.
-unsafe impl<T> Sync for Table<T> {}
+unsafe impl Sync for Table<sys::super_operations> {}
+// SAFETY: as above.
+unsafe impl Sync for Table<sys::inode_operations> {}
+// SAFETY: as above.
+unsafe impl Sync for Table<sys::file_operations> {}
+// SAFETY: as above.
+unsafe impl Sync for Table<sys::address_space_operations> {}
 
 const fn zeroed<T>() -> T {
     // SAFETY: only used for the C ops tables below, for which all-zero

@@ -37,21 +37,21 @@ impl SuperBlock {
         self.0.get()
     }
 
-    fn raw(&self) -> &sys::super_block {
-        // SAFETY: by the type invariant the super_block is live; the fields
-        // read through this reference are not changed concurrently while
-        // the VFS calls into rext4 (they are set up in `fill_super`).
-        unsafe { &*self.0.get() }
-    }
-
     /// The device name (`s_id`), e.g. `vda`, NUL terminated.
     pub(crate) fn id(&self) -> &[c_char; 32] {
-        &self.raw().s_id
+        // SAFETY: by the type invariant the super_block is live; `s_id` is
+        // set when the super_block is created and never changes after (the
+        // reference covers that field only; the rest of the struct changes
+        // concurrently).
+        unsafe { &(*self.as_ptr()).s_id }
     }
 
     /// Whether the super_block is read-only.
     pub(crate) fn is_read_only(&self) -> bool {
-        self.raw().s_flags & sys::REXT4_SB_RDONLY != 0
+        // SAFETY: live by the type invariant; `s_flags` changes under
+        // `s_umount`, so it is read once (READ_ONCE) through the pointer.
+        let flags = unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).s_flags) };
+        flags & sys::REXT4_SB_RDONLY != 0
     }
 
     /// Sets the block size used for buffer reads to at least `size` (and at
@@ -103,14 +103,15 @@ impl SuperBlock {
         let sb = self.as_ptr();
         // SAFETY: called from `fill_super` before the super_block is
         // visible to anyone else; the fields are plain data and the ops
-        // table is static.
+        // table is static; the UUID setter copies 16 bytes (and names the
+        // sysfs directory after the device, for FS_IOC_GETFSSYSFSPATH).
         unsafe {
             (*sb).s_magic = p.magic.into();
             (*sb).s_maxbytes = p.maxbytes;
             (*sb).s_time_min = p.time_min;
             (*sb).s_time_max = p.time_max;
             (*sb).s_op = &super::ops::SUPER_OPS.0;
-            (*sb).s_uuid.b = p.uuid;
+            sys::rext4_super_set_uuid(sb, p.uuid.as_ptr());
         }
     }
 
