@@ -4,7 +4,8 @@
 SCENARIO=bench-read
 . /scenarios/lib.sh
 load_rext4
-runs=${BENCH_RUNS:-5}
+runs=$(sed -n 's/.*rext4\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
+runs=${runs:-7}
 now() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 i=1
 while [ $i -le $runs ]; do
