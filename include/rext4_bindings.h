@@ -15,7 +15,9 @@
 #include <linux/dcache.h>
 #include <linux/errno.h>
 #include <linux/fs.h>
+#include <linux/fiemap.h>
 #include <linux/fs_context.h>
+#include <linux/iomap.h>
 #include <linux/module.h>
 #include <linux/mpage.h>
 #include <linux/pagemap.h>
@@ -32,6 +34,10 @@
 const unsigned long REXT4_SB_RDONLY = SB_RDONLY;
 const unsigned long REXT4_I_NEW = I_NEW;
 const int REXT4_ENOPARAM = ENOPARAM;
+const unsigned int REXT4_FIEMAP_FLAG_CACHE = FIEMAP_FLAG_CACHE;
+const unsigned short REXT4_IOMAP_HOLE = IOMAP_HOLE;
+const unsigned short REXT4_IOMAP_MAPPED = IOMAP_MAPPED;
+const unsigned short REXT4_IOMAP_UNWRITTEN = IOMAP_UNWRITTEN;
 const unsigned int REXT4_S_SYNC = S_SYNC;
 const unsigned int REXT4_S_NOATIME = S_NOATIME;
 const unsigned int REXT4_S_APPEND = S_APPEND;

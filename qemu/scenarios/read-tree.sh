@@ -117,6 +117,9 @@ probe() {
     (cd /mnt && xargs -0 rext4probe seekmap -l < /tmp/files.list0) 2> "/tmp/probe.$tag.seek.err" |
         awk '/^file / { if (NR > 1) print r; r = substr($0, 6) "\t"; next } { r = r $0 "; " } END { if (NR) print r }' \
         > "/tmp/probe.$tag.seek"
+    (cd /mnt && xargs -0 rext4probe fiemap < /tmp/files.list0) 2> "/tmp/probe.$tag.fiemap.err" |
+        awk '/^file / { if (NR > 1) print r; r = substr($0, 6) "\t"; next } { r = r $0 "; " } END { if (NR) print r }' \
+        > "/tmp/probe.$tag.fiemap"
     (cd /mnt && find . ! -path ./lost+found ! -path './lost+found/*' -print0 | xargs -0 rext4probe statx) \
         2> "/tmp/probe.$tag.statx.err" | LC_ALL=C sort > "/tmp/probe.$tag.statx"
     rext4probe statfs /mnt > "/tmp/probe.$tag.statfs" 2>&1 || echo "statfs failed" >> "/tmp/probe.$tag.statfs"
@@ -155,6 +158,20 @@ compare() {
         fail "$label: SEEK_DATA/SEEK_HOLE match ext4" "vacuous: $n of $nfiles files mapped, $holes with holes, errors: $(head -c 200 /tmp/probe.ext4.seek.err)"
     else
         pass "$label: SEEK_DATA/SEEK_HOLE match ext4 ($n files, $holes with holes)"
+    fi
+
+    # FIEMAP of every regular file: logical and physical extents, flags.
+    n=$(wc -l < /tmp/probe.ext4.fiemap)
+    local ext
+    ext=$(grep -c ' 0x1; $' /tmp/probe.ext4.fiemap)
+    if ! cmp -s /tmp/probe.ext4.fiemap /tmp/probe.rext4.fiemap; then
+        show_diff fiemap /tmp/probe.ext4.fiemap /tmp/probe.rext4.fiemap
+        difflines /tmp/probe.ext4.fiemap /tmp/probe.rext4.fiemap > /tmp/fiemap.diff
+        fail "$label: FIEMAP matches ext4" "$(grep -c '^-' /tmp/fiemap.diff) of $n files differ, first: -$(grep -m1 '^-' /tmp/fiemap.diff | cut -c2- | cut -c1-200) +$(grep -m1 '^+' /tmp/fiemap.diff | cut -c2- | cut -c1-200)"
+    elif [ "$n" != "$nfiles" ] || [ "$ext" = 0 ] || [ -s /tmp/probe.ext4.fiemap.err ]; then
+        fail "$label: FIEMAP matches ext4" "vacuous: $n of $nfiles files, $ext ending in a LAST extent, errors: $(head -c 200 /tmp/probe.ext4.fiemap.err)"
+    else
+        pass "$label: FIEMAP matches ext4 ($n files, $ext with extents)"
     fi
 
     # statx of every entry: inode numbers, blocks, all four timestamps

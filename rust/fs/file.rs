@@ -73,3 +73,79 @@ pub(crate) fn seek_data_hole(inode: &Inode, offset: i64, data: bool) -> Result<i
         lblk += len.max(1);
     }
 }
+
+/// Largest logical block ext4 maps (`EXT4_MAX_LOGICAL_BLOCK`).
+const MAX_LBLK: u64 = 0xFFFF_FFFE;
+
+/// What one FIEMAP step reports, in bytes.
+pub(crate) struct Report {
+    /// File offset of the range.
+    pub(crate) offset: i64,
+    /// Its length.
+    pub(crate) length: u64,
+    /// Disk location and state.
+    pub(crate) kind: ReportKind,
+}
+
+/// The state of a reported range.
+pub(crate) enum ReportKind {
+    /// Nothing allocated.
+    Hole,
+    /// Written data at this byte address on the device.
+    Mapped(u64),
+    /// Allocated, unwritten (reads as zeros), at this address.
+    Unwritten(u64),
+}
+
+/// The range FIEMAP may look at, as ext4 checks it: `len` 0 is invalid, a
+/// start beyond the maximum file size too big, and the end is clamped.
+pub(crate) fn fiemap_range(start: u64, len: u64) -> Result<u64> {
+    let max = super::super_ops::MAX_BYTES as u64;
+    if len == 0 {
+        return Err(code::EINVAL);
+    }
+    if start > max {
+        return Err(crate::glue::errno::efbig());
+    }
+    Ok(if len > max || max - len < start {
+        max - start
+    } else {
+        len
+    })
+}
+
+/// One step of FIEMAP (iomap's `iomap_begin` for reporting): the extent or
+/// hole at byte `pos`, clamped to `[pos, pos + length)`, the way ext4
+/// reports it (one extent per step, holes as holes).
+pub(crate) fn report_extent(inode: &Inode, pos: i64, length: i64) -> Result<Report> {
+    if pos < 0 || length <= 0 {
+        return Err(code::EINVAL);
+    }
+    let first = (pos as u64) >> BLOCK_BITS;
+    if first > MAX_LBLK {
+        return Err(code::EINVAL);
+    }
+    let end = (pos as u64).saturating_add(length as u64 - 1) >> BLOCK_BITS;
+    let want = end.min(MAX_LBLK) - first + 1;
+    let (len, kind) = match map(inode, first)? {
+        Mapping::Mapped {
+            pblk,
+            len,
+            unwritten,
+        } => {
+            let addr = pblk << BLOCK_BITS;
+            let kind = if unwritten {
+                ReportKind::Unwritten(addr)
+            } else {
+                ReportKind::Mapped(addr)
+            };
+            (u64::from(len), kind)
+        }
+        Mapping::Hole { len } => (u64::from(len), ReportKind::Hole),
+    };
+    Ok(Report {
+        offset: (first << BLOCK_BITS) as i64,
+        length: len.clamp(1, want) << BLOCK_BITS,
+        kind,
+    })
+}

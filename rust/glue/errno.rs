@@ -40,3 +40,8 @@ pub(crate) fn estale() -> Error {
 pub(crate) fn erestartsys() -> Error {
     err(bindings::ERESTARTSYS)
 }
+
+/// `EFBIG`: an offset beyond the maximum file size.
+pub(crate) fn efbig() -> Error {
+    err(bindings::EFBIG)
+}

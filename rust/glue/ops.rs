@@ -25,6 +25,8 @@ unsafe impl Sync for Table<sys::inode_operations> {}
 unsafe impl Sync for Table<sys::file_operations> {}
 // SAFETY: as above.
 unsafe impl Sync for Table<sys::address_space_operations> {}
+// SAFETY: as above.
+unsafe impl Sync for Table<sys::iomap_ops> {}
 
 const fn zeroed<T>() -> T {
     // SAFETY: only used for the C ops tables below, for which all-zero
@@ -43,6 +45,7 @@ pub(crate) static SUPER_OPS: Table<sys::super_operations> = Table(sys::super_ope
 pub(crate) static DIR_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
     lookup: Some(lookup),
     getattr: Some(getattr),
+    fiemap: Some(fiemap),
     ..zeroed()
 });
 
@@ -55,6 +58,7 @@ pub(crate) static DIR_FOPS: Table<sys::file_operations> = Table(sys::file_operat
 
 pub(crate) static FILE_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
     getattr: Some(getattr),
+    fiemap: Some(fiemap),
     ..zeroed()
 });
 
@@ -69,6 +73,12 @@ pub(crate) static FAST_SYMLINK_IOPS: Table<sys::inode_operations> = Table(sys::i
 pub(crate) static SLOW_SYMLINK_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
     get_link: Some(sys::page_get_link),
     getattr: Some(getattr),
+    ..zeroed()
+});
+
+/// FIEMAP through iomap, reporting only (no `iomap_end`).
+static IOMAP_REPORT_OPS: Table<sys::iomap_ops> = Table(sys::iomap_ops {
+    iomap_begin: Some(iomap_begin_report),
     ..zeroed()
 });
 
@@ -200,6 +210,67 @@ unsafe extern "C" fn getattr(
             | sys::REXT4_STATX_ATTR_COMPRESSED
             | sys::REXT4_STATX_ATTR_ENCRYPTED;
         sys::generic_fillattr(idmap, request_mask, raw, stat);
+    }
+    0
+}
+
+/// `inode_operations.fiemap`, as ext4: the range checked and clamped, then
+/// iomap walks the extents through `iomap_begin_report`.
+///
+/// # Safety
+/// Called by the VFS (FS_IOC_FIEMAP) with a live rext4 inode and the
+/// request's extent info.
+unsafe extern "C" fn fiemap(
+    inode: *mut sys::inode,
+    fi: *mut sys::fiemap_extent_info,
+    start: u64,
+    len: u64,
+) -> c_int {
+    // SAFETY: `fi` is the caller's request; there is no extent cache to
+    // fill, so FIEMAP_FLAG_CACHE is simply done.
+    unsafe { (*fi).fi_flags &= !sys::REXT4_FIEMAP_FLAG_CACHE };
+    let len = match fs::file::fiemap_range(start, len) {
+        Ok(l) => l,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: plain delegation with the VFS's arguments and a static ops
+    // table; `iomap_fiemap` validates the flags and copies to user space.
+    unsafe { sys::iomap_fiemap(inode, fi, start, len, &IOMAP_REPORT_OPS.0) }
+}
+
+/// `iomap_ops.iomap_begin` for reporting: one extent or hole at `pos`.
+///
+/// # Safety
+/// Called by iomap with a live rext4 inode and an iomap to fill in.
+unsafe extern "C" fn iomap_begin_report(
+    inode: *mut sys::inode,
+    pos: i64,
+    length: i64,
+    _flags: c_uint,
+    iomap: *mut sys::iomap,
+    _srcmap: *mut sys::iomap,
+) -> c_int {
+    // SAFETY: the inode is a live rext4 inode for the whole walk.
+    let ino = unsafe { Inode::from_raw(inode) };
+    let r = match fs::file::report_extent(ino, pos, length) {
+        Ok(r) => r,
+        Err(e) => return e.to_errno(),
+    };
+    let (ty, addr) = match r.kind {
+        // IOMAP_NULL_ADDR is -1ULL (bindgen cannot evaluate that macro).
+        fs::file::ReportKind::Hole => (sys::REXT4_IOMAP_HOLE, u64::MAX),
+        fs::file::ReportKind::Mapped(a) => (sys::REXT4_IOMAP_MAPPED, a),
+        fs::file::ReportKind::Unwritten(a) => (sys::REXT4_IOMAP_UNWRITTEN, a),
+    };
+    // SAFETY: `iomap` is iomap's own struct to fill; `s_bdev` of a mounted
+    // rext4 super_block is set and outlives the walk.
+    unsafe {
+        (*iomap).flags = 0;
+        (*iomap).bdev = (*ino.sb().as_ptr()).s_bdev;
+        (*iomap).offset = r.offset;
+        (*iomap).length = r.length;
+        (*iomap).type_ = ty;
+        (*iomap).addr = addr;
     }
     0
 }

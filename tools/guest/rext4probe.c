@@ -24,6 +24,8 @@
  *   rext4probe statx PATH...  statx(2) of each path (not following links),
  *                             one line each: inode, mode, links, owner, size,
  *                             blocks, atime/mtime/ctime/btime, attributes
+ *   rext4probe fiemap FILE... FS_IOC_FIEMAP of each file: "file PATH", then
+ *                             "LOGICAL PHYSICAL LENGTH FLAGS" per extent
  *   rext4probe statfs DIR     statfs(2) on one line: type bsize blocks bfree
  *                             bavail files ffree namelen fsid (both words)
  *   rext4probe readdir DIR    every entry (incl. "." and "..") by a
@@ -50,6 +52,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -667,10 +672,60 @@ static int cmd_statx(int n, char **paths)
 	return rc;
 }
 
+/*
+ * FS_IOC_FIEMAP of each file, whole range, 32 extents per call: "file PATH"
+ * then one line per extent "LOGICAL PHYSICAL LENGTH FLAGS" (hex flags), or
+ * "error ERRNO".
+ */
+static int cmd_fiemap(int n, char **paths)
+{
+	int rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		enum { N = 32 };
+		char buf[sizeof(struct fiemap) + N * sizeof(struct fiemap_extent)];
+		struct fiemap *fm = (struct fiemap *)buf;
+		__u64 start = 0;
+		int fd = open(paths[i], O_RDONLY | O_NOFOLLOW);
+
+		printf("file %s\n", paths[i]);
+		if (fd < 0) {
+			printf("error %s\n", warn_errno("open", paths[i]));
+			rc = 1;
+			continue;
+		}
+		for (;;) {
+			memset(buf, 0, sizeof(buf));
+			fm->fm_start = start;
+			fm->fm_length = FIEMAP_MAX_OFFSET - start;
+			fm->fm_extent_count = N;
+			if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
+				printf("error %s\n", warn_errno("FS_IOC_FIEMAP", paths[i]));
+				rc = 1;
+				break;
+			}
+			for (unsigned int k = 0; k < fm->fm_mapped_extents; k++) {
+				struct fiemap_extent *e = &fm->fm_extents[k];
+
+				printf("%llu %llu %llu %#x\n", (unsigned long long)e->fe_logical,
+				       (unsigned long long)e->fe_physical,
+				       (unsigned long long)e->fe_length, e->fe_flags);
+				start = e->fe_logical + e->fe_length;
+			}
+			if (fm->fm_mapped_extents < N ||
+			    (fm->fm_extents[N - 1].fe_flags & FIEMAP_EXTENT_LAST))
+				break;
+		}
+		close(fd);
+	}
+	flush_stdout();
+	return rc;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: %s mmapcat FILE | mmapsum FILE... | seekmap [-l] FILE... | statx PATH... |\n"
+		"usage: %s mmapcat FILE | mmapsum FILE... | seekmap [-l] FILE... | statx PATH... | fiemap FILE... |\n"
 		"       statfs DIR | readdir DIR\n", prog);
 	return 2;
 }
@@ -690,6 +745,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "statx"))
 		return cmd_statx(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "fiemap"))
+		return cmd_fiemap(argc - 2, argv + 2);
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "mmapcat"))
