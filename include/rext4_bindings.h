@@ -18,10 +18,12 @@
 #include <linux/fiemap.h>
 #include <linux/fs_context.h>
 #include <linux/iomap.h>
+#include <linux/jbd2.h>
 #include <linux/module.h>
 #include <linux/mpage.h>
 #include <linux/pagemap.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
@@ -67,6 +69,9 @@ void *rext4_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
 void rext4_cond_resched(void);
 bool rext4_fatal_signal_pending(void);
 void rext4_super_set_uuid(struct super_block *sb, const u8 *uuid);
+bool rext4_buffer_verified(struct buffer_head *bh);
+void rext4_set_buffer_verified(struct buffer_head *bh);
+void rext4_ratelimit_init(struct ratelimit_state *rs);
 bool rext4_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		    u64 ino, unsigned int type);
 void rext4_map_bh(struct buffer_head *bh, struct super_block *sb, sector_t block);

@@ -88,3 +88,18 @@ struct inode *rext4_file_inode(const struct file *file)
 {
 	return file_inode(file);
 }
+
+bool rext4_buffer_verified(struct buffer_head *bh)
+{
+	return buffer_verified(bh);
+}
+
+void rext4_set_buffer_verified(struct buffer_head *bh)
+{
+	set_buffer_verified(bh);
+}
+
+void rext4_ratelimit_init(struct ratelimit_state *rs)
+{
+	ratelimit_default_init(rs);
+}

@@ -161,6 +161,22 @@ pub fn verify_csum(b: &[u8], kind: BlockKind, inode_seed: u32) -> Result<()> {
     }
 }
 
+/// Classifies directory block `lblk` of a directory (`index_dir`: it has the
+/// htree flag) and, when `csum_seed` is given (metadata_csum), verifies its
+/// checksum: what every reader of a directory block does first.
+pub fn check_block(
+    b: &[u8],
+    index_dir: bool,
+    lblk: u32,
+    csum_seed: Option<u32>,
+) -> Result<BlockKind> {
+    let kind = block_kind(b, index_dir, lblk)?;
+    if let Some(seed) = csum_seed {
+        verify_csum(b, kind, seed)?;
+    }
+    Ok(kind)
+}
+
 /// Iterates over the live entries of a leaf block (or of the "." and ".."
 /// records of a dx root; a dx interior node has none), validating every
 /// record it passes: a bad record ends the iteration with an error.

@@ -300,6 +300,15 @@ pub trait BlockSource {
     type Block: AsRef<[u8]>;
     /// Reads block `pblk`.
     fn read(&self, pblk: u64) -> Result<Self::Block>;
+
+    /// Whether `block`'s checksum was already verified since it was read
+    /// (a cache the source may keep; none by default).
+    fn is_verified(&self, _block: &Self::Block) -> bool {
+        false
+    }
+
+    /// Records that `block`'s checksum has been verified.
+    fn set_verified(&self, _block: &Self::Block) {}
 }
 
 /// Maps logical block `lblk` of a file whose extent root is `root`
@@ -326,7 +335,10 @@ pub fn map<S: BlockSource>(
         let node = blk.as_ref();
         let h = header(node, NodeKind::Block { block_size }, Some(want))?;
         if let Some(seed) = inode_seed {
-            verify_block_csum(node, &h, seed)?;
+            if !src.is_verified(&blk) {
+                verify_block_csum(node, &h, seed)?;
+                src.set_verified(&blk);
+            }
         }
         st = step(node, &h, lblk, limit, blocks_count)?;
         depth = want;

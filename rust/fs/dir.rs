@@ -7,7 +7,7 @@
 use super::file::map;
 use super::inode::iget;
 use super::super_ops::{errno, BLOCK_BITS, BLOCK_SIZE};
-use crate::disk::dir::{block_kind, ftype, verify_csum, BlockKind, DirEntry, Entries};
+use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
 use crate::disk::extent::Mapping;
 use crate::glue::buffer::Buffer;
 use crate::glue::inode::{Inode, InodeRef};
@@ -63,9 +63,12 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Slot> {
         fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
         errno(e)
     };
-    let kind = block_kind(buf.data(), data.is_indexed(), lblk as u32).map_err(fail)?;
-    if fi.sb.has_metadata_csum() {
-        verify_csum(buf.data(), kind, data.csum_seed).map_err(fail)?;
+    // The checksum is verified once per read from the device (ext4's
+    // verified bit), not on every lookup that walks the block.
+    let seed = (fi.sb.has_metadata_csum() && !buf.is_verified()).then_some(data.csum_seed);
+    let kind = check_block(buf.data(), data.is_indexed(), lblk as u32, seed).map_err(fail)?;
+    if seed.is_some() {
+        buf.set_verified();
     }
     Ok(Slot::Block(DirBlock { buf, kind }))
 }

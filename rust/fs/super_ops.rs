@@ -17,6 +17,7 @@ use crate::disk::Error as DiskError;
 use crate::glue::buffer::Buffer;
 use crate::glue::errno;
 use crate::glue::inode::InodeRef;
+use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{SbParams, SuperBlock};
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
 use kernel::error::{code, Error, Result};
@@ -38,8 +39,13 @@ pub(crate) struct FsInfo {
     pub(crate) opts: MountOptions,
     /// Metadata blocks, for statfs (computed once at mount).
     pub(crate) overhead: u64,
-    /// Budget of error messages.
-    pub(crate) ratelimit: super::report::RateLimit,
+    /// Free blocks and inodes summed over the group descriptors at mount;
+    /// constant while mounts are read-only.
+    pub(crate) free_blocks: u64,
+    /// See `free_blocks`.
+    pub(crate) free_inodes: u64,
+    /// Budget of error messages (the kernel's printk rate limit).
+    pub(crate) ratelimit: RateLimit,
 }
 
 /// Maps a disk-layer error to the errno ext4 returns for it: corruption is
@@ -129,6 +135,8 @@ fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVVec<GroupDesc>> {
 /// `fill_super`: validate the filesystem and set a read-only mount up.
 /// Returns the root inode.
 pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef> {
+    // Blocks cached (and marked verified) before this mount are not trusted.
+    sb.invalidate_device_cache();
     let d = read_superblock(sb)?;
     let access = d.access(BLOCK_SIZE).map_err(|e| {
         sb_info!(
@@ -203,16 +211,23 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     });
     let journal_blocks = journal_blocks(sb, &d, &groups)?;
     let overhead = overhead_blocks(&d, journal_blocks);
+    let free_blocks = groups.iter().map(|g| u64::from(g.free_blocks_count)).sum();
+    let free_inodes = groups.iter().map(|g| u64::from(g.free_inodes_count)).sum();
     let info = KBox::new(
         FsInfo {
             sb: d,
             groups,
             opts,
             overhead,
-            ratelimit: super::report::RateLimit::new(),
+            free_blocks,
+            free_inodes,
+            ratelimit: RateLimit::new(),
         },
         GFP_KERNEL,
     )?;
+    // SAFETY: once, before anyone can report through it (`s_fs_info` is
+    // not set yet), at its final address inside the box.
+    unsafe { info.ratelimit.init() };
     sb.set_fs_info(info);
 
     let root = iget(sb, ROOT_INO)?;
@@ -264,22 +279,13 @@ pub(crate) struct StatFs {
 }
 
 /// `statfs`, with ext4's arithmetic: total blocks minus metadata overhead;
-/// free counts summed over the group descriptors; available blocks minus
-/// the root reserve and ext4's reserve of 2% (at most 4096 blocks) for
-/// extent filesystems.
+/// free counts summed over the group descriptors (at mount); available
+/// blocks minus the root reserve and ext4's reserve of 2% (at most 4096
+/// blocks) for extent filesystems.
 pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
     let fi = sb.fs_info();
     let d = &fi.sb;
-    let bfree: u64 = fi
-        .groups
-        .iter()
-        .map(|g| u64::from(g.free_blocks_count))
-        .sum();
-    let ffree: u64 = fi
-        .groups
-        .iter()
-        .map(|g| u64::from(g.free_inodes_count))
-        .sum();
+    let (bfree, ffree) = (fi.free_blocks, fi.free_inodes);
     let resv = if d.has_incompat(crate::disk::features::incompat::EXTENTS) {
         (d.blocks_count / 50).min(4096)
     } else {

@@ -44,6 +44,21 @@ impl Buffer {
     }
 }
 
+impl Buffer {
+    /// Whether the block's checksum was already verified since it was read
+    /// from the device (jbd2's `BH_Verified`, the bit ext4 uses).
+    pub(crate) fn is_verified(&self) -> bool {
+        // SAFETY: live buffer head (type invariant); an atomic bit test.
+        unsafe { sys::rext4_buffer_verified(self.bh.as_ptr()) }
+    }
+
+    /// Records that the block's checksum has been verified.
+    pub(crate) fn set_verified(&self) {
+        // SAFETY: live buffer head (type invariant); an atomic bit set.
+        unsafe { sys::rext4_set_buffer_verified(self.bh.as_ptr()) }
+    }
+}
+
 impl AsRef<[u8]> for Buffer {
     fn as_ref(&self) -> &[u8] {
         self.data()

@@ -13,5 +13,6 @@ pub(crate) mod errno;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod ops;
+pub(crate) mod ratelimit;
 pub(crate) mod super_block;
 pub(crate) mod task;

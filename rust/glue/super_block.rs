@@ -98,6 +98,14 @@ impl SuperBlock {
         u64::try_from(n).unwrap_or(0)
     }
 
+    /// Drops the clean cached blocks of the device, so nothing read (or
+    /// marked verified) before this mount is trusted by it.
+    pub(crate) fn invalidate_device_cache(&self) {
+        // SAFETY: by the type invariant `s_bdev` is set and live; the
+        // mount holds the device exclusively; only clean pages are dropped.
+        unsafe { sys::invalidate_bdev((*self.as_ptr()).s_bdev) };
+    }
+
     /// Sets the VFS-visible parameters of a mount being set up.
     pub(crate) fn set_params(&self, p: &SbParams) {
         let sb = self.as_ptr();
@@ -128,8 +136,8 @@ impl SuperBlock {
     /// installed it, which happens before any inode is read.
     pub(crate) fn fs_info(&self) -> &FsInfo {
         // SAFETY: by the type invariant `s_fs_info` is a live `FsInfo`
-        // from `KBox::into_raw`; rext4 installs it at the start of
-        // `fill_super` before anything calls this, and it is only freed in
+        // from `KBox::into_raw`; `fill_super` installs it before the first
+        // inode is read (the first caller), and it is only freed in
         // `kill_sb` after every other callback has finished.
         unsafe { &*(*self.as_ptr()).s_fs_info.cast::<FsInfo>() }
     }

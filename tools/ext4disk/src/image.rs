@@ -2,7 +2,7 @@
 //! group descriptors, inodes, extent-mapped file data, directories,
 //! symlinks. Used by the tests and by `ext4img ls`.
 
-use crate::disk::dir::{block_kind, verify_csum, BlockKind, Entries};
+use crate::disk::dir::{check_block, BlockKind, Entries};
 use crate::disk::extent::{self, BlockSource, Mapping};
 use crate::disk::group::{desc_location, GroupDesc};
 use crate::disk::inode::{flags, inode_location, Inode};
@@ -157,10 +157,7 @@ impl Image {
                 continue;
             };
             let b = self.read(pblk)?;
-            let kind = block_kind(&b, index, lblk as u32)?;
-            if let Some(seed) = self.seed(inode) {
-                verify_csum(&b, kind, seed)?;
-            }
+            let kind = check_block(&b, index, lblk as u32, self.seed(inode))?;
             if kind == BlockKind::DxNode {
                 continue;
             }
