@@ -16,7 +16,7 @@ REXT4_CACHE ?= /var/cache/rext4
 export REXT4_CACHE
 KDIR ?= $(shell qemu/kernel.sh path)
 BINDGEN := $(REXT4_CACHE)/bindgen-0.69.5/bin/bindgen
-KMAKE := $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+KMAKE := $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-16 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	RUSTDOC=/usr/bin/rustdoc BINDGEN=$(BINDGEN)
 
 .PHONY: all deps kernel module bindings host-test initramfs run test bench fmt clean
