@@ -34,8 +34,8 @@ bindings:
 
 # Builds both modules; any compiler warning fails the build.
 module: bindings
-	@set -o pipefail; $(KMAKE) modules 2>&1 | tee $(REXT4_CACHE)/module-build.log
-	@if grep -q -i 'warning' $(REXT4_CACHE)/module-build.log; then \
+	@set -o pipefail; $(KMAKE) modules 2>&1 | tee $(CURDIR)/.module-build.log
+	@if grep -q -i "warning" $(CURDIR)/.module-build.log; then \
 		echo "module: the build printed warnings (see above)" >&2; exit 1; fi
 
 host-test:
