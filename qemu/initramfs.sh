@@ -14,7 +14,7 @@ BINS="/usr/bin/stress-ng /sbin/mke2fs /sbin/e2fsck /sbin/dumpe2fs /sbin/debugfs 
       /sbin/dmsetup /usr/bin/fio"
 
 key() {
-    { cat "$0" "$here/guest/init"; dpkg-query -W $PKGS 2>/dev/null; } | sha256sum | cut -c1-16
+    { cat "$0" "$here/guest/init" "$here/guest/rmmod"; dpkg-query -W $PKGS 2>/dev/null; } | sha256sum | cut -c1-16
 }
 path() { echo "$REXT4_CACHE/initramfs-$(key).cpio.gz"; }
 
@@ -44,7 +44,9 @@ build() {
     done
     cp /etc/mke2fs.conf "$root/etc/mke2fs.conf"
     cp "$here/guest/init" "$root/init"
-    chmod +x "$root/init"
+    mkdir -p "$root/usr/local/sbin"
+    cp "$here/guest/rmmod" "$root/usr/local/sbin/rmmod"
+    chmod +x "$root/init" "$root/usr/local/sbin/rmmod"
     mkdir -p "$REXT4_CACHE"
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
     mv "$out.tmp" "$out"

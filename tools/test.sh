@@ -1,7 +1,14 @@
 #!/bin/bash
 # rext4's test command (`make test`): set-up, host tests, module build, KUnit
-# in the VM, VM scenarios. Prints one result line per check and ends with
-# "N passed, N failed"; exits non-zero on any failure.
+# in the VM, negative controls of the test kernel's detectors, VM scenarios.
+# Prints one result line per check (PASS name / FAIL name -- reason /
+# SKIP name -- reason) and ends with "N passed, N failed[, N skipped]"; exits
+# non-zero on any failure.
+#
+# Every run has an expected list of check names in tools/expected/RUN.txt
+# (tools/results.py): a check that is missing, unexpected, skipped when
+# required, or reported twice is a FAIL, so a scenario that stops early or a
+# deleted test cannot pass silently.
 #
 # Logs and images go to $REXT4_OUT (default /tmp/rext4-test).
 set -uo pipefail
@@ -16,15 +23,15 @@ results=$out/results.txt
 t0=$SECONDS
 
 record() { # STATUS NAME [reason]
-    echo "$1 $2${3:+: $3}" | tee -a "$results"
+    echo "$1 $2${3:+ -- $3}" | tee -a "$results"
+}
+# expect RUN < lines: the expected-list check of a host-side run.
+expect() {
+    python3 tools/results.py expect "$1" | tee -a "$results" | grep -v '^PASS' || true
 }
 summary() {
-    local p f
-    p=$(grep -c '^PASS' "$results")
-    f=$(grep -c '^FAIL' "$results")
     echo "logs: $out ($((SECONDS - t0)) s)"
-    echo "$p passed, $f failed"
-    [ "$f" = 0 ]
+    python3 tools/results.py summary "$results"
     exit $?
 }
 
@@ -32,48 +39,51 @@ summary() {
 #    else can run without them.
 for step in deps kernel initramfs; do
     if make -s "$step" > "$out/$step.log" 2>&1; then
-        record PASS "setup: $step"
+        echo "PASS setup: $step"
     else
         tail -20 "$out/$step.log"
-        record FAIL "setup: $step" "see $out/$step.log"
-        summary
+        echo "FAIL setup: $step -- see $out/$step.log"
     fi
-done
+done > "$out/setup.txt"
+expect setup < "$out/setup.txt"
+grep -q '^FAIL' "$out/setup.txt" && summary
 
 # 2. Host tests of the disk layer (one result per cargo test).
 (cd tools/ext4disk && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo test --no-fail-fast 2>&1) > "$out/host.log"
 host_rc=$?
-sed -n 's/^test \(.*\) \.\.\. ok$/PASS host: \1/p; s/^test \(.*\) \.\.\. FAILED$/FAIL host: \1/p' "$out/host.log" | tee -a "$results"
-if [ $host_rc != 0 ] && ! grep -q '^FAIL host' "$results"; then
-    record FAIL "host: cargo test" "see $out/host.log"
-fi
+{
+    sed -n 's/^test \(.*\) \.\.\. ok$/PASS host: \1/p; s/^test \(.*\) \.\.\. FAILED$/FAIL host: \1 -- cargo test failed/p;
+            s/^test \(.*\) \.\.\. ignored$/SKIP host: \1 -- ignored/p' "$out/host.log"
+    if [ $host_rc != 0 ]; then echo "FAIL host: cargo test exit status -- rc $host_rc, see $out/host.log"; fi
+} | expect host
 
-# 3. The modules, warning-free.
-if make -s module > "$out/module.log" 2>&1; then
-    record PASS "module: rext4.ko and rext4_kunit.ko build without warnings"
-else
-    tail -30 "$out/module.log"
-    record FAIL "module: build" "see $out/module.log"
-    summary
-fi
-
-if tools/fmt.sh --check > "$out/fmt.log" 2>&1; then
-    record PASS "module: rustfmt clean"
-else
-    head -40 "$out/fmt.log"
-    record FAIL "module: rustfmt clean" "run make fmt; see $out/fmt.log"
-fi
+# 3. The modules, warning-free and rustfmt-clean.
+{
+    if make -s module > "$out/module.log" 2>&1; then
+        echo "PASS module: build without warnings"
+    else
+        tail -30 "$out/module.log" >&2
+        echo "FAIL module: build without warnings -- see $out/module.log"
+    fi
+    if tools/fmt.sh --check > "$out/fmt.log" 2>&1; then
+        echo "PASS module: rustfmt clean"
+    else
+        head -40 "$out/fmt.log" >&2
+        echo "FAIL module: rustfmt clean -- run make fmt; see $out/fmt.log"
+    fi
+} | expect module
+[ -f rext4.ko ] && [ -f rext4_kunit.ko ] && [ -f rext4_negctl.ko ] || summary
 
 # 4. Images for the scenarios.
 img=$out/images
 if ! tools/mkimages.sh "$img" > "$out/images.log" 2>&1; then
-    record FAIL "images" "see $out/images.log"
+    record FAIL "images: build" "see $out/images.log"
     summary
 fi
 
 # Corrupted images for the corrupt scenario (made fresh: seconds).
 if ! tools/mkcorrupt.sh "$out/corrupt" > "$out/corrupt-images.log" 2>&1; then
-    record FAIL "corrupt images" "see $out/corrupt-images.log"
+    record FAIL "images: corrupt" "see $out/corrupt-images.log"
     summary
 fi
 
@@ -86,26 +96,41 @@ if [ ! -f "$rimg/.done" ]; then
     if tools/mkreadimages.sh "$rimg" > "$out/readtree-images.log" 2>&1; then
         touch "$rimg/.done"
     else
-        record FAIL "read-tree images" "see $out/readtree-images.log"
+        record FAIL "images: read-tree" "see $out/readtree-images.log"
         summary
     fi
 fi
 
-# 5. KUnit and the VM scenarios, one boot each.
-vm() { # RUN-NAME SCENARIO [DISK...]: results are named after RUN-NAME
+# 5. KUnit, the negative controls and the VM scenarios, one boot each.
+vm() { # RUN SCENARIO [DISK...]: results are named after RUN
     local run=$1 name=$2; shift 2
-    qemu/vm.sh "$name" "$out/vm-$run" "$@"
-    [ "$run" = "$name" ] || sed -i "s/^\(PASS\|FAIL\) $name/\1 $run/" "$out/vm-$run"
+    REXT4_RUN=$run qemu/vm.sh "$name" "$out/vm-$run" "$@"
     cat "$out/vm-$run" >> "$results"
     grep '^FAIL' "$out/vm-$run" || true
-    echo "vm $run: $(grep -c '^PASS' "$out/vm-$run") passed, $(grep -c '^FAIL' "$out/vm-$run") failed"
+    echo "vm $run: $(grep -c '^PASS' "$out/vm-$run") passed, $(grep -c '^FAIL' "$out/vm-$run") failed ($(sed -n "s/^INFO $run: \([0-9]*s\)$/\1/p" "$out/vm-$run"))"
 }
 REXT4_KTAP=1 vm kunit kunit
+
+# Negative controls: each does one deliberately bad thing in a test-only
+# module (kunit/negctl.c, negctl_rust.rs) and passes only if the detector
+# reports it, i.e. only if the same bug in rext4 would fail its scenario.
+negctl() { # CASE CHECK REGEX [kernel args]
+    REXT4_EXPECT_FAIL="$2=$3" REXT4_VM_APPEND="rext4.negctl=$1 ${4:-}" vm "negctl-$1" negctl
+}
+negctl kasan "console clean" 'BUG: KASAN: slab-use-after-free in negctl_init'
+negctl kasan-rust "console clean" 'BUG: KASAN: slab-use-after-free in rext4_negctl_rust_use_after_free'
+negctl kmemleak "kmemleak clean" 'allocated by rext4_negctl'
+negctl hung "console clean" 'INFO: task insmod:[0-9]+ blocked for more than 30 seconds'
+negctl softlockup "console clean" 'BUG: soft lockup - CPU#[0-9]+ stuck'
+negctl lockdep "console clean" 'possible circular locking dependency detected'
+negctl odebug "console clean" 'ODEBUG: object .* is on stack .* but NOT annotated'
+negctl list "console clean" 'list_add corruption'
+
 vm insmod insmod
 vm probe probe "$img/probe.img"
 vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
     "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
-vm ext4-reference ext4-reference "$img/reference.img"
+vm ext4-itself-reference ext4-reference "$img/reference.img"
 # shellcheck disable=SC2046
 vm corrupt corrupt $(cat "$out/corrupt/disks")
 # The read path: five images of the generated tree (default features,
@@ -114,6 +139,6 @@ vm corrupt corrupt $(cat "$out/corrupt/disks")
 # proves the images and the comparison themselves.
 REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree read-tree "$rimg/default.img" "$rimg/manifest.disk" \
     "$rimg/nocsum.img" "$rimg/no64bit.img" "$rimg/noflexbg.img" "$rimg/linear.img"
-REXT4_VM_APPEND="rext4.fstype=ext4" vm read-tree-ext4 read-tree "$rimg/default.img" "$rimg/manifest.disk"
+REXT4_VM_APPEND="rext4.fstype=ext4" vm ext4-itself-read-tree read-tree "$rimg/default.img" "$rimg/manifest.disk"
 
 summary

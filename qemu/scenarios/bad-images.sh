@@ -18,7 +18,7 @@ try() {
     if [ "$errtext" = - ]; then
         :
     elif grep -q "$errtext" /tmp/m.out; then
-        pass "$name: error code ($errtext)"
+        pass "$name: error code" "$errtext"
     else
         fail "$name: error code ($errtext)" "$(cat /tmp/m.out)"
     fi

@@ -69,7 +69,7 @@ expect_err() {
         fail "$L: $name" "'$*' succeeded; expected '$text'"
     elif grep -E -q "$text" /tmp/e.out; then
         echo "corrupt: $L: $*: $(grep -E -m1 "$text" /tmp/e.out)"
-        pass "$L: $name ($text)"
+        pass "$L: $name" "$text"
     else
         fail "$L: $name" "'$*': '$(tail -c 200 /tmp/e.out | tr '\n' ' ')', expected '$text'"
     fi
@@ -92,7 +92,8 @@ mount_fails() {
 # reads back with the right content.
 sums_except() {
     grep -E -v "$1" /mnt/SHA256SUMS > /tmp/sums
-    check "$L: other files intact ($(wc -l < /tmp/sums) files)" \
+    echo "REXT4-INFO $SCENARIO: $L: other files intact: $(wc -l < /tmp/sums) files"
+    check "$L: other files intact" \
         sh -c 'cd /mnt && sha256sum -c -s /tmp/sums'
 }
 
@@ -107,11 +108,11 @@ clean_case() { # LABEL [SUFFIX for the result names]
     begin "$1" || return
     L="$L${2:+ $2}"
     mnt || return
-    check "$L: all contents ($(wc -l < /mnt/SHA256SUMS) files)" sh -c 'cd /mnt && sha256sum -c -s SHA256SUMS'
+    check "$L: all contents" sh -c 'cd /mnt && sha256sum -c -s SHA256SUMS'
     check "$L: ls -lR" ls -lR /mnt
     check "$L: readdir big/" /tmp/lsdir /mnt/big
     n=$(/tmp/lsdir /mnt/big | grep -c -v '^\.\.\?$')
-    check "$L: big/ lists $htree_entries entries" test "$n" = "$htree_entries"
+    check "$L: big/ lists every entry" test "$n" = "$htree_entries"
     check "$L: long symlink target" test "$(readlink /mnt/long-link)" = "$long_target"
     check "$L: read through long symlink" cmp /mnt/long-link /mnt/d1/d2/large.bin
     check "$L: read through short symlink" cmp /mnt/short-link /mnt/small.txt
@@ -165,11 +166,11 @@ if begin cc-htree && mnt; then
     expect_err "readdir big" "readdir: Bad message" /tmp/lsdir /mnt/big
     msg "readdir" "directory inode #$htree_ino, block $htree_lblk: directory block checksum mismatch"
     n=$(grep -c -v -e '^\.\.\?$' -e '^lsdir: ' /tmp/e.out)
-    check "$L: readdir listed the blocks before $htree_lblk" \
+    check "$L: readdir listed the blocks before the damaged one" \
         sh -c "test $n -gt 0 && test $n -lt $htree_entries && grep -q -x '$htree_survivor' /tmp/e.out"
     mark_dmesg
-    check "$L: stat big/$htree_survivor (block 1)" stat "/mnt/big/$htree_survivor"
-    expect_err "stat big/$htree_victim (block $htree_lblk)" "Bad message" stat "/mnt/big/$htree_victim"
+    check "$L: stat a name of leaf block 1" stat "/mnt/big/$htree_survivor"
+    expect_err "stat a name of the damaged leaf" "Bad message" stat "/mnt/big/$htree_victim"
     msg "lookup" "directory inode #$htree_ino, block $htree_lblk: directory block checksum mismatch"
     sums_except ' \./big/'
     unmount

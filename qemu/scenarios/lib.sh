@@ -1,7 +1,18 @@
 # Helpers for guest scenarios (sourced). Results are console lines the host
-# collects: "REXT4-RESULT PASS name" / "REXT4-RESULT FAIL name: reason".
-pass() { echo "REXT4-RESULT PASS $SCENARIO: $1"; }
-fail() { echo "REXT4-RESULT FAIL $SCENARIO: $1: $2"; }
+# collects (tools/results.py):
+#   REXT4-RESULT PASS scenario: check
+#   REXT4-RESULT FAIL scenario: check -- reason
+#   REXT4-RESULT SKIP scenario: check -- reason
+# Check names never contain " -- "; each run's expected names are listed in
+# tools/expected/RUN.txt, and a missing or unexpected name is a FAIL.
+# pass NAME [DETAIL]: DETAIL (counts, values) goes on an INFO line, so check
+# names stay fixed.
+pass() {
+    echo "REXT4-RESULT PASS $SCENARIO: $1"
+    [ -z "${2:-}" ] || echo "REXT4-INFO $SCENARIO: $1: $2"
+}
+fail() { echo "REXT4-RESULT FAIL $SCENARIO: $1 -- $2" | tr '\n' ' '; echo; }
+skip() { echo "REXT4-RESULT SKIP $SCENARIO: $1 -- $2"; }
 
 # check NAME CMD...: PASS when CMD succeeds.
 check() {
@@ -24,4 +35,4 @@ dmesg_has() {
 mark_dmesg() { dmesg -c >/dev/null; }
 
 # Load rext4.ko once per boot.
-load_rext4() { grep -q rext4 /proc/modules || insmod /rext4/rext4.ko; }
+load_rext4() { grep -q '^rext4 ' /proc/modules || insmod /rext4/rext4.ko; }

@@ -7,8 +7,9 @@
 # manifest.disk: "REXT4-MANIFEST <bytes> <sha256>" in sector 0, the manifest
 # from byte 512); /dev/vda, and /dev/vdc, /dev/vdd, ... if present, are the
 # images, each named by its volume label (mkreadimages.sh: rt-<option set>).
-# Kernel arguments: rext4.fstype=ext4|rext4 (default ext4): the filesystem
-# type to mount with; rext4 loads /rext4/rext4.ko first.
+# Kernel arguments: rext4.fstype=ext4|rext4 (required; no default, so a
+# run meant for rext4 can never silently test ext4): the filesystem type to
+# mount with; rext4 loads /rext4/rext4.ko first.
 #
 # One result per image: "<label>: tree matches (N entries, M bytes)", or a
 # FAIL naming the first difference with up to 20 diff lines on the console;
@@ -31,8 +32,12 @@ SCENARIO=read-tree
 . /scenarios/lib.sh
 
 fstype=$(sed -n 's/.*rext4\.fstype=\([^ ]*\).*/\1/p' /proc/cmdline)
-fstype=${fstype:-ext4}
-echo "read-tree: filesystem type $fstype"
+case "$fstype" in
+    ext4 | rext4) echo "read-tree: filesystem type $fstype" ;;
+    *)
+        fail "filesystem type given" "rext4.fstype=ext4|rext4 missing from the kernel arguments (got '$fstype')"
+        exit 1 ;;
+esac
 if [ "$fstype" = rext4 ]; then
     check "insmod rext4.ko" load_rext4
 fi
@@ -102,7 +107,7 @@ mmap_check() {
         bad=$((bad + d))
     fi
     if [ $bad = 0 ] && [ ! -s /tmp/mmap.err ]; then
-        pass "$label: mmap reads match ($nfiles files, $sample by mmapcat)"
+        pass "$label: mmap reads match" "$nfiles files, $sample by mmapcat"
     else
         { head -n 10 /tmp/mmap.bad; head -n 10 /tmp/mmap.err; } | cut -c1-300 | sed 's/^/read-tree mmap: /'
         fail "$label: mmap reads match" "$bad of $nfiles files differ ($sample by mmapcat), first: $(head -n 1 /tmp/mmap.bad | cut -c1-200); errors: $(head -c 200 /tmp/mmap.err)"
@@ -157,7 +162,7 @@ compare() {
     elif [ "$n" != "$nfiles" ] || [ "$holes" = 0 ] || [ -s /tmp/probe.ext4.seek.err ]; then
         fail "$label: SEEK_DATA/SEEK_HOLE match ext4" "vacuous: $n of $nfiles files mapped, $holes with holes, errors: $(head -c 200 /tmp/probe.ext4.seek.err)"
     else
-        pass "$label: SEEK_DATA/SEEK_HOLE match ext4 ($n files, $holes with holes)"
+        pass "$label: SEEK_DATA/SEEK_HOLE match ext4" "$n files, $holes with holes"
     fi
 
     # FIEMAP of every regular file: logical and physical extents, flags.
@@ -171,7 +176,7 @@ compare() {
     elif [ "$n" != "$nfiles" ] || [ "$ext" = 0 ] || [ -s /tmp/probe.ext4.fiemap.err ]; then
         fail "$label: FIEMAP matches ext4" "vacuous: $n of $nfiles files, $ext ending in a LAST extent, errors: $(head -c 200 /tmp/probe.ext4.fiemap.err)"
     else
-        pass "$label: FIEMAP matches ext4 ($n files, $ext with extents)"
+        pass "$label: FIEMAP matches ext4" "$n files, $ext with extents"
     fi
 
     # statx of every entry: inode numbers, blocks, all four timestamps
@@ -187,7 +192,7 @@ compare() {
     elif [ "$n" -lt "$entries" ] || [ "$bt" = 0 ] || [ "$imm" = 0 ] || [ -s /tmp/probe.ext4.statx.err ]; then
         fail "$label: statx matches ext4" "vacuous: $n of $entries entries, $bt with btime, $imm immutable, errors: $(head -c 200 /tmp/probe.ext4.statx.err)"
     else
-        pass "$label: statx matches ext4 ($n entries, $bt with btime, $imm immutable)"
+        pass "$label: statx matches ext4" "$n entries, $bt with btime, $imm immutable"
     fi
 
     if cmp -s /tmp/probe.ext4.statfs /tmp/probe.rext4.statfs && grep -q '^type=' /tmp/probe.ext4.statfs; then
@@ -209,7 +214,7 @@ compare() {
         show_diff readdir /tmp/probe.ext4.entries /tmp/probe.rext4.entries
         fail "$label: readdir resume" "entries differ from ext4's: $(wc -l < /tmp/probe.ext4.entries) on ext4, $n on $fstype, $(difflines /tmp/probe.ext4.entries /tmp/probe.rext4.entries | wc -l) differing lines"
     else
-        pass "$label: readdir resume ($bigdir, $n entries)"
+        pass "$label: readdir resume" "$bigdir, $n entries"
         echo "read-tree: $label: $(grep '^resume ok' /tmp/probe.rext4.readdir)"
     fi
 }
@@ -234,7 +239,7 @@ for dev in /dev/vda /dev/vd[c-z]; do
     if sh /scenarios/manifest.sh /mnt > /tmp/actual 2>/tmp/manifest.err; then
         secs=$(($(date +%s) - t0))
         if cmp -s /tmp/expected /tmp/actual; then
-            pass "$label: tree matches ($entries entries, $bytes bytes)"
+            pass "$label: tree matches" "$entries entries, $bytes bytes"
             echo "read-tree: $label: manifest in ${secs}s"
         else
             # "-" lines: expected only (missing or different), "+": read only
