@@ -17,15 +17,16 @@
  *                timeout
  *   softlockup   a CPU spins with preemption disabled past the soft-lockup
  *                threshold
- *   kmemleak     an allocation is only referenced from module data, which
- *                rmmod frees
+ *   kmemleak     allocations only referenced from module data, which rmmod
+ *                frees
  *   lockdep      two mutexes taken in both orders (AB-BA)
  *   odebug       a work item on the stack initialised without the
  *                _ONSTACK annotation (DEBUG_OBJECTS_WORK)
  *   list         list_add with a corrupted neighbour (DEBUG_LIST)
  *
- * The module always refuses to stay loaded unless the case needs it to
- * (kmemleak), so a control cannot leave anything behind but its report.
+ * Init always succeeds (busybox insmod retries a failed finit_module with
+ * init_module, which would run the case twice); the scenario unloads the
+ * module right after, and for kmemleak that unload is the bug.
  */
 #include <linux/delay.h>
 #include <linux/list.h>
@@ -47,7 +48,11 @@ MODULE_PARM_DESC(seconds, "how long hung/softlockup block or spin");
 /* Implemented in negctl_rust.rs. */
 int rext4_negctl_rust_use_after_free(void);
 
-static void *leaked;
+/*
+ * Several objects: a stale copy of a pointer (a reused task stack, a
+ * register) can hide one of them from a scan, not all.
+ */
+static void *leaked[8];
 
 static int negctl_kasan(void)
 {
@@ -96,19 +101,20 @@ static int negctl_lockdep(void)
 static int negctl_list(void)
 {
 	LIST_HEAD(head);
-	struct list_head a, b;
+	struct list_head a, b, c;
 
 	list_add(&a, &head);
-	/* Corrupt a's back link: the next list_add must be refused. */
-	a.prev = &b;
+	/*
+	 * Corrupt the head's back link (it should point at a): adding b after
+	 * a must be refused as "next->prev should be prev".
+	 */
+	head.prev = &c;
 	list_add(&b, &a);
 	return 0;
 }
 
 static int __init negctl_init(void)
 {
-	int ret = -EAGAIN;
-
 	pr_info("rext4_negctl: case '%s'\n", what);
 	if (!strcmp(what, "kasan")) {
 		negctl_kasan();
@@ -122,11 +128,9 @@ static int __init negctl_init(void)
 		mdelay(seconds * 1000);
 		preempt_enable();
 	} else if (!strcmp(what, "kmemleak")) {
-		leaked = kmalloc(200, GFP_KERNEL);
-		if (!leaked)
-			return -ENOMEM;
-		/* Stay loaded: rmmod frees the only reference (`leaked`). */
-		ret = 0;
+		/* rmmod frees the only references (`leaked`, module data). */
+		for (int i = 0; i < ARRAY_SIZE(leaked); i++)
+			leaked[i] = kmalloc(200, GFP_KERNEL);
 	} else if (!strcmp(what, "lockdep")) {
 		negctl_lockdep();
 	} else if (!strcmp(what, "odebug")) {
@@ -138,7 +142,7 @@ static int __init negctl_init(void)
 		return -EINVAL;
 	}
 	pr_info("rext4_negctl: case '%s' done\n", what);
-	return ret;
+	return 0;
 }
 
 static void __exit negctl_exit(void)

@@ -4,8 +4,6 @@
 //! use-after-free in Rust code, so the suite shows that KASAN instruments
 //! the Rust side of the module too, not only its C shims.
 
-#![no_std]
-
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 
 /// Frees a boxed value, then reads it through the dangling pointer.

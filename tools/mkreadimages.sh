@@ -18,6 +18,12 @@
 #     no64bit           -O ^64bit
 #     noflexbg          -O ^flex_bg
 #     linear            (none), and directories left as mkfs -d writes them
+#     crc16             -O ^metadata_csum,uninit_bg: crc16 group descriptor
+#                       checksums, BLOCK_UNINIT/INODE_UNINIT groups
+#     csumseed          -O metadata_csum_seed, then `tune2fs -U` to a new
+#                       UUID: checksums stay seeded by the old one
+#                       (s_checksum_seed), so a reader seeding from the UUID
+#                       fails every checksum
 # Then, except for linear.img: `e2fsck -fyD`, which turns every directory of
 # more than one block into an htree (dir_index) directory; mkfs -d itself
 # writes only linear directories. linear.img keeps the multi-block linear
@@ -106,7 +112,8 @@ EOF
 
 # label:mkfs-options:optimise-directories
 sets=("default::yes" "nocsum:-O ^metadata_csum:yes" "no64bit:-O ^64bit:yes"
-      "noflexbg:-O ^flex_bg:yes" "linear::no")
+      "noflexbg:-O ^flex_bg:yes" "linear::no" "crc16:-O ^metadata_csum,uninit_bg:yes"
+      "csumseed:-O metadata_csum_seed:yes")
 for s in "${sets[@]}"; do
     label=${s%%:*}; rest=${s#*:}; opts=${rest%%:*}; dx=${rest#*:}
     img=$out/$label.img
@@ -117,6 +124,15 @@ for s in "${sets[@]}"; do
     if [ "$dx" = yes ]; then
         rc=0; e2fsck -fyD "$img" > "$out/$label.e2fsck-D.log" 2>&1 || rc=$?
         [ $rc -le 1 ] || { cat "$out/$label.e2fsck-D.log"; echo "$label: e2fsck -D rc $rc" >&2; exit 1; }
+    fi
+    if [ "$label" = csumseed ]; then
+        tune2fs -U 5eed5eed-0123-4567-89ab-cdef01234567 "$img" > /dev/null
+        dumpe2fs -h "$img" 2>/dev/null | grep -q '^Checksum seed:' ||
+            { echo "$label: no checksum seed after tune2fs -U" >&2; exit 1; }
+    fi
+    if [ "$label" = crc16 ]; then
+        dumpe2fs "$img" 2>/dev/null | grep -q 'ITABLE_ZEROED\|BLOCK_UNINIT' && dumpe2fs "$img" 2>/dev/null | grep -q 'csum 0x' ||
+            { echo "$label: no crc16 descriptor checksums" >&2; exit 1; }
     fi
     debugfs -w -f "$out/mtime-fixup.debugfs" "$img" > "$out/$label.fixup.log" 2>&1
     if grep -v '^debugfs [0-9]' "$out/$label.fixup.log" | grep -v '^debugfs: sif ' | grep -q .; then

@@ -34,5 +34,10 @@ dmesg_has() {
 # Kernel messages since the last mark only.
 mark_dmesg() { dmesg -c >/dev/null; }
 
+# rmmod through the guest's wrapper (qemu/guest/rmmod logs the module's
+# address range for kmemleak attribution): busybox's shell runs its own
+# applet before looking at PATH, so the wrapper is named explicitly.
+rmmod() { /usr/local/sbin/rmmod "$@"; }
+
 # Load rext4.ko once per boot.
 load_rext4() { grep -q '^rext4 ' /proc/modules || insmod /rext4/rext4.ko; }

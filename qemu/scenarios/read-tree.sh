@@ -62,10 +62,15 @@ echo "read-tree: expected $entries entries, $bytes bytes;" \
 tab=$(printf '\t')
 # The regular files of the expected manifest: "sha256<TAB>path", as
 # sha256sum prints them ("sha256  path") and NUL-terminated paths for
-# xargs -0; and the directory with the most entries.
-awk -F '\t' '$2 == "f" { print $9 "\t" $1 }' /tmp/expected > /tmp/files
-awk -F '\t' '$2 == "f" { print $9 "  " $1 }' /tmp/expected > /tmp/files.sums
-awk -F '\t' '$2 == "f" { printf "%s%c", $1, 0 }' /tmp/expected > /tmp/files.list0
+# xargs -0 (all files: /tmp/all.list0, for the layout probes; up to 1 GiB:
+# the mmap reads, since the manifest hashes only the last MiB of bigger
+# ones); and the directory with the most entries.
+small='$2 == "f" && $7 <= 1073741824'
+awk -F '\t' "$small"' { print $9 "\t" $1 }' /tmp/expected > /tmp/files
+awk -F '\t' "$small"' { print $9 "  " $1 }' /tmp/expected > /tmp/files.sums
+awk -F '\t' "$small"' { printf "%s%c", $1, 0 }' /tmp/expected > /tmp/files.list0
+awk -F '\t' '$2 == "f" { printf "%s%c", $1, 0 }' /tmp/expected > /tmp/all.list0
+nall=$(awk -F '\t' '$2 == "f"' /tmp/expected | wc -l)
 nfiles=$(wc -l < /tmp/files)
 bigdir=$(awk -F '\t' '{ p = $1; if (!sub(/\/[^\/]*$/, "", p)) p = "."; n[p]++ }
     END { for (d in n) if (n[d] > m) { m = n[d]; b = d }; print b }' /tmp/expected)
@@ -84,9 +89,9 @@ mmap_check() {
     echo 3 > /proc/sys/vm/drop_caches
     : > /tmp/mmap.bad
     : > /tmp/mmap.err
-    { awk -F '\t' '$2 == "f" { print $7 "\t" $9 "\t" $1 }' /tmp/expected | sort -n -r | head -n 8 | cut -f2-
+    { awk -F '\t' "$small"' { print $7 "\t" $9 "\t" $1 }' /tmp/expected | sort -n -r | head -n 8 | cut -f2-
       grep "$tab"'.*hole ' /tmp/probe.rext4.seek | cut -f1 |
-          awk -F '\t' 'NR == FNR { want[$1] = 1; next } $1 in want { print $9 "\t" $1 }' - /tmp/expected
+          awk -F '\t' 'NR == FNR { want[$1] = 1; next } $1 in want && $7 <= 1073741824 { print $9 "\t" $1 }' - /tmp/expected
     } > /tmp/mmap.sample
     sample=$(wc -l < /tmp/mmap.sample)
     while IFS="$tab" read -r sum path; do
@@ -119,15 +124,17 @@ mmap_check() {
 # /tmp/probe.TAG.*.
 probe() {
     local tag=$1
-    (cd /mnt && xargs -0 rext4probe seekmap -l < /tmp/files.list0) 2> "/tmp/probe.$tag.seek.err" |
+    (cd /mnt && xargs -0 rext4probe seekmap -l < /tmp/all.list0) 2> "/tmp/probe.$tag.seek.err" |
         awk '/^file / { if (NR > 1) print r; r = substr($0, 6) "\t"; next } { r = r $0 "; " } END { if (NR) print r }' \
         > "/tmp/probe.$tag.seek"
-    (cd /mnt && xargs -0 rext4probe fiemap < /tmp/files.list0) 2> "/tmp/probe.$tag.fiemap.err" |
+    (cd /mnt && xargs -0 rext4probe fiemap < /tmp/all.list0) 2> "/tmp/probe.$tag.fiemap.err" |
         awk '/^file / { if (NR > 1) print r; r = substr($0, 6) "\t"; next } { r = r $0 "; " } END { if (NR) print r }' \
         > "/tmp/probe.$tag.fiemap"
     (cd /mnt && find . ! -path ./lost+found ! -path './lost+found/*' -print0 | xargs -0 rext4probe statx) \
         2> "/tmp/probe.$tag.statx.err" | LC_ALL=C sort > "/tmp/probe.$tag.statx"
     rext4probe statfs /mnt > "/tmp/probe.$tag.statfs" 2>&1 || echo "statfs failed" >> "/tmp/probe.$tag.statfs"
+    (cd /mnt && find . -type d ! -path ./lost+found ! -path './lost+found/*' -print0 | xargs -0 rext4probe dirents) \
+        2> "/tmp/probe.$tag.dirents.err" | LC_ALL=C sort > "/tmp/probe.$tag.dirents"
     if rext4probe readdir "/mnt/$bigdir" > "/tmp/probe.$tag.readdir" 2> "/tmp/probe.$tag.readdir.err"; then
         echo ok > "/tmp/probe.$tag.readdir.rc"
     else
@@ -159,8 +166,8 @@ compare() {
         difflines /tmp/probe.ext4.seek /tmp/probe.rext4.seek > /tmp/seek.diff
         first=$(head -n 1 /tmp/seek.diff | cut -c2- | cut -f1)
         fail "$label: SEEK_DATA/SEEK_HOLE match ext4" "$(grep -c '^-' /tmp/seek.diff) of $n files differ (ext4 $(wc -l < /tmp/probe.ext4.seek), $fstype $(wc -l < /tmp/probe.rext4.seek) lines), first: $first: ext4 '$(grep -m1 -F -e "-$first$tab" /tmp/seek.diff | cut -f2 | cut -c1-150)', $fstype '$(grep -m1 -F -e "+$first$tab" /tmp/seek.diff | cut -f2 | cut -c1-150)'"
-    elif [ "$n" != "$nfiles" ] || [ "$holes" = 0 ] || [ -s /tmp/probe.ext4.seek.err ]; then
-        fail "$label: SEEK_DATA/SEEK_HOLE match ext4" "vacuous: $n of $nfiles files mapped, $holes with holes, errors: $(head -c 200 /tmp/probe.ext4.seek.err)"
+    elif [ "$n" != "$nall" ] || [ "$holes" = 0 ] || [ -s /tmp/probe.ext4.seek.err ]; then
+        fail "$label: SEEK_DATA/SEEK_HOLE match ext4" "vacuous: $n of $nall files mapped, $holes with holes, errors: $(head -c 200 /tmp/probe.ext4.seek.err)"
     else
         pass "$label: SEEK_DATA/SEEK_HOLE match ext4" "$n files, $holes with holes"
     fi
@@ -173,8 +180,8 @@ compare() {
         show_diff fiemap /tmp/probe.ext4.fiemap /tmp/probe.rext4.fiemap
         difflines /tmp/probe.ext4.fiemap /tmp/probe.rext4.fiemap > /tmp/fiemap.diff
         fail "$label: FIEMAP matches ext4" "$(grep -c '^-' /tmp/fiemap.diff) of $n files differ, first: -$(grep -m1 '^-' /tmp/fiemap.diff | cut -c2- | cut -c1-200) +$(grep -m1 '^+' /tmp/fiemap.diff | cut -c2- | cut -c1-200)"
-    elif [ "$n" != "$nfiles" ] || [ "$ext" = 0 ] || [ -s /tmp/probe.ext4.fiemap.err ]; then
-        fail "$label: FIEMAP matches ext4" "vacuous: $n of $nfiles files, $ext ending in a LAST extent, errors: $(head -c 200 /tmp/probe.ext4.fiemap.err)"
+    elif [ "$n" != "$nall" ] || [ "$ext" = 0 ] || [ -s /tmp/probe.ext4.fiemap.err ]; then
+        fail "$label: FIEMAP matches ext4" "vacuous: $n of $nall files, $ext ending in a LAST extent, errors: $(head -c 200 /tmp/probe.ext4.fiemap.err)"
     else
         pass "$label: FIEMAP matches ext4" "$n files, $ext with extents"
     fi
@@ -193,6 +200,21 @@ compare() {
         fail "$label: statx matches ext4" "vacuous: $n of $entries entries, $bt with btime, $imm immutable, errors: $(head -c 200 /tmp/probe.ext4.statx.err)"
     else
         pass "$label: statx matches ext4" "$n entries, $bt with btime, $imm immutable"
+    fi
+
+    # getdents64 of every directory: inode numbers and d_type of every entry
+    # (symlinks, devices, FIFOs and sockets included).
+    n=$(wc -l < /tmp/probe.ext4.dirents)
+    local types
+    types=$(awk '{ print $3 }' /tmp/probe.ext4.dirents | sort -u | tr '\n' ' ')
+    if ! cmp -s /tmp/probe.ext4.dirents /tmp/probe.rext4.dirents || [ -s /tmp/probe.rext4.dirents.err ]; then
+        show_diff dirents /tmp/probe.ext4.dirents /tmp/probe.rext4.dirents
+        difflines /tmp/probe.ext4.dirents /tmp/probe.rext4.dirents > /tmp/dirents.diff
+        fail "$label: d_type of every entry matches ext4" "$(grep -c '^-' /tmp/dirents.diff) of $n entries differ, first: -$(grep -m1 '^-' /tmp/dirents.diff | cut -c2- | cut -c1-200) +$(grep -m1 '^+' /tmp/dirents.diff | cut -c2- | cut -c1-200); errors: $(head -c 200 /tmp/probe.rext4.dirents.err)"
+    elif [ "$n" -lt "$entries" ] || [ -s /tmp/probe.ext4.dirents.err ]; then
+        fail "$label: d_type of every entry matches ext4" "vacuous: $n entries for $entries in the manifest, errors: $(head -c 200 /tmp/probe.ext4.dirents.err)"
+    else
+        pass "$label: d_type of every entry matches ext4" "$n entries, d_types $types"
     fi
 
     if cmp -s /tmp/probe.ext4.statfs /tmp/probe.rext4.statfs && grep -q '^type=' /tmp/probe.ext4.statfs; then

@@ -37,6 +37,10 @@
  *                             entries as the full read (same ino, type and
  *                             name, each once), for K = half the entries
  *                             (and 1 and all but one). Prints "resume ok".
+ *   rext4probe dirents DIR... every entry of each DIR by getdents64, one
+ *                             line each, "DIR<TAB>INO D_TYPE NAME" (sort
+ *                             the output to compare: the order is the
+ *                             filesystem's hash order)
  *
  * Exit status: 0 on success, 1 when a check fails or a system call fails
  * (the message on stderr names the call, the path and the errno name; with
@@ -631,6 +635,23 @@ static int cmd_readdir(const char *path)
 	return 0;
 }
 
+/* The raw getdents64 entries of each directory, with their d_type. */
+static int cmd_dirents(int n, char **paths)
+{
+	for (int i = 0; i < n; i++) {
+		struct entries es = { 0 };
+		unsigned calls;
+
+		getdents_all(paths[i], &es, &calls);
+		for (size_t j = 0; j < es.n; j++)
+			printf("%s\t%" PRIu64 " %u %s\n", paths[i], es.v[j].ino, es.v[j].type,
+			       es.v[j].name);
+		free_entries(&es);
+	}
+	flush_stdout();
+	return 0;
+}
+
 /*
  * statx of each path (not following symlinks): one line per path with every
  * field a filesystem decides: inode, type and mode, links, owner, size,
@@ -726,7 +747,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s mmapcat FILE | mmapsum FILE... | seekmap [-l] FILE... | statx PATH... | fiemap FILE... |\n"
-		"       statfs DIR | readdir DIR\n", prog);
+		"       statfs DIR | readdir DIR | dirents DIR...\n", prog);
 	return 2;
 }
 
@@ -747,6 +768,8 @@ int main(int argc, char **argv)
 		return cmd_statx(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fiemap"))
 		return cmd_fiemap(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "dirents"))
+		return cmd_dirents(argc - 2, argv + 2);
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "mmapcat"))

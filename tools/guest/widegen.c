@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * widegen: makes, on a filesystem the in-kernel ext4 has mounted, the
+ * shapes that `mkfs.ext4 -d` never writes, for qemu/scenarios/mkwide.sh.
+ * Built static by qemu/guesttools.sh, on the guest's PATH.
+ *
+ *   widegen frag FILE N          N one-block extents: block 2*i (i < N) of
+ *                                FILE holds a 4096-byte pattern of i, the
+ *                                blocks between stay holes; fsync. With
+ *                                4 KiB blocks, N > 1360 forces an extent
+ *                                tree of depth 2 (4 index entries in the
+ *                                inode, 340 extents per leaf)
+ *   widegen files DIR N          N empty files in DIR, names of 8 to 40
+ *                                characters ("f%06d-" then padding)
+ *   widegen falloc FILE OFF LEN [keep]
+ *                                fallocate(2) of [OFF, OFF+LEN): unwritten
+ *                                extents; "keep" adds FALLOC_FL_KEEP_SIZE
+ *                                (preallocation past EOF)
+ *   widegen pwrite FILE OFF LEN  LEN bytes of a pattern at OFF (no O_TRUNC)
+ *   widegen sock PATH            a unix socket bound at PATH (then closed:
+ *                                the inode stays)
+ *   widegen mmaphold FILE        map FILE (shared, read-only), print
+ *                                "hash H" (FNV-1a of the mapped bytes), then
+ *                                again for every line read on stdin; exit at
+ *                                EOF, unmapping last: a mapping held across
+ *                                `umount -l`
+ *
+ * Exit status: 0 on success, 1 with a message naming the call otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int fail(const char *call, const char *path)
+{
+	fprintf(stderr, "widegen: %s %s: %s\n", call, path, strerror(errno));
+	return 1;
+}
+
+static long long num(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 0);
+
+	if (*s == '\0' || *end != '\0' || v < 0) {
+		fprintf(stderr, "widegen: bad number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static void pattern(char *buf, size_t len, long long seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)((seed * 131 + (long long)i * 7) & 0xff);
+}
+
+static int frag(const char *path, long long n)
+{
+	char buf[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return fail("open", path);
+	for (long long i = 0; i < n; i++) {
+		pattern(buf, sizeof(buf), i);
+		if (pwrite(fd, buf, sizeof(buf), 2 * i * (long long)sizeof(buf)) != (ssize_t)sizeof(buf))
+			return fail("pwrite", path);
+	}
+	if (fsync(fd) || close(fd))
+		return fail("fsync", path);
+	return 0;
+}
+
+static int files(const char *dir, long long n)
+{
+	char name[4096];
+	static const char pad[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	for (long long i = 0; i < n; i++) {
+		int extra = (int)(i % 33);
+		int fd;
+
+		snprintf(name, sizeof(name), "%s/f%06lld-%.*s", dir, i, extra, pad);
+		fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return fail("open", name);
+		close(fd);
+	}
+	return 0;
+}
+
+static int falloc(const char *path, long long off, long long len, int keep)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+
+	if (fd < 0)
+		return fail("open", path);
+	if (fallocate(fd, keep ? FALLOC_FL_KEEP_SIZE : 0, off, len))
+		return fail("fallocate", path);
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int pwrite_cmd(const char *path, long long off, long long len)
+{
+	char buf[65536];
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+
+	if (fd < 0)
+		return fail("open", path);
+	while (len > 0) {
+		size_t chunk = len < (long long)sizeof(buf) ? (size_t)len : sizeof(buf);
+
+		pattern(buf, chunk, off);
+		if (pwrite(fd, buf, chunk, off) != (ssize_t)chunk)
+			return fail("pwrite", path);
+		off += (long long)chunk;
+		len -= (long long)chunk;
+	}
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int sock(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return fail("socket", path);
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "widegen: socket path too long: %s\n", path);
+		return 1;
+	}
+	strcpy(a.sun_path, path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		return fail("bind", path);
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static uint64_t fnv(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int mmaphold(const char *path)
+{
+	struct stat st;
+	char line[256];
+	const unsigned char *map;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return fail("open", path);
+	if (fstat(fd, &st) || st.st_size <= 0)
+		return fail("fstat (or empty file)", path);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return fail("mmap", path);
+	close(fd);
+	printf("hash %016llx\n", (unsigned long long)fnv(map, (size_t)st.st_size));
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		printf("hash %016llx\n", (unsigned long long)fnv(map, (size_t)st.st_size));
+		fflush(stdout);
+	}
+	return munmap((void *)map, (size_t)st.st_size) ? fail("munmap", path) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "frag"))
+		return frag(argv[2], num(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "files"))
+		return files(argv[2], num(argv[3]));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "falloc"))
+		return falloc(argv[2], num(argv[3]), num(argv[4]), argc == 6 && !strcmp(argv[5], "keep"));
+	if (argc == 5 && !strcmp(argv[1], "pwrite"))
+		return pwrite_cmd(argv[2], num(argv[3]), num(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "sock"))
+		return sock(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "mmaphold"))
+		return mmaphold(argv[2]);
+	fprintf(stderr, "usage: widegen frag FILE N | files DIR N | falloc FILE OFF LEN [keep] |\n"
+			"       pwrite FILE OFF LEN | sock PATH | mmaphold FILE\n");
+	return 2;
+}
