@@ -3,7 +3,8 @@
 #
 #   qemu/vm.sh SCENARIO RESULTS [DISK...]
 #
-# The disks become /dev/vda, /dev/vdb, ... in the order given. The console
+# The disks become /dev/vda, /dev/vdb, ... in the order given; a DISK
+# written PATH:ro is attached read-only. The console
 # goes to RESULTS.log; RESULTS gets one result line per check (see
 # tools/results.py): the scenario's own results, "RUN: finished" (the
 # script ran to its end and exited 0), "RUN: console clean" (no detector
@@ -56,7 +57,12 @@ cat "$base" "$work/overlay.cpio" > "$work/initrd"
 
 drives=()
 for d in "$@"; do
-    drives+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe")
+    case "$d" in
+        # Shared, cached images: read-only to the guest, which also lets two
+        # VMs open the same file (QEMU locks images opened for writing).
+        *:ro) drives+=(-drive "file=${d%:ro},if=virtio,format=raw,readonly=on") ;;
+        *) drives+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe") ;;
+    esac
 done
 
 smp=${REXT4_VM_SMP:-1}

@@ -352,7 +352,8 @@ def names(args):
     with open(args.file) as fh:
         for ln in fh:
             r = parse(ln.rstrip("\n"))
-            if r and r[1].startswith(prefix) and "expected result" not in r[2] and "unexpected result" not in r[2]:
+            if (r and r[1].startswith(prefix) and r[1] != f"{prefix}expected results"
+                    and "unexpected result" not in r[2] and not r[2].startswith("missing:")):
                 print(("? " if r[0] == "SKIP" else "") + r[1][len(prefix):])
 
 

@@ -52,8 +52,13 @@ grep -q '^FAIL' "$out/setup.txt" && summary
 (cd tools/ext4disk && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo test --no-fail-fast 2>&1) > "$out/host.log"
 host_rc=$?
 {
-    sed -n 's/^test \(.*\) \.\.\. ok$/PASS host: \1/p; s/^test \(.*\) \.\.\. FAILED$/FAIL host: \1 -- cargo test failed/p;
-            s/^test \(.*\) \.\.\. ignored$/SKIP host: \1 -- ignored/p' "$out/host.log"
+    # Names are BINARY::TEST (BINARY: the test file, or "lib"), so the same
+    # test name in two files is two results.
+    awk '/^ *Running / { b = ($2 == "unittests") ? $3 : $2; sub(/^.*\//, "", b); sub(/\.rs$/, "", b); next }
+         /^ *Doc-tests / { b = "doc"; next }
+         /^test .* \.\.\. ok$/ { sub(/^test /, ""); sub(/ \.\.\. ok$/, ""); print "PASS host: " b "::" $0 }
+         /^test .* \.\.\. FAILED$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$/, ""); print "FAIL host: " b "::" $0 " -- cargo test failed" }
+         /^test .* \.\.\. ignored$/ { sub(/^test /, ""); sub(/ \.\.\. ignored$/, ""); print "SKIP host: " b "::" $0 " -- ignored" }' "$out/host.log"
     if [ $host_rc != 0 ]; then echo "FAIL host: cargo test exit status -- rc $host_rc, see $out/host.log"; fi
 } | expect host
 
@@ -102,48 +107,49 @@ if [ ! -f "$rimg/.done" ]; then
 fi
 
 # 5. KUnit, the negative controls and the VM scenarios, one boot each.
+# VM runs go two at a time (REXT4_JOBS): a boot is mostly one vCPU's work
+# under TCG, and the machine has two cores. Results are collected in the
+# order the runs were started.
+jobs_max=${REXT4_JOBS:-2}
+runs=()
+declare -A vm_pid
 vm() { # RUN SCENARIO [DISK...]: results are named after RUN
     local run=$1 name=$2; shift 2
-    REXT4_RUN=$run qemu/vm.sh "$name" "$out/vm-$run" "$@"
-    cat "$out/vm-$run" >> "$results"
-    grep '^FAIL' "$out/vm-$run" || true
-    echo "vm $run: $(grep -c '^PASS' "$out/vm-$run") passed, $(grep -c '^FAIL' "$out/vm-$run") failed ($(sed -n "s/^INFO $run: \([0-9]*s\)$/\1/p" "$out/vm-$run"))"
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    echo "vm $run: started"
+    REXT4_RUN=$run qemu/vm.sh "$name" "$out/vm-$run" "$@" > "$out/vm-$run.out" 2>&1 &
+    vm_pid[$run]=$!
+    runs+=("$run")
 }
-REXT4_KTAP=1 vm kunit kunit
-
-# Negative controls, one boot: each case does one deliberately bad thing in
-# a test-only module (kunit/negctl.c, negctl_rust.rs) and passes only if its
-# detector reports it, i.e. only if the same bug in rext4 would fail a run.
-REXT4_EXPECT_FAIL="kasan|console clean|BUG: KASAN: slab-use-after-free in (init_module|negctl_kasan)
-kasan-rust|console clean|BUG: KASAN: slab-use-after-free in rext4_negctl_rust_use_after_free
-lockdep|console clean|possible circular locking dependency detected
-odebug|console clean|ODEBUG: object .* is on stack .* but NOT annotated
-list|console clean|list_add corruption
-softlockup|console clean|BUG: soft lockup - CPU#[0-9]+ stuck
-hung|console clean|INFO: task insmod:[0-9]+ blocked for more than 30 seconds
-kmemleak|kmemleak clean|allocated by rext4_negctl" REXT4_VM_APPEND="kasan_multi_shot" vm negctl negctl
-
-vm insmod insmod
-vm probe probe "$img/probe.img"
-vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
-    "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
-vm ext4-itself-reference ext4-reference "$img/reference.img"
-# shellcheck disable=SC2046
-vm corrupt corrupt $(cat "$out/corrupt/disks")
+vm_wait() { # RUN: wait for that run to end
+    wait "${vm_pid[$1]}" 2>/dev/null || true
+}
+vm_collect() {
+    local run
+    wait
+    for run in "${runs[@]}"; do
+        if [ ! -s "$out/vm-$run" ]; then
+            echo "FAIL $run: results -- qemu/vm.sh left no results; see $out/vm-$run.out" > "$out/vm-$run"
+        fi
+        cat "$out/vm-$run" >> "$results"
+        grep '^FAIL' "$out/vm-$run" || true
+        echo "vm $run: $(grep -c '^PASS' "$out/vm-$run") passed, $(grep -c '^FAIL' "$out/vm-$run") failed ($(sed -n "s/^INFO $run: \([0-9]*s\)$/\1/p" "$out/vm-$run"))"
+    done
+}
+# The longest runs first, so that two run side by side until the end.
 # The read path: seven images of the generated tree (default features,
 # ^metadata_csum, ^64bit, ^flex_bg, linear directories, crc16 descriptors,
 # metadata_csum_seed after a UUID change) against the source
 # tree's manifest; the same pipeline with the in-kernel ext4 on one image
 # proves the images and the comparison themselves.
-REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree read-tree "$rimg/default.img" "$rimg/manifest.disk" \
-    "$rimg/nocsum.img" "$rimg/no64bit.img" "$rimg/noflexbg.img" "$rimg/linear.img" \
-    "$rimg/crc16.img" "$rimg/csumseed.img"
-REXT4_VM_APPEND="rext4.fstype=ext4" vm ext4-itself-read-tree read-tree "$rimg/default.img" "$rimg/manifest.disk"
-# Two rext4 mounts and ext4 at once, concurrent walkers under memory
-# pressure, umount -l with busy files, rmmod refused while mounted.
-REXT4_VM_SMP=2 vm concurrent concurrent "$rimg/default.img" "$rimg/manifest.disk" "$rimg/nocsum.img" "$rimg/linear.img"
-
-
+# Every probe on the default and the linear-directory image; the manifest
+# and e2fsck on the images that differ in on-disk format only.
+REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree read-tree \
+    "$rimg/default.img:ro" "$rimg/manifest.disk:ro" "$rimg/linear.img:ro"
+REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4 rext4.quick=1" vm read-tree-formats read-tree \
+    "$rimg/nocsum.img:ro" "$rimg/manifest.disk:ro" "$rimg/no64bit.img:ro" "$rimg/noflexbg.img:ro" \
+    "$rimg/crc16.img:ro" "$rimg/csumseed.img:ro"
+REXT4_VM_APPEND="rext4.fstype=ext4" vm ext4-itself-read-tree read-tree "$rimg/default.img:ro" "$rimg/manifest.disk:ro"
 # What the in-kernel ext4 itself writes (mkwide.sh: unwritten extents, a
 # depth-2 extent tree, a sparse file over 4 GiB, atime/ctime/crtime, every
 # file type, a 50 000-entry two-level htree directory), made in the VM and
@@ -153,6 +159,7 @@ wimg=$REXT4_CACHE/wide-$wkey-$(basename "$(qemu/kernel.sh path)")
 if [ -f "$wimg/.done" ]; then
     echo "INFO ext4-itself-wide-image: cached in $wimg; results from when it was made:"
     cat "$wimg/results" | tee -a "$results" | grep '^FAIL' || true
+    echo "INFO ext4-itself-wide-image: cached results above" >> "$results"
 else
     rm -rf "$REXT4_CACHE"/wide-*
     mkdir -p "$wimg"
@@ -162,6 +169,7 @@ else
     mke2fs -q -F -t ext4 -b 4096 -N 60000 -L bigdir "$wimg/bigdir.img"
     truncate -s 4M "$wimg/manifest.disk"
     vm ext4-itself-wide-image mkwide "$wimg/wide.img" "$wimg/bigdir.img" "$wimg/manifest.disk"
+    vm_wait ext4-itself-wide-image
     if grep -q '^FAIL' "$out/vm-ext4-itself-wide-image"; then
         rm -rf "$wimg"
     else
@@ -178,4 +186,29 @@ else
     record FAIL "bigdir: image" "the ext4-written image could not be made"
 fi
 
+# Negative controls, one boot: each case does one deliberately bad thing in
+# a test-only module (kunit/negctl.c, negctl_rust.rs) and passes only if its
+# detector reports it, i.e. only if the same bug in rext4 would fail a run.
+REXT4_EXPECT_FAIL="kasan|console clean|BUG: KASAN: slab-use-after-free in (init_module|negctl_kasan)
+kasan-rust|console clean|BUG: KASAN: slab-use-after-free in rext4_negctl_rust_use_after_free
+lockdep|console clean|possible circular locking dependency detected
+odebug|console clean|ODEBUG: object .* is on stack .* but NOT annotated
+list|console clean|list_add corruption
+softlockup|console clean|BUG: soft lockup - CPU#[0-9]+ stuck
+hung|console clean|INFO: task insmod:[0-9]+ blocked for more than 30 seconds
+kmemleak|kmemleak clean|allocated by rext4_negctl" REXT4_VM_APPEND="kasan_multi_shot" vm negctl negctl
+
+REXT4_KTAP=1 vm kunit kunit
+vm insmod insmod
+vm probe probe "$img/probe.img"
+vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
+    "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
+vm ext4-itself-reference ext4-reference "$img/reference.img"
+# shellcheck disable=SC2046
+vm corrupt corrupt $(cat "$out/corrupt/disks")
+# Two rext4 mounts and ext4 at once, concurrent walkers under memory
+# pressure, umount -l with busy files, rmmod refused while mounted.
+REXT4_VM_SMP=2 vm concurrent concurrent "$rimg/default.img:ro" "$rimg/manifest.disk:ro" "$rimg/nocsum.img:ro" "$rimg/linear.img:ro"
+
+vm_collect
 summary
