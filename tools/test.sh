@@ -97,9 +97,10 @@ fi
 rkey=$(cat tools/gentree.py tools/manifest.sh tools/mkreadimages.sh | sha256sum | cut -c1-16)
 rimg=$REXT4_CACHE/readtree-$rkey
 if [ ! -f "$rimg/.done" ]; then
-    rm -rf "$REXT4_CACHE"/readtree-*
     if tools/mkreadimages.sh "$rimg" > "$out/readtree-images.log" 2>&1; then
         touch "$rimg/.done"
+        # Keep the newest few (other checkouts may use older ones).
+        ls -dt "$REXT4_CACHE"/readtree-* | tail -n +4 | xargs -r rm -rf
     else
         record FAIL "images: read-tree" "see $out/readtree-images.log"
         summary
@@ -161,7 +162,8 @@ if [ -f "$wimg/.done" ]; then
     cat "$wimg/results" | tee -a "$results" | grep '^FAIL' || true
     echo "INFO ext4-itself-wide-image: cached results above" >> "$results"
 else
-    rm -rf "$REXT4_CACHE"/wide-*
+    ls -dt "$REXT4_CACHE"/wide-* 2>/dev/null | tail -n +3 | xargs -r rm -rf
+    rm -rf "$wimg"
     mkdir -p "$wimg"
     truncate -s 256M "$wimg/wide.img"
     mke2fs -q -F -t ext4 -b 4096 -L wide "$wimg/wide.img"
