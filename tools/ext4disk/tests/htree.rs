@@ -766,3 +766,91 @@ fn damaged_index_never_panics() {
     }
     assert!(errors > 0);
 }
+
+fn le32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(b[off..off + 4].try_into().unwrap())
+}
+
+/// The collision bit: an index entry whose hash is `h | 1` means names of
+/// hash `h` continue from the previous leaf. Index entries are rewritten
+/// (offsets computed here from the format, blocks located by debugfs) so
+/// that the first name of a leaf is found only by continuing from the
+/// previous leaf: within one node, and across two nodes (through the
+/// root).
+#[test]
+fn collision_bit_continues_into_next_leaf() {
+    let s = Scratch::new("htree-collide");
+    let tree = s.0.join("tree");
+    make_tree(&tree, 5000, 40);
+    let img_path = image(&s.0, &tree, "c.img", 1024, "half_md4", false, &["-O", "^metadata_csum"]);
+    let blocks = debugfs_blocks(&img_path, "/d");
+    let dump = htree_dump(&img_path, "/d");
+    assert_eq!(dump.indirect_levels, 1);
+    let orig = std::fs::read(&img_path).unwrap();
+    let root = blocks[0] as usize * 1024;
+    let node_of = |lblk: u32| blocks[lblk as usize] as usize * 1024;
+    // The name with the smallest hash in a leaf.
+    let first_in = |leaf: u32| {
+        dump.names
+            .iter()
+            .filter(|(_, v)| v.2 == leaf)
+            .min_by_key(|(_, v)| v.0)
+            .map(|(n, v)| (n.clone(), v.0))
+            .unwrap()
+    };
+    let n1 = le32_at(&orig, root + 32 + 8 + 4);
+    let node1 = node_of(n1);
+    let c = s.0.join("x.img");
+
+    // Within node 1: entry 1 (leaf L) gets hash h_f | 1.
+    let leaf = le32_at(&orig, node1 + 8 + 8 + 4);
+    let prev_leaf = le32_at(&orig, node1 + 8 + 4);
+    let (name, h) = first_in(leaf);
+    let img = patched(&img_path, &c, |v| {
+        v[node1 + 16..node1 + 20].copy_from_slice(&(h | 1).to_le_bytes())
+    });
+    let root_ino = img.inode(2).unwrap();
+    let dir = img.inode(find_ino(&img, &root_ino, b"d")).unwrap();
+    let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
+    let mut buf = vec![0u8; 1024];
+    let mut r = DirReader { img: &img, dir: &dir };
+    let mut path = htree::probe(&p, &name, &mut r, &mut buf).unwrap();
+    assert_eq!(path.leaf(), prev_leaf);
+    assert!(path.continues());
+    assert_eq!(path.next_leaf(&p, &mut r, &mut buf).unwrap(), Some(leaf));
+    assert!(!path.continues());
+    assert_eq!(path.next_leaf(&p, &mut r, &mut buf).unwrap(), None);
+    assert_eq!(lookup(&img, &dir, &name).unwrap().map(|x| x.1), Some(leaf));
+    // Without the bit the name is simply not found (the walk stops).
+    let img = patched(&img_path, &c, |v| {
+        v[node1 + 16..node1 + 20].copy_from_slice(&(h + 2).to_le_bytes())
+    });
+    let dir = img.inode(find_ino(&img, &img.inode(2).unwrap(), b"d")).unwrap();
+    assert_eq!(lookup(&img, &dir, &name).unwrap(), None);
+
+    // Across nodes: root entry 2 (node 2) gets hash h_g | 1 where h_g is
+    // the smallest hash of node 2's first leaf.
+    let n2 = le32_at(&orig, root + 32 + 16 + 4);
+    let node2 = node_of(n2);
+    let leaf0 = le32_at(&orig, node2 + 8 + 4);
+    let count1 = u16::from_le_bytes([orig[node1 + 10], orig[node1 + 11]]) as usize;
+    let last_of_1 = le32_at(&orig, node1 + 8 + 8 * (count1 - 1) + 4);
+    let (name, h) = first_in(leaf0);
+    let img = patched(&img_path, &c, |v| {
+        v[root + 48..root + 52].copy_from_slice(&(h | 1).to_le_bytes())
+    });
+    let dir = img.inode(find_ino(&img, &img.inode(2).unwrap(), b"d")).unwrap();
+    let mut r = DirReader { img: &img, dir: &dir };
+    let mut path = htree::probe(&p, &name, &mut r, &mut buf).unwrap();
+    assert_eq!(path.leaf(), last_of_1);
+    assert!(path.continues());
+    assert_eq!(path.next_leaf(&p, &mut r, &mut buf).unwrap(), Some(leaf0));
+    assert_eq!(path.frames()[1].lblk, n2);
+    assert_eq!(lookup(&img, &dir, &name).unwrap().map(|x| x.1), Some(leaf0));
+    // Every other name is still found.
+    for i in (0..5000).step_by(7) {
+        assert!(lookup(&img, &dir, dir_name(i, 40).as_bytes())
+            .unwrap()
+            .is_some());
+    }
+}
