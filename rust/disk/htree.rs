@@ -532,7 +532,10 @@ pub fn parse_root<'a>(p: &DxParams, b: &'a [u8]) -> Result<(RootInfo, DxBlock<'a
         v => return Err(corrupt("htree root: hash_version", v.into())),
     }
     if info.unused_flags & 1 != 0 {
-        return Err(corrupt("htree root: unused_flags", info.unused_flags.into()));
+        return Err(corrupt(
+            "htree root: unused_flags",
+            info.unused_flags.into(),
+        ));
     }
     if usize::from(info.indirect_levels) >= p.max_levels() {
         return Err(corrupt(
@@ -803,7 +806,13 @@ impl DxPath {
         if child >= p.dir_blocks {
             return Err(corrupt("htree: block beyond directory size", child.into()));
         }
-        if child == 0 || self.frames().iter().take(level + 1).any(|f| f.lblk == child) {
+        if child == 0
+            || self
+                .frames()
+                .iter()
+                .take(level + 1)
+                .any(|f| f.lblk == child)
+        {
             return Err(corrupt("htree: index cycle at block", child.into()));
         }
         let f = self.frames.get_mut(level).ok_or(Error::Truncated)?;
@@ -848,7 +857,10 @@ fn check_range(node: &DxBlock<'_>, lo: u32, hi: u32) -> Result<()> {
         let first = node.hash(1)?;
         let last = node.hash(n - 1)?;
         if first < lo & !1 || last > hi {
-            return Err(corrupt("htree node: hash outside parent range", first.into()));
+            return Err(corrupt(
+                "htree node: hash outside parent range",
+                first.into(),
+            ));
         }
     }
     Ok(())

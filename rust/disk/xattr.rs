@@ -25,7 +25,8 @@
 //! * **Hashes** (`ext4_xattr_hash_entry`, `ext4_xattr_rehash`): an entry's
 //!   hash mixes its name bytes (rotate 5) then its value as le32 words padded
 //!   with zeros (rotate 16); the block hash mixes the entry hashes (rotate
-//!   16), and is 0 when an entry hash is 0. Kernels before 6.2 mixed name
+//!   16), and is 0 when an entry hash is 0 (e2fsprogs stores 0 for
+//!   every block). Kernels before 6.2 mixed name
 //!   bytes as signed chars on x86; both forms are accepted, as ext4 does.
 //!
 //! # Checks
@@ -36,8 +37,9 @@
 //! names without NUL, value sizes at most 16 MiB, values inside the area,
 //! after the entry table and not overlapping its end (padded size too).
 //! Beyond what the kernel checks on read, and as e2fsck does, the entry
-//! hashes of a block (and of in-inode entries that carry one) and the block
-//! hash must match, and `h_refcount` must be at least 1. After validation,
+//! hashes of a block (and of in-inode entries that carry one) must match,
+//! the block hash must match unless it is 0, and `h_refcount` must be at
+//! least 1. After validation,
 //! iteration and lookup cannot fail.
 //!
 //! # Using it (for the fs layer)
@@ -396,8 +398,10 @@ impl<'a> Xattrs<'a> {
             header: Some(header),
         };
         x.check(sb)?;
+        // e2fsprogs leaves h_hash 0 (it only matters for block sharing);
+        // the kernel always stores the rehash.
         let computed = block_hash(x.entries().map(|e| e.hash));
-        if computed != header.hash {
+        if header.hash != 0 && computed != header.hash {
             return Err(Error::BadChecksum {
                 what: "xattr block hash",
                 stored: header.hash,
@@ -489,7 +493,7 @@ impl<'a> Xattrs<'a> {
     }
 
     /// Block entries must carry their hash; in-inode ones may carry 0 (the
-    /// kernel stores 0 there; e2fsprogs stores the hash).
+    /// kernel and e2fsprogs store 0 there) or the hash.
     fn check_entry_hash(&self, stored: u32, name: &[u8], value: &[u8]) -> Result<()> {
         if stored == 0 && self.location == Location::InInode {
             return Ok(());

@@ -328,17 +328,24 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
             continue;
         }
         let got = lookup(&img, &dir, &e.name).unwrap();
-        let (ino, leaf) = got.unwrap_or_else(|| {
-            panic!("{path}: {} not found", String::from_utf8_lossy(&e.name))
-        });
+        let (ino, leaf) =
+            got.unwrap_or_else(|| panic!("{path}: {} not found", String::from_utf8_lossy(&e.name)));
         assert_eq!(ino, e.ino, "{}", String::from_utf8_lossy(&e.name));
         let &(h, m, dleaf) = dump
             .names
             .get(&e.name)
             .unwrap_or_else(|| panic!("debugfs lacks {}", String::from_utf8_lossy(&e.name)));
         let mut buf = vec![0u8; img.sb.block_size() as usize];
-        let path_ = htree::probe(&p, &e.name, &mut DirReader { img: &img, dir: &dir }, &mut buf)
-            .unwrap();
+        let path_ = htree::probe(
+            &p,
+            &e.name,
+            &mut DirReader {
+                img: &img,
+                dir: &dir,
+            },
+            &mut buf,
+        )
+        .unwrap();
         assert_eq!(
             (path_.hash().major, path_.hash().minor),
             (h, m),
@@ -349,10 +356,19 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
         root_levels = Some(path_.root_info().indirect_levels);
         n += 1;
     }
-    assert_eq!(n, dump.names.len(), "{path}: linear scan and htree_dump differ");
+    assert_eq!(
+        n,
+        dump.names.len(),
+        "{path}: linear scan and htree_dump differ"
+    );
     assert_eq!(root_levels.map(u32::from), Some(dump.indirect_levels));
     // Absent names, including ones next to present names in hash order.
-    for absent in ["absent", "n0000001-é-no", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "é"] {
+    for absent in [
+        "absent",
+        "n0000001-é-no",
+        "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        "é",
+    ] {
         assert_eq!(lookup(&img, &dir, absent.as_bytes()).unwrap(), None);
     }
     for e in linear.iter().take(200) {
@@ -469,9 +485,23 @@ fn lookup_every_name_2k_4k() {
         (2048, "half_md4", false, &[][..], 1),
         (2048, "tea", true, &["-O", "^metadata_csum"][..], 1),
         (4096, "half_md4", true, &[][..], 0),
-        (4096, "legacy", false, &["-O", "^metadata_csum,^64bit"][..], 0),
+        (
+            4096,
+            "legacy",
+            false,
+            &["-O", "^metadata_csum,^64bit"][..],
+            0,
+        ),
     ] {
-        let img = image(&s.0, &tree, &format!("{bs}-{alg}.img"), bs, alg, unsigned, extra);
+        let img = image(
+            &s.0,
+            &tree,
+            &format!("{bs}-{alg}.img"),
+            bs,
+            alg,
+            unsigned,
+            extra,
+        );
         let (n, levels) = check_dir(&img, "/d");
         assert_eq!((n, levels), (5000, want_levels), "{bs} {alg}");
         std::fs::remove_file(img).unwrap();
@@ -619,7 +649,15 @@ fn corrupt_index_blocks_are_errors() {
     let name = dir_name(1234, 40);
     for csum in [true, false] {
         let extra: &[&str] = if csum { &[] } else { &["-O", "^metadata_csum"] };
-        let img_path = image(&s.0, &tree, &format!("c{csum}.img"), 1024, "half_md4", false, extra);
+        let img_path = image(
+            &s.0,
+            &tree,
+            &format!("c{csum}.img"),
+            1024,
+            "half_md4",
+            false,
+            extra,
+        );
         let blocks = debugfs_blocks(&img_path, "/d");
         let dump = htree_dump(&img_path, "/d");
         assert_eq!(dump.indirect_levels, 1);
@@ -732,7 +770,15 @@ fn damaged_index_never_panics() {
     let s = Scratch::new("htree-fuzz");
     let tree = s.0.join("tree");
     make_tree(&tree, 5000, 40);
-    let img_path = image(&s.0, &tree, "f.img", 1024, "tea", false, &["-O", "^metadata_csum"]);
+    let img_path = image(
+        &s.0,
+        &tree,
+        "f.img",
+        1024,
+        "tea",
+        false,
+        &["-O", "^metadata_csum"],
+    );
     let blocks = debugfs_blocks(&img_path, "/d");
     let dump = htree_dump(&img_path, "/d");
     let root = blocks[0] as usize * 1024;
@@ -782,7 +828,15 @@ fn collision_bit_continues_into_next_leaf() {
     let s = Scratch::new("htree-collide");
     let tree = s.0.join("tree");
     make_tree(&tree, 5000, 40);
-    let img_path = image(&s.0, &tree, "c.img", 1024, "half_md4", false, &["-O", "^metadata_csum"]);
+    let img_path = image(
+        &s.0,
+        &tree,
+        "c.img",
+        1024,
+        "half_md4",
+        false,
+        &["-O", "^metadata_csum"],
+    );
     let blocks = debugfs_blocks(&img_path, "/d");
     let dump = htree_dump(&img_path, "/d");
     assert_eq!(dump.indirect_levels, 1);
@@ -813,7 +867,10 @@ fn collision_bit_continues_into_next_leaf() {
     let dir = img.inode(find_ino(&img, &root_ino, b"d")).unwrap();
     let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
     let mut buf = vec![0u8; 1024];
-    let mut r = DirReader { img: &img, dir: &dir };
+    let mut r = DirReader {
+        img: &img,
+        dir: &dir,
+    };
     let mut path = htree::probe(&p, &name, &mut r, &mut buf).unwrap();
     assert_eq!(path.leaf(), prev_leaf);
     assert!(path.continues());
@@ -825,7 +882,9 @@ fn collision_bit_continues_into_next_leaf() {
     let img = patched(&img_path, &c, |v| {
         v[node1 + 16..node1 + 20].copy_from_slice(&(h + 2).to_le_bytes())
     });
-    let dir = img.inode(find_ino(&img, &img.inode(2).unwrap(), b"d")).unwrap();
+    let dir = img
+        .inode(find_ino(&img, &img.inode(2).unwrap(), b"d"))
+        .unwrap();
     assert_eq!(lookup(&img, &dir, &name).unwrap(), None);
 
     // Across nodes: root entry 2 (node 2) gets hash h_g | 1 where h_g is
@@ -839,8 +898,13 @@ fn collision_bit_continues_into_next_leaf() {
     let img = patched(&img_path, &c, |v| {
         v[root + 48..root + 52].copy_from_slice(&(h | 1).to_le_bytes())
     });
-    let dir = img.inode(find_ino(&img, &img.inode(2).unwrap(), b"d")).unwrap();
-    let mut r = DirReader { img: &img, dir: &dir };
+    let dir = img
+        .inode(find_ino(&img, &img.inode(2).unwrap(), b"d"))
+        .unwrap();
+    let mut r = DirReader {
+        img: &img,
+        dir: &dir,
+    };
     let mut path = htree::probe(&p, &name, &mut r, &mut buf).unwrap();
     assert_eq!(path.leaf(), last_of_1);
     assert!(path.continues());
