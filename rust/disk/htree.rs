@@ -62,8 +62,13 @@
 //! ```
 //!
 //! `reader` implements [`DirBlockReader`] (read a logical block of the
-//! directory into the caller's buffer); `buf` is one block the caller owns.
-//! Nothing here allocates.
+//! directory into the caller's buffer; any `FnMut(u32, &mut [u8]) ->
+//! Result<()>` closure is one); `buf` is one block the caller owns. Nothing
+//! here allocates. The leaf numbers returned are below `dir_blocks`, never
+//! block 0 and never an index block on the path.
+//!
+//! "." and ".." are not in the index: like ext4, look them up in block 0
+//! (the root's two real records) with a linear scan of that block.
 //!
 //! ext4 treats a malformed index (`ERR_BAD_DX_DIR`: everything this module
 //! reports as [`Error::Corrupt`]) by warning and falling back to a linear
@@ -297,7 +302,7 @@ pub fn dirhash(version: u8, seed: &[u32; 4], name: &[u8]) -> Result<DxHash> {
         hash_version::HALF_MD4 | hash_version::HALF_MD4_UNSIGNED => {
             let mut inp = [0u32; 8];
             for (i, chunk) in name.chunks(32).enumerate() {
-                let rest = name.len() - i * 32;
+                let rest = name.len().saturating_sub(i * 32);
                 str2hashbuf(chunk, rest, &mut inp, byte);
                 half_md4_transform(&mut buf, &inp);
             }
@@ -306,7 +311,7 @@ pub fn dirhash(version: u8, seed: &[u32; 4], name: &[u8]) -> Result<DxHash> {
         _ => {
             let mut inp = [0u32; 4];
             for (i, chunk) in name.chunks(16).enumerate() {
-                let rest = name.len() - i * 16;
+                let rest = name.len().saturating_sub(i * 16);
                 str2hashbuf(chunk, rest, &mut inp, byte);
                 tea_transform(&mut buf, &inp);
             }
