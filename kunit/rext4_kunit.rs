@@ -696,3 +696,228 @@ kunit_suite!(
         dirent_htree_node,
     ]
 );
+
+// ---------------------------------------------------------------------------
+// htree hashes and walk, xattr blocks, on-disk ACLs
+// ---------------------------------------------------------------------------
+
+use disk::htree::{self, DxParams, HashConfig};
+use disk::xattr::{self, acl::Acl, Xattrs};
+
+/// Reference hashes from e2fsprogs' `debugfs dx_hash -h V -s SEED NAME`.
+unsafe extern "C" fn htree_hash_vectors(t: *mut Test) {
+    // 01234567-89ab-cdef-0123-456789abcdef as s_hash_seed words.
+    let seed = [0x6745_2301, 0xEFCD_AB89, 0x6745_2301, 0xEFCD_AB89];
+    let name = "héllo".as_bytes();
+    let want: [(u32, u32); 6] = [
+        (0x2399_28cc, 0),
+        (0x1e7a_395c, 0xe9ad_fb54),
+        (0x313e_cf7e, 0xedbe_6b7e),
+        (0x7798_acd8, 0),
+        (0x3e12_27d0, 0x68ce_b7ad),
+        (0x7472_d1be, 0x99e4_e95b),
+    ];
+    for (v, (major, minor)) in want.iter().enumerate() {
+        let h = htree::dirhash(v as u8, &seed, name);
+        check_eq!(t, h.map(|h| (h.major, h.minor)), Ok((*major, *minor)));
+    }
+    // All-zero seed: the default one.
+    let lf: [(u32, u32); 3] = [
+        (0x5e2a_ba24, 0),
+        (0x591d_e422, 0x6ffc_56e0),
+        (0x2dbf_9e80, 0xbfeb_ee4f),
+    ];
+    for (v, (major, minor)) in lf.iter().enumerate() {
+        let h = htree::dirhash(v as u8, &[0; 4], b"lost+found");
+        check_eq!(t, h.map(|h| (h.major, h.minor)), Ok((*major, *minor)));
+    }
+    check!(
+        t,
+        matches!(
+            htree::dirhash(htree::hash_version::SIPHASH, &seed, name),
+            Err(Error::Unsupported { .. })
+        )
+    );
+}
+
+/// A one-level index (root with two leaves) in memory, with metadata_csum:
+/// the walk picks the leaf by hash; damage is an error.
+unsafe extern "C" fn htree_walk_crafted(t: *mut Test) {
+    let p = DxParams {
+        block_size: BS,
+        dir_blocks: 3,
+        csum_seed: Some(SEED),
+        largedir: false,
+        hash: HashConfig {
+            unsigned: false,
+            seed: [0; 4],
+        },
+    };
+    let Ok(mut root) = KVec::from_elem(0u8, BS as usize, GFP_KERNEL) else {
+        check!(t, false);
+        return;
+    };
+    dirent(&mut root, 0, 2, 12, b".", 2);
+    dirent(&mut root, 12, 2, (BS - 12) as u16, b"..", 2);
+    if let Some(x) = root.get_mut(24 + 4..24 + 8) {
+        x.copy_from_slice(&[htree::hash_version::HALF_MD4, 8, 0, 0]);
+    }
+    let limit = p.root_limit();
+    put16s(&mut root, 32, limit as u16);
+    put16s(&mut root, 34, 2);
+    put32s(&mut root, 36, 1);
+    put32s(&mut root, 40, 0x8000_0000);
+    put32s(&mut root, 44, 2);
+    let tail = 32 + limit * 8;
+    let mut c = crc32c(SEED, root.get(..32 + 16).unwrap_or(&[]));
+    c = crc32c(c, &[0; 8]);
+    put32s(&mut root, tail + 4, c);
+    for name in [&b"a"[..], b"lost+found", b"some-longer-name-0123456789"] {
+        let Ok(mut buf) = KVec::from_elem(0u8, BS as usize, GFP_KERNEL) else {
+            check!(t, false);
+            return;
+        };
+        let mut rd = |lblk: u32, b: &mut [u8]| -> core::result::Result<(), Error> {
+            if lblk != 0 {
+                return Err(Error::Io { block: lblk.into() });
+            }
+            b.copy_from_slice(&root);
+            Ok(())
+        };
+        let want = match htree::dirhash(1, &[0; 4], name) {
+            Ok(h) if h.major >= 0x8000_0000 => 2,
+            Ok(_) => 1,
+            Err(_) => 0,
+        };
+        let r = htree::probe(&p, name, &mut rd, &mut buf);
+        check_eq!(t, r.map(|path| path.leaf()), Ok(want));
+    }
+    // A flipped entry byte: checksum error; without csum, a pointer past
+    // the directory.
+    if let Some(x) = root.get_mut(44) {
+        *x = 9;
+    }
+    let Ok(mut buf) = KVec::from_elem(0u8, BS as usize, GFP_KERNEL) else {
+        check!(t, false);
+        return;
+    };
+    let mut rd = |_: u32, b: &mut [u8]| -> core::result::Result<(), Error> {
+        b.copy_from_slice(&root);
+        Ok(())
+    };
+    let r = htree::probe(&p, b"\xff", &mut rd, &mut buf);
+    check!(t, matches!(r, Err(Error::BadChecksum { .. })));
+    let mut q = p;
+    q.csum_seed = None;
+    // Without csum the limit has no tail room: the same bytes are refused
+    // for their limit.
+    let r = htree::probe(&q, b"\xff", &mut rd, &mut buf);
+    check!(t, matches!(r, Err(Error::Corrupt { .. })));
+}
+
+/// An attribute block with one entry, its hashes and checksum computed
+/// here: it parses, the value is found, a flipped byte is an error.
+unsafe extern "C" fn xattr_block_crafted(t: *mut Test) {
+    let Ok(sb) = Superblock::parse(&sample()) else {
+        check!(t, false);
+        return;
+    };
+    let Ok(mut b) = KVec::from_elem(0u8, BS as usize, GFP_KERNEL) else {
+        check!(t, false);
+        return;
+    };
+    let value = b"value!";
+    let voff = BS as usize - 8;
+    put32s(&mut b, 0, xattr::MAGIC);
+    put32s(&mut b, 4, 1);
+    put32s(&mut b, 8, 1);
+    if let Some(x) = b.get_mut(32..34) {
+        x.copy_from_slice(&[3, xattr::index::USER]);
+    }
+    put16s(&mut b, 34, voff as u16);
+    put32s(&mut b, 40, value.len() as u32);
+    if let Some(x) = b.get_mut(48..51) {
+        x.copy_from_slice(b"key");
+    }
+    if let Some(x) = b.get_mut(voff..voff + value.len()) {
+        x.copy_from_slice(value);
+    }
+    let eh = xattr::entry_hash(b"key", b.get(voff..voff + 8).unwrap_or(&[]), false);
+    put32s(&mut b, 44, eh);
+    put32s(&mut b, 12, xattr::block_hash([eh].into_iter()));
+    let blocknr = 1234u64;
+    if let Ok(c) = xattr::block_csum(sb.csum_seed, blocknr, &b) {
+        put32s(&mut b, 16, c);
+    }
+    match Xattrs::block(&sb, blocknr, &b) {
+        Ok(x) => {
+            let e = x.get(xattr::index::USER, b"key");
+            check!(t, e.is_some_and(|e| e.value() == Ok(&value[..])));
+            check_eq!(t, x.entries().count(), 1usize);
+        }
+        Err(_) => check!(t, false),
+    }
+    // The same block read from another block number: checksum error.
+    check!(
+        t,
+        matches!(
+            Xattrs::block(&sb, blocknr + 1, &b),
+            Err(Error::BadChecksum { .. })
+        )
+    );
+    if let Some(x) = b.get_mut(voff) {
+        *x ^= 1;
+    }
+    check!(
+        t,
+        matches!(
+            Xattrs::block(&sb, blocknr, &b),
+            Err(Error::BadChecksum { .. })
+        )
+    );
+}
+
+/// The ext4 ACL format: short and long entries; malformed values.
+unsafe extern "C" fn acl_crafted(t: *mut Test) {
+    let v: [u8; 4 + 4 + 8 + 4 + 4 + 4] = [
+        1, 0, 0, 0, // a_version
+        1, 0, 6, 0, // USER_OBJ rw-
+        2, 0, 4, 0, 0xd2, 0x04, 0, 0, // USER 1234 r--
+        4, 0, 4, 0, // GROUP_OBJ r--
+        0x10, 0, 6, 0, // MASK rw-
+        0x20, 0, 0, 0, // OTHER ---
+    ];
+    match Acl::parse(&v) {
+        Ok(Some(a)) => {
+            check_eq!(t, a.len(), 5usize);
+            let mut it = a.iter();
+            check!(t, it.next().is_some_and(|e| e.tag == 1 && e.perm == 6));
+            check!(
+                t,
+                it.next()
+                    .is_some_and(|e| e.tag == 2 && e.perm == 4 && e.id == 1234)
+            );
+            check_eq!(t, it.count(), 3usize);
+        }
+        _ => check!(t, false),
+    }
+    check!(t, matches!(Acl::parse(&v[..4]), Ok(None)));
+    check!(t, Acl::parse(&v[..v.len() - 2]).is_err());
+    let mut w = v;
+    w[0] = 2;
+    check!(t, Acl::parse(&w).is_err());
+    let mut w = v;
+    w[4] = 0x40;
+    check!(t, Acl::parse(&w).is_err());
+}
+
+kunit_suite!(
+    htree_xattr_suite,
+    "rext4_htree_xattr",
+    [
+        htree_hash_vectors,
+        htree_walk_crafted,
+        xattr_block_crafted,
+        acl_crafted,
+    ]
+);

@@ -14,7 +14,7 @@ STAMP=$CACHE/deps.stamp
 
 RUST_PKGS="rustc-web=$RUST_VER rust-web-src=$RUST_VER libstd-rust-web-dev=$RUST_VER libstd-rust-web-1.85=$RUST_VER"
 PKGS="linux-source-6.12 libclang-16-dev clang-16 lld-16 llvm-16 flex bison bc libelf-dev libssl-dev cpio xz-utils
-      make gcc busybox-static e2fsprogs stress-ng fio dmsetup python3 kmod"
+      make gcc busybox-static e2fsprogs stress-ng fio dmsetup python3 kmod attr acl"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -17,7 +17,9 @@ pub mod error;
 pub mod extent;
 pub mod features;
 pub mod group;
+pub mod htree;
 pub mod inode;
 pub mod superblock;
+pub mod xattr;
 
 pub use error::{Error, Result};
