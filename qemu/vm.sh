@@ -17,7 +17,7 @@
 # REXT4_VM_SMP (CPUs, default 1: the kernel then boots with acpi=off, which
 # saves ~10 s of ACPI AML under TCG; SeaBIOS's MP table names one CPU only,
 # so more CPUs need ACPI),
-# REXT4_VM_TIMEOUT (seconds, default 600), REXT4_VM_MEM (MiB, default 1024),
+# REXT4_VM_TIMEOUT (seconds, default 900), REXT4_VM_MEM (MiB, default 1024),
 # REXT4_VM_APPEND (extra kernel arguments), REXT4_KERNEL (test or bench,
 # default test), REXT4_MODDIR (where the .ko files are, default the source
 # tree), REXT4_EXPECT_FAIL (negative controls, one a line: "LABEL|CHECK|REGEX",
@@ -36,7 +36,7 @@ kdir=${KDIR:-$("$here/kernel.sh" path "$variant")}
 run=${REXT4_RUN:-$scenario}
 moddir=${REXT4_MODDIR:-$top}
 base=$("$here/initramfs.sh" path)
-timeout_s=${REXT4_VM_TIMEOUT:-600}
+timeout_s=${REXT4_VM_TIMEOUT:-900}
 
 # Per-run overlay: the modules, the scenario scripts and the guest tools
 # (qemu/guesttools.sh, on PATH in /usr/bin), appended to the cached base

@@ -145,7 +145,7 @@ vm_collect() {
 # proves the images and the comparison themselves.
 # Every probe on the default and the linear-directory image; the manifest
 # and e2fsck on the images that differ in on-disk format only.
-REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree read-tree \
+REXT4_VM_TIMEOUT=1800 REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree read-tree \
     "$rimg/default.img:ro" "$rimg/manifest.disk:ro" "$rimg/linear.img:ro"
 REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4 rext4.quick=1" vm read-tree-formats read-tree \
     "$rimg/nocsum.img:ro" "$rimg/manifest.disk:ro" "$rimg/no64bit.img:ro" "$rimg/noflexbg.img:ro" \
@@ -207,7 +207,7 @@ vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/
     "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
 vm ext4-itself-reference ext4-reference "$img/reference.img"
 # shellcheck disable=SC2046
-vm corrupt corrupt $(cat "$out/corrupt/disks")
+REXT4_VM_TIMEOUT=1200 vm corrupt corrupt $(cat "$out/corrupt/disks")
 # Two rext4 mounts and ext4 at once, concurrent walkers under memory
 # pressure, umount -l with busy files, rmmod refused while mounted.
 REXT4_VM_SMP=2 vm concurrent concurrent "$rimg/default.img:ro" "$rimg/manifest.disk:ro" "$rimg/nocsum.img:ro" "$rimg/linear.img:ro"
