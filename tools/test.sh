@@ -29,7 +29,15 @@ record() { # STATUS NAME [reason]
 expect() {
     python3 tools/results.py expect "$1" | tee -a "$results" | grep -v '^PASS' || true
 }
+host_pid=
 summary() {
+    if [ -n "$host_pid" ]; then
+        wait "$host_pid"
+        host_pid=
+        cat "$out/host.txt" >> "$results"
+        grep '^FAIL' "$out/host.txt" || true
+        echo "host: $(grep -c '^PASS' "$out/host.txt") passed, $(grep -c '^FAIL' "$out/host.txt") failed"
+    fi
     echo "logs: $out ($((SECONDS - t0)) s)"
     python3 tools/results.py summary "$results"
     exit $?
@@ -48,19 +56,25 @@ done > "$out/setup.txt"
 expect setup < "$out/setup.txt"
 grep -q '^FAIL' "$out/setup.txt" && summary
 
-# 2. Host tests of the disk layer (one result per cargo test).
-(cd tools/ext4disk && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo test --no-fail-fast 2>&1) > "$out/host.log"
-host_rc=$?
-{
-    # Names are BINARY::TEST (BINARY: the test file, or "lib"), so the same
-    # test name in two files is two results.
-    awk '/^ *Running / { b = ($2 == "unittests") ? $3 : $2; sub(/^.*\//, "", b); sub(/\.rs$/, "", b); next }
-         /^ *Doc-tests / { b = "doc"; next }
-         /^test .* \.\.\. ok$/ { sub(/^test /, ""); sub(/ \.\.\. ok$/, ""); print "PASS host: " b "::" $0 }
-         /^test .* \.\.\. FAILED$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$/, ""); print "FAIL host: " b "::" $0 " -- cargo test failed" }
-         /^test .* \.\.\. ignored$/ { sub(/^test /, ""); sub(/ \.\.\. ignored$/, ""); print "SKIP host: " b "::" $0 " -- ignored" }' "$out/host.log"
-    if [ $host_rc != 0 ]; then echo "FAIL host: cargo test exit status -- rc $host_rc, see $out/host.log"; fi
-} | expect host
+# 2. Host tests of the disk layer (one result per cargo test), in the
+#    background: they need no kernel and take minutes (mke2fs -d of big
+#    directories); their results are collected before the summary.
+host_tests() {
+    (cd tools/ext4disk && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo test --no-fail-fast 2>&1) > "$out/host.log"
+    local rc=$?
+    {
+        # Names are BINARY::TEST (BINARY: the test file or target), so the
+        # same test name in two files is two results.
+        awk '/^ *Running / { b = ($2 == "unittests") ? $3 : $2; sub(/^.*\//, "", b); sub(/\.rs$/, "", b); next }
+             /^ *Doc-tests / { b = "doc"; next }
+             /^test .* \.\.\. ok$/ { sub(/^test /, ""); sub(/ \.\.\. ok$/, ""); print "PASS host: " b "::" $0 }
+             /^test .* \.\.\. FAILED$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$/, ""); print "FAIL host: " b "::" $0 " -- cargo test failed" }
+             /^test .* \.\.\. ignored$/ { sub(/^test /, ""); sub(/ \.\.\. ignored$/, ""); print "SKIP host: " b "::" $0 " -- ignored" }' "$out/host.log"
+        if [ $rc != 0 ]; then echo "FAIL host: cargo test exit status -- rc $rc, see $out/host.log"; fi
+    } | python3 tools/results.py expect host > "$out/host.txt"
+}
+host_tests &
+host_pid=$!
 
 # 3. The modules, warning-free and rustfmt-clean.
 {

@@ -46,7 +46,7 @@
 //!
 //! # Using the walk (for the fs layer)
 //!
-//! ```ignore
+//! ```text
 //! let params = DxParams::new(&sb, dir_size, inode.csum_seed)?;
 //! let mut path = htree::probe(&params, name, &mut reader, &mut buf)?;
 //! let mut leaf = path.leaf();
