@@ -6,7 +6,7 @@
 #
 # - two rext4 mounts and an ext4 mount at once; rmmod rext4 is refused while
 #   rext4 is mounted;
-# - six walkers (manifest.sh: stat, readlink, read and hash everything) on
+# - four walkers (manifest.sh: stat, readlink, read and hash everything) on
 #   the two rext4 mounts at once inside a memory cgroup far smaller than the
 #   tree (memory.max 40 MiB for 48 MiB of file data plus inodes and dentries),
 #   while dentries and inodes are dropped in a loop: every walk still equals
@@ -36,9 +36,13 @@ check_fails "rmmod refused while mounted" rmmod rext4
 check "rext4 still registered" grep -qw rext4 /proc/filesystems
 
 # Walkers in a small memory cgroup, with inode and dentry drops beside them.
-cg=/sys/fs/cgroup/scenario/small
+# A sibling of init's scenario cgroup: cgroup v2 gives no controllers to
+# the children of a cgroup that holds processes.
+cg=/sys/fs/cgroup/rext4-small
 mkdir -p $cg
-echo 40M > $cg/memory.max
+if ! echo 40M > $cg/memory.max; then
+    fail "small memory cgroup" "cannot set $cg/memory.max: $(ls $cg | tr '\n' ' ')"
+fi
 sync
 echo 3 > /proc/sys/vm/drop_caches
 walk() { # N DIR: the walker moves itself into the small cgroup first
@@ -47,23 +51,23 @@ walk() { # N DIR: the walker moves itself into the small cgroup first
     echo $? > "/tmp/walk.$1.rc"
 }
 t0=$(date +%s)
-for i in 1 2 3; do walk a$i /mnt/a & done
-for i in 1 2 3; do walk b$i /mnt/b & done
+for i in 1 2; do walk a$i /mnt/a & done
+for i in 1 2; do walk b$i /mnt/b & done
 (while [ ! -f /tmp/walkers.done ]; do echo 2 > /proc/sys/vm/drop_caches; sleep 1; done) &
 dropper=$!
-for i in a1 a2 a3 b1 b2 b3; do
+for i in a1 a2 b1 b2; do
     while [ ! -f "/tmp/walk.$i.rc" ]; do sleep 1; done
 done
 touch /tmp/walkers.done
 wait $dropper
-echo "REXT4-INFO concurrent: six walkers in $(($(date +%s) - t0)) s"
+echo "REXT4-INFO concurrent: four walkers in $(($(date +%s) - t0)) s"
 bad=
-for i in a1 a2 a3 b1 b2 b3; do
+for i in a1 a2 b1 b2; do
     if [ "$(cat /tmp/walk.$i.rc)" != 0 ] || ! cmp -s /tmp/expected "/tmp/walk.$i"; then
         bad="$bad $i(rc $(cat /tmp/walk.$i.rc), $(diff /tmp/expected /tmp/walk.$i | grep -c '^[-+][^-+]') diff lines, $(head -c 100 /tmp/walk.$i.err))"
     fi
 done
-[ -z "$bad" ] && pass "six concurrent walkers match the manifest" || fail "six concurrent walkers match the manifest" "$bad"
+[ -z "$bad" ] && pass "concurrent walkers match the manifest" || fail "concurrent walkers match the manifest" "$bad"
 scan=$(awk '$1 == "pgscan" { print $2 }' $cg/memory.stat)
 oom=$(awk '$1 == "oom_kill" { print $2 }' $cg/memory.events)
 echo "REXT4-INFO concurrent: small cgroup: pgscan $scan, oom_kill $oom, $(grep -E '^(max|high) ' $cg/memory.events | tr '\n' ' ')"
