@@ -60,6 +60,7 @@ const int REXT4_FS_VALUE_IS_STRING = fs_value_is_string;
 /* Shims over static inline functions (include/rext4_helpers.c). */
 struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block);
 void rext4_brelse(struct buffer_head *bh);
+void rext4_get_bh(struct buffer_head *bh);
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb);
 struct kmem_cache *rext4_kmem_cache_create(const char *name, unsigned int size,
 					   unsigned int useroffset,

@@ -15,6 +15,11 @@ void rext4_brelse(struct buffer_head *bh)
 	brelse(bh);
 }
 
+void rext4_get_bh(struct buffer_head *bh)
+{
+	get_bh(bh);
+}
+
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb)
 {
 	return bdev_nr_bytes(sb->s_bdev);

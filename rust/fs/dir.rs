@@ -6,14 +6,14 @@
 
 use super::file::map;
 use super::inode::iget;
-use super::super_ops::{errno, BLOCK_BITS, BLOCK_SIZE};
+use super::super_ops::errno;
 use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
 use crate::disk::extent::Mapping;
-use crate::glue::buffer::Buffer;
 use crate::glue::inode::{Inode, InodeRef};
 use crate::glue::ops::DirContext;
 use crate::glue::task::yield_point;
 use crate::sys;
+use kernel::alloc::KVec;
 use kernel::error::Result;
 
 /// Longest name ext4 stores.
@@ -21,7 +21,8 @@ const NAME_MAX: usize = 255;
 
 /// One directory block, read and verified.
 struct DirBlock {
-    buf: Buffer,
+    /// A private copy of the block's bytes (see the glue's buffer rule).
+    bytes: KVec<u8>,
     kind: BlockKind,
 }
 
@@ -66,21 +67,22 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Slot> {
     // The checksum is verified once per read from the device (ext4's
     // verified bit), not on every lookup that walks the block.
     let seed = (fi.sb.has_metadata_csum() && !buf.is_verified()).then_some(data.csum_seed);
-    let kind = check_block(buf.data(), data.is_indexed(), lblk as u32, seed).map_err(fail)?;
+    let bytes = buf.copy()?;
+    let kind = check_block(&bytes, data.is_indexed(), lblk as u32, seed).map_err(fail)?;
     if seed.is_some() {
         buf.set_verified();
     }
-    Ok(Slot::Block(DirBlock { buf, kind }))
+    Ok(Slot::Block(DirBlock { bytes, kind }))
 }
 
+/// The live entries of a directory block. Only leaf blocks end with a
+/// checksum tail record: an htree root ends with a `dx_tail`, whose bytes
+/// may look like a leaf tail (ext4 leaves the old leaf's tail there when it
+/// turns a leaf into the root), and its ".." record covers the block.
 fn entries<'a>(dir: &Inode, b: &'a DirBlock) -> Entries<'a> {
     let fi = dir.sb().fs_info();
-    Entries::new(
-        b.buf.data(),
-        0,
-        fi.sb.has_metadata_csum(),
-        fi.sb.inodes_count,
-    )
+    let tail = fi.sb.has_metadata_csum() && b.kind == BlockKind::Leaf;
+    Entries::new(&b.bytes, 0, tail, fi.sb.inodes_count)
 }
 
 fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
@@ -94,8 +96,18 @@ fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Er
     errno(e)
 }
 
-/// The VFS `DT_*` type of a directory entry's `file_type`.
-fn dtype(ft: u8) -> u8 {
+/// The VFS `DT_*` type of a directory entry's `file_type`, as ext4's
+/// `get_dtype`: `DT_UNKNOWN` without the filetype feature and for values
+/// that are not file types (8 and above).
+fn dtype(dir: &Inode, ft: u8) -> u8 {
+    if !dir
+        .sb()
+        .fs_info()
+        .sb
+        .has_incompat(crate::disk::features::incompat::FILETYPE)
+    {
+        return sys::DT_UNKNOWN as u8;
+    }
     let t = match ft {
         ftype::REG => sys::DT_REG,
         ftype::DIR => sys::DT_DIR,
@@ -115,13 +127,14 @@ fn dtype(ft: u8) -> u8 {
 /// position inside a record (after `lseek`) resumes at the next record.
 pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
     let size = dir.size();
-    let bs = i64::from(BLOCK_SIZE);
+    let bits = dir.sb().fs_info().block_bits;
+    let bs = 1i64 << bits;
     loop {
         let pos = ctx.pos();
         if pos < 0 || pos >= size {
             return Ok(());
         }
-        let lblk = (pos >> BLOCK_BITS) as u64;
+        let lblk = (pos >> bits) as u64;
         let base = (lblk as i64) * bs;
         let off = (pos - base) as usize;
         let b = match read_block(dir, lblk)? {
@@ -139,7 +152,7 @@ pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
                 if e.offset < off {
                     continue;
                 }
-                if !ctx.emit(e.name, e.ino.into(), dtype(e.file_type)) {
+                if !ctx.emit(e.name, e.ino.into(), dtype(dir, e.file_type)) {
                     return Ok(());
                 }
                 ctx.set_pos(base + it.offset() as i64);
@@ -154,7 +167,8 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
     if name.len() > NAME_MAX {
         return Err(crate::glue::errno::enametoolong());
     }
-    let nblocks = (dir.size() as u64).div_ceil(1 << BLOCK_BITS);
+    let bits = dir.sb().fs_info().block_bits;
+    let nblocks = (dir.size() as u64).div_ceil(1 << bits);
     let mut lblk = 0;
     while lblk < nblocks {
         let b = match read_block(dir, lblk)? {

@@ -2,7 +2,7 @@
 
 //! Regular file data: block mapping for the page cache, SEEK_DATA/SEEK_HOLE.
 
-use super::super_ops::{errno, Blocks, BLOCK_BITS};
+use super::super_ops::{errno, Blocks};
 use crate::disk::extent::{self, Mapping};
 use crate::glue::inode::Inode;
 use kernel::error::{code, Result};
@@ -55,11 +55,12 @@ pub(crate) fn seek_data_hole(inode: &Inode, offset: i64, data: bool) -> Result<i
     if offset < 0 || offset >= size {
         return Err(code::ENXIO);
     }
-    let mut lblk = (offset >> BLOCK_BITS) as u64;
+    let bits = inode.sb().fs_info().block_bits;
+    let mut lblk = (offset >> bits) as u64;
     loop {
         // One step per extent or hole, as many as the file has on disk.
         crate::glue::task::yield_point()?;
-        let start = (lblk << BLOCK_BITS) as i64;
+        let start = (lblk << bits) as i64;
         if start >= size {
             return if data { Err(code::ENXIO) } else { Ok(size) };
         }
@@ -99,8 +100,8 @@ pub(crate) enum ReportKind {
 
 /// The range FIEMAP may look at, as ext4 checks it: `len` 0 is invalid, a
 /// start beyond the maximum file size too big, and the end is clamped.
-pub(crate) fn fiemap_range(start: u64, len: u64) -> Result<u64> {
-    let max = super::super_ops::MAX_BYTES as u64;
+pub(crate) fn fiemap_range(inode: &Inode, start: u64, len: u64) -> Result<u64> {
+    let max = inode.sb().fs_info().max_bytes as u64;
     if len == 0 {
         return Err(code::EINVAL);
     }
@@ -121,11 +122,12 @@ pub(crate) fn report_extent(inode: &Inode, pos: i64, length: i64) -> Result<Repo
     if pos < 0 || length <= 0 {
         return Err(code::EINVAL);
     }
-    let first = (pos as u64) >> BLOCK_BITS;
+    let bits = inode.sb().fs_info().block_bits;
+    let first = (pos as u64) >> bits;
     if first > MAX_LBLK {
         return Err(code::EINVAL);
     }
-    let end = (pos as u64).saturating_add(length as u64 - 1) >> BLOCK_BITS;
+    let end = (pos as u64).saturating_add(length as u64 - 1) >> bits;
     let want = end.min(MAX_LBLK) - first + 1;
     let (len, kind) = match map(inode, first)? {
         Mapping::Mapped {
@@ -133,7 +135,7 @@ pub(crate) fn report_extent(inode: &Inode, pos: i64, length: i64) -> Result<Repo
             len,
             unwritten,
         } => {
-            let addr = pblk << BLOCK_BITS;
+            let addr = pblk << bits;
             let kind = if unwritten {
                 ReportKind::Unwritten(addr)
             } else {
@@ -144,8 +146,8 @@ pub(crate) fn report_extent(inode: &Inode, pos: i64, length: i64) -> Result<Repo
         Mapping::Hole { len } => (u64::from(len), ReportKind::Hole),
     };
     Ok(Report {
-        offset: (first << BLOCK_BITS) as i64,
-        length: len.clamp(1, want) << BLOCK_BITS,
+        offset: (first << bits) as i64,
+        length: len.clamp(1, want) << bits,
         kind,
     })
 }

@@ -2,7 +2,7 @@
 
 //! Reading inodes from disk into the VFS (`iget`).
 
-use super::super_ops::{errno, FsInfo, MAX_BYTES};
+use super::super_ops::{errno, FsInfo};
 use crate::disk::bytes::{div, rem};
 use crate::disk::extent;
 use crate::disk::group::GroupDesc;
@@ -11,6 +11,7 @@ use crate::disk::superblock::Superblock;
 use crate::glue::errno::{efscorrupted, eopnotsupp};
 use crate::glue::inode::{iget_locked, Attrs, Got, InodeRef, Kind, NewInode, StatxExtra, VfsFlags};
 use crate::glue::super_block::SuperBlock;
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::Result;
 
 /// What rext4 keeps per inode next to the VFS inode.
@@ -88,8 +89,15 @@ pub(crate) fn read_raw_with(
         );
     })?;
     let o = rem(off, bs) as usize;
-    let bytes = buf.data().get(o..).unwrap_or(&[]);
-    DiskInode::parse(d, ino, bytes).map_err(fail)
+    // A private copy of the on-disk inode (at most one block) is parsed.
+    let mut bytes = KVec::from_elem(0u8, usize::from(d.inode_size), GFP_KERNEL)?;
+    buf.read(o, &mut bytes).map_err(|_| {
+        fail(crate::disk::Error::Corrupt {
+            what: "inode offset",
+            value: off,
+        })
+    })?;
+    DiskInode::parse(d, ino, &bytes).map_err(fail)
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem.
@@ -149,7 +157,8 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
             return Err(eopnotsupp());
         }
     }
-    let size = i64::try_from(raw.size).ok().filter(|&s| s <= MAX_BYTES);
+    let max_bytes = sb.fs_info().max_bytes;
+    let size = i64::try_from(raw.size).ok().filter(|&s| s <= max_bytes);
     let Some(size) = size else {
         return Err(corrupt("size beyond the maximum file size"));
     };

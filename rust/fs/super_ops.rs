@@ -14,20 +14,14 @@ use crate::disk::superblock::{
     Superblock, UuidDisplay, EXT4_MAGIC, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 use crate::disk::Error as DiskError;
-use crate::glue::buffer::Buffer;
+use crate::glue::buffer::BufferHead;
 use crate::glue::errno;
 use crate::glue::inode::InodeRef;
 use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{SbParams, SuperBlock};
-use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec, KVec};
 use kernel::error::{code, Error, Result};
-
-/// The only block size rext4 mounts today: one page.
-pub(crate) const BLOCK_SIZE: u32 = 4096;
-/// log2(`BLOCK_SIZE`).
-pub(crate) const BLOCK_BITS: u32 = 12;
-/// Largest file size with extents and 4 KiB blocks: 2^32 - 1 blocks.
-pub(crate) const MAX_BYTES: i64 = ((1i64 << 32) - 1) << BLOCK_BITS;
+use kernel::types::ARef;
 
 /// What rext4 keeps per mount (`s_fs_info`).
 pub(crate) struct FsInfo {
@@ -44,6 +38,10 @@ pub(crate) struct FsInfo {
     pub(crate) free_blocks: u64,
     /// See `free_blocks`.
     pub(crate) free_inodes: u64,
+    /// log2 of the block size (10, 11 or 12: at most the page size).
+    pub(crate) block_bits: u32,
+    /// Largest file size (`ext4_max_size`).
+    pub(crate) max_bytes: i64,
     /// Budget of error messages (the kernel's printk rate limit).
     pub(crate) ratelimit: RateLimit,
 }
@@ -57,6 +55,7 @@ pub(crate) fn errno(e: DiskError) -> Error {
         DiskError::BadChecksum { .. } => errno::efsbadcrc(),
         DiskError::Io { .. } => code::EIO,
         DiskError::NotExt4 { .. }
+        | DiskError::BlockSizeAbovePage { .. }
         | DiskError::Unsupported { .. }
         | DiskError::UnsupportedFeatures { .. } => code::EINVAL,
     }
@@ -69,17 +68,40 @@ pub(crate) struct Blocks<'a> {
 }
 
 impl BlockSource for Blocks<'_> {
-    type Block = Buffer;
-    fn read(&self, pblk: u64) -> core::result::Result<Buffer, DiskError> {
+    type Block = BlockCopy;
+    fn read(&self, pblk: u64) -> core::result::Result<BlockCopy, DiskError> {
         if pblk >= self.blocks_count {
             return Err(DiskError::Corrupt {
                 what: "block number beyond the filesystem",
                 value: pblk,
             });
         }
-        self.sb
-            .bread(pblk)
-            .map_err(|_| DiskError::Io { block: pblk })
+        let io = |_| DiskError::Io { block: pblk };
+        let bh = self.sb.bread(pblk).map_err(io)?;
+        let bytes = bh.copy().map_err(io)?;
+        Ok(BlockCopy { bh, bytes })
+    }
+
+    fn is_verified(&self, b: &BlockCopy) -> bool {
+        b.bh.is_verified()
+    }
+
+    fn set_verified(&self, b: &BlockCopy) {
+        b.bh.set_verified()
+    }
+}
+
+/// A block read through the buffer cache: the buffer (for its verified
+/// bit) and a private copy of its bytes, which is what gets parsed (the
+/// glue never lends out the live buffer memory).
+pub(crate) struct BlockCopy {
+    pub(crate) bh: ARef<BufferHead>,
+    pub(crate) bytes: KVec<u8>,
+}
+
+impl AsRef<[u8]> for BlockCopy {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -88,16 +110,15 @@ fn read_superblock(sb: &SuperBlock) -> Result<Superblock> {
     let bs = sb.set_min_blocksize(MIN_BLOCK_SIZE).inspect_err(|_| {
         sb_err!(sb, "unable to set a block size for reading the superblock");
     })?;
+    // Byte 1024: block 1 with 1 KiB blocks, else inside block 0.
     let bs = u64::from(bs);
     let buf = sb.bread(div(SUPERBLOCK_OFFSET, bs)).inspect_err(|_| {
         sb_err!(sb, "unable to read the superblock");
     })?;
     let off = rem(SUPERBLOCK_OFFSET, bs) as usize;
-    let bytes = buf
-        .data()
-        .get(off..off + SUPERBLOCK_SIZE)
-        .ok_or(code::EIO)?;
-    Superblock::parse(bytes).map_err(|e| {
+    let mut bytes = [0u8; SUPERBLOCK_SIZE];
+    buf.read(off, &mut bytes)?;
+    Superblock::parse(&bytes).map_err(|e| {
         sb_err!(sb, "{}", e);
         errno(e)
     })
@@ -107,7 +128,11 @@ fn read_superblock(sb: &SuperBlock) -> Result<Superblock> {
 fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVVec<GroupDesc>> {
     let n = d.group_count() as usize;
     let mut groups = KVVec::with_capacity(n, GFP_KERNEL)?;
-    let mut cur: Option<(u64, Buffer)> = None;
+    let mut cur: Option<(u64, ARef<BufferHead>)> = None;
+    let mut bytes = [0u8; crate::disk::superblock::MAX_DESC_SIZE as usize];
+    let bytes = bytes
+        .get_mut(..usize::from(d.desc_size))
+        .ok_or(code::EINVAL)?;
     for g in 0..n as u32 {
         let (blk, off) = desc_location(d, g).map_err(errno)?;
         if cur.as_ref().map(|(b, _)| *b) != Some(blk) {
@@ -119,10 +144,7 @@ fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVVec<GroupDesc>> {
         let Some((_, buf)) = cur.as_ref() else {
             return Err(code::EIO);
         };
-        let bytes = buf
-            .data()
-            .get(off..off + usize::from(d.desc_size))
-            .ok_or(code::EIO)?;
+        buf.read(off, bytes)?;
         let gd = GroupDesc::parse(d, g, bytes).map_err(|e| {
             sb_err!(sb, "group {}: {}", g, e);
             errno(e)
@@ -138,7 +160,7 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     // Blocks cached (and marked verified) before this mount are not trusted.
     sb.invalidate_device_cache();
     let d = read_superblock(sb)?;
-    let access = d.access(BLOCK_SIZE).map_err(|e| {
+    let access = d.access(kernel::page::PAGE_SIZE as u32).map_err(|e| {
         sb_info!(
             sb,
             "ext4 filesystem, {} blocks of {} bytes, features: {}",
@@ -151,9 +173,17 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     })?;
     if let Access::ReadOnly { unknown_ro_compat } = access {
         if !sb.is_read_only() {
-            let e = DiskError::UnsupportedFeatures {
-                set: Set::RoCompat,
-                bits: unknown_ro_compat,
+            let ro_incompat = d.feature_incompat & crate::disk::features::INCOMPAT_READ_ONLY;
+            let e = if unknown_ro_compat == 0 && ro_incompat != 0 {
+                DiskError::UnsupportedFeatures {
+                    set: Set::Incompat,
+                    bits: ro_incompat,
+                }
+            } else {
+                DiskError::UnsupportedFeatures {
+                    set: Set::RoCompat,
+                    bits: unknown_ro_compat,
+                }
             };
             sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
             return Err(code::EROFS);
@@ -185,8 +215,8 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
         );
         return Err(code::EINVAL);
     }
-    sb.set_blocksize(BLOCK_SIZE).inspect_err(|_| {
-        sb_err!(sb, "unable to set block size {}", BLOCK_SIZE);
+    sb.set_blocksize(d.block_size()).inspect_err(|_| {
+        sb_err!(sb, "unable to set block size {}", d.block_size());
     })?;
     let groups = read_groups(sb, &d)?;
     if d.state & crate::disk::superblock::STATE_ERROR != 0 {
@@ -200,7 +230,7 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     let extra_times = usize::from(d.inode_size) > 128 + 24;
     sb.set_params(&SbParams {
         magic: EXT4_MAGIC,
-        maxbytes: MAX_BYTES,
+        maxbytes: d.max_file_size(),
         time_min: i64::from(i32::MIN),
         time_max: if extra_times {
             (1i64 << 34) - 1 + i64::from(i32::MIN)
@@ -213,8 +243,11 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     let overhead = overhead_blocks(&d, journal_blocks);
     let free_blocks = groups.iter().map(|g| u64::from(g.free_blocks_count)).sum();
     let free_inodes = groups.iter().map(|g| u64::from(g.free_inodes_count)).sum();
+    let (block_bits, max_bytes) = (d.block_bits(), d.max_file_size());
     let info = KBox::new(
         FsInfo {
+            block_bits,
+            max_bytes,
             sb: d,
             groups,
             opts,
@@ -262,7 +295,7 @@ fn journal_blocks(sb: &SuperBlock, d: &Superblock, groups: &[GroupDesc]) -> Resu
         d.journal_inum
     };
     let raw = super::inode::read_raw_with(sb, d, groups, ino)?;
-    Ok(raw.size >> BLOCK_BITS)
+    Ok(raw.size >> d.block_bits())
 }
 
 /// What statfs reports.

@@ -71,12 +71,14 @@ impl InodeCache {
 
 impl Drop for InodeCache {
     fn drop(&mut self) {
+        // SAFETY: plain call; the filesystem type is unregistered, so no
+        // new inodes are allocated. `rcu_barrier` waits for the RCU-delayed
+        // `free_inode` calls of evicted inodes, which still use `CACHE`:
+        // only afterwards is it cleared and the cache destroyed.
+        unsafe { sys::rcu_barrier() };
         let c = CACHE.swap(null_mut(), Ordering::AcqRel);
-        // SAFETY: the filesystem type is unregistered, so no new inodes are
-        // allocated; `rcu_barrier` waits for the RCU-delayed `free_inode`
-        // calls of evicted inodes before the cache goes away.
+        // SAFETY: no object of the cache is in use any more (see above).
         unsafe {
-            sys::rcu_barrier();
             sys::kmem_cache_destroy(c);
         }
     }
@@ -361,7 +363,7 @@ impl NewInode {
                     (*i).i_data.a_ops = &ops::AOPS.0;
                 }
                 Kind::Special(mode, dev) => {
-                    (*i).i_op = &ops::FILE_IOPS.0;
+                    (*i).i_op = &ops::SPECIAL_IOPS.0;
                     sys::init_special_inode(i, mode, dev);
                 }
             }

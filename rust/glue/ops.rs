@@ -62,6 +62,14 @@ pub(crate) static FILE_IOPS: Table<sys::inode_operations> = Table(sys::inode_ope
     ..zeroed()
 });
 
+/// Device nodes, FIFOs and sockets: only `getattr`, as ext4's
+/// `ext4_special_inode_operations` (their file operations come from
+/// `init_special_inode`).
+pub(crate) static SPECIAL_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
+    getattr: Some(getattr),
+    ..zeroed()
+});
+
 /// Symlinks with the target in the inode (`i_link`).
 pub(crate) static FAST_SYMLINK_IOPS: Table<sys::inode_operations> = Table(sys::inode_operations {
     get_link: Some(sys::simple_get_link),
@@ -229,7 +237,9 @@ unsafe extern "C" fn fiemap(
     // SAFETY: `fi` is the caller's request; there is no extent cache to
     // fill, so FIEMAP_FLAG_CACHE is simply done.
     unsafe { (*fi).fi_flags &= !sys::REXT4_FIEMAP_FLAG_CACHE };
-    let len = match fs::file::fiemap_range(start, len) {
+    // SAFETY: the VFS passes a live rext4 inode.
+    let ino = unsafe { Inode::from_raw(inode) };
+    let len = match fs::file::fiemap_range(ino, start, len) {
         Ok(l) => l,
         Err(e) => return e.to_errno(),
     };
@@ -375,7 +385,7 @@ unsafe extern "C" fn file_llseek(file: *mut sys::file, offset: i64, whence: c_in
     let inode = unsafe { Inode::from_raw(sys::rext4_file_inode(file)) };
     match fs::file::seek_data_hole(inode, offset, whence == sys::REXT4_SEEK_DATA) {
         Ok(pos) => {
-            let max = fs::super_ops::MAX_BYTES;
+            let max = inode.sb().fs_info().max_bytes;
             // SAFETY: `vfs_setpos` validates and stores the new position.
             unsafe { sys::vfs_setpos(file, pos, max) }
         }
@@ -402,7 +412,7 @@ unsafe extern "C" fn get_block(
     // SAFETY: `bh` is the caller's buffer head; `b_size` is the number of
     // bytes it wants mapped.
     let want = unsafe { (*bh).b_size } as u64;
-    let bits = fs::super_ops::BLOCK_BITS;
+    let bits = sb.fs_info().block_bits;
     match fs::file::map_blocks(inode, iblock, (want >> bits).max(1)) {
         Ok(Some((pblk, count))) => {
             // SAFETY: maps the buffer to a block inside the filesystem

@@ -2,14 +2,14 @@
 
 //! The VFS super_block of a rext4 mount.
 
-use super::buffer::Buffer;
+use super::buffer::BufferHead;
 use crate::fs::super_ops::FsInfo;
 use crate::sys;
 use core::ptr::NonNull;
 use kernel::alloc::KBox;
 use kernel::error::{code, Result};
 use kernel::ffi::c_char;
-use kernel::types::Opaque;
+use kernel::types::{ARef, Opaque};
 
 /// A super_block of filesystem type rext4.
 ///
@@ -80,7 +80,7 @@ impl SuperBlock {
     }
 
     /// Reads block `block` (in units of the current block size).
-    pub(crate) fn bread(&self, block: u64) -> Result<Buffer> {
+    pub(crate) fn bread(&self, block: u64) -> Result<ARef<BufferHead>> {
         // SAFETY: by the type invariant the super_block is live and has a
         // block device and a block size; `sb_bread` returns NULL on I/O
         // errors and on blocks beyond the device.
@@ -88,7 +88,7 @@ impl SuperBlock {
         let bh = NonNull::new(bh).ok_or(code::EIO)?;
         // SAFETY: `sb_bread` returned an up-to-date buffer with a reference
         // the caller owns.
-        Ok(unsafe { Buffer::from_raw(bh) })
+        Ok(unsafe { BufferHead::from_bread(bh) })
     }
 
     /// Size of the underlying block device in bytes.
