@@ -22,6 +22,8 @@
 #include <linux/module.h>
 #include <linux/mpage.h>
 #include <linux/pagemap.h>
+#include <linux/percpu_counter.h>
+#include <linux/rwsem.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
@@ -60,6 +62,7 @@ const int REXT4_FS_VALUE_IS_STRING = fs_value_is_string;
 /* Shims over static inline functions (include/rext4_helpers.c). */
 struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block);
 void rext4_brelse(struct buffer_head *bh);
+void rext4_get_bh(struct buffer_head *bh);
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb);
 struct kmem_cache *rext4_kmem_cache_create(const char *name, unsigned int size,
 					   unsigned int useroffset,
@@ -80,5 +83,11 @@ void rext4_i_uid_gid_write(struct inode *inode, uid_t uid, gid_t gid);
 void rext4_inode_nohighmem(struct inode *inode);
 const unsigned char *rext4_dentry_name(const struct dentry *dentry, unsigned int *len);
 struct inode *rext4_file_inode(const struct file *file);
+void rext4_errorfc(struct fs_context *fc, const void *rust_fmt_args);
+void rext4_init_data_sem(struct rw_semaphore *i_data_sem);
+int rext4_percpu_counter_init(struct percpu_counter *c, s64 value);
+void rext4_percpu_counter_add(struct percpu_counter *c, s64 delta);
+s64 rext4_percpu_counter_sum_positive(struct percpu_counter *c);
+void rext4_percpu_counter_destroy(struct percpu_counter *c);
 
 #endif /* REXT4_BINDINGS_H */

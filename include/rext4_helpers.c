@@ -15,6 +15,11 @@ void rext4_brelse(struct buffer_head *bh)
 	brelse(bh);
 }
 
+void rext4_get_bh(struct buffer_head *bh)
+{
+	get_bh(bh);
+}
+
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb)
 {
 	return bdev_nr_bytes(sb->s_bdev);
@@ -102,4 +107,38 @@ void rext4_set_buffer_verified(struct buffer_head *bh)
 void rext4_ratelimit_init(struct ratelimit_state *rs)
 {
 	ratelimit_default_init(rs);
+}
+
+/* The inode data lock; the static lock class key of init_rwsem() here
+ * makes it one lockdep class, "i_data_sem", like ext4's. */
+void rext4_init_data_sem(struct rw_semaphore *i_data_sem)
+{
+	init_rwsem(i_data_sem);
+}
+
+int rext4_percpu_counter_init(struct percpu_counter *c, s64 value)
+{
+	return percpu_counter_init(c, value, GFP_KERNEL);
+}
+
+void rext4_percpu_counter_add(struct percpu_counter *c, s64 delta)
+{
+	percpu_counter_add(c, delta);
+}
+
+s64 rext4_percpu_counter_sum_positive(struct percpu_counter *c)
+{
+	return percpu_counter_sum_positive(c);
+}
+
+void rext4_percpu_counter_destroy(struct percpu_counter *c)
+{
+	percpu_counter_destroy(c);
+}
+
+/* errorfc(): "<fs name>: message" in the context's log (mount(8) shows it
+ * with the new mount API) or, without one, the kernel log. */
+void rext4_errorfc(struct fs_context *fc, const void *rust_fmt_args)
+{
+	errorfc(fc, "%pA", rust_fmt_args);
 }

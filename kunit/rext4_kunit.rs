@@ -182,7 +182,7 @@ unsafe extern "C" fn sb_feature_policy(t: *mut Test) {
 }
 
 unsafe extern "C" fn sb_block_size_policy(t: *mut Test) {
-    // A 1 KiB-block filesystem of 8192 blocks: valid, but not mountable yet.
+    // A 1 KiB-block filesystem of 8192 blocks: valid and mountable.
     let mut b = sample();
     put32(&mut b, 0x4, 8192);
     put32(&mut b, 0xC, 100);
@@ -196,15 +196,24 @@ unsafe extern "C" fn sb_block_size_policy(t: *mut Test) {
     match Superblock::parse(&b) {
         Ok(sb) => {
             check_eq!(t, sb.block_size(), 1024);
-            check_eq!(
-                t,
-                sb.access(PAGE),
-                Err(Error::Unsupported {
-                    what: "block size",
-                    value: 1024
-                })
-            );
+            check_eq!(t, sb.access(PAGE), Ok(Access::ReadWrite));
         }
+        Err(_) => check!(t, false),
+    }
+    // The same with 8 KiB blocks (first data block 0): above the page size.
+    put32(&mut b, 0x14, 0);
+    put32(&mut b, 0x18, 3);
+    put32(&mut b, 0x1C, 3);
+    let _ = update_superblock_csum(&mut b);
+    match Superblock::parse(&b) {
+        Ok(sb) => check_eq!(
+            t,
+            sb.access(PAGE),
+            Err(Error::BlockSizeAbovePage {
+                block_size: 8192,
+                page_size: PAGE
+            })
+        ),
         Err(_) => check!(t, false),
     }
 }

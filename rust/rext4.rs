@@ -7,9 +7,12 @@
 //! - [`disk`]: the on-disk format, `core` only, shared with the host crate
 //!   and the KUnit suite;
 //! - `sys`: bindgen output for `include/rext4_bindings.h` plus C shims;
-//! - `glue`: thin safe wrappers over the C objects (super_block,
-//!   buffer_head, the filesystem type); every `unsafe` block lives here;
-//! - `fs`: the filesystem logic in safe Rust over the glue.
+//! - `glue`: a safe, generic abstraction over the VFS (the `FileSystem`
+//!   trait, operation tables built from it, handles for super_blocks,
+//!   inodes and buffer heads); every `unsafe` block lives here, and it
+//!   never names `fs`;
+//! - `fs`: the filesystem logic in safe Rust, implementing the glue's
+//!   traits.
 
 use kernel::prelude::*;
 
@@ -29,20 +32,14 @@ module! {
 }
 
 struct Rext4Module {
-    // Dropped in this order: the filesystem type goes before the inode
-    // cache its inodes come from.
-    _fs_type: glue::fs_type::Registration,
-    _inode_cache: glue::inode::InodeCache,
+    // Unregisters the type, then destroys its inode cache.
+    _fs_type: glue::Registration<fs::Rext4>,
 }
 
 impl kernel::Module for Rext4Module {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let cache = glue::inode::InodeCache::create()?;
-        let reg = glue::fs_type::Registration::register(module)?;
+        let reg = glue::Registration::register(module)?;
         pr_info!("filesystem type rext4 registered\n");
-        Ok(Rext4Module {
-            _fs_type: reg,
-            _inode_cache: cache,
-        })
+        Ok(Rext4Module { _fs_type: reg })
     }
 }

@@ -6,12 +6,13 @@
 # probe.img     default mke2fs -t ext4 (4 KiB blocks, metadata_csum, 64bit)
 # zero.img      all zeros: not a filesystem
 # badcsum.img   probe.img with one superblock byte flipped (checksum mismatch)
-# 1k.img        1 KiB blocks
+# 1k.img        1 KiB blocks (mounts since 1 KiB blocks are supported)
 # incompat.img  an unknown INCOMPAT bit (20), re-signed
 # rocompat.img  an unknown RO_COMPAT bit (24), re-signed
 # truncated.img probe.img cut to half its size
 # geometry.img  s_inodes_count wrong, re-signed
 # reference.img empty, for the in-kernel ext4 reference scenario
+# plain.img     256 MiB, plain `mkfs.ext4 IMG` (Debian's defaults: 1 KiB blocks)
 # demo.img      a small tree (this repository's sources, a sparse file, links)
 set -euo pipefail
 dir=$1
@@ -35,6 +36,7 @@ cp "$dir/probe.img" "$dir/rocompat.img"; "$img" sb-or32 "$dir/rocompat.img" 0x64
 cp "$dir/probe.img" "$dir/truncated.img"; truncate -s 32M "$dir/truncated.img"
 cp "$dir/probe.img" "$dir/geometry.img"; "$img" sb-set32 "$dir/geometry.img" 0x0 12345
 mk reference.img 128 -b 4096
+rm -f "$dir/plain.img"; truncate -s 256M "$dir/plain.img"; mkfs.ext4 -q -F "$dir/plain.img"
 
 # The demo's tree: a few real files, a link, a sparse file.
 demo=$(mktemp -d)

@@ -11,16 +11,18 @@
 # OUTDIR/manifest.disk  the manifest as a raw disk: sector 0 holds the line
 #                       "REXT4-MANIFEST <bytes> <sha256>" (zero padded), the
 #                       manifest starts at byte 512; zero padded to 512 bytes
-# OUTDIR/<label>.img    256 MiB, `mkfs.ext4 -q -F -b 4096 -L rt-<label> -d tree`
-#                       with these options:
-#     default           (none: metadata_csum, 64bit, flex_bg, extents, ...)
-#     nocsum            -O ^metadata_csum
-#     no64bit           -O ^64bit
-#     noflexbg          -O ^flex_bg
-#     linear            (none), and directories left as mkfs -d writes them
-#     crc16             -O ^metadata_csum,uninit_bg: crc16 group descriptor
-#                       checksums, BLOCK_UNINIT/INODE_UNINIT groups
-#     csumseed          -O metadata_csum_seed, then `tune2fs -U` to a new
+# OUTDIR/<label>.img    256 MiB, `mkfs.ext4 -q -F -b <bs> -L rt-<label> -d tree`
+#                       with these block sizes and options:
+#     default           4096 (none: metadata_csum, 64bit, flex_bg, extents, ...)
+#     nocsum            4096 -O ^metadata_csum
+#     no64bit           4096 -O ^64bit
+#     noflexbg          4096 -O ^flex_bg
+#     linear            4096 (none), and directories left as mkfs -d writes them
+#     1k                1024 (none)
+#     2k                2048 (none)
+#     crc16             4096 -O ^metadata_csum,uninit_bg: crc16 group
+#                       descriptor checksums, BLOCK_UNINIT/INODE_UNINIT groups
+#     csumseed          4096 -O metadata_csum_seed, then `tune2fs -U` to a new
 #                       UUID: checksums stay seeded by the old one
 #                       (s_checksum_seed), so a reader seeding from the UUID
 #                       fails every checksum
@@ -51,7 +53,7 @@
 #     block counts are not compared).
 # Preserved as is: modes incl. setuid/setgid/sticky and 0000, 32-bit uid/gid,
 # device numbers (old and new encodings), fifos, sockets, symlink targets
-# (fast < 60 bytes, slow up to 4095), holes, sizes.
+# (fast < 60 bytes, slow up to 1023: what 1 KiB blocks hold), holes, sizes.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: mkreadimages.sh OUTDIR}
@@ -110,17 +112,18 @@ for path, flags in (("/big/big-0", 0x80010), ("/big/big-1", 0x80020),
     print(f'sif "{path}" flags {flags:#x}')
 EOF
 
-# label:mkfs-options:optimise-directories
-sets=("default::yes" "nocsum:-O ^metadata_csum:yes" "no64bit:-O ^64bit:yes"
-      "noflexbg:-O ^flex_bg:yes" "linear::no" "crc16:-O ^metadata_csum,uninit_bg:yes"
-      "csumseed:-O metadata_csum_seed:yes")
+# label:block-size:mkfs-options:optimise-directories
+sets=("default:4096::yes" "nocsum:4096:-O ^metadata_csum:yes" "no64bit:4096:-O ^64bit:yes"
+      "noflexbg:4096:-O ^flex_bg:yes" "linear:4096::no" "1k:1024::yes" "2k:2048::yes"
+      "crc16:4096:-O ^metadata_csum,uninit_bg:yes" "csumseed:4096:-O metadata_csum_seed:yes")
 for s in "${sets[@]}"; do
-    label=${s%%:*}; rest=${s#*:}; opts=${rest%%:*}; dx=${rest#*:}
+    label=${s%%:*}; rest=${s#*:}; bs=${rest%%:*}; rest=${rest#*:}
+    opts=${rest%%:*}; dx=${rest#*:}
     img=$out/$label.img
     rm -f "$img"
     truncate -s "${size_mib}M" "$img"
     # shellcheck disable=SC2086
-    mkfs.ext4 -q -F -b 4096 -L "rt-$label" $opts -d "$out/tree" "$img"
+    mkfs.ext4 -q -F -b "$bs" -L "rt-$label" $opts -d "$out/tree" "$img"
     if [ "$dx" = yes ]; then
         rc=0; e2fsck -fyD "$img" > "$out/$label.e2fsck-D.log" 2>&1 || rc=$?
         [ $rc -le 1 ] || { cat "$out/$label.e2fsck-D.log"; echo "$label: e2fsck -D rc $rc" >&2; exit 1; }
@@ -143,7 +146,7 @@ for s in "${sets[@]}"; do
     indexed=no; (( flags & 0x1000 )) && indexed=yes
     [ "$indexed" = "$dx" ] || { echo "$label: htree/ indexed=$indexed, expected $dx" >&2; exit 1; }
     e2fsck -fn "$img" > "$out/$label.e2fsck.log" 2>&1 || { cat "$out/$label.e2fsck.log"; echo "$label: e2fsck -fn not clean" >&2; exit 1; }
-    echo "$label.img: mkfs.ext4 ${opts:-(defaults)}, htree/ indexed: $indexed, e2fsck clean"
+    echo "$label.img: mkfs.ext4 -b $bs ${opts:-(defaults)}, htree/ indexed: $indexed, e2fsck clean"
 done
 echo "tree: $entries entries, $bytes bytes in regular files (seed $seed, $scale)"
 echo "manifest: $out/manifest.txt, disk: $out/manifest.disk ($((SECONDS - t0)) s)"

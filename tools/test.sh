@@ -152,18 +152,22 @@ vm_collect() {
     done
 }
 # The longest runs first, so that two run side by side until the end.
-# The read path: seven images of the generated tree (default features,
-# ^metadata_csum, ^64bit, ^flex_bg, linear directories, crc16 descriptors,
-# metadata_csum_seed after a UUID change) against the source
+# The read path: nine images of the generated tree (default features,
+# ^metadata_csum, ^64bit, ^flex_bg, linear directories, 1 KiB and 2 KiB
+# blocks, crc16 descriptors, metadata_csum_seed after a UUID change) against
+# the source
 # tree's manifest; the same pipeline with the in-kernel ext4 on one image
 # proves the images and the comparison themselves.
-# Every probe on the default and the linear-directory image; the manifest
-# and e2fsck on the images that differ in on-disk format only.
+# Every probe on the default, the linear-directory and the 1 KiB-block
+# image; the manifest and e2fsck on the images that differ in on-disk
+# format only.
 REXT4_VM_TIMEOUT=1800 REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree read-tree \
     "$rimg/default.img:ro" "$rimg/manifest.disk:ro" "$rimg/linear.img:ro"
-REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4 rext4.quick=1" vm read-tree-formats read-tree \
+REXT4_VM_TIMEOUT=1800 REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree-1k read-tree \
+    "$rimg/1k.img:ro" "$rimg/manifest.disk:ro"
+REXT4_VM_TIMEOUT=1500 REXT4_VM_APPEND="rext4.fstype=rext4 rext4.quick=1" vm read-tree-formats read-tree \
     "$rimg/nocsum.img:ro" "$rimg/manifest.disk:ro" "$rimg/no64bit.img:ro" "$rimg/noflexbg.img:ro" \
-    "$rimg/crc16.img:ro" "$rimg/csumseed.img:ro"
+    "$rimg/crc16.img:ro" "$rimg/csumseed.img:ro" "$rimg/2k.img:ro"
 REXT4_VM_APPEND="rext4.fstype=ext4" vm ext4-itself-read-tree read-tree "$rimg/default.img:ro" "$rimg/manifest.disk:ro"
 # What the in-kernel ext4 itself writes (mkwide.sh: unwritten extents, a
 # depth-2 extent tree, a sparse file over 4 GiB, atime/ctime/crtime, every
@@ -220,6 +224,9 @@ vm probe probe "$img/probe.img"
 vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
     "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
 vm ext4-itself-reference ext4-reference "$img/reference.img"
+# The image a new user makes: plain mkfs.ext4 (1 KiB blocks), filled by
+# ext4, read back by rext4, umount then rmmod at once.
+vm plain-mkfs plain-mkfs "$img/plain.img"
 # shellcheck disable=SC2046
 REXT4_VM_TIMEOUT=1200 vm corrupt corrupt $(cat "$out/corrupt/disks")
 # Two rext4 mounts and ext4 at once, concurrent walkers under memory

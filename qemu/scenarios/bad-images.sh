@@ -27,7 +27,12 @@ try() {
 
 try "not ext4" vda "Invalid argument" "not an ext4 filesystem \(magic 0x0000, want 0xef53\)"
 try "bad checksum" vdb "Bad message" "superblock checksum mismatch"
-try "1k blocks" vdc "Invalid argument" "cannot mount: unsupported block size 1024"
+# 1 KiB blocks are supported: the image mounts (and is not a bad image).
+mark_dmesg
+check "1 KiB image mounts" mount -t rext4 -o ro /dev/vdc /mnt
+dmesg_has "1 KiB image: mount message" "rext4 \(vdc\): mounted filesystem .* blocks of 1024 bytes"
+check "1 KiB image: root lists lost+found" test -d /mnt/lost+found
+check "1 KiB image: umount" umount /mnt
 try "unknown incompat" vdd "Invalid argument" "cannot mount: unsupported incompatible features: FEATURE_I20"
 # Unknown RO_COMPAT feature: read-only mounts are allowed; a read-write
 # request is refused with EROFS, and mount(8) then retries read-only.

@@ -45,7 +45,7 @@ pub struct DirEntry<'a> {
     pub offset: usize,
     /// Inode number (never 0 here).
     pub ino: u32,
-    /// `ftype::*`.
+    /// `ftype::*` as stored (values of 8 and more are not file types).
     pub file_type: u8,
     /// The name (1..=255 bytes, no NUL, no '/').
     pub name: &'a [u8],
@@ -278,7 +278,7 @@ impl<'a> Iterator for Entries<'a> {
                     return Some(Ok(DirEntry {
                         offset: off,
                         ino,
-                        file_type: ft & 7,
+                        file_type: ft,
                         name,
                     }));
                 }

@@ -41,6 +41,14 @@ pub enum Error {
         /// The bits rext4 does not implement.
         bits: u32,
     },
+    /// The block size is larger than the page size, which the page cache
+    /// (one page holds whole blocks) does not allow.
+    BlockSizeAbovePage {
+        /// The filesystem's block size.
+        block_size: u32,
+        /// The kernel's page size.
+        page_size: u32,
+    },
     /// Valid ext4, but uses something rext4 does not implement.
     Unsupported {
         /// What is not supported.
@@ -89,6 +97,14 @@ impl fmt::Display for Error {
                 };
                 features::write_names(f, c, i, r)
             }
+            Error::BlockSizeAbovePage {
+                block_size,
+                page_size,
+            } => write!(
+                f,
+                "block size {} is larger than the page size ({} bytes)",
+                block_size, page_size
+            ),
             Error::Unsupported { what, value } => write!(f, "unsupported {} {}", what, value),
         }
     }

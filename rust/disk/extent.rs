@@ -240,6 +240,12 @@ pub fn validate(node: &[u8], h: &Header, limit: u64, blocks_count: u64) -> Resul
 /// bounds physical block numbers. The whole node is validated first.
 pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -> Result<Step> {
     validate(node, h, limit, blocks_count)?;
+    step_validated(node, h, lblk, limit)
+}
+
+/// [`step`] on a node that already passed [`validate`] (with the same
+/// `limit`) since it was read: no entry is checked again.
+pub fn step_validated(node: &[u8], h: &Header, lblk: u32, limit: u64) -> Result<Step> {
     let n = usize::from(h.entries);
     if h.depth > 0 {
         // Last index entry whose first block is <= lblk.
@@ -334,13 +340,16 @@ pub fn map<S: BlockSource>(
         let blk = src.read(child)?;
         let node = blk.as_ref();
         let h = header(node, NodeKind::Block { block_size }, Some(want))?;
-        if let Some(seed) = inode_seed {
-            if !src.is_verified(&blk) {
+        // Checksum and entries are checked once per read from the device
+        // (ext4's verified bit), not on every mapping through the block.
+        if !src.is_verified(&blk) {
+            if let Some(seed) = inode_seed {
                 verify_block_csum(node, &h, seed)?;
-                src.set_verified(&blk);
             }
+            validate(node, &h, limit, blocks_count)?;
+            src.set_verified(&blk);
         }
-        st = step(node, &h, lblk, limit, blocks_count)?;
+        st = step_validated(node, &h, lblk, limit)?;
         depth = want;
     }
     match st {

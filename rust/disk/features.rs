@@ -104,7 +104,8 @@ pub mod incompat {
     pub const CASEFOLD: u32 = 0x2_0000;
 }
 
-/// Incompatible features rext4 implements. Anything else refuses the mount.
+/// Incompatible features rext4 can read. Anything else refuses the mount.
+/// Those also in [`INCOMPAT_READ_ONLY`] allow read-only mounts only.
 ///
 /// `RECOVER` is listed because it is a state rather than a format: the mount
 /// path decides what to do with a journal that needs recovery.
@@ -116,16 +117,21 @@ pub const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::CSUM_SEED
     | incompat::LARGEDIR;
 
-/// Read-only compatible features rext4 implements. Anything else allows
-/// read-only mounts only.
+/// Incompatible features rext4 reads but does not write yet: read-only
+/// mounts only (largedir: directories beyond 2 GiB and 3-level htrees,
+/// which the write path does not create or grow yet).
+pub const INCOMPAT_READ_ONLY: u32 = incompat::LARGEDIR;
+
+/// Read-only compatible features rext4 implements for writing too. Anything
+/// else allows read-only mounts only (orphan_present: the orphan file is
+/// not maintained yet).
 pub const RO_COMPAT_SUPPORTED: u32 = ro_compat::SPARSE_SUPER
     | ro_compat::LARGE_FILE
     | ro_compat::HUGE_FILE
     | ro_compat::GDT_CSUM
     | ro_compat::DIR_NLINK
     | ro_compat::EXTRA_ISIZE
-    | ro_compat::METADATA_CSUM
-    | ro_compat::ORPHAN_PRESENT;
+    | ro_compat::METADATA_CSUM;
 
 /// What a filesystem's feature set allows rext4 to do with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +141,8 @@ pub enum Access {
     /// Read-only mounts only.
     ReadOnly {
         /// The ro_compat bits rext4 does not implement (0 when the
-        /// filesystem carries the READONLY feature).
+        /// filesystem carries the READONLY feature or an incompat feature
+        /// of [`INCOMPAT_READ_ONLY`]).
         unknown_ro_compat: u32,
     },
     /// No mount at all.
@@ -152,7 +159,10 @@ pub fn classify(incompat_bits: u32, ro_compat_bits: u32) -> Access {
         return Access::Refuse { unknown_incompat };
     }
     let unknown_ro_compat = ro_compat_bits & !RO_COMPAT_SUPPORTED;
-    if unknown_ro_compat != 0 || ro_compat_bits & ro_compat::READONLY != 0 {
+    if unknown_ro_compat != 0
+        || ro_compat_bits & ro_compat::READONLY != 0
+        || incompat_bits & INCOMPAT_READ_ONLY != 0
+    {
         return Access::ReadOnly {
             unknown_ro_compat: unknown_ro_compat & !ro_compat::READONLY,
         };

@@ -383,8 +383,27 @@ impl Superblock {
         self.has_compat(compat::HAS_JOURNAL)
     }
 
+    /// log2 of the block size (10 ..= 16).
+    pub fn block_bits(&self) -> u32 {
+        10 + self.log_block_size.min(6)
+    }
+
+    /// The largest file size, as ext4 computes it for extent-mapped files
+    /// (`ext4_max_size`): 2^32 - 1 blocks (the 32-bit `ee_block`), and
+    /// without huge_file also at most 2^32 - 1 512-byte sectors in
+    /// `i_blocks`, rounded down to whole blocks.
+    pub fn max_file_size(&self) -> i64 {
+        let bits = self.block_bits();
+        let mut upper = i64::MAX;
+        if !self.has_ro_compat(ro_compat::HUGE_FILE) {
+            upper = (((1i64 << 32) - 1) >> (bits - 9)) << bits;
+        }
+        (((1i64 << 32) - 1) << bits).min(upper)
+    }
+
     /// What rext4 may do with this filesystem, given its features and
-    /// geometry. Block sizes other than `page_size` are refused for now.
+    /// geometry. Block sizes 1 KiB up to `page_size` are mountable (the
+    /// page cache needs whole blocks in a page); larger ones are refused.
     pub fn access(&self, page_size: u32) -> Result<Access> {
         let access = features::classify(self.feature_incompat, self.feature_ro_compat);
         if let Access::Refuse { unknown_incompat } = access {
@@ -393,10 +412,10 @@ impl Superblock {
                 bits: unknown_incompat,
             });
         }
-        if self.block_size() != page_size {
-            return Err(Error::Unsupported {
-                what: "block size",
-                value: self.block_size().into(),
+        if self.block_size() > page_size {
+            return Err(Error::BlockSizeAbovePage {
+                block_size: self.block_size(),
+                page_size,
             });
         }
         if self.log_cluster_size != self.log_block_size {

@@ -1,32 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Directories: readdir and lookup by linear scan of the directory blocks.
-//! Indexed (htree) directories are read the same way: their index blocks
-//! hold no live entries and are skipped after their checksum is checked.
+//! Directory blocks and readdir (ext4's dir.c). Indexed (htree)
+//! directories are read the same way: their index blocks hold no live
+//! entries and are skipped after their checksum is checked.
 
-use super::file::map;
-use super::inode::iget;
-use super::super_ops::{errno, BLOCK_BITS, BLOCK_SIZE};
+use super::errors::errno;
+use super::extents::map;
+use super::INode;
 use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
 use crate::disk::extent::Mapping;
-use crate::glue::buffer::Buffer;
-use crate::glue::inode::{Inode, InodeRef};
-use crate::glue::ops::DirContext;
+use crate::disk::features::incompat;
+use crate::glue::dentry::{DirEmitter, DirEntryType};
 use crate::glue::task::yield_point;
-use crate::sys;
-use kernel::error::Result;
-
-/// Longest name ext4 stores.
-const NAME_MAX: usize = 255;
+use kernel::prelude::*;
 
 /// One directory block, read and verified.
-struct DirBlock {
-    buf: Buffer,
-    kind: BlockKind,
+pub(crate) struct DirBlock {
+    /// A private copy of the block's bytes (see the glue's buffer rule).
+    bytes: KVec<u8>,
+    pub(crate) kind: BlockKind,
+}
+
+impl DirBlock {
+    /// The block's bytes (the private copy).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 /// What a logical block of a directory holds.
-enum Slot {
+pub(crate) enum Slot {
     /// A block with records (or an htree node).
     Block(DirBlock),
     /// A hole (or unwritten extent) of this many blocks: no records.
@@ -36,10 +39,10 @@ enum Slot {
 /// Reads logical block `lblk` of directory `dir`. Also the loop step of
 /// every walk over a directory: yields the CPU and stops on a fatal signal,
 /// since the number of blocks comes from disk.
-fn read_block(dir: &Inode, lblk: u64) -> Result<Slot> {
+pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
     yield_point()?;
     let sb = dir.sb();
-    let fi = sb.fs_info();
+    let fi = sb.data();
     let pblk = match map(dir, lblk)? {
         Mapping::Mapped {
             pblk,
@@ -58,32 +61,39 @@ fn read_block(dir: &Inode, lblk: u64) -> Result<Slot> {
             pblk
         );
     })?;
-    let data = dir.data();
+    let (indexed, csum_seed) = {
+        let d = dir.read();
+        (d.is_indexed(), d.csum_seed)
+    };
     let fail = |e| {
         fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
         errno(e)
     };
     // The checksum is verified once per read from the device (ext4's
     // verified bit), not on every lookup that walks the block.
-    let seed = (fi.sb.has_metadata_csum() && !buf.is_verified()).then_some(data.csum_seed);
-    let kind = check_block(buf.data(), data.is_indexed(), lblk as u32, seed).map_err(fail)?;
+    let seed = (fi.sb.has_metadata_csum() && !buf.is_verified()).then_some(csum_seed);
+    let bytes = buf.copy()?;
+    let kind = check_block(&bytes, indexed, lblk as u32, seed).map_err(fail)?;
     if seed.is_some() {
         buf.set_verified();
     }
-    Ok(Slot::Block(DirBlock { buf, kind }))
+    Ok(Slot::Block(DirBlock { bytes, kind }))
 }
 
-fn entries<'a>(dir: &Inode, b: &'a DirBlock) -> Entries<'a> {
-    let fi = dir.sb().fs_info();
-    Entries::new(
-        b.buf.data(),
-        0,
-        fi.sb.has_metadata_csum(),
-        fi.sb.inodes_count,
-    )
+/// The live entries of a directory block.
+///
+/// Only leaf blocks end with a checksum tail record: an htree root ends
+/// with a `dx_tail`, whose bytes may look like a leaf tail (ext4 leaves the
+/// old leaf's tail there when it turns a leaf into the root), and its ".."
+/// record covers the block.
+pub(crate) fn entries<'a>(dir: &INode, b: &'a DirBlock) -> Entries<'a> {
+    let fi = dir.sb().data();
+    let tail = fi.sb.has_metadata_csum() && b.kind == BlockKind::Leaf;
+    Entries::new(&b.bytes, 0, tail, fi.sb.inodes_count)
 }
 
-fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
+/// Reports a bad record of block `lblk` of `dir`.
+pub(crate) fn bad_entry(dir: &INode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
     fs_err!(
         dir.sb(),
         "directory inode #{}, block {}: {}",
@@ -94,34 +104,41 @@ fn bad_entry(dir: &Inode, lblk: u64, e: crate::disk::Error) -> kernel::error::Er
     errno(e)
 }
 
-/// The VFS `DT_*` type of a directory entry's `file_type`.
-fn dtype(ft: u8) -> u8 {
-    let t = match ft {
-        ftype::REG => sys::DT_REG,
-        ftype::DIR => sys::DT_DIR,
-        ftype::CHRDEV => sys::DT_CHR,
-        ftype::BLKDEV => sys::DT_BLK,
-        ftype::FIFO => sys::DT_FIFO,
-        ftype::SOCK => sys::DT_SOCK,
-        ftype::SYMLINK => sys::DT_LNK,
-        _ => sys::DT_UNKNOWN,
-    };
-    t as u8
+/// The type readdir reports for a directory entry's `file_type`, as
+/// ext4's `get_dtype`: unknown without the filetype feature and for values
+/// that are not file types (8 and above).
+fn dtype(filetype_feature: bool, ft: u8) -> DirEntryType {
+    if !filetype_feature {
+        return DirEntryType::Unknown;
+    }
+    match ft {
+        ftype::REG => DirEntryType::Reg,
+        ftype::DIR => DirEntryType::Dir,
+        ftype::CHRDEV => DirEntryType::Chr,
+        ftype::BLKDEV => DirEntryType::Blk,
+        ftype::FIFO => DirEntryType::Fifo,
+        ftype::SOCK => DirEntryType::Sock,
+        ftype::SYMLINK => DirEntryType::Lnk,
+        _ => DirEntryType::Unknown,
+    }
 }
 
-/// `iterate_shared`: emits entries from `ctx.pos()`, a byte offset in the
-/// directory; after each emitted entry the position moves to the next
-/// record, so a reader that stops and resumes sees every entry once. A
-/// position inside a record (after `lseek`) resumes at the next record.
-pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
+/// `iterate_shared`: emits entries from the emitter's position, a byte
+/// offset in the directory; after each emitted entry the position moves to
+/// the next record, so a reader that stops and resumes sees every entry
+/// once. A position inside a record (after `lseek`) resumes at the next
+/// record.
+pub(crate) fn readdir(dir: &INode, ctx: &mut DirEmitter) -> Result {
     let size = dir.size();
-    let bs = i64::from(BLOCK_SIZE);
+    let bits = dir.block_bits();
+    let bs = 1i64 << bits;
+    let filetype = dir.sb().data().sb.has_incompat(incompat::FILETYPE);
     loop {
         let pos = ctx.pos();
         if pos < 0 || pos >= size {
             return Ok(());
         }
-        let lblk = (pos >> BLOCK_BITS) as u64;
+        let lblk = (pos >> bits) as u64;
         let base = (lblk as i64) * bs;
         let off = (pos - base) as usize;
         let b = match read_block(dir, lblk)? {
@@ -139,7 +156,7 @@ pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
                 if e.offset < off {
                     continue;
                 }
-                if !ctx.emit(e.name, e.ino.into(), dtype(e.file_type)) {
+                if !ctx.emit(e.name, e.ino.into(), dtype(filetype, e.file_type)) {
                     return Ok(());
                 }
                 ctx.set_pos(base + it.offset() as i64);
@@ -147,36 +164,4 @@ pub(crate) fn readdir(dir: &Inode, ctx: &DirContext) -> Result {
         }
         ctx.set_pos(base + bs);
     }
-}
-
-/// Looks `name` up in `dir`: the inode, or `None` if there is no entry.
-pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
-    if name.len() > NAME_MAX {
-        return Err(crate::glue::errno::enametoolong());
-    }
-    let nblocks = (dir.size() as u64).div_ceil(1 << BLOCK_BITS);
-    let mut lblk = 0;
-    while lblk < nblocks {
-        let b = match read_block(dir, lblk)? {
-            Slot::Block(b) => b,
-            Slot::Hole(n) => {
-                lblk = lblk.saturating_add(n);
-                continue;
-            }
-        };
-        let this = lblk;
-        lblk += 1;
-        if b.kind == BlockKind::DxNode {
-            continue;
-        }
-        for e in entries(dir, &b) {
-            let e = e.map_err(|e| bad_entry(dir, this, e))?;
-            if e.name == name {
-                let ino = e.ino;
-                drop(b);
-                return iget(dir.sb(), ino).map(Some);
-            }
-        }
-    }
-    Ok(None)
 }

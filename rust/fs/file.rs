@@ -1,43 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Regular file data: block mapping for the page cache, SEEK_DATA/SEEK_HOLE.
+//! Regular file data (ext4's file.c and the read side of inode.c): block
+//! mapping for the page cache (`get_block`), SEEK_DATA/SEEK_HOLE, FIEMAP.
 
-use super::super_ops::{errno, Blocks, BLOCK_BITS};
-use crate::disk::extent::{self, Mapping};
-use crate::glue::inode::Inode;
+use super::extents::map;
+use super::INode;
+use crate::disk::extent::Mapping;
+use crate::glue::iomap::{IoMap, IoMapKind};
 use kernel::error::{code, Result};
-
-/// Maps logical block `lblk` of an extent-mapped inode.
-pub(crate) fn map(inode: &Inode, lblk: u64) -> Result<Mapping> {
-    let sb = inode.sb();
-    let fi = sb.fs_info();
-    let Ok(lblk32) = u32::try_from(lblk) else {
-        // Beyond the 32-bit logical block space: always a hole.
-        return Ok(Mapping::Hole { len: 1 });
-    };
-    let data = inode.data();
-    let src = Blocks {
-        sb,
-        blocks_count: fi.sb.blocks_count,
-    };
-    let seed = fi.sb.has_metadata_csum().then_some(data.csum_seed);
-    extent::map(
-        &src,
-        data.extent_root(),
-        lblk32,
-        fi.sb.blocks_count,
-        fi.sb.block_size(),
-        seed,
-    )
-    .map_err(|e| {
-        fs_err!(sb, "inode #{}: logical block {}: {}", inode.ino(), lblk, e);
-        errno(e)
-    })
-}
 
 /// Maps up to `max` blocks from `lblk` for a read: `Some((pblk, count))`
 /// for written data, `None` for a hole or an unwritten extent (zeros).
-pub(crate) fn map_blocks(inode: &Inode, lblk: u64, max: u64) -> Result<Option<(u64, u64)>> {
+pub(crate) fn map_blocks(inode: &INode, lblk: u64, max: u64) -> Result<Option<(u64, u64)>> {
     match map(inode, lblk)? {
         Mapping::Mapped {
             pblk,
@@ -50,16 +24,17 @@ pub(crate) fn map_blocks(inode: &Inode, lblk: u64, max: u64) -> Result<Option<(u
 
 /// `lseek(SEEK_DATA)` (`data`) or `lseek(SEEK_HOLE)` from `offset`.
 /// Unwritten extents count as holes: they read as zeros.
-pub(crate) fn seek_data_hole(inode: &Inode, offset: i64, data: bool) -> Result<i64> {
+pub(crate) fn seek_data_hole(inode: &INode, offset: i64, data: bool) -> Result<i64> {
     let size = inode.size();
     if offset < 0 || offset >= size {
         return Err(code::ENXIO);
     }
-    let mut lblk = (offset >> BLOCK_BITS) as u64;
+    let bits = inode.block_bits();
+    let mut lblk = (offset >> bits) as u64;
     loop {
         // One step per extent or hole, as many as the file has on disk.
         crate::glue::task::yield_point()?;
-        let start = (lblk << BLOCK_BITS) as i64;
+        let start = (lblk << bits) as i64;
         if start >= size {
             return if data { Err(code::ENXIO) } else { Ok(size) };
         }
@@ -77,30 +52,10 @@ pub(crate) fn seek_data_hole(inode: &Inode, offset: i64, data: bool) -> Result<i
 /// Largest logical block ext4 maps (`EXT4_MAX_LOGICAL_BLOCK`).
 const MAX_LBLK: u64 = 0xFFFF_FFFE;
 
-/// What one FIEMAP step reports, in bytes.
-pub(crate) struct Report {
-    /// File offset of the range.
-    pub(crate) offset: i64,
-    /// Its length.
-    pub(crate) length: u64,
-    /// Disk location and state.
-    pub(crate) kind: ReportKind,
-}
-
-/// The state of a reported range.
-pub(crate) enum ReportKind {
-    /// Nothing allocated.
-    Hole,
-    /// Written data at this byte address on the device.
-    Mapped(u64),
-    /// Allocated, unwritten (reads as zeros), at this address.
-    Unwritten(u64),
-}
-
 /// The range FIEMAP may look at, as ext4 checks it: `len` 0 is invalid, a
 /// start beyond the maximum file size too big, and the end is clamped.
-pub(crate) fn fiemap_range(start: u64, len: u64) -> Result<u64> {
-    let max = super::super_ops::MAX_BYTES as u64;
+pub(crate) fn fiemap_range(inode: &INode, start: u64, len: u64) -> Result<u64> {
+    let max = inode.sb().max_bytes() as u64;
     if len == 0 {
         return Err(code::EINVAL);
     }
@@ -117,15 +72,16 @@ pub(crate) fn fiemap_range(start: u64, len: u64) -> Result<u64> {
 /// One step of FIEMAP (iomap's `iomap_begin` for reporting): the extent or
 /// hole at byte `pos`, clamped to `[pos, pos + length)`, the way ext4
 /// reports it (one extent per step, holes as holes).
-pub(crate) fn report_extent(inode: &Inode, pos: i64, length: i64) -> Result<Report> {
+pub(crate) fn report_extent(inode: &INode, pos: i64, length: i64) -> Result<IoMap> {
     if pos < 0 || length <= 0 {
         return Err(code::EINVAL);
     }
-    let first = (pos as u64) >> BLOCK_BITS;
+    let bits = inode.block_bits();
+    let first = (pos as u64) >> bits;
     if first > MAX_LBLK {
         return Err(code::EINVAL);
     }
-    let end = (pos as u64).saturating_add(length as u64 - 1) >> BLOCK_BITS;
+    let end = (pos as u64).saturating_add(length as u64 - 1) >> bits;
     let want = end.min(MAX_LBLK) - first + 1;
     let (len, kind) = match map(inode, first)? {
         Mapping::Mapped {
@@ -133,19 +89,19 @@ pub(crate) fn report_extent(inode: &Inode, pos: i64, length: i64) -> Result<Repo
             len,
             unwritten,
         } => {
-            let addr = pblk << BLOCK_BITS;
+            let addr = pblk << bits;
             let kind = if unwritten {
-                ReportKind::Unwritten(addr)
+                IoMapKind::Unwritten(addr)
             } else {
-                ReportKind::Mapped(addr)
+                IoMapKind::Mapped(addr)
             };
             (u64::from(len), kind)
         }
-        Mapping::Hole { len } => (u64::from(len), ReportKind::Hole),
+        Mapping::Hole { len } => (u64::from(len), IoMapKind::Hole),
     };
-    Ok(Report {
-        offset: (first << BLOCK_BITS) as i64,
-        length: len.clamp(1, want) << BLOCK_BITS,
+    Ok(IoMap {
+        offset: (first << bits) as i64,
+        length: len.clamp(1, want) << bits,
         kind,
     })
 }

@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Reading inodes from disk into the VFS (`iget`).
+//! Reading inodes from disk into the VFS (`iget`; ext4's inode.c).
 
-use super::super_ops::{errno, FsInfo, MAX_BYTES};
+use super::errors::errno;
+use super::{INode, Rext4, Sb};
 use crate::disk::bytes::{div, rem};
 use crate::disk::extent;
-use crate::disk::group::GroupDesc;
 use crate::disk::inode::{self as dinode, flags, inode_location, Inode as DiskInode, ROOT_INO};
 use crate::disk::superblock::Superblock;
 use crate::glue::errno::{efscorrupted, eopnotsupp};
-use crate::glue::inode::{iget_locked, Attrs, Got, InodeRef, Kind, NewInode, StatxExtra, VfsFlags};
-use crate::glue::super_block::SuperBlock;
-use kernel::error::Result;
+use crate::glue::inode::{iget_locked, Got, INodeParams, INodeType, StatxExtra, VfsFlags};
+use crate::glue::SuperBlock;
+use kernel::prelude::*;
+use kernel::types::ARef;
 
-/// What rext4 keeps per inode next to the VFS inode.
+/// What rext4 keeps per inode next to the VFS inode (read under the
+/// inode's data lock, see the glue's `INode::read`).
 #[derive(Clone, Copy)]
-#[repr(C)]
 pub(crate) struct InodeData {
-    /// `i_block` plus a NUL, so a fast symlink's target is a C string.
-    pub(crate) i_block: [u8; 61],
+    /// `i_block`: the extent root (or a fast symlink's target).
+    pub(crate) i_block: [u8; 60],
     /// `i_flags`.
     pub(crate) flags: u32,
     /// Seed of this inode's extent and directory block checksums.
@@ -32,7 +33,7 @@ pub(crate) struct InodeData {
 impl Default for InodeData {
     fn default() -> Self {
         InodeData {
-            i_block: [0; 61],
+            i_block: [0; 60],
             flags: 0,
             csum_seed: 0,
             is_dir: false,
@@ -42,28 +43,19 @@ impl Default for InodeData {
 }
 
 impl InodeData {
-    /// Offset of `i_block` in the struct (the usercopy region).
-    pub(crate) const I_BLOCK_OFFSET: usize = core::mem::offset_of!(InodeData, i_block);
-    /// Size of `i_block` (the usercopy region).
-    pub(crate) const I_BLOCK_LEN: usize = 61;
-
-    /// The extent root (the 60 bytes of `i_block`).
-    pub(crate) fn extent_root(&self) -> &[u8] {
-        self.i_block.get(..60).unwrap_or(&[])
-    }
-
     /// Whether the directory has an htree index.
     pub(crate) fn is_indexed(&self) -> bool {
         self.flags & flags::INDEX != 0
     }
 }
 
-/// Reads and verifies the on-disk inode `ino`, given the superblock and the
-/// group descriptors explicitly (usable before `FsInfo` exists).
-pub(crate) fn read_raw_with(
-    sb: &SuperBlock,
+/// Reads and verifies the on-disk inode `ino` whose group's inode table
+/// starts at `itable` (`None`: no such group), given the superblock
+/// explicitly (usable before the per-mount state exists).
+pub(crate) fn read_raw_at<S>(
+    sb: &SuperBlock<Rext4, S>,
     d: &Superblock,
-    groups: &[GroupDesc],
+    itable: Option<u64>,
     ino: u32,
 ) -> Result<DiskInode> {
     let fail = |e| {
@@ -71,14 +63,14 @@ pub(crate) fn read_raw_with(
         errno(e)
     };
     let (group, off) = inode_location(d, ino).map_err(fail)?;
-    let gd = groups.get(group as usize).ok_or_else(|| {
+    let itable = itable.ok_or_else(|| {
         fail(crate::disk::Error::Corrupt {
             what: "inode group",
             value: group.into(),
         })
     })?;
     let bs = u64::from(d.block_size());
-    let blk = gd.inode_table + div(off, bs);
+    let blk = itable + div(off, bs);
     let buf = sb.bread(blk).inspect_err(|_| {
         fs_err!(
             sb,
@@ -87,20 +79,30 @@ pub(crate) fn read_raw_with(
             blk
         );
     })?;
-    let o = rem(off, bs) as usize;
-    let bytes = buf.data().get(o..).unwrap_or(&[]);
-    DiskInode::parse(d, ino, bytes).map_err(fail)
+    // A private copy of the on-disk inode (at most one block) is parsed.
+    let mut bytes = KVec::from_elem(0u8, usize::from(d.inode_size), GFP_KERNEL)?;
+    buf.read(rem(off, bs) as usize, &mut bytes).map_err(|_| {
+        fail(crate::disk::Error::Corrupt {
+            what: "inode offset",
+            value: off,
+        })
+    })?;
+    DiskInode::parse(d, ino, &bytes).map_err(fail)
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem.
-pub(crate) fn read_raw(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
-    let fi: &FsInfo = sb.fs_info();
-    read_raw_with(sb, &fi.sb, &fi.groups, ino)
+fn read_raw(sb: &Sb, ino: u32) -> Result<DiskInode> {
+    let fi = sb.data();
+    let itable = inode_location(&fi.sb, ino)
+        .ok()
+        .and_then(|(g, _)| fi.group(g))
+        .map(|g| g.inode_table);
+    read_raw_at(sb, &fi.sb, itable, ino)
 }
 
 /// Gets inode `ino`: from the inode cache, or read from disk.
-pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
-    let d = &sb.fs_info().sb;
+pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
+    let d = &sb.data().sb;
     // Reserved inodes (other than the root) are never reached by name.
     if ino == 0 || ino > d.inodes_count || (ino < d.first_ino && ino != ROOT_INO) {
         fs_err!(sb, "directory entry refers to invalid inode #{}", ino);
@@ -108,28 +110,34 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
     }
     match iget_locked(sb, ino.into())? {
         Got::Cached(i) => Ok(i),
-        Got::New(mut n) => {
-            fill(sb, &mut n)?;
-            Ok(n.finish())
+        // On error the new inode is dropped, which marks it bad.
+        Got::New(n) => {
+            let raw = read_raw(sb, n.ino() as u32)?;
+            let mut typ_buf = [0u8; 60];
+            let p = params(sb, &raw, &mut typ_buf)?;
+            n.init(p)
         }
     }
 }
 
-/// Fills a new VFS inode from disk; on error the caller's `NewInode` is
-/// dropped, which marks it bad.
-fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
-    let ino = n.ino() as u32;
-    let raw = read_raw(sb, ino)?;
-    let bs = sb.fs_info().sb.block_size();
+/// The VFS attributes, operations and rext4 data of an inode read from
+/// disk. `link` receives a fast symlink's target.
+fn params<'a>(
+    sb: &Sb,
+    raw: &DiskInode,
+    link: &'a mut [u8; 60],
+) -> Result<INodeParams<'a, InodeData>> {
+    let ino = raw.ino;
+    let fi = sb.data();
+    let bs = fi.block_size();
     let corrupt = |what: &str| {
         fs_err!(sb, "inode #{}: {}", ino, what);
         efscorrupted()
     };
-    // A deleted inode (as ext4: any link count of 0; no orphan recovery
-    // here) is stale, not served.
+    // A deleted inode (as ext4: a link count of 0; no orphan recovery
+    // here) named by a directory entry is corruption.
     if raw.links_count == 0 {
-        fs_err!(sb, "inode #{}: deleted inode referenced", ino);
-        return Err(crate::glue::errno::estale());
+        return Err(corrupt("deleted inode referenced (links count 0)"));
     }
     let unsupported = [
         (flags::INLINE_DATA, "inline data"),
@@ -149,12 +157,12 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
             return Err(eopnotsupp());
         }
     }
-    let size = i64::try_from(raw.size).ok().filter(|&s| s <= MAX_BYTES);
-    let Some(size) = size else {
+    let max_bytes = fi.sb.max_file_size();
+    let Some(size) = i64::try_from(raw.size).ok().filter(|&s| s <= max_bytes) else {
         return Err(corrupt("size beyond the maximum file size"));
     };
 
-    let kind = match raw.file_type() {
+    let typ = match raw.file_type() {
         dinode::S_IFREG | dinode::S_IFDIR => {
             if !raw.has_extents() {
                 fs_err!(
@@ -164,20 +172,25 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
                 );
                 return Err(eopnotsupp());
             }
-            check_extent_root(sb, &raw)?;
+            check_extent_root(sb, raw)?;
             if raw.is_dir() {
-                Kind::Directory
+                INodeType::Dir
             } else {
-                Kind::Regular
+                INodeType::Reg
             }
         }
         dinode::S_IFLNK => {
             if raw.is_fast_symlink(bs) {
-                raw.fast_symlink_target().map_err(|e| {
+                let t = raw.fast_symlink_target().map_err(|e| {
                     fs_err!(sb, "inode #{}: {}", ino, e);
                     errno(e)
                 })?;
-                Kind::FastSymlink
+                let n = t.len();
+                let dst = link
+                    .get_mut(..n)
+                    .ok_or_else(|| corrupt("bad symlink size"))?;
+                dst.copy_from_slice(t);
+                INodeType::FastSymlink(dst)
             } else {
                 if !raw.has_extents() {
                     fs_err!(
@@ -190,41 +203,30 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
                 if size == 0 || size >= i64::from(bs) {
                     return Err(corrupt("bad symlink size"));
                 }
-                check_extent_root(sb, &raw)?;
-                Kind::SlowSymlink
+                check_extent_root(sb, raw)?;
+                INodeType::SlowSymlink
             }
         }
         dinode::S_IFCHR | dinode::S_IFBLK | dinode::S_IFIFO | dinode::S_IFSOCK => {
             let (major, minor) = raw.device();
             // The kernel's dev_t: 12-bit major, 20-bit minor.
-            Kind::Special(raw.mode, (major << 20) | (minor & 0xF_FFFF))
+            INodeType::Special {
+                rdev: (major << 20) | (minor & 0xF_FFFF),
+            }
         }
         _ => return Err(corrupt("unknown file type")),
     };
 
-    let data = n.data_mut();
-    data.i_block[..60].copy_from_slice(&raw.block);
-    data.i_block[60] = 0;
-    if matches!(kind, Kind::FastSymlink) {
-        // Terminate the target at its size (checked to be 1..=59 above).
-        if let Some(b) = data.i_block.get_mut(size as usize) {
-            *b = 0;
-        }
-    }
-    data.flags = raw.flags;
-    data.csum_seed = raw.csum_seed;
-    data.is_dir = raw.is_dir();
-    data.crtime = raw.crtime.map(|t| (t.sec, t.nsec.min(999_999_999)));
-
-    // With dir_nlink, a directory with more than 65000 subdirectories has
-    // a link count of 1, meaning "many"; the VFS shows 1 too.
     // Nanoseconds above 999999999 are not valid; clamp rather than hand
     // the VFS a denormal timespec.
     let time = |t: dinode::Timestamp| (t.sec, t.nsec.min(999_999_999));
-    n.set_attrs(&Attrs {
+    Ok(INodeParams {
+        typ,
         mode: raw.mode,
         uid: raw.uid,
         gid: raw.gid,
+        // With dir_nlink, a directory with more than 65000 subdirectories
+        // has a link count of 1, meaning "many"; the VFS shows 1 too.
         nlink: raw.links_count.into(),
         size,
         atime: time(raw.atime),
@@ -233,15 +235,20 @@ fn fill(sb: &SuperBlock, n: &mut NewInode) -> Result {
         blocks_512: raw.blocks_512,
         generation: raw.generation,
         flags: vfs_flags(raw.flags),
-    });
-    n.set_kind(kind);
-    Ok(())
+        data: InodeData {
+            i_block: raw.block,
+            flags: raw.flags,
+            csum_seed: raw.csum_seed,
+            is_dir: raw.is_dir(),
+            crtime: raw.crtime.map(time),
+        },
+    })
 }
 
 /// Validates the extent root in `i_block` when the inode is read, as ext4
 /// does: a corrupt root fails `open()` (EUCLEAN), not a later read.
-fn check_extent_root(sb: &SuperBlock, raw: &DiskInode) -> Result {
-    let blocks = sb.fs_info().sb.blocks_count;
+fn check_extent_root(sb: &Sb, raw: &DiskInode) -> Result {
+    let blocks = sb.data().sb.blocks_count;
     let r = extent::header(&raw.block, extent::NodeKind::Root, None)
         .and_then(|h| extent::validate(&raw.block, &h, 1 << 32, blocks));
     r.map_err(|e| {
@@ -263,8 +270,8 @@ fn vfs_flags(f: u32) -> VfsFlags {
 
 /// What `statx` reports beyond the generic attributes: the creation time
 /// and the IMMUTABLE/APPEND/NODUMP/COMPRESSED attributes, as ext4 does.
-pub(crate) fn statx_extra(inode: &crate::glue::inode::Inode) -> StatxExtra {
-    let d = inode.data();
+pub(crate) fn statx_extra(inode: &INode) -> StatxExtra {
+    let d = inode.read();
     StatxExtra {
         btime: d.crtime,
         immutable: d.flags & flags::IMMUTABLE != 0,

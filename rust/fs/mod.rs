@@ -1,11 +1,107 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The filesystem logic, in safe Rust over the glue layer.
+//! The filesystem logic, in safe Rust over the glue layer, split by
+//! responsibility the way ext4's files are:
+//!
+//! - `super_ops.rs`: mounting (superblock, group descriptors, per-mount
+//!   state), statfs, remount (ext4's super.c);
+//! - `inode.rs`: reading inodes into the VFS (inode.c);
+//! - `extents.rs`: the extent tree walk over the buffer cache
+//!   (extents.c);
+//! - `dir.rs`: directory blocks and readdir (dir.c);
+//! - `namei.rs`: lookup (namei.c);
+//! - `file.rs`: block mapping for the page cache, SEEK_DATA/SEEK_HOLE,
+//!   FIEMAP (file.c, inode.c's get_block, page-io);
+//! - `errors.rs`: the central error entry point (`ext4_error`);
+//! - `options.rs`: mount options.
+//!
+//! [`Rext4`] ties them to the glue's [`FileSystem`] trait.
 
 #[macro_use]
-pub(crate) mod report;
+pub(crate) mod errors;
 pub(crate) mod dir;
+pub(crate) mod extents;
 pub(crate) mod file;
 pub(crate) mod inode;
+pub(crate) mod namei;
 pub(crate) mod options;
 pub(crate) mod super_ops;
+
+use crate::glue::dentry::DirEmitter;
+use crate::glue::file::SeekData;
+use crate::glue::inode::StatxExtra;
+use crate::glue::iomap::IoMap;
+use crate::glue::super_block::StatFs;
+use crate::glue::{FileSystem, New, Param, Parsed, SuperBlock};
+use core::fmt;
+use kernel::prelude::*;
+use kernel::types::ARef;
+
+/// The rext4 filesystem type.
+pub(crate) struct Rext4;
+
+/// An inode of a rext4 mount.
+pub(crate) type INode = crate::glue::INode<Rext4>;
+/// A rext4 super_block (mounted unless stated).
+pub(crate) type Sb<S = crate::glue::Mounted> = SuperBlock<Rext4, S>;
+
+#[vtable]
+impl FileSystem for Rext4 {
+    type Data = super_ops::FsInfo;
+    type INodeData = inode::InodeData;
+    type Options = options::MountOptions;
+
+    const NAME: &'static CStr = kernel::c_str!("rext4");
+
+    fn parse_param(opts: &mut Self::Options, p: &Param<'_>) -> Result<Parsed> {
+        opts.parse(p)
+    }
+
+    fn fill_super(sb: &Sb<New>, opts: Self::Options) -> Result<Pin<KBox<Self::Data>>> {
+        super_ops::fill_super(sb, opts)
+    }
+
+    fn init_root(sb: &Sb) -> Result<ARef<INode>> {
+        super_ops::init_root(sb)
+    }
+
+    fn reconfigure(sb: &Sb, opts: &Self::Options, read_only: bool) -> Result {
+        super_ops::reconfigure(sb, opts, read_only)
+    }
+
+    fn statfs(sb: &Sb) -> Result<StatFs> {
+        super_ops::statfs(sb)
+    }
+
+    fn show_options(sb: &Sb, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&sb.data().opts, f)
+    }
+
+    fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
+        namei::lookup(dir, name)
+    }
+
+    fn readdir(dir: &INode, emitter: &mut DirEmitter) -> Result {
+        dir::readdir(dir, emitter)
+    }
+
+    fn statx_extra(inode: &INode) -> StatxExtra {
+        inode::statx_extra(inode)
+    }
+
+    fn map_blocks(inode: &INode, lblk: u64, max: u64) -> Result<Option<(u64, u64)>> {
+        file::map_blocks(inode, lblk, max)
+    }
+
+    fn seek_data(inode: &INode, offset: i64, what: SeekData) -> Result<i64> {
+        file::seek_data_hole(inode, offset, what == SeekData::Data)
+    }
+
+    fn fiemap_range(inode: &INode, start: u64, len: u64) -> Result<u64> {
+        file::fiemap_range(inode, start, len)
+    }
+
+    fn iomap_report(inode: &INode, pos: i64, length: i64) -> Result<IoMap> {
+        file::report_extent(inode, pos, length)
+    }
+}

@@ -6,9 +6,10 @@
 //! mount is read-only, so `data=` and `journal_checksum` are recorded and
 //! shown in /proc/mounts but change nothing yet.
 
+use crate::glue::{Param, Parsed};
 use core::fmt;
 use kernel::error::{code, Result};
-use kernel::prelude::*;
+use kernel::str::BStr;
 
 /// `errors=`: what happens when rext4 finds corruption.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,34 +42,27 @@ pub(crate) struct MountOptions {
     pub(crate) journal_checksum: Option<bool>,
 }
 
-/// Whether `parse` recognised an option.
-pub(crate) enum Parsed {
-    /// Taken.
-    Known,
-    /// Not rext4's: the VFS handles it (`source`) or reports it.
-    Unknown,
-}
-
-fn bad_value(key: &[u8], value: Option<&[u8]>) -> kernel::error::Error {
-    let v = value.unwrap_or(b"");
-    pr_err!(
-        "rext4: bad value '{}' for mount option '{}'\n",
-        core::str::from_utf8(v).unwrap_or("?"),
-        core::str::from_utf8(key).unwrap_or("?")
-    );
+/// Reports a bad value through the mount's log (mount(8) shows it).
+fn bad_value(p: &Param<'_>) -> kernel::error::Error {
+    p.error(format_args!(
+        "bad value '{}' for mount option '{}'",
+        BStr::from_bytes(p.value.unwrap_or(b"")),
+        BStr::from_bytes(p.key)
+    ));
     code::EINVAL
 }
 
 impl MountOptions {
     /// Takes one `key[=value]` option.
-    pub(crate) fn parse(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<Parsed> {
-        match key {
+    pub(crate) fn parse(&mut self, p: &Param<'_>) -> Result<Parsed> {
+        let value = p.value;
+        match p.key {
             b"errors" => {
                 self.errors = Some(match value {
                     Some(b"continue") => ErrorsBehaviour::Continue,
                     Some(b"remount-ro") => ErrorsBehaviour::RemountRo,
                     Some(b"panic") => ErrorsBehaviour::Panic,
-                    _ => return Err(bad_value(key, value)),
+                    _ => return Err(bad_value(p)),
                 });
             }
             b"data" => {
@@ -76,7 +70,7 @@ impl MountOptions {
                     Some(b"journal") => DataMode::Journal,
                     Some(b"ordered") => DataMode::Ordered,
                     Some(b"writeback") => DataMode::Writeback,
-                    _ => return Err(bad_value(key, value)),
+                    _ => return Err(bad_value(p)),
                 });
             }
             b"journal_checksum" if value.is_none() => self.journal_checksum = Some(true),

@@ -1,144 +1,160 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Mounting and superblock-wide operations: read and validate the
-//! superblock and group descriptors, set the mount up, statfs.
+//! Mounting and superblock-wide operations (ext4's super.c): read and
+//! validate the superblock and group descriptors, build the per-mount
+//! state, statfs, remount.
+//!
+//! The per-mount state ([`FsInfo`]) is shaped for the write path although
+//! nothing writes yet: the superblock buffer and every group-descriptor
+//! buffer stay referenced for the life of the mount (as ext4's `s_sbh` and
+//! `s_group_desc`); each group's decoded descriptor sits under its own
+//! spinlock; the free block, free inode and directory counts are percpu
+//! counters (as ext4's `s_freeclusters_counter` & co.).
 
-use super::inode::iget;
+use super::errors::errno;
+use super::inode::{iget, read_raw_at};
 use super::options::{MountOptions, OptionList};
+use super::{INode, Rext4, Sb};
 use crate::disk::bytes::{div, rem};
-use crate::disk::extent::BlockSource;
 use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
-use crate::disk::inode::{JOURNAL_INO, ROOT_INO};
+use crate::disk::inode::{inode_location, JOURNAL_INO, ROOT_INO};
 use crate::disk::superblock::{
-    Superblock, UuidDisplay, EXT4_MAGIC, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+    Superblock, UuidDisplay, EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET,
+    SUPERBLOCK_SIZE,
 };
 use crate::disk::Error as DiskError;
-use crate::glue::buffer::Buffer;
-use crate::glue::errno;
-use crate::glue::inode::InodeRef;
+use crate::glue::buffer::BufferHead;
+use crate::glue::errno as gerrno;
+use crate::glue::percpu::PercpuCounter;
 use crate::glue::ratelimit::RateLimit;
-use crate::glue::super_block::{SbParams, SuperBlock};
-use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
-use kernel::error::{code, Error, Result};
+use crate::glue::super_block::{StatFs, SuperParams};
+use crate::glue::{New, SuperBlock};
+use core::sync::atomic::AtomicU32;
+use kernel::error::code;
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::sync::SpinLock;
+use kernel::types::ARef;
 
-/// The only block size rext4 mounts today: one page.
-pub(crate) const BLOCK_SIZE: u32 = 4096;
-/// log2(`BLOCK_SIZE`).
-pub(crate) const BLOCK_BITS: u32 = 12;
-/// Largest file size with extents and 4 KiB blocks: 2^32 - 1 blocks.
-pub(crate) const MAX_BYTES: i64 = ((1i64 << 32) - 1) << BLOCK_BITS;
+/// One block group's in-memory state.
+pub(crate) type Group = SpinLock<GroupDesc>;
 
 /// What rext4 keeps per mount (`s_fs_info`).
+#[pin_data]
 pub(crate) struct FsInfo {
-    /// The validated superblock.
+    /// The validated superblock (geometry and features).
     pub(crate) sb: Superblock,
-    /// All group descriptors, validated at mount.
-    pub(crate) groups: KVVec<GroupDesc>,
+    /// The buffer holding the superblock, referenced for the mount's life.
+    _sbh: ARef<BufferHead>,
+    /// The group-descriptor blocks, referenced for the mount's life.
+    _gd_bhs: KVVec<ARef<BufferHead>>,
+    /// Every group's descriptor, validated at mount, under its lock.
+    groups: KVVec<Pin<KBox<Group>>>,
+    /// Free blocks, summed over the groups at mount.
+    #[pin]
+    pub(crate) free_blocks: PercpuCounter,
+    /// Free inodes.
+    #[pin]
+    pub(crate) free_inodes: PercpuCounter,
+    /// Directories (for the write path's directory placement).
+    #[pin]
+    #[allow(dead_code)]
+    pub(crate) dirs: PercpuCounter,
+    /// Budget of error messages (the kernel's printk rate limit).
+    #[pin]
+    pub(crate) ratelimit: RateLimit,
+    /// Errors found since mount (see `errors.rs`).
+    pub(crate) error_count: AtomicU32,
     /// The mount options.
     pub(crate) opts: MountOptions,
     /// Metadata blocks, for statfs (computed once at mount).
     pub(crate) overhead: u64,
-    /// Free blocks and inodes summed over the group descriptors at mount;
-    /// constant while mounts are read-only.
-    pub(crate) free_blocks: u64,
-    /// See `free_blocks`.
-    pub(crate) free_inodes: u64,
-    /// Budget of error messages (the kernel's printk rate limit).
-    pub(crate) ratelimit: RateLimit,
+    /// log2 of the block size (10, 11 or 12: at most the page size).
+    pub(crate) block_bits: u32,
 }
 
-/// Maps a disk-layer error to the errno ext4 returns for it: corruption is
-/// `EUCLEAN` (EFSCORRUPTED), a bad checksum `EBADMSG` (EFSBADCRC), a failed
-/// read `EIO`, the rest `EINVAL`.
-pub(crate) fn errno(e: DiskError) -> Error {
-    match e {
-        DiskError::Corrupt { .. } | DiskError::Truncated => errno::efscorrupted(),
-        DiskError::BadChecksum { .. } => errno::efsbadcrc(),
-        DiskError::Io { .. } => code::EIO,
-        DiskError::NotExt4 { .. }
-        | DiskError::Unsupported { .. }
-        | DiskError::UnsupportedFeatures { .. } => code::EINVAL,
+impl FsInfo {
+    /// The descriptor of group `g`, copied under the group's lock.
+    pub(crate) fn group(&self, g: u32) -> Option<GroupDesc> {
+        let lock = self.groups.get(g as usize)?;
+        let gd = *lock.lock();
+        Some(gd)
+    }
+
+    /// The block size in bytes.
+    pub(crate) fn block_size(&self) -> u32 {
+        1 << self.block_bits
     }
 }
 
-/// Reads filesystem blocks through the block device's buffer cache.
-pub(crate) struct Blocks<'a> {
-    pub(crate) sb: &'a SuperBlock,
-    pub(crate) blocks_count: u64,
-}
-
-impl BlockSource for Blocks<'_> {
-    type Block = Buffer;
-    fn read(&self, pblk: u64) -> core::result::Result<Buffer, DiskError> {
-        if pblk >= self.blocks_count {
-            return Err(DiskError::Corrupt {
-                what: "block number beyond the filesystem",
-                value: pblk,
-            });
-        }
-        self.sb
-            .bread(pblk)
-            .map_err(|_| DiskError::Io { block: pblk })
-    }
-}
-
-/// Reads and validates the superblock of the device behind `sb`.
-fn read_superblock(sb: &SuperBlock) -> Result<Superblock> {
-    let bs = sb.set_min_blocksize(MIN_BLOCK_SIZE).inspect_err(|_| {
-        sb_err!(sb, "unable to set a block size for reading the superblock");
-    })?;
+/// Reads the superblock bytes at byte 1024 with the current block size
+/// `bs`: in block 1 with 1 KiB blocks, else inside block 0. Returns the
+/// buffer (to keep) and a parsed copy.
+fn read_superblock<S>(
+    sb: &SuperBlock<Rext4, S>,
+    bs: u32,
+) -> Result<(ARef<BufferHead>, Superblock)> {
     let bs = u64::from(bs);
     let buf = sb.bread(div(SUPERBLOCK_OFFSET, bs)).inspect_err(|_| {
         sb_err!(sb, "unable to read the superblock");
     })?;
-    let off = rem(SUPERBLOCK_OFFSET, bs) as usize;
-    let bytes = buf
-        .data()
-        .get(off..off + SUPERBLOCK_SIZE)
-        .ok_or(code::EIO)?;
-    Superblock::parse(bytes).map_err(|e| {
+    let mut bytes = [0u8; SUPERBLOCK_SIZE];
+    buf.read(rem(SUPERBLOCK_OFFSET, bs) as usize, &mut bytes)?;
+    let d = Superblock::parse(&bytes).map_err(|e| {
         sb_err!(sb, "{}", e);
         errno(e)
-    })
+    })?;
+    Ok((buf, d))
 }
 
-/// Reads and validates every group descriptor.
-fn read_groups(sb: &SuperBlock, d: &Superblock) -> Result<KVVec<GroupDesc>> {
+/// Reads and validates every group descriptor; returns the descriptor
+/// blocks (to keep) and the decoded descriptors.
+fn read_groups(
+    sb: &Sb<New>,
+    d: &Superblock,
+) -> Result<(KVVec<ARef<BufferHead>>, KVVec<GroupDesc>)> {
     let n = d.group_count() as usize;
+    let mut bhs: KVVec<ARef<BufferHead>> = KVVec::new();
     let mut groups = KVVec::with_capacity(n, GFP_KERNEL)?;
-    let mut cur: Option<(u64, Buffer)> = None;
+    let mut cur: Option<u64> = None;
+    let mut bytes = [0u8; MAX_DESC_SIZE as usize];
+    let bytes = bytes
+        .get_mut(..usize::from(d.desc_size))
+        .ok_or(code::EINVAL)?;
     for g in 0..n as u32 {
         let (blk, off) = desc_location(d, g).map_err(errno)?;
-        if cur.as_ref().map(|(b, _)| *b) != Some(blk) {
+        if cur != Some(blk) {
             let buf = sb.bread(blk).inspect_err(|_| {
                 sb_err!(sb, "unable to read group descriptor block {}", blk);
             })?;
-            cur = Some((blk, buf));
+            bhs.push(buf, GFP_KERNEL)?;
+            cur = Some(blk);
         }
-        let Some((_, buf)) = cur.as_ref() else {
+        let Some(buf) = bhs.last() else {
             return Err(code::EIO);
         };
-        let bytes = buf
-            .data()
-            .get(off..off + usize::from(d.desc_size))
-            .ok_or(code::EIO)?;
+        buf.read(off, bytes)?;
         let gd = GroupDesc::parse(d, g, bytes).map_err(|e| {
             sb_err!(sb, "group {}: {}", g, e);
             errno(e)
         })?;
         groups.push(gd, GFP_KERNEL)?;
     }
-    Ok(groups)
+    Ok((bhs, groups))
 }
 
-/// `fill_super`: validate the filesystem and set a read-only mount up.
-/// Returns the root inode.
-pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef> {
+/// `fill_super`: validate the filesystem and build the per-mount state of
+/// a read-only mount.
+pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<FsInfo>>> {
     // Blocks cached (and marked verified) before this mount are not trusted.
     sb.invalidate_device_cache();
-    let d = read_superblock(sb)?;
-    let access = d.access(BLOCK_SIZE).map_err(|e| {
+    let bs = sb.set_min_blocksize(MIN_BLOCK_SIZE).inspect_err(|_| {
+        sb_err!(sb, "unable to set a block size for reading the superblock");
+    })?;
+    let (first, d) = read_superblock(sb, bs)?;
+    let page = kernel::page::PAGE_SIZE as u32;
+    let access = d.access(page).map_err(|e| {
         sb_info!(
             sb,
             "ext4 filesystem, {} blocks of {} bytes, features: {}",
@@ -151,9 +167,17 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
     })?;
     if let Access::ReadOnly { unknown_ro_compat } = access {
         if !sb.is_read_only() {
-            let e = DiskError::UnsupportedFeatures {
-                set: Set::RoCompat,
-                bits: unknown_ro_compat,
+            let ro_incompat = d.feature_incompat & crate::disk::features::INCOMPAT_READ_ONLY;
+            let e = if unknown_ro_compat == 0 && ro_incompat != 0 {
+                DiskError::UnsupportedFeatures {
+                    set: Set::Incompat,
+                    bits: ro_incompat,
+                }
+            } else {
+                DiskError::UnsupportedFeatures {
+                    set: Set::RoCompat,
+                    bits: unknown_ro_compat,
+                }
             };
             sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
             return Err(code::EROFS);
@@ -185,10 +209,18 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
         );
         return Err(code::EINVAL);
     }
-    sb.set_blocksize(BLOCK_SIZE).inspect_err(|_| {
-        sb_err!(sb, "unable to set block size {}", BLOCK_SIZE);
+    // The filesystem's block size; a change drops the device's cached
+    // blocks, so the superblock is read again (and kept) at that size.
+    drop(first);
+    sb.set_blocksize(d.block_size()).inspect_err(|_| {
+        sb_err!(sb, "unable to set block size {}", d.block_size());
     })?;
-    let groups = read_groups(sb, &d)?;
+    let (sbh, d2) = read_superblock(sb, d.block_size())?;
+    if d2 != d {
+        sb_err!(sb, "the superblock changed while mounting");
+        return Err(code::EINVAL);
+    }
+    let (gd_bhs, descs) = read_groups(sb, &d)?;
     if d.state & crate::disk::superblock::STATE_ERROR != 0 {
         sb_err!(
             sb,
@@ -198,9 +230,9 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
 
     // Times up to 2446 with the extra timestamp fields, else 32-bit.
     let extra_times = usize::from(d.inode_size) > 128 + 24;
-    sb.set_params(&SbParams {
+    sb.set_params(&SuperParams {
         magic: EXT4_MAGIC,
-        maxbytes: MAX_BYTES,
+        maxbytes: d.max_file_size(),
         time_min: i64::from(i32::MIN),
         time_max: if extra_times {
             (1i64 << 34) - 1 + i64::from(i32::MIN)
@@ -209,33 +241,50 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
         },
         uuid: d.uuid,
     });
-    let journal_blocks = journal_blocks(sb, &d, &groups)?;
+    let journal_blocks = journal_blocks(sb, &d, &descs)?;
     let overhead = overhead_blocks(&d, journal_blocks);
-    let free_blocks = groups.iter().map(|g| u64::from(g.free_blocks_count)).sum();
-    let free_inodes = groups.iter().map(|g| u64::from(g.free_inodes_count)).sum();
-    let info = KBox::new(
-        FsInfo {
+    let sum = |f: fn(&GroupDesc) -> u32| -> i64 { descs.iter().map(|g| i64::from(f(g))).sum() };
+    let (free_blocks, free_inodes, dirs) = (
+        sum(|g| g.free_blocks_count),
+        sum(|g| g.free_inodes_count),
+        sum(|g| g.used_dirs_count),
+    );
+    let mut groups = KVVec::with_capacity(descs.len(), GFP_KERNEL)?;
+    for gd in descs.iter() {
+        groups.push(
+            KBox::pin_init(new_spinlock!(*gd, "rext4_group"), GFP_KERNEL)?,
+            GFP_KERNEL,
+        )?;
+    }
+    let block_bits = d.block_bits();
+    let info = KBox::try_pin_init(
+        try_pin_init!(FsInfo {
             sb: d,
+            _sbh: sbh,
+            _gd_bhs: gd_bhs,
             groups,
+            free_blocks <- PercpuCounter::new(free_blocks),
+            free_inodes <- PercpuCounter::new(free_inodes),
+            dirs <- PercpuCounter::new(dirs),
+            ratelimit <- RateLimit::new(),
+            error_count: AtomicU32::new(0),
             opts,
             overhead,
-            free_blocks,
-            free_inodes,
-            ratelimit: RateLimit::new(),
-        },
+            block_bits,
+        }? Error),
         GFP_KERNEL,
     )?;
-    // SAFETY: once, before anyone can report through it (`s_fs_info` is
-    // not set yet), at its final address inside the box.
-    unsafe { info.ratelimit.init() };
-    sb.set_fs_info(info);
+    Ok(info)
+}
 
+/// The root inode, once the per-mount state is installed; logs the mount.
+pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
     let root = iget(sb, ROOT_INO)?;
-    if !root.data().is_dir {
-        sb_err!(sb, "corrupt root inode: not a directory");
-        return Err(errno::efscorrupted());
+    if !root.read().is_dir {
+        fs_err!(sb, "corrupt root inode: not a directory");
+        return Err(gerrno::efscorrupted());
     }
-    let fi = sb.fs_info();
+    let fi = sb.data();
     let d = &fi.sb;
     sb_info!(
         sb,
@@ -252,7 +301,7 @@ pub(crate) fn fill_super(sb: &SuperBlock, opts: MountOptions) -> Result<InodeRef
 }
 
 /// Size of the internal journal in blocks (0 without one).
-fn journal_blocks(sb: &SuperBlock, d: &Superblock, groups: &[GroupDesc]) -> Result<u64> {
+fn journal_blocks(sb: &Sb<New>, d: &Superblock, groups: &[GroupDesc]) -> Result<u64> {
     if !d.has_journal() {
         return Ok(0);
     }
@@ -261,31 +310,42 @@ fn journal_blocks(sb: &SuperBlock, d: &Superblock, groups: &[GroupDesc]) -> Resu
     } else {
         d.journal_inum
     };
-    let raw = super::inode::read_raw_with(sb, d, groups, ino)?;
-    Ok(raw.size >> BLOCK_BITS)
+    let itable = inode_location(d, ino)
+        .ok()
+        .and_then(|(g, _)| groups.get(g as usize))
+        .map(|g| g.inode_table);
+    let raw = read_raw_at(sb, d, itable, ino)?;
+    Ok(raw.size >> d.block_bits())
 }
 
-/// What statfs reports.
-pub(crate) struct StatFs {
-    pub(crate) magic: u16,
-    pub(crate) bsize: u32,
-    pub(crate) blocks: u64,
-    pub(crate) bfree: u64,
-    pub(crate) bavail: u64,
-    pub(crate) files: u64,
-    pub(crate) ffree: u64,
-    pub(crate) namelen: u32,
-    pub(crate) fsid: u64,
+/// Remount: rext4 mounts are read-only for now, so remounting read-write
+/// is refused, and so is a change of mount options (rather than accepting
+/// and ignoring it).
+pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Result {
+    if !read_only {
+        sb_err!(sb, "remounting read-write is not supported yet");
+        return Err(code::EROFS);
+    }
+    if let Some(key) = opts.changed_from(&sb.data().opts) {
+        sb_err!(
+            sb,
+            "changing mount option '{}' on remount is not supported yet",
+            key
+        );
+        return Err(code::EINVAL);
+    }
+    Ok(())
 }
 
 /// `statfs`, with ext4's arithmetic: total blocks minus metadata overhead;
-/// free counts summed over the group descriptors (at mount); available
-/// blocks minus the root reserve and ext4's reserve of 2% (at most 4096
-/// blocks) for extent filesystems.
-pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
-    let fi = sb.fs_info();
+/// free counts from the percpu counters; available blocks minus the root
+/// reserve and ext4's reserve of 2% (at most 4096 blocks) for extent
+/// filesystems.
+pub(crate) fn statfs(sb: &Sb) -> Result<StatFs> {
+    let fi = sb.data();
     let d = &fi.sb;
-    let (bfree, ffree) = (fi.free_blocks, fi.free_inodes);
+    let bfree = fi.free_blocks.sum_positive();
+    let ffree = fi.free_inodes.sum_positive();
     let resv = if d.has_incompat(crate::disk::features::incompat::EXTENTS) {
         (d.blocks_count / 50).min(4096)
     } else {

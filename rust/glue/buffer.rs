@@ -1,73 +1,118 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Buffer heads: one block of a block device in the buffer cache.
+//!
+//! # Access to the bytes
+//!
+//! A buffer's bytes live in the block device's page cache, where they can
+//! change while rext4 holds the buffer: another opener writing to the
+//! device today, rext4 itself (through jbd2) once it writes. A shared
+//! `&[u8]` over such memory would be undefined behaviour, so this module
+//! never hands one out. Readers copy what they parse: [`BufferHead::read`]
+//! copies a byte range out with a `memcpy`-like raw copy (the kernel's own
+//! convention for memory other CPUs may write), [`BufferHead::copy`] copies
+//! the whole block. The disk layer then parses the private copy, so a
+//! concurrent change yields a consistent snapshot or a checksum error,
+//! never a torn `&[u8]`.
+//!
+//! Writers (the write path) will get `&mut [u8]` only through a guard that
+//! holds jbd2 write access to the buffer (`jbd2_journal_get_write_access`
+//! taken, the buffer locked against other writers), and give it back with
+//! `jbd2_journal_dirty_metadata`; nothing else in the glue writes buffer
+//! memory.
 
 use crate::sys;
 use core::ptr::NonNull;
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::error::{code, Result};
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
-/// A referenced, up-to-date buffer head; the reference is dropped with it.
+/// A buffer head of the block device of a mounted filesystem.
 ///
-/// INVARIANT: `bh` points to a buffer head on which this object holds one
-/// reference (from `sb_bread`), whose `b_data` maps `b_size` bytes that were
-/// read from the device.
-pub(crate) struct Buffer {
-    bh: NonNull<sys::buffer_head>,
+/// INVARIANT: the wrapped buffer head is live while a reference to it is
+/// held (`b_count`), is up to date (read from the device), and its `b_data`
+/// maps `b_size` bytes for as long as it is referenced.
+#[repr(transparent)]
+pub(crate) struct BufferHead(Opaque<sys::buffer_head>);
+
+// SAFETY: the buffer head's reference count is atomic (`get_bh`/`put_bh`),
+// so references can be taken and dropped on any thread.
+unsafe impl AlwaysRefCounted for BufferHead {
+    fn inc_ref(&self) {
+        // SAFETY: the buffer head is live (type invariant).
+        unsafe { sys::rext4_get_bh(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller owns one reference, given up here.
+        unsafe { sys::rext4_brelse(obj.as_ptr().cast()) };
+    }
 }
 
-impl Buffer {
-    /// Wraps a buffer head returned by `sb_bread`.
+// SAFETY: the bytes are only ever copied out (see the module docs) and the
+// state bits are atomic; a buffer head may be used from any thread.
+unsafe impl Send for BufferHead {}
+// SAFETY: as above.
+unsafe impl Sync for BufferHead {}
+
+impl BufferHead {
+    /// Takes over a reference returned by `sb_bread`.
     ///
     /// # Safety
     ///
     /// `bh` must be an up-to-date buffer head with a reference owned by the
-    /// caller, which passes to the new object.
-    pub(crate) unsafe fn from_raw(bh: NonNull<sys::buffer_head>) -> Buffer {
-        // INVARIANT: guaranteed by the caller.
-        Buffer { bh }
+    /// caller, which passes to the returned object.
+    pub(crate) unsafe fn from_bread(bh: NonNull<sys::buffer_head>) -> ARef<BufferHead> {
+        // SAFETY: `BufferHead` is a transparent wrapper; the caller passes
+        // its reference on (type invariant).
+        unsafe { ARef::from_raw(bh.cast()) }
     }
 
-    /// The block's bytes.
-    pub(crate) fn data(&self) -> &[u8] {
-        // SAFETY: by the type invariant the buffer head is live and its
-        // `b_data` maps `b_size` bytes for as long as the reference is held,
-        // which is at least as long as `&self`; both fields are read through
-        // the pointer (other fields such as `b_state` change concurrently).
-        // rext4 does not write to buffers it reads (mounts are read-only).
-        // Only a privileged writer to the mounted block device could change
-        // the bytes underneath; the disk layer never trusts a value it has
-        // not bounds-checked at the point of use, so that yields errors or
-        // wrong data, never out-of-bounds access.
-        unsafe {
-            let bh = self.bh.as_ptr();
-            core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size)
+    fn raw(&self) -> *mut sys::buffer_head {
+        self.0.get()
+    }
+
+    /// The block size of the buffer in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: live (type invariant); `b_size` does not change while the
+        // buffer is referenced and mapped.
+        unsafe { (*self.raw()).b_size }
+    }
+
+    /// Copies `dst.len()` bytes from byte `off` of the block into `dst`.
+    pub(crate) fn read(&self, off: usize, dst: &mut [u8]) -> Result {
+        let end = off.checked_add(dst.len()).ok_or(code::EINVAL)?;
+        if end > self.size() {
+            return Err(code::EINVAL);
         }
+        // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
+        // `off..end` lies inside them; `dst` is a distinct Rust buffer. The
+        // source is read with a raw copy, never through a reference (see
+        // the module docs).
+        unsafe {
+            let src = (*self.raw()).b_data.cast::<u8>().add(off);
+            core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len());
+        }
+        Ok(())
     }
-}
 
-impl Buffer {
+    /// Copies the whole block.
+    pub(crate) fn copy(&self) -> Result<KVec<u8>> {
+        let mut v = KVec::from_elem(0u8, self.size(), GFP_KERNEL)?;
+        self.read(0, &mut v)?;
+        Ok(v)
+    }
+
     /// Whether the block's checksum was already verified since it was read
     /// from the device (jbd2's `BH_Verified`, the bit ext4 uses).
     pub(crate) fn is_verified(&self) -> bool {
         // SAFETY: live buffer head (type invariant); an atomic bit test.
-        unsafe { sys::rext4_buffer_verified(self.bh.as_ptr()) }
+        unsafe { sys::rext4_buffer_verified(self.raw()) }
     }
 
     /// Records that the block's checksum has been verified.
     pub(crate) fn set_verified(&self) {
         // SAFETY: live buffer head (type invariant); an atomic bit set.
-        unsafe { sys::rext4_set_buffer_verified(self.bh.as_ptr()) }
-    }
-}
-
-impl AsRef<[u8]> for Buffer {
-    fn as_ref(&self) -> &[u8] {
-        self.data()
-    }
-}
-
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant this object owns one reference.
-        unsafe { sys::rext4_brelse(self.bh.as_ptr()) };
+        unsafe { sys::rext4_set_buffer_verified(self.raw()) }
     }
 }

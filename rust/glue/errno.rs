@@ -31,11 +31,6 @@ pub(crate) fn enametoolong() -> Error {
     err(bindings::ENAMETOOLONG)
 }
 
-/// `ESTALE`: the inode was deleted.
-pub(crate) fn estale() -> Error {
-    err(bindings::ESTALE)
-}
-
 /// `ERESTARTSYS`: interrupted by a fatal signal.
 pub(crate) fn erestartsys() -> Error {
     err(bindings::ERESTARTSYS)

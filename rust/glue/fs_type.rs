@@ -1,117 +1,245 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Registration of filesystem type `rext4` and its fs_context: mount option
-//! parsing, `get_tree` (leading to [`crate::fs::super_ops::fill_super`]),
-//! remount and `kill_sb`.
+//! The filesystem type: the [`FileSystem`] trait a filesystem implements,
+//! its registration, and the fs_context (mount options, `get_tree`,
+//! remount, `kill_sb`).
 
-use super::super_block::SuperBlock;
-use crate::fs::options::{MountOptions, Parsed};
+use super::dentry::DirEmitter;
+use super::file::SeekData;
+use super::inode::{INode, InodeCache, StatxExtra};
+use super::iomap::IoMap;
+use super::super_block::{self, New, StatFs, SuperBlock};
+use super::zeroed;
 use crate::sys;
 use core::cell::UnsafeCell;
 use core::ffi::c_int;
+use core::fmt;
+use core::marker::PhantomData;
+use core::pin::Pin;
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::error::{code, to_result, Result};
+use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::types::ARef;
 use kernel::ThisModule;
 
-/// The `file_system_type`, which the VFS links into its list and whose lock
-/// class keys lockdep needs in static memory.
-struct FsType(UnsafeCell<sys::file_system_type>);
+/// One mount option as the VFS passes it: `key` or `key=value`.
+///
+/// INVARIANT: `fc` is the live fs_context the option belongs to, for the
+/// duration of the `parse_param` call that lends out this object.
+pub(crate) struct Param<'a> {
+    /// The option name.
+    pub(crate) key: &'a [u8],
+    /// The value, for `key=value`.
+    pub(crate) value: Option<&'a [u8]>,
+    fc: *mut sys::fs_context,
+}
 
-// SAFETY: the object is written only by `Registration::register` before
-// `register_filesystem` publishes it, and afterwards only by the VFS under
-// its own locks.
-unsafe impl Sync for FsType {}
-
-static FS_TYPE: FsType = FsType(UnsafeCell::new(sys::file_system_type {
-    name: kernel::c_str!("rext4").as_char_ptr(),
-    fs_flags: sys::FS_REQUIRES_DEV as c_int,
-    init_fs_context: Some(init_fs_context),
-    kill_sb: Some(kill_sb),
-    // SAFETY: all-zero is a valid `file_system_type` (NULL pointers, empty
-    // lists, unused lock class keys); the fields set above override it.
-    ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
-}));
-
-/// Callbacks of a rext4 mount's fs_context.
-struct ContextOps(sys::fs_context_operations);
-
-// SAFETY: read-only after construction.
-unsafe impl Sync for ContextOps {}
-
-static CONTEXT_OPS: ContextOps = ContextOps(sys::fs_context_operations {
-    free: Some(free_fc),
-    parse_param: Some(parse_param),
-    get_tree: Some(get_tree),
-    reconfigure: Some(reconfigure),
-    // SAFETY: all-zero is a valid `fs_context_operations` (no callback).
-    ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
-});
-
-/// Keeps filesystem type `rext4` registered while alive.
-pub(crate) struct Registration(());
-
-impl Registration {
-    /// Registers filesystem type `rext4`, owned by `module`.
-    pub(crate) fn register(module: &'static ThisModule) -> Result<Registration> {
-        let fst = FS_TYPE.0.get();
-        // SAFETY: module init runs once; nothing else accesses `FS_TYPE`
-        // before `register_filesystem` below publishes it.
-        unsafe { (*fst).owner = module.as_ptr().cast::<sys::module>() };
-        // SAFETY: `fst` is a fully initialised file_system_type in static
-        // memory that stays valid until `unregister_filesystem` in `drop`.
-        to_result(unsafe { sys::register_filesystem(fst) })?;
-        Ok(Registration(()))
+impl Param<'_> {
+    /// Reports a bad option through the mount's log (`errorfc`): prefixed
+    /// with the filesystem's name, shown by mount(8) with the new mount API
+    /// and in the kernel log otherwise.
+    pub(crate) fn error(&self, args: fmt::Arguments<'_>) {
+        // SAFETY: `fc` is live (type invariant); `%pA` in the shim prints
+        // the Rust format arguments, which outlive the call.
+        unsafe {
+            sys::rext4_errorfc(
+                self.fc,
+                core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
+            )
+        };
     }
 }
 
-impl Drop for Registration {
+/// Whether a filesystem took a mount option.
+pub(crate) enum Parsed {
+    /// Taken.
+    Known,
+    /// Not the filesystem's: the VFS handles it (`source`) or reports it.
+    Unknown,
+}
+
+/// A filesystem on block devices, as the glue drives it.
+///
+/// The glue builds every C operation table from this trait; an operation
+/// with a default body is left out of the tables (NULL) unless the
+/// implementation provides it (`#[vtable]`'s `HAS_*` constants).
+#[vtable]
+pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
+    /// Per-mount data (`s_fs_info`), pinned: it may hold kernel locks.
+    type Data: Send + Sync;
+    /// Per-inode data, next to the VFS inode; `Default` is the value of an
+    /// inode not yet read.
+    type INodeData: Default + Send + Sync;
+    /// Mount options, parsed into the fs_context and handed to
+    /// `fill_super` and `reconfigure`.
+    type Options: Default + Clone + Send + Sync;
+
+    /// The filesystem type's name.
+    const NAME: &'static CStr;
+
+    /// Takes one mount option.
+    fn parse_param(opts: &mut Self::Options, param: &Param<'_>) -> Result<Parsed>;
+
+    /// Reads and checks the filesystem on the device, sets the superblock
+    /// up and returns the per-mount data.
+    fn fill_super(sb: &SuperBlock<Self, New>, opts: Self::Options)
+        -> Result<Pin<KBox<Self::Data>>>;
+
+    /// The root inode, once the per-mount data is installed.
+    fn init_root(sb: &SuperBlock<Self>) -> Result<ARef<INode<Self>>>;
+
+    /// Remount with `opts`; `read_only` is the requested state.
+    fn reconfigure(_sb: &SuperBlock<Self>, _opts: &Self::Options, _read_only: bool) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `statfs(2)`.
+    fn statfs(_sb: &SuperBlock<Self>) -> Result<StatFs> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The mount options for /proc/mounts (each with a leading comma).
+    fn show_options(_sb: &SuperBlock<Self>, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Looks `name` up in directory `dir`; `None` for a negative entry.
+    fn lookup(_dir: &INode<Self>, _name: &[u8]) -> Result<Option<ARef<INode<Self>>>> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Emits the entries of directory `dir` from the emitter's position.
+    fn readdir(_dir: &INode<Self>, _emitter: &mut DirEmitter) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// What `getattr` adds to the generic attributes.
+    fn statx_extra(_inode: &INode<Self>) -> StatxExtra {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Maps up to `max` blocks from logical block `lblk` for reading:
+    /// `Some((physical block, count))`, or `None` for a hole (zeros).
+    fn map_blocks(_inode: &INode<Self>, _lblk: u64, _max: u64) -> Result<Option<(u64, u64)>> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `lseek(SEEK_DATA/SEEK_HOLE)` from `offset`.
+    fn seek_data(_inode: &INode<Self>, _offset: i64, _what: SeekData) -> Result<i64> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Checks and clamps a FIEMAP range; returns the length to walk.
+    fn fiemap_range(_inode: &INode<Self>, _start: u64, _len: u64) -> Result<u64> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// One FIEMAP step: the extent or hole at byte `pos`.
+    fn iomap_report(_inode: &INode<Self>, _pos: i64, _length: i64) -> Result<IoMap> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The `file_system_type`: in static memory, because the VFS links it into
+/// its list and lockdep needs its lock class keys there. A module registers
+/// one filesystem type.
+struct FsType(UnsafeCell<sys::file_system_type>);
+
+// SAFETY: written only by `Registration::register` before
+// `register_filesystem` publishes it, afterwards only by the VFS under its
+// own locks.
+unsafe impl Sync for FsType {}
+
+static FS_TYPE: FsType = FsType(UnsafeCell::new(zeroed()));
+
+/// Keeps a filesystem type registered (and its inode cache alive).
+pub(crate) struct Registration<T: FileSystem> {
+    // Dropped after `Drop::drop` unregistered the type.
+    _cache: InodeCache<T>,
+}
+
+impl<T: FileSystem> Registration<T> {
+    /// Creates the inode cache and registers the filesystem type.
+    pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
+        let cache = InodeCache::<T>::create()?;
+        let fst = FS_TYPE.0.get();
+        // SAFETY: module init runs once; nothing else accesses `FS_TYPE`
+        // before `register_filesystem` publishes it (and the cache above
+        // fails with EBUSY for a second registration).
+        unsafe {
+            (*fst).name = T::NAME.as_char_ptr();
+            (*fst).fs_flags = sys::FS_REQUIRES_DEV as c_int;
+            (*fst).init_fs_context = Some(init_fs_context::<T>);
+            (*fst).kill_sb = Some(kill_sb::<T>);
+            (*fst).owner = module.as_ptr().cast::<sys::module>();
+        }
+        // SAFETY: `fst` is a fully set up file_system_type in static memory
+        // that stays valid until `unregister_filesystem` in `drop`.
+        to_result(unsafe { sys::register_filesystem(fst) })?;
+        Ok(Registration { _cache: cache })
+    }
+}
+
+impl<T: FileSystem> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `register`; module unload cannot start while
-        // a rext4 super_block exists, since each holds a module reference.
+        // a super_block of the type exists, since each holds a module
+        // reference. The inode cache is destroyed afterwards (field drop).
         unsafe { sys::unregister_filesystem(FS_TYPE.0.get()) };
     }
+}
+
+/// The operations of a context, per filesystem.
+struct ContextTables<T>(PhantomData<T>);
+
+impl<T: FileSystem> ContextTables<T> {
+    const OPS: sys::fs_context_operations = sys::fs_context_operations {
+        free: Some(free_fc::<T>),
+        parse_param: Some(parse_param::<T>),
+        get_tree: Some(get_tree::<T>),
+        reconfigure: Some(reconfigure::<T>),
+        ..zeroed()
+    };
 }
 
 /// The options of a context (`fs_private`), set by `init_fs_context`.
 ///
 /// # Safety
 ///
-/// `fc` must be a live rext4 fs_context, used by one thread (the VFS
-/// serialises a context's callbacks).
-unsafe fn options<'a>(fc: *mut sys::fs_context) -> &'a mut MountOptions {
-    // SAFETY: `init_fs_context` stored a `KBox<MountOptions>` there that
+/// `fc` must be a live fs_context of filesystem `T`, used by one thread
+/// (the VFS serialises a context's callbacks).
+unsafe fn options<'a, T: FileSystem>(fc: *mut sys::fs_context) -> &'a mut T::Options {
+    // SAFETY: `init_fs_context` stored a `KBox<T::Options>` there that
     // lives until `free_fc`; the caller guarantees exclusive use.
-    unsafe { &mut *(*fc).fs_private.cast::<MountOptions>() }
+    unsafe { &mut *(*fc).fs_private.cast::<T::Options>() }
 }
 
-/// `file_system_type.init_fs_context`.
-///
 /// # Safety
 ///
 /// Called by the VFS with a live fs_context.
-unsafe extern "C" fn init_fs_context(fc: *mut sys::fs_context) -> c_int {
-    let opts = match KBox::new(MountOptions::default(), GFP_KERNEL) {
+unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
+    let opts = match KBox::new(T::Options::default(), GFP_KERNEL) {
         Ok(o) => o,
         Err(_) => return code::ENOMEM.to_errno(),
     };
     // SAFETY: the VFS passes a live fs_context that we may set up; the ops
-    // table is static; `free_fc` releases `fs_private`.
+    // table is a constant promoted to static memory; `free_fc` releases
+    // `fs_private`.
     unsafe {
         (*fc).fs_private = KBox::into_raw(opts).cast();
-        (*fc).ops = &CONTEXT_OPS.0;
+        (*fc).ops = &ContextTables::<T>::OPS;
     }
     0
 }
 
-/// `fs_context_operations.free`.
-///
 /// # Safety
 ///
 /// Called by the VFS once, when the context is destroyed.
-unsafe extern "C" fn free_fc(fc: *mut sys::fs_context) {
+unsafe extern "C" fn free_fc<T: FileSystem>(fc: *mut sys::fs_context) {
     // SAFETY: `fs_private` is NULL or the box from `init_fs_context`.
     unsafe {
-        let p = (*fc).fs_private.cast::<MountOptions>();
+        let p = (*fc).fs_private.cast::<T::Options>();
         (*fc).fs_private = core::ptr::null_mut();
         if !p.is_null() {
             drop(KBox::from_raw(p));
@@ -119,14 +247,15 @@ unsafe extern "C" fn free_fc(fc: *mut sys::fs_context) {
     }
 }
 
-/// `fs_context_operations.parse_param`: one `key[=value]` option.
-///
 /// # Safety
 ///
 /// Called by the VFS with a live context and parameter.
-unsafe extern "C" fn parse_param(fc: *mut sys::fs_context, param: *mut sys::fs_parameter) -> c_int {
+unsafe extern "C" fn parse_param<T: FileSystem>(
+    fc: *mut sys::fs_context,
+    param: *mut sys::fs_parameter,
+) -> c_int {
     // SAFETY: the parameter's key is a NUL-terminated string; a string
-    // value is NUL terminated too (`size` is its length).
+    // value is NUL terminated too.
     let (key, value) = unsafe {
         let key = core::ffi::CStr::from_ptr((*param).key.cast()).to_bytes();
         let ty = c_int::from((*param)._bitfield_1.get(0, 8) as u8);
@@ -143,95 +272,107 @@ unsafe extern "C" fn parse_param(fc: *mut sys::fs_context, param: *mut sys::fs_p
         (key, value)
     };
     // SAFETY: the VFS serialises callbacks of one context.
-    let opts = unsafe { options(fc) };
-    match opts.parse(key, value) {
+    let opts = unsafe { options::<T>(fc) };
+    // INVARIANT: `fc` is live for this call, which the `Param` does not
+    // outlive.
+    match T::parse_param(opts, &Param { key, value, fc }) {
         Ok(Parsed::Known) => 0,
-        // "source" and unknown keys: the VFS handles or reports them.
         Ok(Parsed::Unknown) => -sys::REXT4_ENOPARAM,
         Err(e) => e.to_errno(),
     }
 }
 
-/// `fs_context_operations.get_tree`: a block-device mount.
-///
 /// # Safety
 ///
 /// Called by the VFS with a live fs_context.
-unsafe extern "C" fn get_tree(fc: *mut sys::fs_context) -> c_int {
+unsafe extern "C" fn get_tree<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
     // SAFETY: `fc` is live; `get_tree_bdev` opens the device named by the
     // context and calls `fill_super` for a new super_block.
-    unsafe { sys::get_tree_bdev(fc, Some(fill_super)) }
+    unsafe { sys::get_tree_bdev(fc, Some(fill_super::<T>)) }
 }
 
-/// `fs_context_operations.reconfigure` (remount). rext4 mounts are
-/// read-only for now: remounting read-write is refused, and so is a change
-/// of mount options (rather than accepting and ignoring it).
-///
 /// # Safety
 ///
 /// Called by the VFS with a live context for an existing mount.
-unsafe extern "C" fn reconfigure(fc: *mut sys::fs_context) -> c_int {
+unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut sys::fs_context) -> c_int {
+    if !T::HAS_RECONFIGURE {
+        return 0;
+    }
     // SAFETY: `fc` is live; `root` is the mount's root dentry, whose
-    // super_block is a mounted rext4 one; the VFS serialises the context.
+    // super_block is a mounted one of `T`; the VFS serialises the context.
     let (flags, sb, opts) = unsafe {
         (
             (*fc).sb_flags,
-            SuperBlock::from_raw((*(*fc).root).d_sb),
-            options(fc),
+            SuperBlock::<T>::from_raw((*(*fc).root).d_sb),
+            options::<T>(fc),
         )
     };
-    if u64::from(flags) & u64::from(sys::REXT4_SB_RDONLY as u32) == 0 {
-        sb_err!(sb, "remounting read-write is not supported yet");
-        return code::EROFS.to_errno();
+    let read_only = u64::from(flags) & u64::from(sys::REXT4_SB_RDONLY as u32) != 0;
+    match T::reconfigure(sb, opts, read_only) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
-    if let Some(key) = opts.changed_from(&sb.fs_info().opts) {
-        sb_err!(
-            sb,
-            "changing mount option '{}' on remount is not supported yet",
-            key
-        );
-        return code::EINVAL.to_errno();
-    }
-    0
 }
 
-/// The `fill_super` callback of `get_tree_bdev`.
+/// The `fill_super` callback of `get_tree_bdev`: the filesystem fills the
+/// new superblock in (typestate `New`), the glue installs its data, and the
+/// filesystem returns the root inode of the now mounted superblock.
 ///
 /// # Safety
 ///
 /// Called by `get_tree_bdev` with a new super_block on an opened block
 /// device, `s_umount` held, and the mount's context.
-unsafe extern "C" fn fill_super(sb: *mut sys::super_block, fc: *mut sys::fs_context) -> c_int {
-    // SAFETY: the VFS guarantees what `SuperBlock::from_raw` needs for the
-    // duration of this call; the context is live and its options are ours.
-    let (sbr, opts) = unsafe { (SuperBlock::from_raw(sb), options(fc).clone()) };
-    let root = match crate::fs::super_ops::fill_super(sbr, opts) {
-        Ok(r) => r,
+unsafe extern "C" fn fill_super<T: FileSystem>(
+    sb: *mut sys::super_block,
+    fc: *mut sys::fs_context,
+) -> c_int {
+    // SAFETY: the VFS hands over a new super_block of `T` for the duration
+    // of this call; the context is live and its options are ours.
+    let (new, opts) = unsafe {
+        super_block::install_ops::<T>(sb);
+        (SuperBlock::<T, New>::from_raw(sb), options::<T>(fc).clone())
+    };
+    let data = match T::fill_super(new, opts) {
+        Ok(d) => d,
         Err(e) => return e.to_errno(),
+    };
+    // SAFETY: once per super_block, under `s_umount`, before anything
+    // reads `s_fs_info`.
+    let sb = unsafe { super_block::install_data::<T>(sb, data) };
+    let root = match T::init_root(sb) {
+        Ok(r) => r,
+        Err(e) => {
+            // SAFETY: nothing else uses the data: the mount failed and every
+            // inode of it was evicted at its last iput (the super_block is
+            // not active yet).
+            drop(unsafe { super_block::take_data::<T>(sb.as_ptr()) });
+            return e.to_errno();
+        }
     };
     // SAFETY: `d_make_root` takes over the root inode reference (and drops
     // it on failure); `s_root` is set once here under `s_umount`.
     unsafe {
-        let d = sys::d_make_root(root.into_raw());
+        let d = sys::d_make_root(ARef::into_raw(root).as_ptr().cast());
         if d.is_null() {
+            drop(super_block::take_data::<T>(sb.as_ptr()));
             return code::ENOMEM.to_errno();
         }
-        (*sb).s_root = d;
+        (*sb.as_ptr()).s_root = d;
     }
     0
 }
 
-/// `file_system_type.kill_sb`: shut the super_block down, then free
-/// rext4's private data (also after a failed `fill_super`).
+/// `file_system_type.kill_sb`: shut the super_block down (`put_super`
+/// drops the data of a mounted one), then drop whatever data is left.
 ///
 /// # Safety
 ///
-/// Called by the VFS once per rext4 super_block.
-unsafe extern "C" fn kill_sb(sb: *mut sys::super_block) {
+/// Called by the VFS once per super_block of `T`.
+unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut sys::super_block) {
     // SAFETY: `kill_block_super` evicts every inode and releases the
-    // device; afterwards nothing uses `s_fs_info`, so it can be freed.
+    // device; afterwards nothing uses `s_fs_info`.
     unsafe {
         sys::kill_block_super(sb);
-        drop(SuperBlock::from_raw(sb).take_fs_info());
+        drop(super_block::take_data::<T>(sb));
     }
 }

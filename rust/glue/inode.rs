@@ -1,84 +1,118 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rext4 inodes: the VFS inode embedded in rext4's own per-inode data, the
-//! slab cache they come from, and references to them.
+//! Inodes: the VFS inode embedded with a filesystem's per-inode data, the
+//! slab cache they come from, refcounted handles (`ARef<INode<T>>`, ihold
+//! and iput), new inodes being filled in, and the inode operation tables.
 
+use super::address_space;
+use super::dentry;
+use super::file;
+use super::fs_type::FileSystem;
+use super::iomap;
+use super::lock::{RawRwSem, ReadGuard, WriteGuard};
 use super::super_block::SuperBlock;
-use crate::fs::inode::InodeData;
+use super::zeroed;
 use crate::sys;
-use core::ops::Deref;
+use core::cell::UnsafeCell;
+use core::ffi::{c_int, c_uint};
+use core::marker::PhantomData;
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code, Result};
-use kernel::types::Opaque;
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
-/// A rext4 inode in memory: the VFS inode followed by rext4's data.
-///
-/// `vfs` must stay the first field: the VFS hands out pointers to it and
-/// rext4 converts them back by a cast (container_of at offset 0).
+/// A filesystem's inode in memory: the VFS inode first (the VFS hands out
+/// pointers to it and the glue converts them back by a cast, container_of
+/// at offset 0), then the inode's lock, room for jbd2, and the data.
 #[repr(C)]
-pub(crate) struct InodeInfo {
-    vfs: sys::inode,
-    data: InodeData,
+struct INodeInfo<T: FileSystem> {
+    vfs: Opaque<sys::inode>,
+    /// The inode's data lock, like ext4's `i_data_sem`: readers of the
+    /// block map and of `data` take it shared, the write path exclusive.
+    /// Initialised once per slab object (constructor), with its own lock
+    /// class.
+    data_sem: RawRwSem,
+    /// Reserved for the write path's `struct jbd2_inode` (ext4's `jinode`,
+    /// set up with `jbd2_journal_init_jbd_inode` when a file is first
+    /// written). Never touched until then.
+    _jinode: Opaque<sys::jbd2_inode>,
+    /// A fast symlink's NUL-terminated target (`i_link`), as the raw parts
+    /// of a `KVec<u8>`, or NULL; freed with the inode.
+    link: UnsafeCell<(*mut u8, usize, usize)>,
+    /// The filesystem's data, guarded by `data_sem` once the inode is
+    /// visible; written freely while it is new (`I_NEW`, locked).
+    data: UnsafeCell<T::INodeData>,
 }
 
-/// The slab cache of `InodeInfo`s, set while the module is loaded.
+/// The slab cache of inodes, set while a filesystem type is registered
+/// (one per module).
 static CACHE: AtomicPtr<sys::kmem_cache> = AtomicPtr::new(null_mut());
 
 /// Keeps the inode cache alive; destroying it waits for RCU-delayed frees.
-pub(crate) struct InodeCache(());
+pub(super) struct InodeCache<T: FileSystem>(PhantomData<T>);
 
-/// Slab constructor: initialises the VFS part once per object.
+/// Slab constructor: initialises what lives as long as the slab object.
 ///
 /// # Safety
 ///
-/// Called by the slab allocator with a new `InodeInfo`-sized object.
-unsafe extern "C" fn init_once(obj: *mut core::ffi::c_void) {
-    let info = obj.cast::<InodeInfo>();
+/// Called by the slab allocator with a new `INodeInfo<T>`-sized object.
+unsafe extern "C" fn init_once<T: FileSystem>(obj: *mut core::ffi::c_void) {
+    let info = obj.cast::<INodeInfo<T>>();
     // SAFETY: `obj` is a fresh object of the cache, large and aligned
-    // enough for an `InodeInfo`; `inode_init_once` initialises the inode.
-    unsafe { sys::inode_init_once(&raw mut (*info).vfs) };
+    // enough for an `INodeInfo<T>`; both initialisers work in place.
+    unsafe {
+        sys::inode_init_once(Opaque::raw_get(&raw const (*info).vfs));
+        RawRwSem::init(&raw mut (*info).data_sem);
+        (&raw mut (*info).link).write(UnsafeCell::new((null_mut(), 0, 0)));
+    }
 }
 
-impl InodeCache {
-    /// Creates the cache.
-    pub(crate) fn create() -> Result<InodeCache> {
-        let size = u32::try_from(core::mem::size_of::<InodeInfo>()).map_err(|_| code::EINVAL)?;
-        // A fast symlink's `i_link` points into `InodeData::i_block`, which
-        // `readlink(2)` copies to user space: that region must be
-        // whitelisted for hardened usercopy.
-        let useroffset = core::mem::offset_of!(InodeInfo, data) + InodeData::I_BLOCK_OFFSET;
-        let useroffset = u32::try_from(useroffset).map_err(|_| code::EINVAL)?;
-        let usersize = InodeData::I_BLOCK_LEN as u32;
+impl<T: FileSystem> InodeCache<T> {
+    /// Creates the cache (EBUSY if one exists: one filesystem per module).
+    pub(super) fn create() -> Result<Self> {
+        let size = u32::try_from(core::mem::size_of::<INodeInfo<T>>()).map_err(|_| code::EINVAL)?;
+        // The cache aligns objects to 8 bytes.
+        if core::mem::align_of::<INodeInfo<T>>() > 8 {
+            return Err(code::EINVAL);
+        }
         // SAFETY: the name is a static C string, the constructor matches the
-        // object type, the usercopy region lies inside the object.
+        // object type; no usercopy region (a fast symlink's target, which
+        // readlink copies to user space, is a separate kmalloc object).
         let c = unsafe {
             sys::rext4_kmem_cache_create(
                 kernel::c_str!("rext4_inode_cache").as_char_ptr(),
                 size,
-                useroffset,
-                usersize,
-                Some(init_once),
+                0,
+                0,
+                Some(init_once::<T>),
             )
         };
         if c.is_null() {
             return Err(code::ENOMEM);
         }
-        CACHE.store(c, Ordering::Release);
-        Ok(InodeCache(()))
+        if CACHE
+            .compare_exchange(null_mut(), c, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // SAFETY: just created, never used.
+            unsafe { sys::kmem_cache_destroy(c) };
+            return Err(code::EBUSY);
+        }
+        Ok(InodeCache(PhantomData))
     }
 }
 
-impl Drop for InodeCache {
+impl<T: FileSystem> Drop for InodeCache<T> {
     fn drop(&mut self) {
+        // SAFETY: plain call; the filesystem type is unregistered, so no
+        // new inodes are allocated. `rcu_barrier` waits for the RCU-delayed
+        // `free_inode` calls of evicted inodes, which still use `CACHE`:
+        // only afterwards is it cleared and the cache destroyed.
+        unsafe { sys::rcu_barrier() };
         let c = CACHE.swap(null_mut(), Ordering::AcqRel);
-        // SAFETY: the filesystem type is unregistered, so no new inodes are
-        // allocated; `rcu_barrier` waits for the RCU-delayed `free_inode`
-        // calls of evicted inodes before the cache goes away.
-        unsafe {
-            sys::rcu_barrier();
-            sys::kmem_cache_destroy(c);
-        }
+        // SAFETY: no object of the cache is in use any more (see above).
+        unsafe { sys::kmem_cache_destroy(c) };
     }
 }
 
@@ -86,55 +120,92 @@ impl Drop for InodeCache {
 ///
 /// # Safety
 ///
-/// Called by the VFS for a rext4 super_block.
-pub(crate) unsafe extern "C" fn alloc_inode(sb: *mut sys::super_block) -> *mut sys::inode {
+/// Called by the VFS for a super_block of `T`.
+pub(super) unsafe extern "C" fn alloc_inode<T: FileSystem>(
+    sb: *mut sys::super_block,
+) -> *mut sys::inode {
     let c = CACHE.load(Ordering::Acquire);
     // SAFETY: the cache exists while the filesystem type is registered;
-    // `alloc_inode_sb` charges the object to the super_block's inode LRU
-    // (memcg-aware), as every filesystem's alloc_inode must.
-    let info = unsafe { sys::rext4_alloc_inode_sb(sb, c) }.cast::<InodeInfo>();
+    // `alloc_inode_sb` charges the object to the super_block's inode LRU.
+    let info = unsafe { sys::rext4_alloc_inode_sb(sb, c) }.cast::<INodeInfo<T>>();
     if info.is_null() {
         return null_mut();
     }
-    // SAFETY: `info` is a live object whose VFS part the constructor
-    // initialised; rext4's part is initialised here before any use.
+    // SAFETY: `info` is a live object whose VFS part, lock and link the
+    // constructor initialised (`free_inode` leaves them so); the data is
+    // initialised here before any use and dropped in `free_inode`.
     unsafe {
-        (&raw mut (*info).data).write(InodeData::default());
-        &raw mut (*info).vfs
+        (&raw mut (*info).data).write(UnsafeCell::new(T::INodeData::default()));
+        Opaque::raw_get(&raw const (*info).vfs)
     }
 }
 
-/// `super_operations.free_inode` (called after an RCU grace period).
+/// `super_operations.free_inode` (after an RCU grace period).
 ///
 /// # Safety
 ///
-/// Called by the VFS with an inode from `alloc_inode`.
-pub(crate) unsafe extern "C" fn free_inode(inode: *mut sys::inode) {
-    // SAFETY: the inode is the first field of an `InodeInfo` from the
-    // cache; `InodeData` needs no drop.
-    unsafe { sys::kmem_cache_free(CACHE.load(Ordering::Acquire), inode.cast()) };
+/// Called by the VFS once per inode from `alloc_inode`, when nothing uses
+/// it any more.
+pub(super) unsafe extern "C" fn free_inode<T: FileSystem>(inode: *mut sys::inode) {
+    let info = inode.cast::<INodeInfo<T>>();
+    // SAFETY: the inode is the first field of an `INodeInfo<T>` from the
+    // cache, unused from now on: its data is dropped, its link target (a
+    // `KVec` from `NewINode::init`) freed, and the object returned.
+    unsafe {
+        core::ptr::drop_in_place((*info).data.get());
+        let (p, len, cap) = core::mem::replace(&mut *(*info).link.get(), (null_mut(), 0, 0));
+        if !p.is_null() {
+            drop(KVec::from_raw_parts(p, len, cap));
+        }
+        sys::kmem_cache_free(CACHE.load(Ordering::Acquire), inode.cast());
+    }
 }
 
-/// A rext4 inode, borrowed.
+/// An inode of filesystem `T`.
 ///
-/// INVARIANT: the wrapped inode is live, belongs to a rext4 super_block and
-/// is the `vfs` field of an `InodeInfo`.
+/// INVARIANT: the wrapped inode is live while referenced, belongs to a
+/// mounted super_block of `T`, is the `vfs` field of an `INodeInfo<T>`,
+/// and is fully set up (not `I_NEW`).
 #[repr(transparent)]
-pub(crate) struct Inode(Opaque<sys::inode>);
+pub(crate) struct INode<T: FileSystem>(Opaque<sys::inode>, PhantomData<T>);
 
-impl Inode {
+// SAFETY: `ihold`/`iput` are atomic and may be called on any thread; the
+// inode is freed only when the last reference goes.
+unsafe impl<T: FileSystem> AlwaysRefCounted for INode<T> {
+    fn inc_ref(&self) {
+        // SAFETY: live by the type invariant, so its count is positive.
+        unsafe { sys::ihold(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up one reference.
+        unsafe { sys::iput(obj.as_ptr().cast()) };
+    }
+}
+
+// SAFETY: the data is `Send + Sync` and guarded by the inode's lock; the
+// VFS fields are only read through the kernel's own accessors.
+unsafe impl<T: FileSystem> Send for INode<T> {}
+// SAFETY: as above.
+unsafe impl<T: FileSystem> Sync for INode<T> {}
+
+impl<T: FileSystem> INode<T> {
     /// Borrows an inode the VFS passed to a callback.
     ///
     /// # Safety
     ///
     /// `inode` must satisfy the type invariant for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(inode: *mut sys::inode) -> &'a Inode {
+    pub(super) unsafe fn from_raw<'a>(inode: *mut sys::inode) -> &'a Self {
         // SAFETY: transparent wrapper; validity guaranteed by the caller.
-        unsafe { &*inode.cast::<Inode>() }
+        unsafe { &*inode.cast::<Self>() }
     }
 
-    pub(crate) fn as_ptr(&self) -> *mut sys::inode {
+    pub(super) fn as_ptr(&self) -> *mut sys::inode {
         self.0.get()
+    }
+
+    fn info(&self) -> *mut INodeInfo<T> {
+        self.as_ptr().cast()
     }
 
     /// The inode number.
@@ -150,54 +221,40 @@ impl Inode {
         unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).i_size) }
     }
 
+    /// log2 of the block size (`i_blkbits`).
+    pub(crate) fn block_bits(&self) -> u32 {
+        // SAFETY: live; `i_blkbits` is set from the super_block when the
+        // inode is allocated and never changes.
+        u32::from(unsafe { (*self.as_ptr()).i_blkbits })
+    }
+
     /// The super_block.
-    pub(crate) fn sb(&self) -> &SuperBlock {
+    pub(crate) fn sb(&self) -> &SuperBlock<T> {
         // SAFETY: an inode keeps its super_block alive; the type invariant
-        // says it is a rext4 one.
+        // says it is a mounted one of `T`.
         unsafe { SuperBlock::from_raw((*self.as_ptr()).i_sb) }
     }
 
-    /// rext4's data of this inode.
-    pub(crate) fn data(&self) -> &InodeData {
-        // SAFETY: by the type invariant the inode is the first field of an
-        // `InodeInfo`; its data is only written while the inode is new and
-        // locked (`NewInode`), before anyone else can see it.
-        unsafe { &(*self.as_ptr().cast::<InodeInfo>()).data }
+    /// The filesystem's data, shared (`down_read` of the data lock).
+    pub(crate) fn read(&self) -> ReadGuard<'_, T::INodeData> {
+        let info = self.info();
+        // SAFETY: live by the type invariant; the lock was initialised by
+        // the slab constructor and guards `data` once the inode is visible.
+        unsafe { ReadGuard::new(&(*info).data_sem, &(*info).data) }
+    }
+
+    /// The filesystem's data, exclusive (`down_write`): for the write path.
+    #[allow(dead_code)]
+    pub(crate) fn write(&self) -> WriteGuard<'_, T::INodeData> {
+        let info = self.info();
+        // SAFETY: as for `read`.
+        unsafe { WriteGuard::new(&(*info).data_sem, &(*info).data) }
     }
 }
 
-/// A counted reference to a rext4 inode; dropping it calls `iput`.
-///
-/// INVARIANT: the pointer satisfies `Inode`'s invariant and this object
-/// owns one reference (`i_count`).
-pub(crate) struct InodeRef(NonNull<sys::inode>);
-
-impl InodeRef {
-    /// Gives up the reference without dropping it (the VFS takes it over).
-    pub(crate) fn into_raw(self) -> *mut sys::inode {
-        let p = self.0.as_ptr();
-        core::mem::forget(self);
-        p
-    }
-}
-
-impl Deref for InodeRef {
-    type Target = Inode;
-    fn deref(&self) -> &Inode {
-        // SAFETY: by the type invariant the inode is live while referenced.
-        unsafe { Inode::from_raw(self.0.as_ptr()) }
-    }
-}
-
-impl Drop for InodeRef {
-    fn drop(&mut self) {
-        // SAFETY: this object owns one reference.
-        unsafe { sys::iput(self.0.as_ptr()) };
-    }
-}
-
-/// The VFS attributes of an inode being set up.
-pub(crate) struct Attrs {
+/// The attributes of an inode being set up.
+pub(crate) struct INodeParams<'a, D> {
+    pub(crate) typ: INodeType<'a>,
     pub(crate) mode: u16,
     pub(crate) uid: u32,
     pub(crate) gid: u32,
@@ -209,9 +266,28 @@ pub(crate) struct Attrs {
     pub(crate) blocks_512: u64,
     pub(crate) generation: u32,
     pub(crate) flags: VfsFlags,
+    pub(crate) data: D,
 }
 
-/// VFS inode flags (`S_*`) rext4 sets from the on-disk flags.
+/// Which operations an inode gets.
+pub(crate) enum INodeType<'a> {
+    /// Regular file: page cache reads through the filesystem's block map.
+    Reg,
+    /// Directory.
+    Dir,
+    /// Symlink whose target (without NUL) the glue keeps in memory.
+    FastSymlink(&'a [u8]),
+    /// Symlink with the target in the file's first block (page cache).
+    SlowSymlink,
+    /// Device node, FIFO or socket (type from the mode), with its device
+    /// number: getattr only, as ext4's special inode operations.
+    Special {
+        /// The kernel's `dev_t`.
+        rdev: u32,
+    },
+}
+
+/// VFS inode flags (`S_*`).
 pub(crate) struct VfsFlags {
     pub(crate) sync: bool,
     pub(crate) immutable: bool,
@@ -247,142 +323,225 @@ pub(crate) struct StatxExtra {
     pub(crate) compressed: bool,
 }
 
-/// Which operations an inode gets.
-pub(crate) enum Kind {
-    /// Regular file: page cache reads through the extent map.
-    Regular,
-    /// Directory.
-    Directory,
-    /// Symlink with the target in `InodeData::i_block` (NUL terminated).
-    FastSymlink,
-    /// Symlink with the target in a data block.
-    SlowSymlink,
-    /// Device node, FIFO or socket: (mode, device number).
-    Special(u16, u32),
-}
-
 /// A new inode (`I_NEW`, locked) being filled in. Dropping it without
-/// `finish` marks it bad (`iget_failed`).
+/// `init` marks it bad (`iget_failed`).
 ///
-/// INVARIANT: as `InodeRef`, and the inode is `I_NEW` and invisible to
-/// lookups until `finish`.
-pub(crate) struct NewInode(NonNull<sys::inode>);
+/// INVARIANT: as `INode`, except that the inode is `I_NEW` and invisible to
+/// others until `init`; this object owns one reference.
+pub(crate) struct NewINode<T: FileSystem>(NonNull<sys::inode>, PhantomData<T>);
 
 /// Result of looking an inode number up in the inode cache.
-pub(crate) enum Got {
+pub(crate) enum Got<T: FileSystem> {
     /// Already in memory and set up.
-    Cached(InodeRef),
-    /// Newly allocated: read it from disk and fill it in.
-    New(NewInode),
+    Cached(ARef<INode<T>>),
+    /// Newly allocated: read it from disk and `init` it.
+    New(NewINode<T>),
 }
 
 /// Gets inode `ino` of `sb` from the inode cache, or a new locked one.
-pub(crate) fn iget_locked(sb: &SuperBlock, ino: u64) -> Result<Got> {
+pub(crate) fn iget_locked<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result<Got<T>> {
     let ino = usize::try_from(ino).map_err(|_| code::EINVAL)?;
-    // SAFETY: `sb` is a live rext4 super_block.
+    // SAFETY: `sb` is a live mounted super_block of `T`.
     let p = unsafe { sys::iget_locked(sb.as_ptr(), ino) };
     let p = NonNull::new(p).ok_or(code::ENOMEM)?;
     // SAFETY: `iget_locked` returned a referenced live inode. Other bits
     // of `i_state` change under `i_lock`, so it is read once (READ_ONCE);
     // I_NEW is set for us only if we are the one to fill the inode in.
     let state = unsafe { core::ptr::read_volatile(&raw const (*p.as_ptr()).i_state) };
-    let new = u64::from(state) & u64::from(sys::REXT4_I_NEW as u32) != 0;
-    Ok(if new {
-        Got::New(NewInode(p))
-    } else {
-        Got::Cached(InodeRef(p))
-    })
+    Ok(
+        if u64::from(state) & u64::from(sys::REXT4_I_NEW as u32) != 0 {
+            Got::New(NewINode(p, PhantomData))
+        } else {
+            // SAFETY: a set-up inode of `T` whose reference passes on.
+            Got::Cached(unsafe { ARef::from_raw(p.cast()) })
+        },
+    )
 }
 
-impl NewInode {
+impl<T: FileSystem> NewINode<T> {
     /// The inode number.
     pub(crate) fn ino(&self) -> u64 {
         // SAFETY: live by the type invariant.
         unsafe { (*self.0.as_ptr()).i_ino as u64 }
     }
 
-    /// rext4's data, writable while the inode is new.
-    pub(crate) fn data_mut(&mut self) -> &mut InodeData {
-        // SAFETY: the inode is I_NEW and locked: nobody else reads its data
-        // until `finish` unlocks it; `&mut self` makes this access unique.
-        unsafe { &mut (*self.0.as_ptr().cast::<InodeInfo>()).data }
-    }
-
-    /// Sets the VFS attributes.
-    pub(crate) fn set_attrs(&mut self, a: &Attrs) {
+    /// Sets the inode up from `p` and makes it visible.
+    pub(crate) fn init(self, p: INodeParams<'_, T::INodeData>) -> Result<ARef<INode<T>>> {
         let i = self.0.as_ptr();
-        // SAFETY: the inode is I_NEW and locked, so these plain fields may
-        // be written; the helpers are the kernel's own setters.
-        unsafe {
-            (*i).i_mode = a.mode;
-            sys::rext4_i_uid_gid_write(i, a.uid, a.gid);
-            sys::set_nlink(i, a.nlink);
-            sys::rext4_i_size_write(i, a.size);
-            (*i).i_atime_sec = a.atime.0;
-            (*i).i_atime_nsec = a.atime.1;
-            (*i).i_mtime_sec = a.mtime.0;
-            (*i).i_mtime_nsec = a.mtime.1;
-            (*i).i_ctime_sec = a.ctime.0;
-            (*i).i_ctime_nsec = a.ctime.1;
-            (*i).i_blocks = a.blocks_512;
-            (*i).i_generation = a.generation;
-            (*i).i_flags |= a.flags.bits();
+        let info = i.cast::<INodeInfo<T>>();
+        let mut link = null_mut();
+        if let INodeType::FastSymlink(target) = p.typ {
+            // The glue terminates the target itself, from its length.
+            let mut v = KVec::with_capacity(target.len() + 1, GFP_KERNEL)?;
+            v.extend_from_slice(target, GFP_KERNEL)?;
+            v.push(0, GFP_KERNEL)?;
+            let parts = v.into_raw_parts();
+            link = parts.0;
+            // SAFETY: the inode is I_NEW and locked: only we use `link`; a
+            // previous target was freed and cleared by `free_inode`.
+            unsafe { *(*info).link.get() = parts };
         }
-    }
-
-    /// Installs the operations for `kind`.
-    pub(crate) fn set_kind(&mut self, kind: Kind) {
-        use super::ops;
-        let i = self.0.as_ptr();
-        // SAFETY: the inode is I_NEW and locked; the ops tables are static;
-        // for fast symlinks `i_link` points into this inode's own data,
-        // which lives as long as the inode and is NUL terminated (checked by
-        // the caller, see `Kind::FastSymlink`).
+        // SAFETY: the inode is I_NEW and locked, so its plain fields may be
+        // written and its data replaced; the setters are the kernel's own;
+        // the operation tables are promoted constants; `i_link` points to
+        // the NUL-terminated target owned by the inode (freed in
+        // `free_inode`, after an RCU grace period, so RCU path walks that
+        // read it are safe).
         unsafe {
-            match kind {
-                Kind::Regular => {
-                    (*i).i_op = &ops::FILE_IOPS.0;
-                    (*i).__bindgen_anon_3.i_fop = &ops::FILE_FOPS.0;
-                    (*i).i_data.a_ops = &ops::AOPS.0;
+            *(*info).data.get() = p.data;
+            (*i).i_mode = p.mode;
+            sys::rext4_i_uid_gid_write(i, p.uid, p.gid);
+            sys::set_nlink(i, p.nlink);
+            sys::rext4_i_size_write(i, p.size);
+            (*i).i_atime_sec = p.atime.0;
+            (*i).i_atime_nsec = p.atime.1;
+            (*i).i_mtime_sec = p.mtime.0;
+            (*i).i_mtime_nsec = p.mtime.1;
+            (*i).i_ctime_sec = p.ctime.0;
+            (*i).i_ctime_nsec = p.ctime.1;
+            (*i).i_blocks = p.blocks_512;
+            (*i).i_generation = p.generation;
+            (*i).i_flags |= p.flags.bits();
+            match p.typ {
+                INodeType::Reg => {
+                    (*i).i_op = &Tables::<T>::FILE;
+                    (*i).__bindgen_anon_3.i_fop = file::file_ops::<T>();
+                    (*i).i_data.a_ops = address_space::aops::<T>();
                 }
-                Kind::Directory => {
-                    (*i).i_op = &ops::DIR_IOPS.0;
-                    (*i).__bindgen_anon_3.i_fop = &ops::DIR_FOPS.0;
-                    (*i).i_data.a_ops = &ops::AOPS.0;
+                INodeType::Dir => {
+                    (*i).i_op = &Tables::<T>::DIR;
+                    (*i).__bindgen_anon_3.i_fop = file::dir_ops::<T>();
+                    (*i).i_data.a_ops = address_space::aops::<T>();
                 }
-                Kind::FastSymlink => {
-                    let data = &raw mut (*i.cast::<InodeInfo>()).data;
-                    (*i).__bindgen_anon_4.i_link = (*data).i_block.as_mut_ptr();
-                    (*i).i_op = &ops::FAST_SYMLINK_IOPS.0;
+                INodeType::FastSymlink(_) => {
+                    (*i).__bindgen_anon_4.i_link = link.cast();
+                    (*i).i_op = &Tables::<T>::FAST_SYMLINK;
                 }
-                Kind::SlowSymlink => {
-                    (*i).i_op = &ops::SLOW_SYMLINK_IOPS.0;
+                INodeType::SlowSymlink => {
+                    (*i).i_op = &Tables::<T>::SLOW_SYMLINK;
                     sys::rext4_inode_nohighmem(i);
-                    (*i).i_data.a_ops = &ops::AOPS.0;
+                    (*i).i_data.a_ops = address_space::aops::<T>();
                 }
-                Kind::Special(mode, dev) => {
-                    (*i).i_op = &ops::FILE_IOPS.0;
-                    sys::init_special_inode(i, mode, dev);
+                INodeType::Special { rdev } => {
+                    (*i).i_op = &Tables::<T>::SPECIAL;
+                    sys::init_special_inode(i, p.mode, rdev);
                 }
             }
         }
-    }
-
-    /// Unlocks the inode and makes it visible.
-    pub(crate) fn finish(self) -> InodeRef {
-        let p = self.0;
+        let ptr = self.0;
         core::mem::forget(self);
         // SAFETY: the inode is I_NEW, locked, and fully set up.
-        unsafe { sys::unlock_new_inode(p.as_ptr()) };
-        // INVARIANT: the reference from `iget_locked` passes on.
-        InodeRef(p)
+        unsafe { sys::unlock_new_inode(ptr.as_ptr()) };
+        // SAFETY: now a set-up inode of `T`; the reference from
+        // `iget_locked` passes on.
+        Ok(unsafe { ARef::from_raw(ptr.cast()) })
     }
 }
 
-impl Drop for NewInode {
+impl<T: FileSystem> Drop for NewINode<T> {
     fn drop(&mut self) {
         // SAFETY: the inode is I_NEW and we own its reference;
         // `iget_failed` marks it bad, unlocks it and drops the reference.
         unsafe { sys::iget_failed(self.0.as_ptr()) };
     }
+}
+
+/// The inode operation tables of `T`.
+struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    const DIR: sys::inode_operations = sys::inode_operations {
+        lookup: if T::HAS_LOOKUP {
+            Some(dentry::lookup::<T>)
+        } else {
+            None
+        },
+        getattr: Some(getattr::<T>),
+        fiemap: if T::HAS_IOMAP_REPORT {
+            Some(iomap::fiemap::<T>)
+        } else {
+            None
+        },
+        ..zeroed()
+    };
+    const FILE: sys::inode_operations = sys::inode_operations {
+        getattr: Some(getattr::<T>),
+        fiemap: if T::HAS_IOMAP_REPORT {
+            Some(iomap::fiemap::<T>)
+        } else {
+            None
+        },
+        ..zeroed()
+    };
+    const FAST_SYMLINK: sys::inode_operations = sys::inode_operations {
+        get_link: Some(sys::simple_get_link),
+        getattr: Some(getattr::<T>),
+        ..zeroed()
+    };
+    const SLOW_SYMLINK: sys::inode_operations = sys::inode_operations {
+        get_link: Some(sys::page_get_link),
+        getattr: Some(getattr::<T>),
+        ..zeroed()
+    };
+    /// Device nodes, FIFOs and sockets (ext4's special inode operations):
+    /// no FIEMAP, no block map.
+    const SPECIAL: sys::inode_operations = sys::inode_operations {
+        getattr: Some(getattr::<T>),
+        ..zeroed()
+    };
+}
+
+/// `inode_operations.getattr`: the generic attributes plus the
+/// filesystem's statx extras.
+///
+/// # Safety
+///
+/// Called by the VFS with a live path of an inode of `T` and a kstat.
+unsafe extern "C" fn getattr<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    path: *const sys::path,
+    stat: *mut sys::kstat,
+    request_mask: u32,
+    _flags: c_uint,
+) -> c_int {
+    // SAFETY: the path pins its dentry, whose inode is a live inode of `T`.
+    let raw = unsafe { (*(*path).dentry).d_inode };
+    // SAFETY: as above.
+    let inode = unsafe { INode::<T>::from_raw(raw) };
+    let x = if T::HAS_STATX_EXTRA {
+        Some(T::statx_extra(inode))
+    } else {
+        None
+    };
+    // SAFETY: `stat` is the caller's kstat; `generic_fillattr` fills the
+    // generic fields from the live inode.
+    unsafe {
+        if let Some(x) = x {
+            if request_mask & sys::REXT4_STATX_BTIME != 0 {
+                if let Some((sec, nsec)) = x.btime {
+                    (*stat).result_mask |= sys::REXT4_STATX_BTIME;
+                    (*stat).btime.tv_sec = sec;
+                    (*stat).btime.tv_nsec = nsec as isize;
+                }
+            }
+            for (on, bit) in [
+                (x.immutable, sys::REXT4_STATX_ATTR_IMMUTABLE),
+                (x.append, sys::REXT4_STATX_ATTR_APPEND),
+                (x.nodump, sys::REXT4_STATX_ATTR_NODUMP),
+                (x.compressed, sys::REXT4_STATX_ATTR_COMPRESSED),
+            ] {
+                if on {
+                    (*stat).attributes |= bit;
+                }
+            }
+            // As ext4: ENCRYPTED is known (always clear here).
+            (*stat).attributes_mask |= sys::REXT4_STATX_ATTR_IMMUTABLE
+                | sys::REXT4_STATX_ATTR_APPEND
+                | sys::REXT4_STATX_ATTR_NODUMP
+                | sys::REXT4_STATX_ATTR_COMPRESSED
+                | sys::REXT4_STATX_ATTR_ENCRYPTED;
+        }
+        sys::generic_fillattr(idmap, request_mask, raw, stat);
+    }
+    0
 }

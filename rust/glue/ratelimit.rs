@@ -5,36 +5,39 @@
 //! a count of what was suppressed.
 
 use crate::sys;
+use kernel::init::PinInit;
+use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// A rate-limit state.
+/// A rate-limit state, built in place (it holds a spinlock).
 ///
-/// INVARIANT: `init` has run on the object at its final address before
-/// `allow` is called (the owner guarantees this; see `init`).
-pub(crate) struct RateLimit(Opaque<sys::ratelimit_state>);
+/// INVARIANT: `inner` was initialised by `ratelimit_default_init` at its
+/// final, pinned address.
+#[pin_data]
+pub(crate) struct RateLimit {
+    #[pin]
+    inner: Opaque<sys::ratelimit_state>,
+}
+
+// SAFETY: `___ratelimit` serialises on the state's own spinlock.
+unsafe impl Send for RateLimit {}
+// SAFETY: as above.
+unsafe impl Sync for RateLimit {}
 
 impl RateLimit {
-    /// An uninitialised state; `init` it once it sits where it will stay.
-    pub(crate) const fn new() -> RateLimit {
-        RateLimit(Opaque::uninit())
-    }
-
-    /// Initialises the state with the default interval and burst.
-    ///
-    /// # Safety
-    ///
-    /// Called once, before any `allow`, and the object is not moved
-    /// afterwards (its spinlock is initialised in place).
-    pub(crate) unsafe fn init(&self) {
-        // SAFETY: the caller guarantees exclusive access and a stable
-        // address; the helper fills in every field.
-        unsafe { sys::rext4_ratelimit_init(self.0.get()) };
+    /// The default interval and burst.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(RateLimit {
+            // SAFETY: the helper initialises every field in place; the
+            // memory is pinned.
+            inner <- Opaque::ffi_init(|p| unsafe { sys::rext4_ratelimit_init(p) }),
+        })
     }
 
     /// Whether a message may be printed now.
     pub(crate) fn allow(&self) -> bool {
-        // SAFETY: initialised (type invariant); `___ratelimit` serialises
-        // on the state's own spinlock; the name is a static C string.
-        unsafe { sys::___ratelimit(self.0.get(), kernel::c_str!("rext4").as_char_ptr()) != 0 }
+        // SAFETY: initialised (type invariant); the name is a static C
+        // string.
+        unsafe { sys::___ratelimit(self.inner.get(), kernel::c_str!("rext4").as_char_ptr()) != 0 }
     }
 }

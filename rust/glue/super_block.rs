@@ -1,48 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The VFS super_block of a rext4 mount.
+//! The VFS super_block, with a typestate: [`New`] while `fill_super` sets
+//! it up (only then may the block size, the parameters and the data be
+//! set), [`Mounted`] once the filesystem's data is installed.
 
-use super::buffer::Buffer;
-use crate::fs::super_ops::FsInfo;
+use super::buffer::BufferHead;
+use super::fs_type::FileSystem;
+use super::inode;
+use super::zeroed;
 use crate::sys;
+use core::ffi::c_int;
+use core::fmt;
+use core::marker::PhantomData;
+use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::alloc::KBox;
 use kernel::error::{code, Result};
 use kernel::ffi::c_char;
-use kernel::types::Opaque;
+use kernel::types::{ARef, Opaque};
 
-/// A super_block of filesystem type rext4.
+/// Typestate of a super_block being filled in by `fill_super`.
+pub(crate) struct New;
+/// Typestate of a mounted super_block: its data is installed.
+pub(crate) struct Mounted;
+
+/// A super_block of filesystem `T`.
 ///
 /// INVARIANT: the wrapped super_block is live, belongs to filesystem type
-/// rext4, sits on a block device (`s_bdev` set), and `s_fs_info` is either
-/// NULL or a pointer obtained from `KBox<FsInfo>::into_raw` that stays valid
-/// until `kill_sb` frees it. References are only handed out while the VFS
-/// keeps the super_block alive (during its callbacks).
+/// `T`, sits on a block device (`s_bdev` set), and `s_fs_info` is NULL or a
+/// pointer from `KBox::into_raw` of a pinned `T::Data` that stays valid
+/// until `put_super`/`kill_sb`. With `S = Mounted`, `s_fs_info` is set.
+/// References are only handed out while the VFS keeps the super_block alive
+/// (during its callbacks).
 #[repr(transparent)]
-pub(crate) struct SuperBlock(Opaque<sys::super_block>);
+pub(crate) struct SuperBlock<T: FileSystem, S = Mounted>(
+    Opaque<sys::super_block>,
+    PhantomData<(T, S)>,
+);
 
-impl SuperBlock {
+/// What `fill_super` tells the VFS about a mount.
+pub(crate) struct SuperParams {
+    pub(crate) magic: u16,
+    pub(crate) maxbytes: i64,
+    pub(crate) time_min: i64,
+    pub(crate) time_max: i64,
+    pub(crate) uuid: [u8; 16],
+}
+
+/// What `statfs` reports.
+pub(crate) struct StatFs {
+    pub(crate) magic: u16,
+    pub(crate) bsize: u32,
+    pub(crate) blocks: u64,
+    pub(crate) bfree: u64,
+    pub(crate) bavail: u64,
+    pub(crate) files: u64,
+    pub(crate) ffree: u64,
+    pub(crate) namelen: u32,
+    pub(crate) fsid: u64,
+}
+
+impl<T: FileSystem, S> SuperBlock<T, S> {
     /// Borrows a super_block the VFS passed to a callback.
     ///
     /// # Safety
     ///
-    /// `sb` must satisfy the type invariant for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(sb: *mut sys::super_block) -> &'a SuperBlock {
-        // SAFETY: `SuperBlock` is a transparent wrapper of the C struct;
-        // validity for 'a is guaranteed by the caller.
-        unsafe { &*sb.cast::<SuperBlock>() }
+    /// `sb` must satisfy the type invariant (for state `S`) for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sb: *mut sys::super_block) -> &'a Self {
+        // SAFETY: transparent wrapper of the C struct; validity for 'a is
+        // guaranteed by the caller.
+        unsafe { &*sb.cast::<Self>() }
     }
 
-    pub(crate) fn as_ptr(&self) -> *mut sys::super_block {
+    pub(super) fn as_ptr(&self) -> *mut sys::super_block {
         self.0.get()
     }
 
     /// The device name (`s_id`), e.g. `vda`, NUL terminated.
     pub(crate) fn id(&self) -> &[c_char; 32] {
-        // SAFETY: by the type invariant the super_block is live; `s_id` is
-        // set when the super_block is created and never changes after (the
-        // reference covers that field only; the rest of the struct changes
-        // concurrently).
+        // SAFETY: live by the type invariant; `s_id` is set when the
+        // super_block is created and never changes after (the reference
+        // covers that field only).
         unsafe { &(*self.as_ptr()).s_id }
     }
 
@@ -54,12 +92,41 @@ impl SuperBlock {
         flags & sys::REXT4_SB_RDONLY != 0
     }
 
+    /// Reads block `block` (in units of the current block size) through the
+    /// block device's buffer cache.
+    pub(crate) fn bread(&self, block: u64) -> Result<ARef<BufferHead>> {
+        // SAFETY: by the type invariant the super_block is live and has a
+        // block device and a block size; `sb_bread` returns NULL on I/O
+        // errors and on blocks beyond the device.
+        let bh = unsafe { sys::rext4_sb_bread(self.as_ptr(), block) };
+        let bh = NonNull::new(bh).ok_or(code::EIO)?;
+        // SAFETY: `sb_bread` returned an up-to-date buffer with a reference
+        // the caller owns.
+        Ok(unsafe { BufferHead::from_bread(bh) })
+    }
+
+    /// Size of the underlying block device in bytes.
+    pub(crate) fn device_bytes(&self) -> u64 {
+        // SAFETY: by the type invariant `s_bdev` is set and live.
+        let n = unsafe { sys::rext4_sb_bdev_nr_bytes(self.as_ptr()) };
+        u64::try_from(n).unwrap_or(0)
+    }
+
+    /// The filesystem's data, if installed yet (`None` while `New`).
+    pub(crate) fn try_data(&self) -> Option<&T::Data> {
+        // SAFETY: by the type invariant `s_fs_info` is NULL or a live
+        // `T::Data` that outlives every callback that can reach this.
+        unsafe { (*self.as_ptr()).s_fs_info.cast::<T::Data>().as_ref() }
+    }
+}
+
+impl<T: FileSystem> SuperBlock<T, New> {
     /// Sets the block size used for buffer reads to at least `size` (and at
     /// least the device's logical block size); returns the size set.
     pub(crate) fn set_min_blocksize(&self, size: u32) -> Result<u32> {
         let size = i32::try_from(size).map_err(|_| code::EINVAL)?;
         // SAFETY: by the type invariant the super_block is live and on a
-        // block device; called during `fill_super` under `s_umount`.
+        // block device; `New` means `fill_super` under `s_umount`.
         let got = unsafe { sys::sb_min_blocksize(self.as_ptr(), size) };
         u32::try_from(got)
             .ok()
@@ -67,7 +134,8 @@ impl SuperBlock {
             .ok_or(code::EINVAL)
     }
 
-    /// Sets the filesystem block size exactly.
+    /// Sets the filesystem block size exactly. Buffers read at another size
+    /// must have been released (the device cache is dropped on a change).
     pub(crate) fn set_blocksize(&self, size: u32) -> Result {
         let size = i32::try_from(size).map_err(|_| code::EINVAL)?;
         // SAFETY: as for `set_min_blocksize`.
@@ -79,25 +147,6 @@ impl SuperBlock {
         }
     }
 
-    /// Reads block `block` (in units of the current block size).
-    pub(crate) fn bread(&self, block: u64) -> Result<Buffer> {
-        // SAFETY: by the type invariant the super_block is live and has a
-        // block device and a block size; `sb_bread` returns NULL on I/O
-        // errors and on blocks beyond the device.
-        let bh = unsafe { sys::rext4_sb_bread(self.as_ptr(), block) };
-        let bh = NonNull::new(bh).ok_or(code::EIO)?;
-        // SAFETY: `sb_bread` returned an up-to-date buffer with a reference
-        // the caller owns.
-        Ok(unsafe { Buffer::from_raw(bh) })
-    }
-
-    /// Size of the underlying block device in bytes.
-    pub(crate) fn device_bytes(&self) -> u64 {
-        // SAFETY: by the type invariant `s_bdev` is set and live.
-        let n = unsafe { sys::rext4_sb_bdev_nr_bytes(self.as_ptr()) };
-        u64::try_from(n).unwrap_or(0)
-    }
-
     /// Drops the clean cached blocks of the device, so nothing read (or
     /// marked verified) before this mount is trusted by it.
     pub(crate) fn invalidate_device_cache(&self) {
@@ -106,76 +155,183 @@ impl SuperBlock {
         unsafe { sys::invalidate_bdev((*self.as_ptr()).s_bdev) };
     }
 
-    /// Sets the VFS-visible parameters of a mount being set up.
-    pub(crate) fn set_params(&self, p: &SbParams) {
+    /// Sets the VFS-visible parameters of the mount being set up.
+    pub(crate) fn set_params(&self, p: &SuperParams) {
         let sb = self.as_ptr();
-        // SAFETY: called from `fill_super` before the super_block is
-        // visible to anyone else; the fields are plain data and the ops
-        // table is static; the UUID setter copies 16 bytes (and names the
-        // sysfs directory after the device, for FS_IOC_GETFSSYSFSPATH).
+        // SAFETY: `New`: called from `fill_super` before the super_block is
+        // visible to anyone else; plain data fields; the UUID setter copies
+        // 16 bytes (and names the sysfs directory after the device).
         unsafe {
             (*sb).s_magic = p.magic.into();
             (*sb).s_maxbytes = p.maxbytes;
             (*sb).s_time_min = p.time_min;
             (*sb).s_time_max = p.time_max;
-            (*sb).s_op = &super::ops::SUPER_OPS.0;
             sys::rext4_super_set_uuid(sb, p.uuid.as_ptr());
-        }
-    }
-
-    /// Installs the filesystem's private data, freed by `kill_sb`.
-    pub(crate) fn set_fs_info(&self, info: KBox<FsInfo>) {
-        let sb = self.as_ptr();
-        // SAFETY: `fill_super` runs once per super_block under `s_umount`,
-        // before anything reads `s_fs_info`; the old value is NULL (the VFS
-        // does not set it for `get_tree_bdev` mounts), so nothing leaks.
-        unsafe { (*sb).s_fs_info = KBox::into_raw(info).cast() };
-    }
-
-    /// The filesystem's private data. Only valid after `fill_super` has
-    /// installed it, which happens before any inode is read.
-    pub(crate) fn fs_info(&self) -> &FsInfo {
-        // SAFETY: by the type invariant `s_fs_info` is a live `FsInfo`
-        // from `KBox::into_raw`; `fill_super` installs it before the first
-        // inode is read (the first caller), and it is only freed in
-        // `kill_sb` after every other callback has finished.
-        unsafe { &*(*self.as_ptr()).s_fs_info.cast::<FsInfo>() }
-    }
-
-    /// The filesystem's private data, if `fill_super` has installed it yet.
-    pub(crate) fn fs_info_opt(&self) -> Option<&FsInfo> {
-        // SAFETY: by the type invariant `s_fs_info` is NULL or a live
-        // `FsInfo` that outlives every callback that can reach this.
-        unsafe { (*self.as_ptr()).s_fs_info.cast::<FsInfo>().as_ref() }
-    }
-
-    /// Takes back the private data (for `kill_sb`).
-    ///
-    /// # Safety
-    ///
-    /// No other reference to the `FsInfo` may exist or be created later.
-    pub(crate) unsafe fn take_fs_info(&self) -> Option<KBox<FsInfo>> {
-        let sb = self.as_ptr();
-        // SAFETY: the pointer came from `KBox::into_raw` (type invariant)
-        // and the caller guarantees exclusivity; it is cleared so it cannot
-        // be freed twice.
-        unsafe {
-            let p = (*sb).s_fs_info.cast::<FsInfo>();
-            (*sb).s_fs_info = core::ptr::null_mut();
-            if p.is_null() {
-                None
-            } else {
-                Some(KBox::from_raw(p))
-            }
         }
     }
 }
 
-/// What `fill_super` tells the VFS about a mount.
-pub(crate) struct SbParams {
-    pub(crate) magic: u16,
-    pub(crate) maxbytes: i64,
-    pub(crate) time_min: i64,
-    pub(crate) time_max: i64,
-    pub(crate) uuid: [u8; 16],
+impl<T: FileSystem> SuperBlock<T, Mounted> {
+    /// The filesystem's data.
+    pub(crate) fn data(&self) -> &T::Data {
+        // SAFETY: `Mounted`: `s_fs_info` is a live `T::Data` (type
+        // invariant), freed only after every other callback has finished.
+        unsafe { &*(*self.as_ptr()).s_fs_info.cast::<T::Data>() }
+    }
+
+    /// The largest file size (`s_maxbytes`).
+    pub(crate) fn max_bytes(&self) -> i64 {
+        // SAFETY: live; `s_maxbytes` is set once by `fill_super`.
+        unsafe { (*self.as_ptr()).s_maxbytes }
+    }
+}
+
+/// Installs the super_operations of `T` (first thing in `fill_super`: the
+/// inodes read while filling need `alloc_inode`).
+///
+/// # Safety
+///
+/// `sb` is a new super_block of `T` in `fill_super`, under `s_umount`.
+pub(super) unsafe fn install_ops<T: FileSystem>(sb: *mut sys::super_block) {
+    // SAFETY: guaranteed by the caller; the table is a promoted constant.
+    unsafe { (*sb).s_op = &Tables::<T>::SUPER };
+}
+
+/// Installs the filesystem's data: the super_block becomes `Mounted`.
+///
+/// # Safety
+///
+/// `sb` is a super_block of `T` in `fill_super`, under `s_umount`, with no
+/// data installed yet.
+pub(super) unsafe fn install_data<'a, T: FileSystem>(
+    sb: *mut sys::super_block,
+    data: Pin<KBox<T::Data>>,
+) -> &'a SuperBlock<T, Mounted> {
+    // SAFETY: the data stays pinned: it is only dropped in place, through
+    // `take_data`, never moved out.
+    let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+    // SAFETY: guaranteed by the caller; `s_fs_info` was NULL.
+    unsafe {
+        (*sb).s_fs_info = p.cast();
+        SuperBlock::from_raw(sb)
+    }
+}
+
+/// Takes the data back (for `put_super`, `kill_sb` and failed mounts).
+///
+/// # Safety
+///
+/// No reference to the data may exist or be created later.
+pub(super) unsafe fn take_data<T: FileSystem>(
+    sb: *mut sys::super_block,
+) -> Option<Pin<KBox<T::Data>>> {
+    // SAFETY: the pointer came from `install_data` and the caller
+    // guarantees exclusivity; it is cleared so it cannot be freed twice.
+    unsafe {
+        let p = (*sb).s_fs_info.cast::<T::Data>();
+        (*sb).s_fs_info = core::ptr::null_mut();
+        if p.is_null() {
+            None
+        } else {
+            Some(Pin::new_unchecked(KBox::from_raw(p)))
+        }
+    }
+}
+
+/// The super_operations of `T`.
+struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    const SUPER: sys::super_operations = sys::super_operations {
+        alloc_inode: Some(inode::alloc_inode::<T>),
+        free_inode: Some(inode::free_inode::<T>),
+        put_super: Some(put_super::<T>),
+        statfs: if T::HAS_STATFS {
+            Some(statfs::<T>)
+        } else {
+            None
+        },
+        show_options: if T::HAS_SHOW_OPTIONS {
+            Some(show_options::<T>)
+        } else {
+            None
+        },
+        ..zeroed()
+    };
+}
+
+/// `super_operations.put_super`: unmount, after every inode was evicted.
+/// The data goes now, while the block device is still open (it holds
+/// buffers of the device), as ext4 releases its buffers here.
+///
+/// # Safety
+///
+/// Called by the VFS once, in `generic_shutdown_super` of a mounted `T`.
+unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut sys::super_block) {
+    // SAFETY: every inode is gone and no other callback runs any more.
+    drop(unsafe { take_data::<T>(sb) });
+}
+
+/// # Safety
+///
+/// Called by the VFS with a live dentry of a mounted `T`.
+unsafe extern "C" fn statfs<T: FileSystem>(
+    dentry: *mut sys::dentry,
+    buf: *mut sys::kstatfs,
+) -> c_int {
+    // SAFETY: the dentry is live and belongs to a mounted super_block.
+    let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
+    match T::statfs(sb) {
+        Ok(s) => {
+            // SAFETY: `buf` is the VFS's kstatfs to fill in.
+            unsafe {
+                (*buf).f_type = s.magic as isize;
+                (*buf).f_bsize = s.bsize as isize;
+                (*buf).f_blocks = s.blocks;
+                (*buf).f_bfree = s.bfree;
+                (*buf).f_bavail = s.bavail;
+                (*buf).f_files = s.files;
+                (*buf).f_ffree = s.ffree;
+                (*buf).f_namelen = s.namelen as isize;
+                (*buf).f_fsid.val = [s.fsid as u32 as i32, (s.fsid >> 32) as u32 as i32];
+            }
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Formats through a filesystem's `show_options`.
+struct ShowOptions<'a, T: FileSystem>(&'a SuperBlock<T>);
+
+impl<T: FileSystem> fmt::Display for ShowOptions<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        T::show_options(self.0, f)
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a live seq_file and the root dentry of a mount.
+unsafe extern "C" fn show_options<T: FileSystem>(
+    m: *mut sys::seq_file,
+    root: *mut sys::dentry,
+) -> c_int {
+    // SAFETY: the dentry is live and belongs to a mounted super_block.
+    let sb = unsafe { SuperBlock::<T>::from_raw((*root).d_sb) };
+    seq_print(m, format_args!("{}", ShowOptions(sb)));
+    0
+}
+
+/// Prints Rust format arguments into a seq_file.
+fn seq_print(m: *mut sys::seq_file, args: fmt::Arguments<'_>) {
+    // SAFETY: `%pA` prints the Rust format arguments, which outlive the
+    // call; `m` is the seq_file the VFS passed to the caller.
+    unsafe {
+        sys::seq_printf(
+            m,
+            kernel::c_str!("%pA").as_char_ptr(),
+            core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
+        )
+    };
 }

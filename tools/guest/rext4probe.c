@@ -707,7 +707,7 @@ static int cmd_fiemap(int n, char **paths)
 		char buf[sizeof(struct fiemap) + N * sizeof(struct fiemap_extent)];
 		struct fiemap *fm = (struct fiemap *)buf;
 		__u64 start = 0;
-		int fd = open(paths[i], O_RDONLY | O_NOFOLLOW);
+		int fd = open(paths[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK); /* FIFOs too */
 
 		printf("file %s\n", paths[i]);
 		if (fd < 0) {

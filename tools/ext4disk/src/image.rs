@@ -161,7 +161,10 @@ impl Image {
             if kind == BlockKind::DxNode {
                 continue;
             }
-            for e in Entries::new(&b, 0, self.sb.has_metadata_csum(), self.sb.inodes_count) {
+            // Only leaves carry a tail record (a dx root's dx_tail can look
+            // like one).
+            let tail = self.sb.has_metadata_csum() && kind == BlockKind::Leaf;
+            for e in Entries::new(&b, 0, tail, self.sb.inodes_count) {
                 let e = e?;
                 out.push(Listed {
                     name: e.name.to_vec(),

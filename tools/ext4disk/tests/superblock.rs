@@ -87,19 +87,50 @@ fn no_flex_bg_many_groups() {
 }
 
 #[test]
-fn one_k_blocks_parse_but_are_refused() {
+fn one_k_blocks_parse_and_mount() {
     let s = Scratch::new("1k");
     let img = mkfs(&s.0, "a.img", 64, &["-b", "1024"]);
     let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
     assert_eq!(sb.block_size(), 1024);
     assert_eq!(sb.first_data_block, 1);
     check_against_dumpe2fs(&img, &sb);
+    assert_eq!(sb.access(PAGE), Ok(Access::ReadWrite));
+    assert_eq!(sb.block_bits(), 10);
+    // ext4_max_size with huge_file: 2^32 - 1 blocks of 1 KiB.
+    assert_eq!(sb.max_file_size(), ((1i64 << 32) - 1) << 10);
+}
+
+#[test]
+fn block_size_policy_and_max_file_size() {
+    let s = Scratch::new("bsz");
+    for (bs, bits) in [("1024", 10), ("2048", 11), ("4096", 12)] {
+        let img = mkfs(&s.0, "a.img", 32, &["-b", bs]);
+        let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+        assert_eq!(sb.block_bits(), bits);
+        assert_eq!(sb.access(PAGE), Ok(Access::ReadWrite));
+        assert_eq!(sb.max_file_size(), ((1i64 << 32) - 1) << bits);
+        // Without huge_file i_blocks limits the size (ext4_max_size).
+        let img = mkfs(&s.0, "b.img", 32, &["-b", bs, "-O", "^huge_file"]);
+        let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+        assert_eq!(
+            sb.max_file_size(),
+            (((1i64 << 32) - 1) >> (bits - 9)) << bits
+        );
+    }
+    // Blocks larger than the page: refused with both sizes named.
+    let img = mkfs(&s.0, "c.img", 64, &["-b", "8192"]);
+    let sb = Superblock::parse(&sb_bytes(&img)).unwrap();
+    let e = sb.access(PAGE).unwrap_err();
     assert_eq!(
-        sb.access(PAGE),
-        Err(Error::Unsupported {
-            what: "block size",
-            value: 1024
-        })
+        e,
+        Error::BlockSizeAbovePage {
+            block_size: 8192,
+            page_size: PAGE
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "block size 8192 is larger than the page size (4096 bytes)"
     );
 }
 
@@ -304,4 +335,29 @@ fn mutations_never_panic() {
         }
     }
     assert!(parsed > 0);
+}
+
+#[test]
+fn largedir_and_orphan_present_are_read_only() {
+    let (_s, good) = default_sb();
+    let sb = Superblock::parse(&good).unwrap();
+    // Read, but not written yet: read-only mounts only.
+    let b = patched(&good, 0x60, sb.feature_incompat | incompat::LARGEDIR);
+    assert_eq!(
+        Superblock::parse(&b).unwrap().access(PAGE),
+        Ok(Access::ReadOnly {
+            unknown_ro_compat: 0
+        })
+    );
+    let b = patched(
+        &good,
+        0x64,
+        sb.feature_ro_compat | ro_compat::ORPHAN_PRESENT,
+    );
+    assert_eq!(
+        Superblock::parse(&b).unwrap().access(PAGE),
+        Ok(Access::ReadOnly {
+            unknown_ro_compat: ro_compat::ORPHAN_PRESENT
+        })
+    );
 }

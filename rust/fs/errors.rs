@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Errors found while the filesystem is in use, through one entry point
+//! (ext4's `ext4_error`): [`fs_err!`] reports the error, rate-limited per
+//! mount (one bad extent block under a large file must not print a line for
+//! every block read through it), and counts it. Today every mount is
+//! read-only, so that is all; with the write path this is also where
+//! `errors=continue|remount-ro|panic` is applied and the superblock's
+//! error fields (count, first/last error) are recorded for e2fsck.
+//!
+//! Also the mapping of disk-layer errors to the errno ext4 returns.
+
+use super::Rext4;
+use crate::disk::Error as DiskError;
+use crate::glue::errno;
+use crate::glue::SuperBlock;
+use core::fmt;
+use core::sync::atomic::Ordering;
+use kernel::error::{code, Error};
+
+/// Reports an error on the filesystem on `sb`. Before the mount is set up
+/// (no per-mount state yet) every message goes out.
+pub(crate) fn error<S>(sb: &SuperBlock<Rext4, S>, args: fmt::Arguments<'_>) {
+    if let Some(fi) = sb.try_data() {
+        fi.error_count.fetch_add(1, Ordering::Relaxed);
+        if !fi.ratelimit.allow() {
+            return;
+        }
+    }
+    sb_err!(sb, "{}", args);
+}
+
+/// `fs_err!(sb, "fmt", args...)`: the filesystem's error entry point.
+macro_rules! fs_err {
+    ($sb:expr, $($arg:tt)*) => {
+        $crate::fs::errors::error($sb, format_args!($($arg)*))
+    };
+}
+
+/// Maps a disk-layer error to the errno ext4 returns for it: corruption is
+/// `EUCLEAN` (EFSCORRUPTED), a bad checksum `EBADMSG` (EFSBADCRC), a failed
+/// read `EIO`, the rest `EINVAL`.
+pub(crate) fn errno(e: DiskError) -> Error {
+    match e {
+        DiskError::Corrupt { .. } | DiskError::Truncated => errno::efscorrupted(),
+        DiskError::BadChecksum { .. } => errno::efsbadcrc(),
+        DiskError::Io { .. } => code::EIO,
+        DiskError::NotExt4 { .. }
+        | DiskError::BlockSizeAbovePage { .. }
+        | DiskError::Unsupported { .. }
+        | DiskError::UnsupportedFeatures { .. } => code::EINVAL,
+    }
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Extent trees over the buffer cache (ext4's extents.c): the disk layer
+//! walks the tree; blocks come from the device as private copies, and the
+//! buffer's verified bit makes each block's checksum and entries checked
+//! once per read from the device, not on every mapping through it.
+
+use super::errors::errno;
+use super::INode;
+use crate::disk::extent::{self, BlockSource, Mapping};
+use crate::disk::Error as DiskError;
+use crate::glue::buffer::BufferHead;
+use crate::glue::SuperBlock;
+use kernel::prelude::*;
+use kernel::types::ARef;
+
+/// Reads filesystem blocks through the block device's buffer cache.
+pub(crate) struct Blocks<'a, S> {
+    pub(crate) sb: &'a SuperBlock<super::Rext4, S>,
+    pub(crate) blocks_count: u64,
+}
+
+/// A block read through the buffer cache: the buffer (for its verified
+/// bit) and a private copy of its bytes, which is what gets parsed (the
+/// glue never lends out live buffer memory).
+pub(crate) struct BlockCopy {
+    bh: ARef<BufferHead>,
+    bytes: KVec<u8>,
+}
+
+impl AsRef<[u8]> for BlockCopy {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl<S> BlockSource for Blocks<'_, S> {
+    type Block = BlockCopy;
+
+    fn read(&self, pblk: u64) -> core::result::Result<BlockCopy, DiskError> {
+        if pblk >= self.blocks_count {
+            return Err(DiskError::Corrupt {
+                what: "block number beyond the filesystem",
+                value: pblk,
+            });
+        }
+        let io = |_| DiskError::Io { block: pblk };
+        let bh = self.sb.bread(pblk).map_err(io)?;
+        let bytes = bh.copy().map_err(io)?;
+        Ok(BlockCopy { bh, bytes })
+    }
+
+    fn is_verified(&self, b: &BlockCopy) -> bool {
+        b.bh.is_verified()
+    }
+
+    fn set_verified(&self, b: &BlockCopy) {
+        b.bh.set_verified()
+    }
+}
+
+/// Maps logical block `lblk` of an extent-mapped inode, under the inode's
+/// data lock (shared), as ext4's `ext4_map_blocks` holds `i_data_sem`.
+pub(crate) fn map(inode: &INode, lblk: u64) -> Result<Mapping> {
+    let sb = inode.sb();
+    let fi = sb.data();
+    let Ok(lblk32) = u32::try_from(lblk) else {
+        // Beyond the 32-bit logical block space: always a hole.
+        return Ok(Mapping::Hole { len: 1 });
+    };
+    let src = Blocks {
+        sb,
+        blocks_count: fi.sb.blocks_count,
+    };
+    let data = inode.read();
+    let seed = fi.sb.has_metadata_csum().then_some(data.csum_seed);
+    extent::map(
+        &src,
+        &data.i_block,
+        lblk32,
+        fi.sb.blocks_count,
+        fi.block_size(),
+        seed,
+    )
+    .map_err(|e| {
+        fs_err!(sb, "inode #{}: logical block {}: {}", inode.ino(), lblk, e);
+        errno(e)
+    })
+}
