@@ -1,8 +1,9 @@
 # A directory of 50 000 entries written by the in-kernel ext4 (mkwide.sh's
 # bigdir image, /dev/vda), two htree levels: rext4 lists every entry with
-# the inode number and d_type ext4 gives, resolves every name by its hash
-# through the index (statx of all 50 000 equal to ext4's), and fails
-# cleanly for absent names.
+# the inode number and d_type ext4 gives, resolves names by their hash
+# through the index (statx of every 5th name, 10 000, equal to ext4's:
+# all 50 000 took ~10 minutes of the suite under KASAN), and fails cleanly
+# for absent names.
 SCENARIO=bigdir
 . /scenarios/lib.sh
 check "insmod rext4.ko" load_rext4
@@ -12,9 +13,9 @@ probe() { # TAG: listing and sample statx into /tmp/bigdir.TAG.*
     (cd /mnt/big && xargs rext4probe statx < /tmp/bigdir.sample) 2> "/tmp/bigdir.$1.statx.err" > "/tmp/bigdir.$1.statx"
 }
 
-# The reference first; the names are the ones ext4 lists.
+# The reference first; the names are every 5th one ext4 lists.
 check "mount ext4 (reference)" mount -t ext4 -o ro,noload /dev/vda /mnt
-ls /mnt/big | LC_ALL=C sort > /tmp/bigdir.sample
+ls /mnt/big | LC_ALL=C sort | awk 'NR % 5 == 1' > /tmp/bigdir.sample
 probe ext4
 check "umount ext4" umount /mnt
 n=$(wc -l < /tmp/bigdir.ext4.dirents)
@@ -30,10 +31,10 @@ else
     fail "readdir: every entry, inode and d_type match ext4" "$(wc -l < /tmp/bigdir.rext4.dirents) entries vs $n; $(head -c 200 /tmp/bigdir.rext4.dirents.err)"
 fi
 s=$(wc -l < /tmp/bigdir.sample)
-if cmp -s /tmp/bigdir.ext4.statx /tmp/bigdir.rext4.statx && [ ! -s /tmp/bigdir.rext4.statx.err ] && [ "$s" = 50000 ]; then
-    pass "lookup: every name resolves as on ext4" "$s names"
+if cmp -s /tmp/bigdir.ext4.statx /tmp/bigdir.rext4.statx && [ ! -s /tmp/bigdir.rext4.statx.err ] && [ "$s" = 10000 ]; then
+    pass "lookup: names resolve as on ext4" "$s names"
 else
-    fail "lookup: every name resolves as on ext4" "$s names; $(diff /tmp/bigdir.ext4.statx /tmp/bigdir.rext4.statx | head -n 3 | tr '\n' ' ') $(head -c 200 /tmp/bigdir.rext4.statx.err)"
+    fail "lookup: names resolve as on ext4" "$s names; $(diff /tmp/bigdir.ext4.statx /tmp/bigdir.rext4.statx | head -n 3 | tr '\n' ' ') $(head -c 200 /tmp/bigdir.rext4.statx.err)"
 fi
 check_fails "lookup: absent name fails" stat /mnt/big/f999999-absent
 stat /mnt/big/f999999-absent 2>&1 | grep -q "No such file" && pass "lookup: absent name is ENOENT" ||
