@@ -784,13 +784,8 @@ fn damaged_index_never_panics() {
     let node = blocks[dump.nodes[0] as usize] as usize * 1024;
     let orig = std::fs::read(&img_path).unwrap();
     let c = s.0.join("x.img");
-    let mut x: u64 = 0x1234_5678_9abc_def1;
-    let mut rnd = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = common::XorShift::new(0x1234_5678_9abc_def1);
+    let mut rnd = || rng.next();
     let mut errors = 0;
     for round in 0..300 {
         let mut b = orig.clone();

@@ -304,13 +304,8 @@ fn csum_seed_feature() {
 #[test]
 fn mutations_never_panic() {
     let (_s, good) = default_sb();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = common::XorShift::new(0x9E37_79B9_7F4A_7C15);
+    let mut next = || rng.next();
     let mut parsed = 0;
     for round in 0..20_000 {
         let mut b = good.clone();

@@ -653,13 +653,8 @@ fn damaged_xattr_block_never_panics() {
     let img = Image::open(&img_path).unwrap();
     let inode = inode_of(&img, "/mixed");
     let orig = img.read(inode.file_acl).unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = common::XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut rnd = || rng.next();
     let mut errors = 0;
     for _ in 0..5000 {
         let mut b = orig.clone();

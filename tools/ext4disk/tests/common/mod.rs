@@ -6,6 +6,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// xorshift64: a reproducible stream of pseudo-random numbers for the
+/// mutation tests (same seed, same damage on every run).
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// A stream from `seed` (must not be 0).
+    pub fn new(seed: u64) -> XorShift {
+        XorShift(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
 /// A scratch directory removed on drop.
 pub struct Scratch(pub PathBuf);
 
