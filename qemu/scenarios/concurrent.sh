@@ -18,14 +18,8 @@ SCENARIO=concurrent
 . /scenarios/lib.sh
 check "insmod rext4.ko" load_rext4
 
-# The expected manifest (as in read-tree.sh).
-set -- $(head -c 512 /dev/vdb | head -n 1)
-if [ "${1:-}" != REXT4-MANIFEST ]; then
-    fail "expected manifest" "/dev/vdb has no REXT4-MANIFEST header"
-    exit 1
-fi
-dd if=/dev/vdb bs=512 skip=1 2>/dev/null | head -c "$2" > /tmp/expected
-[ "$(sha256sum < /tmp/expected | cut -d' ' -f1)" = "$3" ] || { fail "expected manifest" "checksum mismatch"; exit 1; }
+# The expected manifest.
+load_manifest /dev/vdb || exit 1
 
 mkdir -p /mnt/a /mnt/b /mnt/c /mnt/l
 check "mount rext4 vda" mount -t rext4 -o ro /dev/vda /mnt/a

@@ -39,5 +39,24 @@ mark_dmesg() { dmesg -c >/dev/null; }
 # applet before looking at PATH, so the wrapper is named explicitly.
 rmmod() { /usr/local/sbin/rmmod "$@"; }
 
+# load_manifest DEV: the manifest disk DEV (tools/mkreadimages.sh's format:
+# "REXT4-MANIFEST <bytes> <sha256>" in sector 0, the manifest from byte
+# 512) into /tmp/expected, checked against its sha256; a FAIL and status 1
+# otherwise.
+load_manifest() {
+    set -- "$1" $(head -c 512 "$1" | head -n 1)
+    if [ "${2:-}" != REXT4-MANIFEST ] || [ -z "${3:-}" ] || [ -z "${4:-}" ]; then
+        fail "expected manifest" "$1 has no REXT4-MANIFEST header"
+        return 1
+    fi
+    dd if="$1" bs=512 skip=1 2>/dev/null | head -c "$3" > /tmp/expected
+    local got
+    got=$(sha256sum < /tmp/expected | cut -d' ' -f1)
+    if [ "$got" != "$4" ]; then
+        fail "expected manifest" "checksum mismatch ($got, header says $4)"
+        return 1
+    fi
+}
+
 # Load rext4.ko once per boot.
 load_rext4() { grep -q '^rext4 ' /proc/modules || insmod /rext4/rext4.ko; }

@@ -49,17 +49,7 @@ fi
 quick=$(sed -n 's/.*rext4\.quick=\([01]\).*/\1/p' /proc/cmdline)
 
 # The expected manifest.
-set -- $(head -c 512 /dev/vdb | head -n 1)
-if [ "${1:-}" != REXT4-MANIFEST ] || [ -z "${2:-}" ] || [ -z "${3:-}" ]; then
-    fail "expected manifest" "/dev/vdb has no REXT4-MANIFEST header"
-    exit 1
-fi
-dd if=/dev/vdb bs=512 skip=1 2>/dev/null | head -c "$2" > /tmp/expected
-got=$(sha256sum < /tmp/expected | cut -d' ' -f1)
-if [ "$got" != "$3" ]; then
-    fail "expected manifest" "checksum mismatch ($got, header says $3)"
-    exit 1
-fi
+load_manifest /dev/vdb || exit 1
 entries=$(wc -l < /tmp/expected)
 bytes=$(awk -F '\t' '$2 == "f" { s += $7 } END { printf "%.0f\n", s }' /tmp/expected)
 echo "read-tree: expected $entries entries, $bytes bytes;" \

@@ -21,13 +21,6 @@ pub(crate) struct DirBlock {
     pub(crate) kind: BlockKind,
 }
 
-impl DirBlock {
-    /// The block's bytes (the private copy).
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
 /// What a logical block of a directory holds.
 pub(crate) enum Slot {
     /// A block with records (or an htree node).
@@ -36,10 +29,29 @@ pub(crate) enum Slot {
     Hole(u64),
 }
 
-/// Reads logical block `lblk` of directory `dir`. Also the loop step of
-/// every walk over a directory: yields the CPU and stops on a fatal signal,
-/// since the number of blocks comes from disk.
+/// Reads logical block `lblk` of directory `dir` into a private copy (see
+/// [`read_block_into`]).
 pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
+    let mut bytes = KVec::from_elem(0u8, 1usize << dir.block_bits(), GFP_KERNEL)?;
+    Ok(match read_block_into(dir, lblk, &mut bytes)? {
+        Read::Block(kind) => Slot::Block(DirBlock { bytes, kind }),
+        Read::Hole(n) => Slot::Hole(n),
+    })
+}
+
+/// What [`read_block_into`] found.
+pub(crate) enum Read {
+    /// The block was copied and verified; its kind.
+    Block(BlockKind),
+    /// A hole (or unwritten extent) of this many blocks: `out` untouched.
+    Hole(u64),
+}
+
+/// Reads logical block `lblk` of directory `dir` into `out` (one block) and
+/// verifies it. Also the loop step of every walk over a directory: yields
+/// the CPU and stops on a fatal signal, since the number of blocks comes
+/// from disk.
+pub(crate) fn read_block_into(dir: &INode, lblk: u64, out: &mut [u8]) -> Result<Read> {
     yield_point()?;
     let sb = dir.sb();
     let fi = sb.data();
@@ -50,7 +62,7 @@ pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
             ..
         } => pblk,
         Mapping::Mapped { len, .. } | Mapping::Hole { len } => {
-            return Ok(Slot::Hole(u64::from(len).max(1)))
+            return Ok(Read::Hole(u64::from(len).max(1)))
         }
     };
     let buf = sb.bread(pblk).inspect_err(|_| {
@@ -72,12 +84,12 @@ pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
     // The checksum is verified once per read from the device (ext4's
     // verified bit), not on every lookup that walks the block.
     let seed = (fi.sb.has_metadata_csum() && !buf.is_verified()).then_some(csum_seed);
-    let bytes = buf.copy()?;
-    let kind = check_block(&bytes, indexed, lblk as u32, seed).map_err(fail)?;
+    buf.read(0, out)?;
+    let kind = check_block(out, indexed, lblk as u32, seed).map_err(fail)?;
     if seed.is_some() {
         buf.set_verified();
     }
-    Ok(Slot::Block(DirBlock { bytes, kind }))
+    Ok(Read::Block(kind))
 }
 
 /// The live entries of a directory block.

@@ -7,7 +7,7 @@
 //! an indexed one whose index is malformed (ext4's `ERR_BAD_DX_DIR`, after
 //! a warning), are scanned block by block.
 
-use super::dir::{bad_entry, entries, read_block, DirBlock, Slot};
+use super::dir::{bad_entry, entries, read_block, read_block_into, DirBlock, Read, Slot};
 use super::errors::errno;
 use super::inode::iget;
 use super::INode;
@@ -110,19 +110,15 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         Err(e) => return bad_index(dir, e),
     };
     let mut buf = KVec::from_elem(0u8, params.block_size as usize, GFP_KERNEL)?;
-    // Blocks come through `read_block` (mapping, read, checksum verified
-    // once per read from the device, errors reported there); a failure is
-    // kept to be returned as it is.
+    // Index blocks come through `read_block_into` straight into the walk's
+    // buffer (mapping, read, checksum verified once per read from the
+    // device, errors reported there); a failure is kept to be returned as
+    // it is.
     let mut failed: Option<Error> = None;
     let mut reader = |lblk: u32, out: &mut [u8]| -> crate::disk::Result<()> {
-        match read_block(dir, u64::from(lblk)) {
-            Ok(Slot::Block(b)) => {
-                let src = b.bytes();
-                let dst = out.get_mut(..src.len()).ok_or(DiskError::Truncated)?;
-                dst.copy_from_slice(src);
-                Ok(())
-            }
-            Ok(Slot::Hole(_)) => Err(DiskError::Corrupt {
+        match read_block_into(dir, u64::from(lblk), out) {
+            Ok(Read::Block(_)) => Ok(()),
+            Ok(Read::Hole(_)) => Err(DiskError::Corrupt {
                 what: "htree: hole in an indexed directory",
                 value: u64::from(lblk),
             }),
