@@ -338,16 +338,12 @@ pub struct HashConfig {
 impl HashConfig {
     /// Whether `s_flags` selects the unsigned variants. With neither flag
     /// set, ext4 uses the signedness of the kernel's own `char` (and records
-    /// it at the next read-write mount): signed on x86, unsigned on arm64,
-    /// which `core::ffi::c_char` tells for the target this is built for.
+    /// it at the next read-write mount); Linux builds with `-funsigned-char`
+    /// on every architecture since 6.2, so 6.12's ext4 takes the unsigned
+    /// variants (fs/ext4/super.c, `__CHAR_UNSIGNED__`). The host crate
+    /// follows the kernel, not the host compiler's `char`.
     pub fn unsigned_from_flags(s_flags: u32) -> bool {
-        if s_flags & FLAGS_UNSIGNED_HASH != 0 {
-            true
-        } else if s_flags & FLAGS_SIGNED_HASH != 0 {
-            false
-        } else {
-            core::ffi::c_char::MIN == 0
-        }
+        s_flags & FLAGS_SIGNED_HASH == 0 || s_flags & FLAGS_UNSIGNED_HASH != 0
     }
 
     /// The configuration of a filesystem.

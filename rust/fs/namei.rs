@@ -149,15 +149,9 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
                 )
             }
         };
-        if b.kind != BlockKind::Leaf {
-            return bad_index(
-                dir,
-                DiskError::Corrupt {
-                    what: "htree: index entry points at an index block",
-                    value: lblk,
-                },
-            );
-        }
+        // Searched as a leaf whatever it looks like, as ext4 reads it
+        // (DIRENT_HTREE): an emptied leaf without a checksum tail (one
+        // record, inode 0, covering the block) looks like an index node.
         if let Some(ino) = find_in_block(dir, &b, lblk, name)? {
             return Ok(Dx::Found(ino));
         }
