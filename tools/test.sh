@@ -32,7 +32,9 @@ expect() {
 host_pid=
 summary() {
     if [ -n "$host_pid" ]; then
-        wait "$host_pid"
+        # vm()'s `wait -n` may have reaped it already; host.txt is complete
+        # either way once it has ended.
+        wait "$host_pid" 2>/dev/null
         host_pid=
         cat "$out/host.txt" >> "$results"
         grep '^FAIL' "$out/host.txt" || true
