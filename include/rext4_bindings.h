@@ -12,11 +12,13 @@
 
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
+#include <linux/crc32c.h>
 #include <linux/dcache.h>
 #include <linux/errno.h>
 #include <linux/fs.h>
 #include <linux/fiemap.h>
 #include <linux/fs_context.h>
+#include <linux/fs_parser.h>
 #include <linux/iomap.h>
 #include <linux/jbd2.h>
 #include <linux/module.h>
@@ -37,7 +39,6 @@
 /* Macros bindgen cannot evaluate (BIT() and friends), as typed constants. */
 const unsigned long REXT4_SB_RDONLY = SB_RDONLY;
 const unsigned long REXT4_I_NEW = I_NEW;
-const int REXT4_ENOPARAM = ENOPARAM;
 const unsigned int REXT4_FIEMAP_FLAG_CACHE = FIEMAP_FLAG_CACHE;
 const unsigned short REXT4_IOMAP_HOLE = IOMAP_HOLE;
 const unsigned short REXT4_IOMAP_MAPPED = IOMAP_MAPPED;

@@ -22,6 +22,9 @@ mod glue;
 mod fs;
 mod sys;
 
+/// The disk layer's crc32c (`disk::crc32c::crc32c`): the kernel's.
+use glue::checksum::crc32c as disk_crc32c;
+
 module! {
     type: Rext4Module,
     name: "rext4",

@@ -38,8 +38,19 @@ const fn make_tables() -> [[u32; 256]; 8] {
     t
 }
 
-/// Continues a CRC32C computation from `crc` over `data` (no final inversion).
-pub fn crc32c(mut crc: u32, data: &[u8]) -> u32 {
+/// Continues a CRC32C computation from `crc` over `data` (no final
+/// inversion), with the embedding crate's implementation,
+/// `crate::disk_crc32c`: the kernel's `crc32c()` (accelerated where the
+/// CPU has an instruction for it) in the module, [`portable`] in the host
+/// crate.
+#[inline]
+pub fn crc32c(crc: u32, data: &[u8]) -> u32 {
+    crate::disk_crc32c(crc, data)
+}
+
+/// Continues a CRC32C computation from `crc` over `data` (no final
+/// inversion), in portable code: slicing-by-8 tables.
+pub fn portable(mut crc: u32, data: &[u8]) -> u32 {
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
         let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) ^ crc;

@@ -60,7 +60,7 @@ pub(crate) fn fiemap_range(inode: &INode, start: u64, len: u64) -> Result<u64> {
         return Err(code::EINVAL);
     }
     if start > max {
-        return Err(crate::glue::errno::efbig());
+        return Err(code::EFBIG);
     }
     Ok(if len > max || max - len < start {
         max - start

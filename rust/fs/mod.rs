@@ -32,7 +32,7 @@ use crate::glue::file::SeekData;
 use crate::glue::inode::StatxExtra;
 use crate::glue::iomap::IoMap;
 use crate::glue::super_block::StatFs;
-use crate::glue::{FileSystem, New, Param, Parsed, SuperBlock};
+use crate::glue::{FileSystem, New, Param, ParamSpec, SuperBlock};
 use core::fmt;
 use kernel::prelude::*;
 use kernel::types::ARef;
@@ -52,8 +52,9 @@ impl FileSystem for Rext4 {
     type Options = options::MountOptions;
 
     const NAME: &'static CStr = kernel::c_str!("rext4");
+    const PARAMS: &'static [ParamSpec] = options::PARAMS;
 
-    fn parse_param(opts: &mut Self::Options, p: &Param<'_>) -> Result<Parsed> {
+    fn parse_param(opts: &mut Self::Options, p: &Param<'_>) -> Result {
         opts.parse(p)
     }
 

@@ -2,12 +2,16 @@
 
 //! Mount options.
 //!
-//! rext4 accepts ext4's spelling of the options its users pass. Today every
-//! mount is read-only, so `data=` and `journal_checksum` are recorded and
-//! shown in /proc/mounts but change nothing yet.
+//! rext4 accepts ext4's spelling of the options its users pass, declared as
+//! a spec list for the kernel's parser (`fs_parse`), which rejects unknown
+//! options and bad values with a message in the mount's log. Today every
+//! mount is read-only, so the journal options (`data=`,
+//! `journal_checksum`, `journal_async_commit`, `commit=`, `barrier`) are
+//! recorded and shown in /proc/mounts but change nothing yet.
 
-use crate::glue::{Param, Parsed};
+use crate::glue::{Constant, Param, ParamSpec};
 use core::fmt;
+use kernel::c_str;
 use kernel::error::{code, Result};
 use kernel::str::BStr;
 
@@ -15,22 +19,38 @@ use kernel::str::BStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ErrorsBehaviour {
     /// Log and go on.
-    Continue,
+    Continue = 1,
     /// Log and make the filesystem read-only.
-    RemountRo,
+    RemountRo = 2,
     /// Log and panic.
-    Panic,
+    Panic = 3,
+}
+
+impl ErrorsBehaviour {
+    fn from_u32(v: u32) -> Option<Self> {
+        [Self::Continue, Self::RemountRo, Self::Panic]
+            .into_iter()
+            .find(|e| *e as u32 == v)
+    }
 }
 
 /// `data=`: how file data goes through the journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DataMode {
     /// Data and metadata journalled.
-    Journal,
+    Journal = 1,
     /// Data written before the metadata that points at it commits.
-    Ordered,
+    Ordered = 2,
     /// No ordering of data.
-    Writeback,
+    Writeback = 3,
+}
+
+impl DataMode {
+    fn from_u32(v: u32) -> Option<Self> {
+        [Self::Journal, Self::Ordered, Self::Writeback]
+            .into_iter()
+            .find(|d| *d as u32 == v)
+    }
 }
 
 /// The options of one mount. `None` means "not given": the superblock's
@@ -40,44 +60,108 @@ pub(crate) struct MountOptions {
     pub(crate) errors: Option<ErrorsBehaviour>,
     pub(crate) data: Option<DataMode>,
     pub(crate) journal_checksum: Option<bool>,
+    pub(crate) journal_async_commit: bool,
+    /// `commit=`: seconds between journal commits (0 given means ext4's
+    /// default, 5).
+    pub(crate) commit_secs: Option<u32>,
+    pub(crate) barrier: Option<bool>,
 }
 
-/// Reports a bad value through the mount's log (mount(8) shows it).
-fn bad_value(p: &Param<'_>) -> kernel::error::Error {
+/// jbd2's default commit interval (`JBD2_DEFAULT_MAX_COMMIT_AGE`), seconds.
+const DEFAULT_COMMIT_SECS: u32 = 5;
+
+// Option numbers of `PARAMS`.
+const OPT_ERRORS: u8 = 0;
+const OPT_DATA: u8 = 1;
+const OPT_JOURNAL_CHECKSUM: u8 = 2;
+const OPT_NOJOURNAL_CHECKSUM: u8 = 3;
+const OPT_JOURNAL_ASYNC_COMMIT: u8 = 4;
+const OPT_COMMIT: u8 = 5;
+const OPT_BARRIER: u8 = 6;
+const OPT_NOBARRIER: u8 = 7;
+
+const ERRORS: &[Constant] = &[
+    Constant::new(c_str!("continue"), ErrorsBehaviour::Continue as i32),
+    Constant::new(c_str!("remount-ro"), ErrorsBehaviour::RemountRo as i32),
+    Constant::new(c_str!("panic"), ErrorsBehaviour::Panic as i32),
+    Constant::END,
+];
+
+const DATA: &[Constant] = &[
+    Constant::new(c_str!("journal"), DataMode::Journal as i32),
+    Constant::new(c_str!("ordered"), DataMode::Ordered as i32),
+    Constant::new(c_str!("writeback"), DataMode::Writeback as i32),
+    Constant::END,
+];
+
+/// The options rext4 takes, under ext4's names; the kernel's parser
+/// rejects anything else with "rext4: Unknown parameter 'KEY'" and a bad
+/// value with "rext4: Bad value for 'KEY'" (mount(8) prints both).
+pub(crate) const PARAMS: &[ParamSpec] = &[
+    ParamSpec::enumeration(c_str!("errors"), OPT_ERRORS, ERRORS),
+    ParamSpec::enumeration(c_str!("data"), OPT_DATA, DATA),
+    ParamSpec::flag(c_str!("journal_checksum"), OPT_JOURNAL_CHECKSUM),
+    ParamSpec::flag(c_str!("nojournal_checksum"), OPT_NOJOURNAL_CHECKSUM),
+    ParamSpec::flag(c_str!("journal_async_commit"), OPT_JOURNAL_ASYNC_COMMIT),
+    ParamSpec::u32(c_str!("commit"), OPT_COMMIT),
+    ParamSpec::flag(c_str!("barrier"), OPT_BARRIER),
+    ParamSpec::u32(c_str!("barrier"), OPT_BARRIER),
+    ParamSpec::flag(c_str!("nobarrier"), OPT_NOBARRIER),
+    ParamSpec::END,
+];
+
+/// An option number or value the spec list has but [`MountOptions::parse`]
+/// does not: the two are out of step.
+fn not_handled(p: &Param<'_>) -> kernel::error::Error {
     p.error(format_args!(
-        "bad value '{}' for mount option '{}'",
-        BStr::from_bytes(p.value.unwrap_or(b"")),
+        "option '{}' not handled",
         BStr::from_bytes(p.key)
     ));
     code::EINVAL
 }
 
 impl MountOptions {
-    /// Takes one `key[=value]` option.
-    pub(crate) fn parse(&mut self, p: &Param<'_>) -> Result<Parsed> {
-        let value = p.value;
-        match p.key {
-            b"errors" => {
-                self.errors = Some(match value {
-                    Some(b"continue") => ErrorsBehaviour::Continue,
-                    Some(b"remount-ro") => ErrorsBehaviour::RemountRo,
-                    Some(b"panic") => ErrorsBehaviour::Panic,
-                    _ => return Err(bad_value(p)),
-                });
+    /// Takes one option the parser matched in [`PARAMS`].
+    pub(crate) fn parse(&mut self, p: &Param<'_>) -> Result {
+        match p.opt {
+            OPT_ERRORS => match ErrorsBehaviour::from_u32(p.u32()) {
+                Some(e) => self.errors = Some(e),
+                None => return Err(not_handled(p)),
+            },
+            OPT_DATA => match DataMode::from_u32(p.u32()) {
+                Some(d) => self.data = Some(d),
+                None => return Err(not_handled(p)),
+            },
+            OPT_JOURNAL_CHECKSUM => self.journal_checksum = Some(true),
+            OPT_NOJOURNAL_CHECKSUM => self.journal_checksum = Some(false),
+            // As ext4: asynchronous commit needs the commit block's checksum.
+            OPT_JOURNAL_ASYNC_COMMIT => {
+                self.journal_async_commit = true;
+                self.journal_checksum = Some(true);
             }
-            b"data" => {
-                self.data = Some(match value {
-                    Some(b"journal") => DataMode::Journal,
-                    Some(b"ordered") => DataMode::Ordered,
-                    Some(b"writeback") => DataMode::Writeback,
-                    _ => return Err(bad_value(p)),
-                });
+            OPT_COMMIT => {
+                let secs = match p.u32() {
+                    0 => DEFAULT_COMMIT_SECS,
+                    s => s,
+                };
+                // The interval is kept in jiffies in an int, as ext4 does.
+                let hz = kernel::time::msecs_to_jiffies(1000).max(1);
+                if u64::from(secs) > i32::MAX as u64 / hz as u64 {
+                    p.error(format_args!(
+                        "invalid commit interval {}, must be smaller than {}",
+                        secs,
+                        i32::MAX as u64 / hz as u64
+                    ));
+                    return Err(code::EINVAL);
+                }
+                self.commit_secs = Some(secs);
             }
-            b"journal_checksum" if value.is_none() => self.journal_checksum = Some(true),
-            b"nojournal_checksum" if value.is_none() => self.journal_checksum = Some(false),
-            _ => return Ok(Parsed::Unknown),
+            // `barrier` alone turns barriers on, `barrier=N` by N's truth.
+            OPT_BARRIER => self.barrier = Some(p.is_flag || p.u32() != 0),
+            OPT_NOBARRIER => self.barrier = Some(false),
+            _ => return Err(not_handled(p)),
         }
-        Ok(Parsed::Known)
+        Ok(())
     }
 }
 
@@ -97,21 +181,37 @@ impl MountOptions {
         {
             return Some("journal_checksum");
         }
+        if self.journal_async_commit && !current.journal_async_commit {
+            return Some("journal_async_commit");
+        }
         None
     }
 
     /// Calls `f(key, value)` for each option that was given.
-    fn each(&self, f: &mut dyn FnMut(&str, Option<&str>) -> fmt::Result) -> fmt::Result {
+    fn each(
+        &self,
+        f: &mut dyn FnMut(&str, Option<&dyn fmt::Display>) -> fmt::Result,
+    ) -> fmt::Result {
         if let Some(e) = self.errors {
             let v = match e {
                 ErrorsBehaviour::Continue => "continue",
                 ErrorsBehaviour::RemountRo => "remount-ro",
                 ErrorsBehaviour::Panic => "panic",
             };
-            f("errors", Some(v))?;
+            f("errors", Some(&v))?;
         }
         if self.journal_checksum == Some(true) {
             f("journal_checksum", None)?;
+        }
+        if self.journal_async_commit {
+            f("journal_async_commit", None)?;
+        }
+        // As ext4: the interval only when it is not jbd2's default.
+        if let Some(c) = self.commit_secs.filter(|&c| c != DEFAULT_COMMIT_SECS) {
+            f("commit", Some(&c))?;
+        }
+        if self.barrier == Some(false) {
+            f("nobarrier", None)?;
         }
         if let Some(d) = self.data {
             let v = match d {
@@ -119,7 +219,7 @@ impl MountOptions {
                 DataMode::Ordered => "ordered",
                 DataMode::Writeback => "writeback",
             };
-            f("data", Some(v))?;
+            f("data", Some(&v))?;
         }
         Ok(())
     }

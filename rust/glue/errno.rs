@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Error codes the `kernel` crate of 6.12 does not name, in ext4's meaning.
+//! Error codes the `kernel` crate of 6.12 does not name (`kernel::error::code`
+//! has the others), in ext4's meaning.
 
 use kernel::bindings;
 use kernel::error::Error;
@@ -29,14 +30,4 @@ pub(crate) fn eopnotsupp() -> Error {
 /// `ENAMETOOLONG`: a name longer than 255 bytes.
 pub(crate) fn enametoolong() -> Error {
     err(bindings::ENAMETOOLONG)
-}
-
-/// `ERESTARTSYS`: interrupted by a fatal signal.
-pub(crate) fn erestartsys() -> Error {
-    err(bindings::ERESTARTSYS)
-}
-
-/// `EFBIG`: an offset beyond the maximum file size.
-pub(crate) fn efbig() -> Error {
-    err(bindings::EFBIG)
 }

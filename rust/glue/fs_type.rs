@@ -6,6 +6,7 @@
 
 use super::dentry::DirEmitter;
 use super::file::SeekData;
+use super::fs_param::{Param, ParamSpec};
 use super::inode::{INode, InodeCache, StatxExtra};
 use super::iomap::IoMap;
 use super::super_block::{self, New, StatFs, SuperBlock};
@@ -22,42 +23,6 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::types::ARef;
 use kernel::ThisModule;
-
-/// One mount option as the VFS passes it: `key` or `key=value`.
-///
-/// INVARIANT: `fc` is the live fs_context the option belongs to, for the
-/// duration of the `parse_param` call that lends out this object.
-pub(crate) struct Param<'a> {
-    /// The option name.
-    pub(crate) key: &'a [u8],
-    /// The value, for `key=value`.
-    pub(crate) value: Option<&'a [u8]>,
-    fc: *mut sys::fs_context,
-}
-
-impl Param<'_> {
-    /// Reports a bad option through the mount's log (`errorfc`): prefixed
-    /// with the filesystem's name, shown by mount(8) with the new mount API
-    /// and in the kernel log otherwise.
-    pub(crate) fn error(&self, args: fmt::Arguments<'_>) {
-        // SAFETY: `fc` is live (type invariant); `%pA` in the shim prints
-        // the Rust format arguments, which outlive the call.
-        unsafe {
-            sys::rext4_errorfc(
-                self.fc,
-                core::ptr::from_ref(&args).cast::<core::ffi::c_void>(),
-            )
-        };
-    }
-}
-
-/// Whether a filesystem took a mount option.
-pub(crate) enum Parsed {
-    /// Taken.
-    Known,
-    /// Not the filesystem's: the VFS handles it (`source`) or reports it.
-    Unknown,
-}
 
 /// A filesystem on block devices, as the glue drives it.
 ///
@@ -78,8 +43,13 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// The filesystem type's name.
     const NAME: &'static CStr;
 
-    /// Takes one mount option.
-    fn parse_param(opts: &mut Self::Options, param: &Param<'_>) -> Result<Parsed>;
+    /// The mount options the filesystem takes, ending with
+    /// [`ParamSpec::END`] (registration fails otherwise).
+    const PARAMS: &'static [ParamSpec];
+
+    /// Takes one mount option the kernel's parser matched in
+    /// [`Self::PARAMS`] (bad values and unknown keys never get here).
+    fn parse_param(opts: &mut Self::Options, param: &Param<'_>) -> Result;
 
     /// Reads and checks the filesystem on the device, sets the superblock
     /// up and returns the per-mount data.
@@ -162,6 +132,13 @@ pub(crate) struct Registration<T: FileSystem> {
 impl<T: FileSystem> Registration<T> {
     /// Creates the inode cache and registers the filesystem type.
     pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
+        if !ParamSpec::valid_list(T::PARAMS) {
+            pr_err!(
+                "{}: mount option list without a single final END\n",
+                T::NAME
+            );
+            return Err(code::EINVAL);
+        }
         let cache = InodeCache::<T>::create()?;
         let fst = FS_TYPE.0.get();
         // SAFETY: module init runs once; nothing else accesses `FS_TYPE`
@@ -254,30 +231,49 @@ unsafe extern "C" fn parse_param<T: FileSystem>(
     fc: *mut sys::fs_context,
     param: *mut sys::fs_parameter,
 ) -> c_int {
-    // SAFETY: the parameter's key is a NUL-terminated string; a string
-    // value is NUL terminated too.
-    let (key, value) = unsafe {
-        let key = core::ffi::CStr::from_ptr((*param).key.cast()).to_bytes();
-        let ty = c_int::from((*param)._bitfield_1.get(0, 8) as u8);
-        let value = if ty == sys::REXT4_FS_VALUE_IS_STRING {
-            let s = (*param).__bindgen_anon_1.string;
-            if s.is_null() {
-                None
-            } else {
-                Some(core::ffi::CStr::from_ptr(s.cast()).to_bytes())
-            }
-        } else {
-            None
-        };
-        (key, value)
+    let mut result = sys::fs_parse_result::default();
+    // SAFETY: `fc` and `param` are live for this call; `T::PARAMS` is a
+    // static array ending with an entry without a name (checked at
+    // registration), as the parser walks it. The parser only reads the
+    // parameter and writes `result`; a bad value or an unknown key it
+    // reports through the context's log itself.
+    let opt = unsafe {
+        sys::__fs_parse(
+            &raw mut (*fc).log,
+            ParamSpec::as_ptr(T::PARAMS),
+            param,
+            &mut result,
+        )
     };
+    let Ok(opt) = u8::try_from(opt) else {
+        // A negative errno: ENOPARAM hands the key back to the VFS.
+        return opt;
+    };
+    // SAFETY: the key is a NUL-terminated string the parameter owns; its
+    // type is a plain integer field.
+    let (key, is_flag) = unsafe {
+        (
+            core::ffi::CStr::from_ptr((*param).key.cast()).to_bytes(),
+            c_int::from((*param)._bitfield_1.get(0, 8) as u8) == sys::REXT4_FS_VALUE_IS_FLAG,
+        )
+    };
+    // SAFETY: `result` was zeroed before the parser wrote at most one member
+    // of the union: reading the `u32` member reads initialised bytes, and
+    // every bit pattern is a valid `u32`.
+    let number = unsafe { result.__bindgen_anon_1.uint_32 };
     // SAFETY: the VFS serialises callbacks of one context.
     let opts = unsafe { options::<T>(fc) };
     // INVARIANT: `fc` is live for this call, which the `Param` does not
     // outlive.
-    match T::parse_param(opts, &Param { key, value, fc }) {
-        Ok(Parsed::Known) => 0,
-        Ok(Parsed::Unknown) => -sys::REXT4_ENOPARAM,
+    let p = Param {
+        opt,
+        key,
+        is_flag,
+        number,
+        fc,
+    };
+    match T::parse_param(opts, &p) {
+        Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
 }

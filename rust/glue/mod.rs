@@ -20,10 +20,10 @@
 //! One file per C object: `super_block.rs`, `inode.rs`, `dentry.rs`
 //! (names and directory contexts), `file.rs` (file operations),
 //! `address_space.rs` (page cache and block mapping), `buffer.rs` (buffer
-//! heads), `iomap.rs` (FIEMAP), `fs_type.rs` (the filesystem type, its
-//! fs_context and mount options), plus kernel services: `lock.rs`
+//! heads), `iomap.rs` (FIEMAP), `fs_type.rs` (the filesystem type and its
+//! fs_context), `fs_param.rs` (mount options through `fs_parse`), plus kernel services: `lock.rs`
 //! (rw_semaphore), `percpu.rs` (percpu counters), `ratelimit.rs`,
-//! `print.rs`, `task.rs`, `errno.rs`. jbd2 and workqueues come with the
+//! `print.rs`, `task.rs`, `errno.rs`, `checksum.rs` (the kernel's crc32c). jbd2 and workqueues come with the
 //! write path.
 //!
 //! # Buffer and page memory
@@ -40,9 +40,11 @@
 pub(crate) mod print;
 pub(crate) mod address_space;
 pub(crate) mod buffer;
+pub(crate) mod checksum;
 pub(crate) mod dentry;
 pub(crate) mod errno;
 pub(crate) mod file;
+pub(crate) mod fs_param;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod iomap;
@@ -52,7 +54,8 @@ pub(crate) mod ratelimit;
 pub(crate) mod super_block;
 pub(crate) mod task;
 
-pub(crate) use fs_type::{FileSystem, Param, Parsed, Registration};
+pub(crate) use fs_param::{Constant, Param, ParamSpec};
+pub(crate) use fs_type::{FileSystem, Registration};
 pub(crate) use inode::INode;
 pub(crate) use super_block::{Mounted, New, SuperBlock};
 

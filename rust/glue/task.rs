@@ -14,7 +14,7 @@ pub(crate) fn yield_point() -> Result {
     unsafe {
         sys::rext4_cond_resched();
         if sys::rext4_fatal_signal_pending() {
-            return Err(super::errno::erestartsys());
+            return Err(kernel::error::code::ERESTARTSYS);
         }
     }
     Ok(())

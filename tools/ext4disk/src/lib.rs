@@ -15,3 +15,9 @@ pub mod disk;
 pub mod image;
 
 pub use disk::*;
+
+/// The disk layer's crc32c: the portable one (the kernel module uses the
+/// kernel's).
+fn disk_crc32c(crc: u32, data: &[u8]) -> u32 {
+    disk::crc32c::portable(crc, data)
+}
