@@ -52,6 +52,10 @@
 #                 inode re-signed
 #   cc-dirloop    loop/a's record "b" names loop's inode (an ancestor):
 #                 written by debugfs (unlink + link), checksums valid
+#   cc-entries    small.txt's links_count 0; d1/self names d1; short-link's
+#                 i_size cut to 7 (debugfs: checksums valid)
+#   cn-ftype      d1's record of medium.bin: file_type 9
+#   cn-nofiletype the filetype feature cleared (type bytes left on disk)
 #
 # Outputs, besides the images (OUTDIR/<label>.img):
 #   OUTDIR/disks        the disks for qemu/vm.sh, in order: params.disk first
@@ -490,6 +494,38 @@ dfs_w "$img" "unlink /loop/a/b" "link <$lino> /loop/a/b"
 [ "$(ino "$img" /loop/a/b)" = "$lino" ] || die "$label: loop/a/b is not loop"
 params+=("dirloop_ino=$lino" "dirloop_a_ino=$(ino "$clean" /loop/a)")
 fsck_says "^Entry 'b' in /loop/a \([0-9]+\) is a link to directory /loop \($lino\)"
+
+# p. Directory entries and a fast symlink the VFS must not take on trust,
+# all written by debugfs (checksums valid): small.txt's links_count is 0 (a
+# deleted inode still named: ext4's lookup reports "deleted inode
+# referenced", EUCLEAN); d1/self names d1 itself (EUCLEAN); short-link's
+# i_size is cut by 2, so its target is the first 7 bytes of "small.txt"
+# and the rest of i_block must be ignored.
+newcase cc-entries "$clean"
+sino=$(ino "$clean" /small.txt) d1ino=$(ino "$clean" /d1)
+dfs_w "$img" "set_inode_field /small.txt links_count 0" "link <$d1ino> /d1/self" \
+    "set_inode_field /short-link size 7"
+[ "$(ino "$img" /d1/self)" = "$d1ino" ] || die "$label: d1/self is not d1"
+params+=("entries_zero_ino=$sino" "entries_d1_ino=$d1ino")
+fsck_says "^Entry 'small.txt' in / \(2\) has deleted/unused inode $sino"
+grep -E -q "^Symlink /short-link \(inode #[0-9]+\) is invalid" "$img.fsck" || die "$label: e2fsck does not see short-link's size"
+grep -E -q "^Entry 'self' in /d1 \($d1ino\) is a link to directory /d1" "$img.fsck" || die "$label: e2fsck does not see d1/self"
+
+# q. A record's file_type byte (name_len + 1) set to 9, beyond the types
+# ext4 defines (image without checksums: dd). readdir reports DT_UNKNOWN
+# for it, as ext4 does; lookup and stat are unaffected.
+newcase cn-ftype "$nocsum"
+read -r _ pblk off <<< "$(dirent "$nocsum" /d1 medium.bin)"
+putbytes "$img" $((pblk * bs + off + 7)) 9
+params+=("ftype_ino=$(ino "$nocsum" /d1/medium.bin)")
+fsck_says "^Entry 'medium.bin' in /d1 \([0-9]+\) has an incorrect filetype \(was 9, should be 1\)"
+
+# r. The filetype feature cleared (debugfs feature): the type bytes are
+# still on disk but mean nothing: every entry is DT_UNKNOWN, as on ext4.
+newcase cn-nofiletype "$nocsum"
+dfs_w "$img" "feature -filetype"
+dumpe2fs -h "$img" 2>/dev/null | grep -q '^Filesystem features:.* filetype' && die "$label: filetype still set"
+fsck_says "^Entry 'lost\+found' in / \(2\) has filetype set"
 
 bytes=$(wc -c < "$out/lsdir")
 params+=("long_target=$long_target" "lsdir_bytes=$bytes"

@@ -28,6 +28,10 @@
 #   vdp  cc-slowlink  long-link's extent points outside the filesystem
 #   vdq  cc-slowmeta  long-link's extent points at the group descriptors
 #   vdr  cc-dirloop   loop/a/b is loop (an ancestor): a directory loop
+#   vds  cc-entries   small.txt's links_count 0, d1/self names d1,
+#                     short-link's i_size cut to 7 (checksums valid)
+#   vdt  cn-ftype     d1's record of medium.bin: file_type 9 (no csum)
+#   vdu  cn-nofiletype the filetype feature cleared (no csum)
 # The scenario takes each disk from the params (not from this list) and
 # checks its volume label first.
 #
@@ -346,6 +350,49 @@ if begin cc-dirloop && mnt; then
     walk "find" find /mnt/loop
     walk "ls -lR" ls -lR /mnt/loop
     check "$L: loop/a/.. is loop" test "$(stat -c %i /mnt/loop/a/..)" = "$dirloop_ino"
+    no_errors
+    sums_except '^$'
+    unmount
+fi
+
+# p. Records and a fast symlink the VFS must not take on trust (all
+# checksums valid): a name whose inode has links_count 0 and one naming its
+# own directory are corruption: EUCLEAN with a message, as ext4 (never
+# ESTALE, which the VFS retries and shows as "Stale file handle"). A fast
+# symlink's target is its first i_size bytes, whatever follows in i_block.
+if begin cc-entries && mnt; then
+    expect_err "stat deleted inode" "Structure needs cleaning" stat /mnt/small.txt
+    msg "deleted inode" "inode #$entries_zero_ino: .*deleted inode referenced"
+    expect_err "stat self entry" "Structure needs cleaning" stat /mnt/d1/self
+    msg "self entry" "directory inode #$entries_d1_ino: entry 'self' names the directory itself"
+    check "$L: fast symlink target is i_size bytes" test "$(readlink /mnt/short-link)" = "small.t"
+    check "$L: readdir d1" /tmp/lsdir /mnt/d1
+    sums_except ' \./small\.txt$'
+    unmount
+fi
+
+# q. A record's file_type of 9, beyond ext4's types: readdir reports
+# DT_UNKNOWN (0) for it, as ext4 does; the other records keep theirs, and
+# lookup is unaffected. rext4probe dirents prints "DIR<TAB>INO TYPE NAME".
+tab=$(printf '\t')
+if begin cn-ftype && mnt; then
+    rext4probe dirents /mnt/d1 > /tmp/d1.dirents
+    check "$L: type 9 reads as DT_UNKNOWN" grep -q "^/mnt/d1$tab$ftype_ino 0 medium.bin\$" /tmp/d1.dirents
+    check "$L: other records keep their type" grep -q "^/mnt/d1$tab[0-9]* 4 d2\$" /tmp/d1.dirents
+    check "$L: lookup unaffected" test "$(stat -c %i /mnt/d1/medium.bin)" = "$ftype_ino"
+    no_errors
+    sums_except '^$'
+    unmount
+fi
+
+# r. The filetype feature cleared, the type bytes left on disk: they mean
+# nothing, so every record is DT_UNKNOWN, as on ext4.
+if begin cn-nofiletype && mnt; then
+    rext4probe dirents /mnt /mnt/d1 /mnt/d1/d2 > /tmp/all.dirents
+    echo "REXT4-INFO $SCENARIO: $L: $(wc -l < /tmp/all.dirents) records, $(grep -c -v "$tab[0-9]* 0 " /tmp/all.dirents) with a type"
+    check "$L: every record DT_UNKNOWN" sh -c "! grep -v '$tab[0-9]* 0 ' /tmp/all.dirents"
+    check "$L: records listed" test "$(wc -l < /tmp/all.dirents)" -gt 10
+    check "$L: ls -lR" ls -lR /mnt/d1
     no_errors
     sums_except '^$'
     unmount
