@@ -105,10 +105,9 @@ impl FsInfo {
     pub(crate) fn block_refs(&self) -> BlockRefs<'_> {
         BlockRefs {
             blocks_count: self.sb.blocks_count,
-            // Built by `system_zone`, which leaves the ranges as
-            // `Zone::new` wants them; an empty zone would only weaken the
-            // checks, never wrongly fail them.
-            zone: Zone::new(&self.zone).unwrap_or(Zone::EMPTY),
+            // `system_zone` checked the ranges with `Zone::new` at mount;
+            // they never change.
+            zone: Zone::from_checked(&self.zone),
         }
     }
 }
@@ -412,6 +411,11 @@ fn system_zone(
     let merged = ranges.get(..n).ok_or(code::EINVAL)?;
     let mut zone = KVVec::with_capacity(n, GFP_KERNEL)?;
     zone.extend_from_slice(merged, GFP_KERNEL)?;
+    // What `FsInfo::block_refs` relies on without looking again.
+    if Zone::new(&zone).is_none() {
+        sb_err!(sb, "system zone: ranges not sorted and merged");
+        return Err(code::EINVAL);
+    }
     Ok(zone)
 }
 

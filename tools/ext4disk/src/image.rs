@@ -128,6 +128,12 @@ impl Image {
         }
         let n = syszone::sort_merge(&mut r)?;
         r.truncate(n);
+        if Zone::new(&r).is_none() {
+            return Err(Error::Corrupt {
+                what: "system zone: not sorted and merged",
+                value: n as u64,
+            });
+        }
         Ok(r)
     }
 
@@ -135,7 +141,8 @@ impl Image {
     pub fn refs(&self) -> BlockRefs<'_> {
         BlockRefs {
             blocks_count: self.sb.blocks_count,
-            zone: Zone::new(&self.zone).unwrap_or(Zone::EMPTY),
+            // Checked by `build_zone`.
+            zone: Zone::from_checked(&self.zone),
         }
     }
 
