@@ -370,8 +370,10 @@ fn journal_blocks(
         errno(e)
     };
     let mut lblk: u64 = 0;
-    // One step per extent or hole of the journal (a handful).
+    // One step per extent or hole of the journal (a handful, unless the
+    // inode is corrupt: the loop yields like every loop sized by disk).
     while lblk < nblocks {
+        crate::glue::task::yield_point()?;
         let l = u32::try_from(lblk).map_err(|_| code::EFBIG)?;
         let len =
             match extent::map(&src, &raw.block, l, &refs, d.block_size(), seed).map_err(fail)? {
@@ -400,6 +402,7 @@ fn system_zone(
     ranges.reserve(extra, GFP_KERNEL)?;
     ranges.push(syszone::boot_range(d), GFP_KERNEL)?;
     for (g, gd) in groups.iter().enumerate() {
+        crate::glue::task::yield_point()?;
         for r in syszone::group_ranges(d, g as u32, gd) {
             ranges.push(r, GFP_KERNEL)?;
         }
