@@ -298,6 +298,7 @@ kunit_suite!(
 
 use disk::dir::{block_kind, verify_csum, BlockKind, Entries};
 use disk::extent::{self, BlockSource, Mapping};
+use disk::syszone::{self, BlockRefs, Range, Zone};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 
 fn put16s(b: &mut [u8], off: usize, v: u16) {
@@ -362,6 +363,7 @@ impl<'a> BlockSource for Mem<'a> {
 
 const BS: u32 = 4096;
 const NBLOCKS: u64 = 1 << 20;
+const REFS: BlockRefs<'static> = BlockRefs::bounds(NBLOCKS);
 const SEED: u32 = 0x1234_5678;
 
 fn no_blocks() -> Mem<'static> {
@@ -374,7 +376,7 @@ unsafe extern "C" fn extent_root_leaf(t: *mut Test) {
     ext_leaf(&mut root, 0, 0, 10, 1000, false);
     ext_leaf(&mut root, 1, 20, 5, 2000, true);
     ext_leaf(&mut root, 2, 100, 1, 3000, false);
-    let m = |l: u32| extent::map(&no_blocks(), &root, l, NBLOCKS, BS, None);
+    let m = |l: u32| extent::map(&no_blocks(), &root, l, &REFS, BS, None);
     check_eq!(
         t,
         m(0),
@@ -449,7 +451,7 @@ unsafe extern "C" fn extent_index_tree(t: *mut Test) {
         b10: &b10,
         b11: &b11,
     };
-    let m = |l: u32| extent::map(&src, &root, l, NBLOCKS, BS, Some(SEED));
+    let m = |l: u32| extent::map(&src, &root, l, &REFS, BS, Some(SEED));
     check_eq!(
         t,
         m(3),
@@ -534,7 +536,7 @@ unsafe extern "C" fn extent_block_verified_once(t: *mut Test) {
         return;
     };
     let src = Cached::new(&b10, &b11);
-    let m = |l: u32| extent::map(&src, &root, l, NBLOCKS, BS, Some(SEED));
+    let m = |l: u32| extent::map(&src, &root, l, &REFS, BS, Some(SEED));
     check!(t, m(3).is_ok());
     check_eq!(t, src.verifications.get(), 1u32);
     for l in 0..8 {
@@ -555,7 +557,7 @@ unsafe extern "C" fn extent_block_verified_once(t: *mut Test) {
         *c ^= 1;
     }
     let src = Cached::new(&bad, &b11);
-    let m = |l: u32| extent::map(&src, &root, l, NBLOCKS, BS, Some(SEED));
+    let m = |l: u32| extent::map(&src, &root, l, &REFS, BS, Some(SEED));
     check!(t, m(3).is_err());
     check!(t, m(3).is_err());
     check_eq!(t, src.verifications.get(), 0u32);
@@ -581,7 +583,7 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
         b10: &b10,
         b11: &b11,
     };
-    let r = extent::map(&src, &root, 1002, NBLOCKS, BS, Some(SEED));
+    let r = extent::map(&src, &root, 1002, &REFS, BS, Some(SEED));
     check!(
         t,
         matches!(
@@ -603,7 +605,7 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
         b10: &b10,
         b11: &b11,
     };
-    let r = extent::map(&src, &root, 3, NBLOCKS, BS, None);
+    let r = extent::map(&src, &root, 3, &REFS, BS, None);
     check!(
         t,
         matches!(
@@ -619,13 +621,13 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
     ext_header(&mut root, 2, 4, 0);
     ext_leaf(&mut root, 0, 0, 10, 1000, false);
     ext_leaf(&mut root, 1, 5, 10, 2000, false);
-    let r = extent::map(&no_blocks(), &root, 7, NBLOCKS, BS, None);
+    let r = extent::map(&no_blocks(), &root, 7, &REFS, BS, None);
     check!(t, matches!(r, Err(Error::Corrupt { .. })));
     // Bad magic; eh_max larger than the inode has room for.
     let mut root = [0u8; 60];
     ext_header(&mut root, 1, 4, 0);
     put16s(&mut root, 0, 0xF30B);
-    let r = extent::map(&no_blocks(), &root, 0, NBLOCKS, BS, None);
+    let r = extent::map(&no_blocks(), &root, 0, &REFS, BS, None);
     check!(
         t,
         matches!(
@@ -637,7 +639,7 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
         )
     );
     ext_header(&mut root, 1, 5, 0);
-    let r = extent::map(&no_blocks(), &root, 0, NBLOCKS, BS, None);
+    let r = extent::map(&no_blocks(), &root, 0, &REFS, BS, None);
     check!(
         t,
         matches!(
@@ -652,7 +654,7 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
     let mut root = [0u8; 60];
     ext_header(&mut root, 1, 4, 0);
     ext_leaf(&mut root, 0, 0, 10, (NBLOCKS - 5) as u32, false);
-    let r = extent::map(&no_blocks(), &root, 0, NBLOCKS, BS, None);
+    let r = extent::map(&no_blocks(), &root, 0, &REFS, BS, None);
     check!(
         t,
         matches!(
@@ -662,6 +664,88 @@ unsafe extern "C" fn extent_detects_corruption(t: *mut Test) {
                 ..
             })
         )
+    );
+}
+
+/// The system zone in the kernel build: ranges sorted and merged in
+/// place, extents and index children that point into it refused, a child
+/// whose first entry differs from its index entry refused.
+unsafe extern "C" fn extent_system_zone(t: *mut Test) {
+    let mut ranges = [
+        Range::new(500, 10),
+        Range::new(0, 3),
+        Range::new(510, 2),
+        Range::new(7, 0),
+        Range::new(100, 1),
+    ];
+    let n = syszone::sort_merge(&mut ranges);
+    check_eq!(t, n, Ok(3usize));
+    let merged = ranges.get(..3).unwrap_or(&[]);
+    check_eq!(
+        t,
+        merged,
+        &[Range::new(0, 3), Range::new(100, 1), Range::new(500, 12)][..]
+    );
+    let Some(zone) = Zone::new(merged) else {
+        check!(t, false);
+        return;
+    };
+    let refs = BlockRefs {
+        blocks_count: NBLOCKS,
+        zone,
+    };
+    check_eq!(t, zone.overlap(511, 1), Some(Range::new(500, 12)));
+    check_eq!(t, zone.overlap(512, 100), None);
+    // An extent ending in the zone's first block.
+    let mut root = [0u8; 60];
+    ext_header(&mut root, 1, 4, 0);
+    ext_leaf(&mut root, 0, 0, 2, 499, false);
+    let r = extent::map(&no_blocks(), &root, 0, &refs, BS, None);
+    check!(
+        t,
+        matches!(
+            r,
+            Err(Error::SystemZone {
+                start: 499,
+                zone_start: 500,
+                ..
+            })
+        )
+    );
+    check!(
+        t,
+        extent::map(&no_blocks(), &root, 0, &REFS, BS, None).is_ok()
+    );
+    // An index child in the zone.
+    let mut root = [0u8; 60];
+    ext_header(&mut root, 1, 4, 1);
+    ext_index(&mut root, 0, 0, 100);
+    check!(
+        t,
+        matches!(
+            extent::check_root(&root, &refs),
+            Err(Error::SystemZone { start: 100, .. })
+        )
+    );
+    // The second leaf of the two-level tree named as starting at 999: its
+    // first extent starts at 1000.
+    let Some((mut root, b10, b11)) = two_level() else {
+        check!(t, false);
+        return;
+    };
+    ext_index(&mut root, 1, 999, 11);
+    let src = Mem {
+        b10: &b10,
+        b11: &b11,
+    };
+    let r = extent::map(&src, &root, 1000, &REFS, BS, Some(SEED));
+    check_eq!(
+        t,
+        r,
+        Err(Error::Corrupt {
+            what: "extent node: first entry differs from its index entry",
+            value: 1000
+        })
     );
 }
 
@@ -845,6 +929,7 @@ kunit_suite!(
         extent_index_tree,
         extent_detects_corruption,
         extent_block_verified_once,
+        extent_system_zone,
         dirent_iteration,
         dirent_detects_corruption,
         dirent_htree_node,

@@ -50,6 +50,14 @@
 #                 filesystem; inode re-signed
 #   cc-slowmeta   long-link's extent: group 0's descriptor block (metadata);
 #                 inode re-signed
+#   cc-extbitmap  small.txt's extent: group 0's block bitmap; inode re-signed
+#   cc-extjournal small.txt's extent: a block of the journal; inode re-signed
+#   cn-leafitable frag.bin's extent leaf block: its first extent names a
+#                 block of group 0's inode table
+#   cc-idxfirst   frag.bin's in-inode index entry says logical block 1, its
+#                 leaf starts at 0; inode re-signed
+#   cn-idxdup     deep.bin's index node: entry #2 names entry #1's leaf
+#                 (two entries, one child, different ranges)
 #   cc-dirloop    loop/a's record "b" names loop's inode (an ancestor):
 #                 written by debugfs (unlink + link), checksums valid
 #   cc-entries    small.txt's links_count 0; d1/self names d1; short-link's
@@ -483,6 +491,66 @@ dfs_w "$img" "set_inode_field /long-link block[5] $gdt"
 ino=$(ino "$clean" /long-link); params+=("slowmeta_ino=$ino")
 fsck_says "^Multiply-claimed block\(s\) in inode $ino"
 grep -q "<filesystem metadata>" "$img.fsck" || die "$label: e2fsck does not name the metadata"
+
+# p. small.txt's extent (in the inode, depth 0) names group 0's block
+# bitmap (dumpe2fs -g); the inode re-signed by debugfs. ext4 refuses the
+# inode when it reads it (the system zone).
+newcase cc-extbitmap "$clean"
+[ "$(depth "$clean" /small.txt)" = 0 ] || die "small.txt: not depth 0"
+bbitmap=$(group0 "$clean" bbitmap)
+dfs_w "$img" "set_inode_field /small.txt block[5] $bbitmap"
+[ "$(extents "$img" /small.txt | awk '$1 == "0/0" { print $6 }')" = "$bbitmap" ] || die "$label: extent not changed"
+ino=$(ino "$clean" /small.txt); params+=("extbitmap_ino=$ino" "extbitmap_blk=$bbitmap")
+fsck_says "^Multiply-claimed block\(s\) in inode $ino: $bbitmap\$|^Inode $ino block $bbitmap conflicts with critical metadata"
+
+# q. small.txt's extent names a block of the journal (debugfs bmap <8>):
+# ext4 protects the journal inode's blocks in the system zone.
+newcase cc-extjournal "$clean"
+jblk=$(bmap "$clean" "<8>" 5)
+dfs_w "$img" "set_inode_field /small.txt block[5] $jblk"
+[ "$(extents "$img" /small.txt | awk '$1 == "0/0" { print $6 }')" = "$jblk" ] || die "$label: extent not changed"
+ino=$(ino "$clean" /small.txt); params+=("extjournal_ino=$ino" "extjournal_blk=$jblk")
+fsck_says "^Multiply-claimed block\(s\) in inode $ino"
+grep -q "<The journal inode>" "$img.fsck" || die "$label: e2fsck does not name the journal"
+
+# r. frag.bin's extent leaf block (no checksums, dd): its first extent's
+# ee_start_lo (12 + 8) names group 0's inode table (dumpe2fs -g) plus 1.
+# The inode and the root are fine: the leaf fails when it is read.
+newcase cn-leafitable "$nocsum"
+[ "$(depth "$nocsum" /frag.bin)" = 1 ] || die "frag.bin: not depth 1"
+leaf=$(num "frag.bin leaf" "$(extents "$nocsum" /frag.bin | awk '$1 == "0/1" && $2 ~ /^1\// { print $6 }')")
+itab=$(( $(group0 "$nocsum" itable) + 1 ))
+set32 "$img" $((leaf * bs + 12 + 8)) "$itab"
+[ "$(extents "$img" /frag.bin | awk '$1 == "1/1" && $2 ~ /^1\// { print $6 }')" = "$itab" ] || die "$label: leaf not changed"
+ino=$(ino "$nocsum" /frag.bin); params+=("leafitable_ino=$ino" "leafitable_blk=$itab")
+fsck_says "^Multiply-claimed block\(s\) in inode $ino: $itab\$|^Inode $ino block $itab conflicts with critical metadata"
+
+# s. frag.bin (depth 1): the root's index entry (ei_block, i_block + 12:
+# set_inode_field block[3]) says its leaf starts at logical block 1; the
+# leaf's first extent starts at 0. ext4 checks this when it reads the
+# leaf. Inode re-signed by debugfs.
+newcase cc-idxfirst "$clean"
+[ "$(depth "$clean" /frag.bin)" = 1 ] || die "frag.bin: not depth 1"
+[ "$(extents "$clean" /frag.bin | awk '$1 == "1/1" && $2 ~ /^1\// { print $3 }')" = 0 ] || die "frag.bin: first extent not at 0"
+dfs_w "$img" "set_inode_field /frag.bin block[3] 1"
+[ "$(extents "$img" /frag.bin | awk '$1 == "0/1" && $2 ~ /^1\// { print $3 }')" = 1 ] || die "$label: index not changed"
+ino=$(ino "$clean" /frag.bin); params+=("idxfirst_ino=$ino")
+fsck_says "^Interior extent node level 0 of inode $ino:"
+
+# t. deep.bin (depth 2, no checksums, dd): the level-1 index node's
+# second entry names the first entry's leaf as its child: two index
+# entries, one child, different ranges. Reading the first leaf's blocks
+# (through the first entry) verifies it; a block of the second range must
+# still fail (the child's first extent is not the second entry's start).
+newcase cn-idxdup "$nocsum"
+[ "$(depth "$nocsum" /deep.bin)" = 2 ] || die "deep.bin: not depth 2"
+inode_node=$(num "deep.bin index node" "$(extents "$nocsum" /deep.bin | awk '$1 == "0/2" && $2 ~ /^1\// { print $6 }')")
+leaf0=$(num "deep.bin first leaf" "$(extents "$nocsum" /deep.bin | awk '$1 == "1/2" && $2 ~ /^1\// { print $6 }')")
+start1=$(num "deep.bin second leaf start" "$(extents "$nocsum" /deep.bin | awk '$1 == "1/2" && $2 ~ /^2\// { print $3 }')")
+set32 "$img" $((inode_node * bs + 12 + 12 + 4)) "$leaf0"
+[ "$(extents "$img" /deep.bin | awk '$1 == "1/2" && $2 ~ /^2\// { print $6 }')" = "$leaf0" ] || die "$label: index node not changed"
+ino=$(ino "$nocsum" /deep.bin); params+=("idxdup_ino=$ino" "idxdup_lblk=$start1")
+fsck_says "^Interior extent node level 1 of inode $ino:"
 
 # o. A directory loop: loop/a's record "b" (an empty directory) replaced,
 # by debugfs unlink + link, with one naming loop (a's parent): loop/a/b/a/b

@@ -27,11 +27,17 @@
 #                     block bitmap (no csum)
 #   vdp  cc-slowlink  long-link's extent points outside the filesystem
 #   vdq  cc-slowmeta  long-link's extent points at the group descriptors
-#   vdr  cc-dirloop   loop/a/b is loop (an ancestor): a directory loop
-#   vds  cc-entries   small.txt's links_count 0, d1/self names d1,
+#   vdr  cc-extbitmap small.txt's extent points at the block bitmap
+#   vds  cc-extjournal small.txt's extent points at a journal block
+#   vdt  cn-leafitable frag.bin's leaf block: an extent in the inode table
+#   vdu  cc-idxfirst  frag.bin's index entry and its leaf disagree on the
+#                     first logical block
+#   vdv  cn-idxdup    deep.bin's index node: two entries name one leaf
+#   vdw  cc-dirloop   loop/a/b is loop (an ancestor): a directory loop
+#   vdx  cc-entries   small.txt's links_count 0, d1/self names d1,
 #                     short-link's i_size cut to 7 (checksums valid)
-#   vdt  cn-ftype     d1's record of medium.bin: file_type 9 (no csum)
-#   vdu  cn-nofiletype the filetype feature cleared (no csum)
+#   vdy  cn-ftype     d1's record of medium.bin: file_type 9 (no csum)
+#   vdz  cn-nofiletype the filetype feature cleared (no csum)
 # The scenario takes each disk from the params (not from this list) and
 # checks its volume label first.
 #
@@ -286,7 +292,7 @@ if begin cn-extidx && mnt; then
     check "$L: stat deep.bin" stat /mnt/deep.bin
     expect_err "read deep.bin's first block" "Input/output error" \
         dd if=/mnt/deep.bin of=/dev/null bs=4096 count=1
-    msg "extent index" "inode #$extidx2_ino: logical block [0-9]+: "
+    msg "extent index" "inode #$extidx2_ino: logical block [0-9]+: extent index: child block [0-9]+ \\(\\+1\\) points into filesystem metadata"
     # The last block is below an intact leaf: ext4 rejects the whole index
     # node (one bad entry), a reader that checks entries when it follows
     # them reads it. Either way, reported only.
@@ -309,19 +315,60 @@ if begin cc-slowlink && mnt; then
 fi
 
 # n. A slow symlink's extent points at the group descriptor block: inside
-# the filesystem but metadata. ext4 refuses it when it reads the inode
-# (EUCLEAN, "bad header/extent"): the target must not be metadata bytes.
-# Not run yet: rext4 has no system-zone check (extents into metadata), so
-# today it serves the descriptor block's bytes as the target (the case
-# fails: seen 2026-11-22). The kernel argument rext4.syszone=1 runs it; it
-# becomes a required case with that check.
-syszone=$(sed -n 's/.*rext4\.syszone=\([01]\).*/\1/p' /proc/cmdline)
-if [ "$syszone" = 1 ] && begin cc-slowmeta && mnt; then
-    echo "REXT4-INFO $SCENARIO: $L: readlink long-link: $(readlink /mnt/long-link 2>&1 | od -An -c | head -2 | tr -s ' \n' ' ')"
+# the filesystem but metadata. As ext4 (the system zone), reading the inode
+# fails (EUCLEAN): the target must not be metadata bytes.
+if begin cc-slowmeta && mnt; then
     expect_err "stat long-link" "Structure needs cleaning" stat /mnt/long-link
-    msg "symlink extent" "inode #$slowmeta_ino: "
+    msg "symlink extent" "inode #$slowmeta_ino: .*points into filesystem metadata"
     check "$L: read through short symlink" cmp /mnt/short-link /mnt/small.txt
     sums_except '^$'
+    unmount
+fi
+
+# p, q. small.txt's extent (in the inode) names the block bitmap, then a
+# journal block: reading the inode fails (EUCLEAN) naming the block; the
+# rest reads.
+for c in extbitmap extjournal; do
+    eval "ino=\$${c}_ino blk=\$${c}_blk"
+    if begin "cc-$c" && mnt; then
+        expect_err "cat small.txt" "can't open.*Structure needs cleaning" cat /mnt/small.txt
+        msg "system zone" "inode #$ino: extent: physical block $blk \\(\\+1\\) points into filesystem metadata"
+        sums_except ' \./small\.txt$'
+        unmount
+    fi
+done
+
+# r. An extent in frag.bin's leaf block names a block of the inode table
+# (no checksums): the inode and root are fine (stat works); the read
+# fails with EIO (the page cache's error for a failed get_block).
+if begin cn-leafitable && mnt; then
+    check "$L: stat frag.bin" stat /mnt/frag.bin
+    expect_err "cat frag.bin" "read error: Input/output error" cat /mnt/frag.bin
+    msg "system zone" "inode #$leafitable_ino: logical block [0-9]+: extent: physical block $leafitable_blk \\(\\+1\\) points into filesystem metadata"
+    sums_except ' \./frag\.bin$'
+    unmount
+fi
+
+# s. frag.bin's in-inode index entry starts at logical block 1, its leaf
+# at 0: the leaf is refused when it is read (EIO through the page cache).
+if begin cc-idxfirst && mnt; then
+    check "$L: stat frag.bin" stat /mnt/frag.bin
+    expect_err "cat frag.bin" "read error: Input/output error" cat /mnt/frag.bin
+    msg "first entry" "inode #$idxfirst_ino: logical block [0-9]+: corrupt extent node: first entry differs from its index entry \\(0\\)"
+    sums_except ' \./frag\.bin$'
+    unmount
+fi
+
+# t. Two index entries of deep.bin's index node name one leaf. Through
+# the first entry the leaf is right (and verified once read); through the
+# second it must still be refused: its first extent is not the second
+# entry's start.
+if begin cn-idxdup && mnt; then
+    check "$L: read deep.bin's first block" dd if=/mnt/deep.bin of=/dev/null bs=4096 count=1
+    expect_err "read a block of the second range" "Input/output error" \
+        dd if=/mnt/deep.bin of=/dev/null bs=4096 skip="$idxdup_lblk" count=1
+    msg "first entry" "inode #$idxdup_ino: logical block $idxdup_lblk: corrupt extent node: first entry differs from its index entry \\(0\\)"
+    sums_except ' \./deep\.bin$'
     unmount
 fi
 

@@ -29,6 +29,20 @@ pub enum Error {
         /// The checksum computed over the bytes.
         computed: u32,
     },
+    /// A block reference (an extent, an index entry's child) names blocks
+    /// of filesystem metadata (the system zone): corruption.
+    SystemZone {
+        /// What names the blocks, e.g. `"extent: physical block"`.
+        what: &'static str,
+        /// First block named.
+        start: u64,
+        /// Blocks named.
+        len: u64,
+        /// The metadata range overlapped: first block.
+        zone_start: u64,
+        /// The metadata range overlapped: one past its last block.
+        zone_end: u64,
+    },
     /// Reading a block failed.
     Io {
         /// The block that could not be read.
@@ -81,6 +95,21 @@ impl fmt::Display for Error {
                 f,
                 "{} checksum mismatch (stored {:#010x}, computed {:#010x})",
                 what, stored, computed
+            ),
+            Error::SystemZone {
+                what,
+                start,
+                len,
+                zone_start,
+                zone_end,
+            } => write!(
+                f,
+                "{} {} (+{}) points into filesystem metadata (system zone blocks {}-{})",
+                what,
+                start,
+                len,
+                zone_start,
+                zone_end.saturating_sub(1)
             ),
             Error::Io { block } => write!(f, "I/O error reading block {}", block),
             Error::UnsupportedFeatures { set, bits } => {

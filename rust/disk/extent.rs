@@ -6,6 +6,7 @@
 
 use super::bytes::{le16, le32, lo_hi};
 use super::crc32c::crc32c;
+use super::syszone::BlockRefs;
 use super::{Error, Result};
 
 /// `eh_magic`.
@@ -163,11 +164,14 @@ pub fn index_entry(node: &[u8], i: usize) -> Result<(u32, u64)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// Descend into this child block (at depth `depth - 1`), whose subtree
-    /// covers logical blocks below `limit` (exclusive; `u64` so that the
-    /// last subtree can cover the whole 32-bit space).
+    /// starts at logical block `first` (the index entry's) and covers
+    /// logical blocks below `limit` (exclusive; `u64` so that the last
+    /// subtree can cover the whole 32-bit space).
     Descend {
         /// Child block.
         child: u64,
+        /// First logical block of the subtree (the index entry's `ei_block`).
+        first: u32,
         /// First logical block of the next sibling subtree.
         limit: u64,
     },
@@ -175,11 +179,17 @@ pub enum Step {
     Done(Mapping),
 }
 
-/// Checks every entry of a node, as ext4 does when it reads one: index
-/// entries strictly increasing with children inside the filesystem; extents
-/// non-empty, increasing, non-overlapping, inside `limit` (the first block
-/// of the parent's next subtree) and inside the filesystem.
-pub fn validate(node: &[u8], h: &Header, limit: u64, blocks_count: u64) -> Result<()> {
+/// Checks every entry of a node against the node itself and the
+/// filesystem, as ext4 does when it reads one (`ext4_valid_extent_entries`):
+/// index entries strictly increasing, each child a block inside the
+/// filesystem and outside the system zone; extents non-empty, increasing,
+/// non-overlapping, their blocks inside the filesystem and outside the
+/// system zone. An interior node must not be empty.
+///
+/// Nothing here depends on how the node was reached, so the result may be
+/// cached with the block (the buffer's verified bit); what depends on the
+/// parent is [`check_span`], done on every walk.
+pub fn validate(node: &[u8], h: &Header, refs: &BlockRefs<'_>) -> Result<()> {
     let n = usize::from(h.entries);
     if h.depth > 0 {
         if n == 0 {
@@ -191,19 +201,14 @@ pub fn validate(node: &[u8], h: &Header, limit: u64, blocks_count: u64) -> Resul
         let mut prev: Option<u32> = None;
         for i in 0..n {
             let (first, child) = index_entry(node, i)?;
-            if prev.is_some_and(|p| first <= p) || u64::from(first) >= limit {
+            if prev.is_some_and(|p| first <= p) {
                 return Err(Error::Corrupt {
                     what: "extent index: entries out of order",
                     value: first.into(),
                 });
             }
             prev = Some(first);
-            if child == 0 || child >= blocks_count {
-                return Err(Error::Corrupt {
-                    what: "extent index: child block",
-                    value: child,
-                });
-            }
+            refs.check("extent index: child block", child, 1)?;
         }
         return Ok(());
     }
@@ -218,51 +223,85 @@ pub fn validate(node: &[u8], h: &Header, limit: u64, blocks_count: u64) -> Resul
                 value: start,
             });
         }
-        if end > limit {
-            return Err(Error::Corrupt {
-                what: "extent: beyond its index entry's range",
-                value: start,
-            });
-        }
-        if e.pblk == 0 || e.pblk.saturating_add(e.len.into()) > blocks_count {
-            return Err(Error::Corrupt {
-                what: "extent: physical block",
-                value: e.pblk,
-            });
-        }
+        refs.check("extent: physical block", e.pblk, e.len.into())?;
         prev_end = end;
     }
     Ok(())
 }
 
-/// One step of mapping `lblk` at a node whose header is `h`. `limit` bounds
-/// the logical blocks this node may cover (from the parent). `blocks_count`
-/// bounds physical block numbers. The whole node is validated first.
-pub fn step(node: &[u8], h: &Header, lblk: u32, limit: u64, blocks_count: u64) -> Result<Step> {
-    validate(node, h, limit, blocks_count)?;
-    step_validated(node, h, lblk, limit)
+/// Checks that a node that passed [`validate`] covers what its parent's
+/// index entry says: its first entry starts at `first` (the entry's
+/// `ei_block`; `None` for the root, which has no parent) and its last one
+/// ends at or before `limit` (the next index entry's `ei_block`). ext4
+/// checks the first entry when it reads the block; the limit is rext4's
+/// own. Constant time (the entries are in order, so only the first and the
+/// last matter), which is why it runs on every walk through the node
+/// rather than being cached: the same block reached through a different
+/// index entry (two entries naming one child, a corrupt tree) gets the
+/// other entry's range checked. An empty leaf covers nothing.
+pub fn check_span(node: &[u8], h: &Header, first: Option<u32>, limit: u64) -> Result<()> {
+    let Some(last) = usize::from(h.entries).checked_sub(1) else {
+        return Ok(());
+    };
+    let (first_lblk, last_end) = if h.depth > 0 {
+        let (f, _) = index_entry(node, 0)?;
+        let (l, _) = index_entry(node, last)?;
+        // An index entry covers at least its own first block.
+        (f, u64::from(l) + 1)
+    } else {
+        let f = leaf_entry(node, 0)?;
+        let l = leaf_entry(node, last)?;
+        (f.lblk, u64::from(l.lblk) + u64::from(l.len))
+    };
+    if first.is_some_and(|want| want != first_lblk) {
+        return Err(Error::Corrupt {
+            what: "extent node: first entry differs from its index entry",
+            value: first_lblk.into(),
+        });
+    }
+    if last_end > limit {
+        return Err(Error::Corrupt {
+            what: "extent node: entries beyond its index entry's range",
+            value: last_end - 1,
+        });
+    }
+    Ok(())
 }
 
-/// [`step`] on a node that already passed [`validate`] (with the same
-/// `limit`) since it was read: no entry is checked again.
+/// Reads and fully checks an extent root (`i_block`): header, entries
+/// ([`validate`]) and span. ext4 does this when it reads the inode; a root
+/// that passed may be walked with [`map_checked_root`].
+pub fn check_root(root: &[u8], refs: &BlockRefs<'_>) -> Result<Header> {
+    let h = header(root, NodeKind::Root, None)?;
+    validate(root, &h, refs)?;
+    check_span(root, &h, None, ROOT_LIMIT)?;
+    Ok(h)
+}
+
+/// Logical blocks a tree covers: the 32-bit block space.
+const ROOT_LIMIT: u64 = 1 << 32;
+
+/// One step of mapping `lblk` at a node that passed [`validate`] and
+/// [`check_span`] with this `limit`: no entry is checked again.
 pub fn step_validated(node: &[u8], h: &Header, lblk: u32, limit: u64) -> Result<Step> {
     let n = usize::from(h.entries);
     if h.depth > 0 {
         // Last index entry whose first block is <= lblk.
-        let mut pick: Option<u64> = None;
+        let mut pick: Option<(u32, u64)> = None;
         let mut next_start = limit;
         for i in 0..n {
             let (first, child) = index_entry(node, i)?;
             if first <= lblk {
-                pick = Some(child);
+                pick = Some((first, child));
             } else {
                 next_start = u64::from(first);
                 break;
             }
         }
         return match pick {
-            Some(child) => Ok(Step::Descend {
+            Some((first, child)) => Ok(Step::Descend {
                 child,
+                first,
                 limit: next_start,
             }),
             // Before the first index entry: a hole up to it.
@@ -307,32 +346,62 @@ pub trait BlockSource {
     /// Reads block `pblk`.
     fn read(&self, pblk: u64) -> Result<Self::Block>;
 
-    /// Whether `block`'s checksum was already verified since it was read
-    /// (a cache the source may keep; none by default).
+    /// Whether `block` already passed the checks that depend on its bytes
+    /// alone (checksum and [`validate`]) since it was read (a cache the
+    /// source may keep; none by default).
     fn is_verified(&self, _block: &Self::Block) -> bool {
         false
     }
 
-    /// Records that `block`'s checksum has been verified.
+    /// Records that `block` passed those checks.
     fn set_verified(&self, _block: &Self::Block) {}
 }
 
 /// Maps logical block `lblk` of a file whose extent root is `root`
-/// (`i_block`). `inode_seed` enables checksum verification of block nodes.
+/// (`i_block`), checking the root first ([`check_root`]). `refs` bounds
+/// the block numbers the tree may name; `inode_seed` enables checksum
+/// verification of block nodes.
 pub fn map<S: BlockSource>(
     src: &S,
     root: &[u8],
     lblk: u32,
-    blocks_count: u64,
+    refs: &BlockRefs<'_>,
     block_size: u32,
     inode_seed: Option<u32>,
 ) -> Result<Mapping> {
-    let limit = 1u64 << 32;
+    check_root(root, refs)?;
+    map_checked_root(src, root, lblk, refs, block_size, inode_seed)
+}
+
+/// [`map`] for a root that already passed [`check_root`] with the same
+/// `refs` (the kernel checks it once, when it reads the inode; the root
+/// does not change while the inode is in memory).
+///
+/// Each block node is checked in two parts. Checksum and [`validate`]
+/// depend on the block's bytes only (and the mount's `refs`): they run
+/// once per read of the block from the device, and the source's verified
+/// bit remembers them. [`check_span`] and the depth depend on the index
+/// entry the walk came through: they run on every walk, at the price of
+/// reading the node's header and two entries. A block whose bytes passed
+/// under one parent is thus never trusted to fit another.
+pub fn map_checked_root<S: BlockSource>(
+    src: &S,
+    root: &[u8],
+    lblk: u32,
+    refs: &BlockRefs<'_>,
+    block_size: u32,
+    inode_seed: Option<u32>,
+) -> Result<Mapping> {
     let h = header(root, NodeKind::Root, None)?;
-    let mut st = step(root, &h, lblk, limit, blocks_count)?;
+    let mut st = step_validated(root, &h, lblk, ROOT_LIMIT)?;
     let mut depth = h.depth;
     // Each level descends exactly once: at most MAX_DEPTH iterations.
-    while let Step::Descend { child, limit } = st {
+    while let Step::Descend {
+        child,
+        first,
+        limit,
+    } = st
+    {
         let want = depth.checked_sub(1).ok_or(Error::Corrupt {
             what: "extent header: eh_depth",
             value: 0,
@@ -340,15 +409,14 @@ pub fn map<S: BlockSource>(
         let blk = src.read(child)?;
         let node = blk.as_ref();
         let h = header(node, NodeKind::Block { block_size }, Some(want))?;
-        // Checksum and entries are checked once per read from the device
-        // (ext4's verified bit), not on every mapping through the block.
         if !src.is_verified(&blk) {
             if let Some(seed) = inode_seed {
                 verify_block_csum(node, &h, seed)?;
             }
-            validate(node, &h, limit, blocks_count)?;
+            validate(node, &h, refs)?;
             src.set_verified(&blk);
         }
+        check_span(node, &h, Some(first), limit)?;
         st = step_validated(node, &h, lblk, limit)?;
         depth = want;
     }

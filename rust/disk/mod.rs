@@ -20,6 +20,7 @@ pub mod group;
 pub mod htree;
 pub mod inode;
 pub mod superblock;
+pub mod syszone;
 pub mod xattr;
 
 pub use error::{Error, Result};

@@ -42,7 +42,9 @@ macro_rules! fs_err {
 /// read `EIO`, the rest `EINVAL`.
 pub(crate) fn errno(e: DiskError) -> Error {
     match e {
-        DiskError::Corrupt { .. } | DiskError::Truncated => errno::efscorrupted(),
+        DiskError::Corrupt { .. } | DiskError::SystemZone { .. } | DiskError::Truncated => {
+            errno::efscorrupted()
+        }
         DiskError::BadChecksum { .. } => errno::efsbadcrc(),
         DiskError::Io { .. } => code::EIO,
         DiskError::NotExt4 { .. }

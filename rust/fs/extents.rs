@@ -2,8 +2,13 @@
 
 //! Extent trees over the buffer cache (ext4's extents.c): the disk layer
 //! walks the tree; blocks come from the device as private copies, and the
-//! buffer's verified bit makes each block's checksum and entries checked
-//! once per read from the device, not on every mapping through it.
+//! buffer's verified bit makes each block's checksum and entries (including
+//! the system-zone lookup of every extent and child block) checked once per
+//! read from the device, not on every mapping through it. What depends on
+//! the path to a block (its depth, its first entry against the parent's
+//! index entry, the parent's range) is checked on every walk: constant
+//! work per level (see `disk::extent::map_checked_root`). The root in
+//! `i_block` is checked in full when the inode is read (`inode.rs`).
 
 use super::errors::errno;
 use super::INode;
@@ -18,6 +23,10 @@ use kernel::types::ARef;
 pub(crate) struct Blocks<'a, S> {
     pub(crate) sb: &'a SuperBlock<super::Rext4, S>,
     pub(crate) blocks_count: u64,
+    /// Whether the buffers' verified bit is used: not while the mount
+    /// builds the system zone (blocks checked without it must be checked
+    /// again once it exists).
+    pub(crate) cache_verified: bool,
 }
 
 /// A block read through the buffer cache: the buffer (for its verified
@@ -51,11 +60,13 @@ impl<S> BlockSource for Blocks<'_, S> {
     }
 
     fn is_verified(&self, b: &BlockCopy) -> bool {
-        b.bh.is_verified()
+        self.cache_verified && b.bh.is_verified()
     }
 
     fn set_verified(&self, b: &BlockCopy) {
-        b.bh.set_verified()
+        if self.cache_verified {
+            b.bh.set_verified()
+        }
     }
 }
 
@@ -71,14 +82,16 @@ pub(crate) fn map(inode: &INode, lblk: u64) -> Result<Mapping> {
     let src = Blocks {
         sb,
         blocks_count: fi.sb.blocks_count,
+        cache_verified: true,
     };
     let data = inode.read();
     let seed = fi.sb.has_metadata_csum().then_some(data.csum_seed);
-    extent::map(
+    // The root passed `extent::check_root` when the inode was read.
+    extent::map_checked_root(
         &src,
         &data.i_block,
         lblk32,
-        fi.sb.blocks_count,
+        &fi.block_refs(),
         fi.block_size(),
         seed,
     )

@@ -11,13 +11,34 @@ use kernel::error::{code, Result};
 
 /// Maps up to `max` blocks from `lblk` for a read: `Some((pblk, count))`
 /// for written data, `None` for a hole or an unwritten extent (zeros).
+/// The mapping never reaches past the end of the filesystem: the extent
+/// was checked when its node was validated, and the cheap comparison here
+/// keeps a mapping that escaped that (a bug) from reading another device's
+/// blocks.
 pub(crate) fn map_blocks(inode: &INode, lblk: u64, max: u64) -> Result<Option<(u64, u64)>> {
     match map(inode, lblk)? {
         Mapping::Mapped {
             pblk,
             len,
             unwritten: false,
-        } => Ok(Some((pblk, u64::from(len).min(max).max(1)))),
+        } => {
+            let count = u64::from(len).min(max).max(1);
+            let sb = inode.sb();
+            let blocks = sb.data().sb.blocks_count;
+            if pblk == 0 || pblk.saturating_add(count) > blocks {
+                fs_err!(
+                    sb,
+                    "inode #{}: logical block {}: mapping to blocks {} (+{}) beyond the filesystem ({} blocks)",
+                    inode.ino(),
+                    lblk,
+                    pblk,
+                    count,
+                    blocks
+                );
+                return Err(crate::glue::errno::efscorrupted());
+            }
+            Ok(Some((pblk, count)))
+        }
         _ => Ok(None),
     }
 }

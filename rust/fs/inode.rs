@@ -246,12 +246,12 @@ fn params<'a>(
 }
 
 /// Validates the extent root in `i_block` when the inode is read, as ext4
-/// does: a corrupt root fails `open()` (EUCLEAN), not a later read.
+/// does: a corrupt root (including an extent or child block in the system
+/// zone) fails `open()` (EUCLEAN), not a later read. Mapping relies on it
+/// (`extents::map` does not check the root again).
 fn check_extent_root(sb: &Sb, raw: &DiskInode) -> Result {
-    let blocks = sb.data().sb.blocks_count;
-    let r = extent::header(&raw.block, extent::NodeKind::Root, None)
-        .and_then(|h| extent::validate(&raw.block, &h, 1 << 32, blocks));
-    r.map_err(|e| {
+    let r = extent::check_root(&raw.block, &sb.data().block_refs());
+    r.map(|_| ()).map_err(|e| {
         fs_err!(sb, "inode #{}: {}", raw.ino, e);
         errno(e)
     })

@@ -10,12 +10,22 @@
 //! `s_group_desc`); each group's decoded descriptor sits under its own
 //! spinlock; the free block, free inode and directory counts are percpu
 //! counters (as ext4's `s_freeclusters_counter` & co.).
+//!
+//! The system zone (ext4's block_validity.c) is built here too, once per
+//! mount and never changed: the blocks of every group's superblock and
+//! descriptor copies, reserved descriptor blocks, bitmaps and inode table,
+//! and the internal journal's blocks (from its extent map), as a sorted,
+//! merged array (`crate::disk::syszone`). Extent trees are checked against
+//! it when a node is validated (once per read from the device, see
+//! `extents.rs`), so its size never shows in the cost of mapping a block.
 
 use super::errors::errno;
+use super::extents::Blocks;
 use super::inode::{iget, read_raw_at};
 use super::options::{MountOptions, OptionList};
 use super::{INode, Rext4, Sb};
 use crate::disk::bytes::{div, rem};
+use crate::disk::extent::{self, Mapping};
 use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
 use crate::disk::inode::{inode_location, JOURNAL_INO, ROOT_INO};
@@ -23,6 +33,7 @@ use crate::disk::superblock::{
     Superblock, UuidDisplay, EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET,
     SUPERBLOCK_SIZE,
 };
+use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::Error as DiskError;
 use crate::glue::buffer::BufferHead;
 use crate::glue::errno as gerrno;
@@ -72,6 +83,8 @@ pub(crate) struct FsInfo {
     pub(crate) overhead: u64,
     /// log2 of the block size (10, 11 or 12: at most the page size).
     pub(crate) block_bits: u32,
+    /// The system zone: sorted, merged metadata block ranges (immutable).
+    zone: KVVec<Range>,
 }
 
 impl FsInfo {
@@ -85,6 +98,17 @@ impl FsInfo {
     /// The block size in bytes.
     pub(crate) fn block_size(&self) -> u32 {
         1 << self.block_bits
+    }
+
+    /// What block references read from disk are checked against: the
+    /// filesystem's size and the system zone.
+    pub(crate) fn block_refs(&self) -> BlockRefs<'_> {
+        BlockRefs {
+            blocks_count: self.sb.blocks_count,
+            // `system_zone` checked the ranges with `Zone::new` at mount;
+            // they never change.
+            zone: Zone::from_checked(&self.zone),
+        }
     }
 }
 
@@ -241,7 +265,9 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         },
         uuid: d.uuid,
     });
-    let journal_blocks = journal_blocks(sb, &d, &descs)?;
+    let mut ranges = KVVec::new();
+    let journal_blocks = journal_blocks(sb, &d, &descs, &mut ranges)?;
+    let zone = system_zone(sb, &d, &descs, ranges)?;
     let overhead = overhead_blocks(&d, journal_blocks);
     let sum = |f: fn(&GroupDesc) -> u32| -> i64 { descs.iter().map(|g| i64::from(f(g))).sum() };
     let (free_blocks, free_inodes, dirs) = (
@@ -271,6 +297,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
             opts,
             overhead,
             block_bits,
+            zone,
         }? Error),
         GFP_KERNEL,
     )?;
@@ -300,8 +327,17 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
     Ok(root)
 }
 
-/// Size of the internal journal in blocks (0 without one).
-fn journal_blocks(sb: &Sb<New>, d: &Superblock, groups: &[GroupDesc]) -> Result<u64> {
+/// Size of the internal journal in blocks (0 without one); the blocks its
+/// extent map names are appended to `ranges` (ext4 protects them in the
+/// system zone). The tree is walked without the zone (it is not built yet)
+/// and without marking its blocks verified, so a file whose tree later
+/// reaches them validates them against the zone.
+fn journal_blocks(
+    sb: &Sb<New>,
+    d: &Superblock,
+    groups: &[GroupDesc],
+    ranges: &mut KVVec<Range>,
+) -> Result<u64> {
     if !d.has_journal() {
         return Ok(0);
     }
@@ -315,7 +351,75 @@ fn journal_blocks(sb: &Sb<New>, d: &Superblock, groups: &[GroupDesc]) -> Result<
         .and_then(|(g, _)| groups.get(g as usize))
         .map(|g| g.inode_table);
     let raw = read_raw_at(sb, d, itable, ino)?;
-    Ok(raw.size >> d.block_bits())
+    let nblocks = raw.size >> d.block_bits();
+    // An external journal (s_journal_inum 0) has no blocks here; a
+    // block-mapped journal (ext3 style) is not protected: rext4 reads
+    // extent trees only.
+    if d.journal_inum == 0 || !raw.has_extents() {
+        return Ok(nblocks);
+    }
+    let refs = BlockRefs::bounds(d.blocks_count);
+    let src = Blocks {
+        sb,
+        blocks_count: d.blocks_count,
+        cache_verified: false,
+    };
+    let seed = d.has_metadata_csum().then_some(raw.csum_seed);
+    let fail = |e| {
+        sb_err!(sb, "journal inode #{}: {}", ino, e);
+        errno(e)
+    };
+    let mut lblk: u64 = 0;
+    // One step per extent or hole of the journal (a handful, unless the
+    // inode is corrupt: the loop yields like every loop sized by disk).
+    while lblk < nblocks {
+        crate::glue::task::yield_point()?;
+        let l = u32::try_from(lblk).map_err(|_| code::EFBIG)?;
+        let len =
+            match extent::map(&src, &raw.block, l, &refs, d.block_size(), seed).map_err(fail)? {
+                Mapping::Mapped { pblk, len, .. } => {
+                    let len = u64::from(len).min(nblocks - lblk);
+                    ranges.push(Range::new(pblk, len), GFP_KERNEL)?;
+                    len
+                }
+                Mapping::Hole { len } => u64::from(len),
+            };
+        lblk += len.max(1);
+    }
+    Ok(nblocks)
+}
+
+/// Builds the system zone from the groups' metadata and the journal's
+/// `ranges`: sorted, merged, in an array of its exact size. Metadata
+/// claimed twice refuses the mount, as in ext4.
+fn system_zone(
+    sb: &Sb<New>,
+    d: &Superblock,
+    groups: &[GroupDesc],
+    mut ranges: KVVec<Range>,
+) -> Result<KVVec<Range>> {
+    let extra = usize::try_from(syszone::max_ranges(d)).map_err(|_| code::ENOMEM)?;
+    ranges.reserve(extra, GFP_KERNEL)?;
+    ranges.push(syszone::boot_range(d), GFP_KERNEL)?;
+    for (g, gd) in groups.iter().enumerate() {
+        crate::glue::task::yield_point()?;
+        for r in syszone::group_ranges(d, g as u32, gd) {
+            ranges.push(r, GFP_KERNEL)?;
+        }
+    }
+    let n = syszone::sort_merge(&mut ranges).map_err(|e| {
+        sb_err!(sb, "{}", e);
+        errno(e)
+    })?;
+    let merged = ranges.get(..n).ok_or(code::EINVAL)?;
+    let mut zone = KVVec::with_capacity(n, GFP_KERNEL)?;
+    zone.extend_from_slice(merged, GFP_KERNEL)?;
+    // What `FsInfo::block_refs` relies on without looking again.
+    if Zone::new(&zone).is_none() {
+        sb_err!(sb, "system zone: ranges not sorted and merged");
+        return Err(code::EINVAL);
+    }
+    Ok(zone)
 }
 
 /// Remount: rext4 mounts are read-only for now, so remounting read-write

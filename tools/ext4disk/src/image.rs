@@ -7,6 +7,7 @@ use crate::disk::extent::{self, BlockSource, Mapping};
 use crate::disk::group::{desc_location, GroupDesc};
 use crate::disk::inode::{flags, inode_location, Inode};
 use crate::disk::superblock::{Superblock, SUPERBLOCK_OFFSET};
+use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::{Error, Result};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -22,6 +23,8 @@ pub struct Image {
     pub sb: Superblock,
     /// All group descriptors.
     pub groups: Vec<GroupDesc>,
+    /// The system zone, as the kernel builds it: sorted, merged.
+    pub zone: Vec<Range>,
 }
 
 /// A directory entry as listed.
@@ -65,6 +68,7 @@ impl Image {
             len,
             sb,
             groups: Vec::new(),
+            zone: Vec::new(),
         };
         for g in 0..img.sb.group_count() as u32 {
             let (blk, off) = desc_location(&img.sb, g)?;
@@ -75,7 +79,71 @@ impl Image {
             let gd = GroupDesc::parse(&img.sb, g, d)?;
             img.groups.push(gd);
         }
+        img.zone = img.build_zone()?;
         Ok(img)
+    }
+
+    /// The journal's blocks (from inode `s_journal_inum`'s extent map, as
+    /// the kernel reads it at mount), empty without an internal journal.
+    pub fn journal_ranges(&self) -> Result<Vec<Range>> {
+        let mut out = Vec::new();
+        if !self.sb.has_journal() || self.sb.journal_inum == 0 {
+            return Ok(out);
+        }
+        let j = self.inode(self.sb.journal_inum)?;
+        if !j.has_extents() {
+            return Ok(out);
+        }
+        let nblocks = j.size / u64::from(self.sb.block_size());
+        let refs = BlockRefs::bounds(self.sb.blocks_count);
+        let mut lblk = 0u64;
+        while lblk < nblocks {
+            let m = extent::map(
+                self,
+                &j.block,
+                lblk as u32,
+                &refs,
+                self.sb.block_size(),
+                self.seed(&j),
+            )?;
+            let len = match m {
+                Mapping::Mapped { pblk, len, .. } => {
+                    let len = u64::from(len).min(nblocks - lblk);
+                    out.push(Range::new(pblk, len));
+                    len
+                }
+                Mapping::Hole { len } => u64::from(len),
+            };
+            lblk += len.max(1);
+        }
+        Ok(out)
+    }
+
+    /// Builds the system zone the way the kernel does at mount.
+    pub fn build_zone(&self) -> Result<Vec<Range>> {
+        let mut r = self.journal_ranges()?;
+        r.push(syszone::boot_range(&self.sb));
+        for (g, gd) in self.groups.iter().enumerate() {
+            r.extend(syszone::group_ranges(&self.sb, g as u32, gd));
+        }
+        let n = syszone::sort_merge(&mut r)?;
+        r.truncate(n);
+        if Zone::new(&r).is_none() {
+            return Err(Error::Corrupt {
+                what: "system zone: not sorted and merged",
+                value: n as u64,
+            });
+        }
+        Ok(r)
+    }
+
+    /// What the image's block references are checked against.
+    pub fn refs(&self) -> BlockRefs<'_> {
+        BlockRefs {
+            blocks_count: self.sb.blocks_count,
+            // Checked by `build_zone`.
+            zone: Zone::from_checked(&self.zone),
+        }
     }
 
     /// Reads inode `ino`.
@@ -104,7 +172,7 @@ impl Image {
             self,
             &inode.block,
             lblk,
-            self.sb.blocks_count,
+            &self.refs(),
             self.sb.block_size(),
             self.seed(inode),
         )
