@@ -58,6 +58,17 @@ pub(crate) fn read_raw_at<S>(
     itable: Option<u64>,
     ino: u32,
 ) -> Result<DiskInode> {
+    read_bytes_at(sb, d, itable, ino).map(|(_, i)| i)
+}
+
+/// [`read_raw_at`], also returning the on-disk bytes (`s_inode_size` of
+/// them: the in-inode attribute area lies beyond the parsed fields).
+fn read_bytes_at<S>(
+    sb: &SuperBlock<Rext4, S>,
+    d: &Superblock,
+    itable: Option<u64>,
+    ino: u32,
+) -> Result<(KVec<u8>, DiskInode)> {
     let fail = |e| {
         fs_err!(sb, "inode #{}: {}", ino, e);
         errno(e)
@@ -87,17 +98,24 @@ pub(crate) fn read_raw_at<S>(
             value: off,
         })
     })?;
-    DiskInode::parse(d, ino, &bytes).map_err(fail)
+    let inode = DiskInode::parse(d, ino, &bytes).map_err(fail)?;
+    Ok((bytes, inode))
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem.
 fn read_raw(sb: &Sb, ino: u32) -> Result<DiskInode> {
+    read_bytes(sb, ino).map(|(_, i)| i)
+}
+
+/// Reads and verifies the on-disk inode `ino` of a mounted filesystem;
+/// returns its bytes too (what `ext4_get_inode_loc` gives the xattr code).
+pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
     let fi = sb.data();
     let itable = inode_location(&fi.sb, ino)
         .ok()
         .and_then(|(g, _)| fi.group(g))
         .map(|g| g.inode_table);
-    read_raw_at(sb, &fi.sb, itable, ino)
+    read_bytes_at(sb, &fi.sb, itable, ino)
 }
 
 /// Gets inode `ino`: from the inode cache, or read from disk.

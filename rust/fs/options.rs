@@ -4,7 +4,10 @@
 //!
 //! rext4 accepts ext4's spelling of the options its users pass. Today every
 //! mount is read-only, so `data=` and `journal_checksum` are recorded and
-//! shown in /proc/mounts but change nothing yet.
+//! shown in /proc/mounts but change nothing yet. `user_xattr` and `acl`
+//! are accepted and are always in effect, as in 6.12's ext4 (which has no
+//! `nouser_xattr`/`noacl` any more and refuses them as unknown, as rext4
+//! does); like ext4, /proc/mounts does not show them.
 
 use crate::glue::{Param, Parsed};
 use core::fmt;
@@ -73,6 +76,10 @@ impl MountOptions {
                     _ => return Err(bad_value(p)),
                 });
             }
+            // Extended attributes in user. and POSIX ACLs are always on,
+            // as in ext4 since 6.2 (which dropped nouser_xattr and noacl):
+            // both are accepted and change nothing.
+            b"user_xattr" | b"acl" if value.is_none() => {}
             b"journal_checksum" if value.is_none() => self.journal_checksum = Some(true),
             b"nojournal_checksum" if value.is_none() => self.journal_checksum = Some(false),
             _ => return Ok(Parsed::Unknown),

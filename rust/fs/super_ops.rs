@@ -241,6 +241,9 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         },
         uuid: d.uuid,
     });
+    // POSIX ACLs are always enforced (ext4 sets POSIX_ACL whatever
+    // s_default_mount_opts says).
+    sb.set_posix_acl(true);
     let journal_blocks = journal_blocks(sb, &d, &descs)?;
     let overhead = overhead_blocks(&d, journal_blocks);
     let sum = |f: fn(&GroupDesc) -> u32| -> i64 { descs.iter().map(|g| i64::from(f(g))).sum() };

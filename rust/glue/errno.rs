@@ -40,3 +40,8 @@ pub(crate) fn erestartsys() -> Error {
 pub(crate) fn efbig() -> Error {
     err(bindings::EFBIG)
 }
+
+/// `ENODATA`: no such extended attribute.
+pub(crate) fn enodata() -> Error {
+    err(bindings::ENODATA)
+}

@@ -23,6 +23,7 @@
 //! heads), `iomap.rs` (FIEMAP), `fs_type.rs` (the filesystem type, its
 //! fs_context and mount options), plus kernel services: `lock.rs`
 //! (rw_semaphore), `percpu.rs` (percpu counters), `ratelimit.rs`,
+//! `xattr.rs` (xattr handlers, listxattr, POSIX ACLs),
 //! `print.rs`, `task.rs`, `errno.rs`. jbd2 and workqueues come with the
 //! write path.
 //!
@@ -51,6 +52,7 @@ pub(crate) mod percpu;
 pub(crate) mod ratelimit;
 pub(crate) mod super_block;
 pub(crate) mod task;
+pub(crate) mod xattr;
 
 pub(crate) use fs_type::{FileSystem, Param, Parsed, Registration};
 pub(crate) use inode::INode;
