@@ -97,8 +97,11 @@ collect() {
         getfattr -d -m - -h -e hex --absolute-names "$M/$p" > $O/$n.x/$k 2>&1
         echo "exit $?" >> $O/$n.x/$k
     done < $O/$n.entries
-    # As an ordinary user: no trusted., user. only where readable.
-    aclcheck as 1005 1005 getfattr -R -d -m - -h -e hex --absolute-names $T > $O/$n.user 2>&1
+    # As an ordinary user: no trusted., user. only where readable (named
+    # in sorted order: a recursive walk would follow readdir order).
+    # shellcheck disable=SC2046
+    aclcheck as 1005 1005 getfattr -d -m - -h -e hex --absolute-names \
+        $(sed "s|^|$M/|" $O/$n.entries) > $O/$n.user 2>&1
     # The raw calls around the value sizes.
     {
         for a in "small user.a" "small user.bb" "small user.empty" "small trusted.t" \
@@ -173,6 +176,8 @@ collect rext4
 check "umount rext4" umount $M
 check "no errors logged" sh -c '! dmesg | grep -q "rext4 (vda):.*\(error\|corrupt\|mismatch\)"'
 
+# For the log: what the comparisons compare.
+cat $O/rext4.calls $O/rext4.access-1002 $O/rext4.access-1004
 compare "entries" $O/ext4.entries $O/rext4.entries
 k=0
 while read -r p; do
