@@ -110,10 +110,10 @@ collect() {
                  "acl-file system.posix_acl_access" "acl-dir system.posix_acl_default" \
                  "acl-dir system.posix_acl_access" "none system.posix_acl_access" \
                  "link system.posix_acl_access" "link trusted.sym" "small system.nope" \
-                 "small bogus.x" "acl-fifo system.posix_acl_access"; do
+                 "acl-fifo system.posix_acl_access"; do
             set -- $a
             size=$(aclcheck getx "$T/$1" "$2" 0 | sed 's/.*: //')
-            for s in 0 1 "$size" 3001 65536; do
+            for s in 0 1 "$size" 65536; do
                 case "$s" in *[!0-9]*) continue ;; esac
                 aclcheck getx "$T/$1" "$2" "$s"
                 [ "$s" -gt 0 ] && aclcheck getx "$T/$1" "$2" $((s - 1))
@@ -126,6 +126,7 @@ collect() {
             [ "$size" -gt 0 ] && aclcheck listx "$T/$f" $((size - 1))
             aclcheck as 1005 1005 aclcheck listx "$T/$f" 65536
         done
+        aclcheck getx $T/small bogus.x 100
         aclcheck as 1005 1005 aclcheck getx $T/small trusted.t 100
         aclcheck as 1002 1002 aclcheck getx $T/acl-file user.nope 100
         aclcheck as 1005 1005 aclcheck getx $T/acl-dir/file user.nope 100

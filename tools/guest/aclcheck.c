@@ -18,7 +18,7 @@
  *   aclcheck getx PATH NAME SIZE
  *       lgetxattr(PATH, NAME) with a SIZE-byte buffer (0: size query):
  *       prints the result (size or errno name) and, on success with a
- *       buffer, the value in hex.
+ *       buffer, the value's first 80 bytes in hex and its FNV-1a hash.
  *   aclcheck listx PATH SIZE
  *       llistxattr(PATH) with a SIZE-byte buffer: the result and, on
  *       success with a buffer, the names sorted.
@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,11 +146,17 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			printf("getx %s %s %zu: %s\n", argv[2], argv[3], size, res(-1));
 		} else {
+			uint32_t h = 2166136261u;
+
 			printf("getx %s %s %zu: %zd", argv[2], argv[3], size, n);
 			if (buf) {
 				printf(" 0x");
-				for (ssize_t i = 0; i < n; i++)
-					printf("%02x", buf[i]);
+				for (ssize_t i = 0; i < n; i++) {
+					if (i < 80)
+						printf("%02x", buf[i]);
+					h = (h ^ buf[i]) * 16777619u;
+				}
+				printf("%s fnv1a=%08x", n > 80 ? "..." : "", h);
 			}
 			printf("\n");
 		}
