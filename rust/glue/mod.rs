@@ -20,11 +20,11 @@
 //! One file per C object: `super_block.rs`, `inode.rs`, `dentry.rs`
 //! (names and directory contexts), `file.rs` (file operations),
 //! `address_space.rs` (page cache and block mapping), `buffer.rs` (buffer
-//! heads), `iomap.rs` (FIEMAP), `fs_type.rs` (the filesystem type, its
-//! fs_context and mount options), plus kernel services: `lock.rs`
-//! (rw_semaphore), `percpu.rs` (percpu counters), `ratelimit.rs`,
-//! `xattr.rs` (xattr handlers, listxattr, POSIX ACLs),
-//! `print.rs`, `task.rs`, `errno.rs`. jbd2 and workqueues come with the
+//! heads), `iomap.rs` (FIEMAP), `xattr.rs` (xattr handlers, listxattr,
+//! POSIX ACLs), `fs_type.rs` (the filesystem type, its fs_context and
+//! mount options), plus kernel services: `lock.rs` (rw_semaphore),
+//! `percpu.rs` (percpu counters), `ratelimit.rs`, `print.rs`, `task.rs`,
+//! `errno.rs`. jbd2 and workqueues come with the
 //! write path.
 //!
 //! # Buffer and page memory
