@@ -102,11 +102,6 @@ fn read_bytes_at<S>(
     Ok((bytes, inode))
 }
 
-/// Reads and verifies the on-disk inode `ino` of a mounted filesystem.
-fn read_raw(sb: &Sb, ino: u32) -> Result<DiskInode> {
-    read_bytes(sb, ino).map(|(_, i)| i)
-}
-
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem;
 /// returns its bytes too (what `ext4_get_inode_loc` gives the xattr code).
 pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
@@ -130,7 +125,8 @@ pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
         Got::Cached(i) => Ok(i),
         // On error the new inode is dropped, which marks it bad.
         Got::New(n) => {
-            let raw = read_raw(sb, n.ino() as u32)?;
+            let (bytes, raw) = read_bytes(sb, n.ino() as u32)?;
+            check_xattr_places(sb, &bytes, &raw)?;
             let mut typ_buf = [0u8; 60];
             let p = params(sb, &raw, &mut typ_buf)?;
             n.init(p)
@@ -261,6 +257,29 @@ fn params<'a>(
             crtime: raw.crtime.map(time),
         },
     })
+}
+
+/// Validates where the inode keeps extended attributes when it is read, as
+/// `ext4_iget` does: a malformed in-inode attribute area or an attribute
+/// block number outside the data blocks fails the inode (EFSCORRUPTED, or
+/// EFSBADCRC for a bad entry hash) rather than a later getxattr.
+fn check_xattr_places(sb: &Sb, bytes: &[u8], raw: &DiskInode) -> Result {
+    let d = &sb.data().sb;
+    crate::disk::xattr::Xattrs::in_inode(d, bytes, raw.extra_isize).map_err(|e| {
+        fs_err!(sb, "inode #{}: in-inode xattrs: {}", raw.ino, e);
+        errno(e)
+    })?;
+    let blk = raw.file_acl;
+    if blk != 0 && (blk <= u64::from(d.first_data_block) || blk >= d.blocks_count) {
+        fs_err!(
+            sb,
+            "inode #{}: bad extended attribute block {}",
+            raw.ino,
+            blk
+        );
+        return Err(efscorrupted());
+    }
+    Ok(())
 }
 
 /// Validates the extent root in `i_block` when the inode is read, as ext4
