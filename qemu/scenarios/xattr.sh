@@ -5,8 +5,9 @@
 # getxattr/listxattr results for buffer sizes around the value size, and
 # the access decisions (open, readdir, lookup, access(2)) of several users
 # and groups named in the ACLs. Then damaged attribute blocks: a bad
-# checksum (vda) and a bad entry on a filesystem without metadata_csum
-# (/dev/vdb) are clean errors with a message.
+# checksum (vda), and a bad block entry and a bad in-inode entry on a
+# filesystem without metadata_csum (/dev/vdb), are clean errors with a
+# message.
 SCENARIO=xattr
 . /scenarios/lib.sh
 M=/mnt
@@ -227,8 +228,13 @@ fi
 check "mount ext4 (no metadata_csum)" mount -t ext4 /dev/vdb $M
 echo f > $M/f
 setfattr -n user.v -v "$(repeat A 2000)" $M/f
+echo g > $M/g
+setfattr -n user.i -v small $M/g
 check "umount ext4 (no metadata_csum)" umount $M
 nblk=$(debugfs -R "stat /f" /dev/vdb 2>/dev/null | sed -n 's/.*File ACL: \([0-9]*\).*/\1/p')
+# g's in-inode area: 256-byte inodes with i_extra_isize 32, so the magic
+# is at byte 160 and the first entry's e_value_offs at 166.
+gloc=$(debugfs -R "imap /g" /dev/vdb 2>/dev/null | sed -n 's/.*located at block \([0-9]*\), offset \(0x[0-9a-f]*\).*/\1 \2/p')
 if [ -n "$nblk" ] && [ "$nblk" != 0 ]; then
     printf '\360\377' | dd of=/dev/vdb bs=1 seek=$((nblk * 4096 + 34)) conv=notrunc 2>/dev/null
     sync
@@ -240,5 +246,23 @@ if [ -n "$nblk" ] && [ "$nblk" != 0 ]; then
     check "umount (no metadata_csum)" umount $M
 else
     fail "bad entry: EUCLEAN" "no attribute block found for f ($nblk)"
+fi
+# A bad in-inode entry: the inode itself is refused when read (as ext4's
+# iget), with a message.
+set -- $gloc
+if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then
+    isz=$(dumpe2fs -h /dev/vdb 2>/dev/null | sed -n 's/^Inode size:[ ]*//p')
+    xi=$(debugfs -R "stat /g" /dev/vdb 2>/dev/null | sed -n 's/.*Size of extra inode fields: \([0-9]*\).*/\1/p')
+    printf '\360\377' | dd of=/dev/vdb bs=1 seek=$(($1 * 4096 + $2 + 128 + xi + 4 + 2)) conv=notrunc 2>/dev/null
+    sync
+    mark_dmesg
+    check "mount rext4 (bad in-inode entry)" mount -t rext4 -o ro /dev/vdb $M
+    stat $M/g > $O/bad3.out 2>&1
+    if grep -q "Structure needs cleaning" $O/bad3.out; then pass "bad in-inode entry: EUCLEAN"; else fail "bad in-inode entry: EUCLEAN" "inode size $isz, extra $xi: $(cat $O/bad3.out)"; fi
+    dmesg_has "bad in-inode entry: message" "rext4 \(vdb\): inode #[0-9]+: in-inode xattrs: corrupt xattr: e_value_offs"
+    check "bad in-inode entry: other files unaffected" grep -q f $M/f
+    check "umount (bad in-inode entry)" umount $M
+else
+    fail "bad in-inode entry: EUCLEAN" "g not located ($gloc)"
 fi
 check "rmmod" rmmod rext4
