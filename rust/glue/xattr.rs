@@ -156,13 +156,6 @@ impl PosixAcl {
         Ok(PosixAcl(acl))
     }
 
-    /// Number of entries.
-    #[allow(dead_code)]
-    pub(crate) fn len(&self) -> usize {
-        // SAFETY: live ACL (type invariant); `a_count` is not changed.
-        unsafe { (*self.0.as_ptr()).a_count as usize }
-    }
-
     fn into_raw(self) -> *mut sys::posix_acl {
         let p = self.0.as_ptr();
         core::mem::forget(self);
@@ -262,8 +255,9 @@ unsafe extern "C" fn trusted_list(_dentry: *mut sys::dentry) -> bool {
     unsafe { sys::capable(sys::CAP_SYS_ADMIN as c_int) }
 }
 
-/// `xattr_handler.get`: `name` without the prefix; a NULL `buffer` (or a
-/// size of 0) asks for the value's size.
+/// `xattr_handler.get`: `name` without the prefix; a NULL `buffer` asks
+/// for the value's size (a non-NULL one of size 0 is a buffer too small
+/// for any non-empty value, as in ext4).
 ///
 /// # Safety
 ///
