@@ -935,11 +935,12 @@ unsafe extern "C" fn acl_crafted(t: *mut Test) {
         check!(t, k.next() == Some(Some(Kind::Other)));
         check!(t, k.next().is_none());
     }
-    let g: [u8; 4 + 4 + 8 + 4 + 4] = [
+    let g: [u8; 4 + 4 + 8 + 4 + 4 + 4] = [
         1, 0, 0, 0, // a_version
         1, 0, 7, 0, // USER_OBJ rwx
         8, 0, 5, 0, 0xe8, 0x03, 0, 0, // GROUP 1000 r-x
         4, 0, 0, 0, // GROUP_OBJ ---
+        0x10, 0, 5, 0, // MASK r-x
         0x20, 0, 1, 0, // OTHER --x
     ];
     match Acl::parse(&g) {
