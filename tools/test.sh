@@ -233,7 +233,7 @@ vm plain-mkfs plain-mkfs "$img/plain.img"
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.
-vm xattr xattr "$img/xattr.img" "$img/xattr-nocsum.img"
+REXT4_VM_TIMEOUT=1200 vm xattr xattr "$img/xattr.img" "$img/xattr-nocsum.img"
 # shellcheck disable=SC2046
 REXT4_VM_TIMEOUT=1200 vm corrupt corrupt $(cat "$out/corrupt/disks")
 # Two rext4 mounts and ext4 at once, concurrent walkers under memory
