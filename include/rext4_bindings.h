@@ -13,6 +13,7 @@
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 #include <linux/crc32c.h>
+#include <linux/capability.h>
 #include <linux/dcache.h>
 #include <linux/errno.h>
 #include <linux/fs.h>
@@ -25,6 +26,8 @@
 #include <linux/mpage.h>
 #include <linux/pagemap.h>
 #include <linux/percpu_counter.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/rwsem.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
@@ -34,10 +37,13 @@
 #include <linux/slab.h>
 #include <linux/stat.h>
 #include <linux/statfs.h>
+#include <linux/uidgid.h>
+#include <linux/xattr.h>
 
 #ifdef __BINDGEN__
 /* Macros bindgen cannot evaluate (BIT() and friends), as typed constants. */
 const unsigned long REXT4_SB_RDONLY = SB_RDONLY;
+const unsigned long REXT4_SB_POSIXACL = SB_POSIXACL;
 const unsigned long REXT4_I_NEW = I_NEW;
 const unsigned int REXT4_FIEMAP_FLAG_CACHE = FIEMAP_FLAG_CACHE;
 const unsigned short REXT4_IOMAP_HOLE = IOMAP_HOLE;
@@ -90,5 +96,8 @@ int rext4_percpu_counter_init(struct percpu_counter *c, s64 value);
 void rext4_percpu_counter_add(struct percpu_counter *c, s64 delta);
 s64 rext4_percpu_counter_sum_positive(struct percpu_counter *c);
 void rext4_percpu_counter_destroy(struct percpu_counter *c);
+void rext4_posix_acl_release(struct posix_acl *acl);
+kuid_t rext4_make_kuid(uid_t uid);
+kgid_t rext4_make_kgid(gid_t gid);
 
 #endif /* REXT4_BINDINGS_H */

@@ -142,3 +142,18 @@ void rext4_errorfc(struct fs_context *fc, const void *rust_fmt_args)
 {
 	errorfc(fc, "%pA", rust_fmt_args);
 }
+
+void rext4_posix_acl_release(struct posix_acl *acl)
+{
+	posix_acl_release(acl);
+}
+
+kuid_t rext4_make_kuid(uid_t uid)
+{
+	return make_kuid(&init_user_ns, uid);
+}
+
+kgid_t rext4_make_kgid(gid_t gid)
+{
+	return make_kgid(&init_user_ns, gid);
+}

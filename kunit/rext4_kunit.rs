@@ -941,7 +941,11 @@ kunit_suite!(
 // ---------------------------------------------------------------------------
 
 use disk::htree::{self, DxParams, HashConfig};
-use disk::xattr::{self, acl::Acl, Xattrs};
+use disk::xattr::{
+    self,
+    acl::{Acl, Kind},
+    Xattrs,
+};
 
 /// Reference hashes from e2fsprogs' `debugfs dx_hash -h V -s SEED NAME`.
 unsafe extern "C" fn htree_hash_vectors(t: *mut Test) {
@@ -1114,6 +1118,17 @@ unsafe extern "C" fn xattr_block_crafted(t: *mut Test) {
             Err(Error::BadChecksum { .. })
         )
     );
+    // A block already verified (buffer bit) is checked for structure
+    // only: the changed value byte passes, a bad value offset does not.
+    check!(t, Xattrs::block_checked(&sb, blocknr, &b, false).is_ok());
+    put16s(&mut b, 32 + 2, 0xfff0);
+    check!(
+        t,
+        matches!(
+            Xattrs::block_checked(&sb, blocknr, &b, false),
+            Err(Error::Corrupt { .. })
+        )
+    );
 }
 
 /// The ext4 ACL format: short and long entries; malformed values.
@@ -1140,6 +1155,40 @@ unsafe extern "C" fn acl_crafted(t: *mut Test) {
         }
         _ => check!(t, false),
     }
+    // What get_inode_acl builds: tags with the ids of named entries only.
+    if let Ok(Some(a)) = Acl::parse(&v) {
+        let mut k = a.iter().map(|e| e.kind());
+        check!(t, k.next() == Some(Some(Kind::UserObj)));
+        check!(t, k.next() == Some(Some(Kind::User(1234))));
+        check!(t, k.next() == Some(Some(Kind::GroupObj)));
+        check!(t, k.next() == Some(Some(Kind::Mask)));
+        check!(t, k.next() == Some(Some(Kind::Other)));
+        check!(t, k.next().is_none());
+    }
+    let g: [u8; 4 + 4 + 8 + 4 + 4 + 4] = [
+        1, 0, 0, 0, // a_version
+        1, 0, 7, 0, // USER_OBJ rwx
+        8, 0, 5, 0, 0xe8, 0x03, 0, 0, // GROUP 1000 r-x
+        4, 0, 0, 0, // GROUP_OBJ ---
+        0x10, 0, 5, 0, // MASK r-x
+        0x20, 0, 1, 0, // OTHER --x
+    ];
+    match Acl::parse(&g) {
+        Ok(Some(a)) => {
+            let named = a.iter().nth(1);
+            check!(
+                t,
+                named.is_some_and(|e| e.kind() == Some(Kind::Group(1000)) && e.perm == 5)
+            );
+        }
+        _ => check!(t, false),
+    }
+    let bogus = disk::xattr::acl::AclEntry {
+        tag: 0x40,
+        perm: 7,
+        id: 1,
+    };
+    check!(t, bogus.kind().is_none());
     check!(t, matches!(Acl::parse(&v[..4]), Ok(None)));
     check!(t, Acl::parse(&v[..v.len() - 2]).is_err());
     let mut w = v;

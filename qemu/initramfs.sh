@@ -1,5 +1,6 @@
 #!/bin/bash
-# The guest's base initramfs: busybox plus stress-ng, e2fsprogs and dmsetup
+# The guest's base initramfs: busybox plus stress-ng, e2fsprogs, dmsetup and
+# attr/acl (getfattr, setfattr, getfacl, setfacl)
 # with the shared libraries they need, and qemu/guest/init. Cached outside
 # the repository, keyed by this script, the init and the package versions.
 # Not compressed: unpacking gzip costs ~10 s per boot under TCG with KASAN,
@@ -12,9 +13,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tools/env.sh"
 
-PKGS="busybox-static stress-ng e2fsprogs dmsetup libc6"
+PKGS="busybox-static stress-ng e2fsprogs dmsetup libc6 attr acl"
 BINS="/usr/bin/stress-ng /sbin/mke2fs /sbin/e2fsck /sbin/dumpe2fs /sbin/debugfs /sbin/tune2fs /usr/bin/chattr /usr/bin/lsattr
-      /sbin/dmsetup"
+      /sbin/dmsetup /usr/bin/getfattr /usr/bin/setfattr /usr/bin/getfacl /usr/bin/setfacl"
 
 key() {
     { cat "$0" "$here/guest/init" "$here/guest/rmmod"; dpkg-query -W $PKGS 2>/dev/null; } | sha256sum | cut -c1-16

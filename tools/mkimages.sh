@@ -13,6 +13,10 @@
 # geometry.img  s_inodes_count wrong, re-signed
 # reference.img empty, for the in-kernel ext4 reference scenario
 # plain.img     256 MiB, plain `mkfs.ext4 IMG` (Debian's defaults: 1 KiB blocks)
+# xattr.img     empty, default features: the xattr scenario's ext4 writes
+#               attributes and ACLs there, rext4 reads them
+# xattr-nocsum.img  empty, ^metadata_csum: a damaged attribute block that
+#               no checksum catches (the xattr scenario)
 # demo.img      a small tree (this repository's sources, a sparse file, links)
 set -euo pipefail
 dir=$1
@@ -36,6 +40,8 @@ cp "$dir/probe.img" "$dir/rocompat.img"; "$img" sb-or32 "$dir/rocompat.img" 0x64
 cp "$dir/probe.img" "$dir/truncated.img"; truncate -s 32M "$dir/truncated.img"
 cp "$dir/probe.img" "$dir/geometry.img"; "$img" sb-set32 "$dir/geometry.img" 0x0 12345
 mk reference.img 128 -b 4096
+mk xattr.img 64 -b 4096 -L rext4-xattr
+mk xattr-nocsum.img 32 -b 4096 -O ^metadata_csum -L rext4-xattr-nc
 rm -f "$dir/plain.img"; truncate -s 256M "$dir/plain.img"; mkfs.ext4 -q -F "$dir/plain.img"
 
 # The demo's tree: a few real files, a link, a sparse file.

@@ -230,6 +230,10 @@ vm ext4-itself-reference ext4-reference "$img/reference.img"
 # The image a new user makes: plain mkfs.ext4 (1 KiB blocks), filled by
 # ext4, read back by rext4, umount then rmmod at once.
 vm plain-mkfs plain-mkfs "$img/plain.img"
+# Extended attributes and ACLs written by ext4, read by rext4: getfattr
+# and access decisions of several users compared with ext4; a damaged
+# attribute block (bad checksum, bad entry) is a clean error.
+REXT4_VM_TIMEOUT=1200 vm xattr xattr "$img/xattr.img" "$img/xattr-nocsum.img"
 # shellcheck disable=SC2046
 REXT4_VM_TIMEOUT=1200 vm corrupt corrupt $(cat "$out/corrupt/disks")
 # Two rext4 mounts and ext4 at once, concurrent walkers under memory

@@ -54,8 +54,11 @@
 //!   `user_xattr` for user./gnu., CAP_SYS_ADMIN for trusted., SB_POSIXACL
 //!   for the ACL names).
 //! * get_inode_acl: the value of index 2 (access) or 3 (default), name "",
-//!   through [`acl::Acl::parse`]; iterate its entries into a `posix_acl`.
-//!   ext4 reports a malformed ACL as EINVAL.
+//!   through [`acl::Acl::parse`]; iterate its entries, each as its
+//!   [`acl::Kind`], into a `posix_acl`. ext4 reports a malformed ACL as
+//!   EINVAL.
+//! * A block whose buffer is already verified: [`Xattrs::block_checked`]
+//!   without the checksum and hashes.
 
 use super::bytes::{le16, le32, u8_at};
 use super::crc32c::crc32c;
@@ -353,7 +356,7 @@ impl<'a> Xattrs<'a> {
             location: Location::InInode,
             header: None,
         };
-        x.check(sb)?;
+        x.check(sb, true)?;
         Ok(Some(x))
     }
 
@@ -361,6 +364,15 @@ impl<'a> Xattrs<'a> {
     /// (`i_file_acl`): header, checksum (metadata_csum), entries, values
     /// and hashes are verified.
     pub fn block(sb: &Superblock, blocknr: u64, b: &'a [u8]) -> Result<Self> {
+        Self::block_checked(sb, blocknr, b, true)
+    }
+
+    /// [`Xattrs::block`] for a block whose checksum and hashes were
+    /// verified when it was read from the device (the buffer's verified
+    /// bit, as ext4 skips `ext4_xattr_check_block` then): with `verify`
+    /// false only the structure is checked again (header, entries, values
+    /// inside the block), which iteration relies on.
+    pub fn block_checked(sb: &Superblock, blocknr: u64, b: &'a [u8], verify: bool) -> Result<Self> {
         if b.len() != sb.block_size() as usize {
             return Err(Error::Truncated);
         }
@@ -377,7 +389,7 @@ impl<'a> Xattrs<'a> {
         if header.blocks != 1 {
             return Err(corrupt("xattr block: h_blocks", header.blocks.into()));
         }
-        if sb.has_metadata_csum() {
+        if verify && sb.has_metadata_csum() {
             let computed = block_csum(sb.csum_seed, blocknr, b)?;
             if computed != header.checksum {
                 return Err(Error::BadChecksum {
@@ -397,7 +409,10 @@ impl<'a> Xattrs<'a> {
             location: Location::Block,
             header: Some(header),
         };
-        x.check(sb)?;
+        x.check(sb, verify)?;
+        if !verify {
+            return Ok(x);
+        }
         // e2fsprogs leaves h_hash 0 (it only matters for block sharing);
         // the kernel always stores the rehash.
         let computed = block_hash(x.entries().map(|e| e.hash));
@@ -411,8 +426,8 @@ impl<'a> Xattrs<'a> {
         Ok(x)
     }
 
-    /// `check_xattrs` plus the entry hashes.
-    fn check(&self, sb: &Superblock) -> Result<()> {
+    /// `check_xattrs` plus (with `hashes`) the entry hashes.
+    fn check(&self, sb: &Superblock, hashes: bool) -> Result<()> {
         let end = self.area.len();
         // The names: each entry and the terminator inside the area.
         let mut off = self.first;
@@ -479,8 +494,10 @@ impl<'a> Xattrs<'a> {
                     .area
                     .get(value..value + padded(size))
                     .ok_or(Error::Truncated)?;
-                self.check_entry_hash(e.hash, name, words)?;
-            } else if e.value_inum == 0 {
+                if hashes {
+                    self.check_entry_hash(e.hash, name, words)?;
+                }
+            } else if e.value_inum == 0 && hashes {
                 let name = self
                     .area
                     .get(off + ENTRY_LEN..off + ENTRY_LEN + e.name_len)
@@ -676,6 +693,41 @@ pub mod acl {
         pub perm: u16,
         /// uid for `USER`, gid for `GROUP`, [`UNDEFINED_ID`] otherwise.
         pub id: u32,
+    }
+
+    /// What an entry becomes in the kernel's `struct posix_acl`
+    /// (`ext4_acl_from_disk`): the tag, with the uid or gid of named
+    /// entries (ids in the initial user namespace).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `ACL_USER_OBJ`.
+        UserObj,
+        /// `ACL_USER` with its uid.
+        User(u32),
+        /// `ACL_GROUP_OBJ`.
+        GroupObj,
+        /// `ACL_GROUP` with its gid.
+        Group(u32),
+        /// `ACL_MASK`.
+        Mask,
+        /// `ACL_OTHER`.
+        Other,
+    }
+
+    impl AclEntry {
+        /// The kernel's view of the entry; `None` for a tag no valid ACL
+        /// has (entries from [`Acl::iter`] always have a kind).
+        pub fn kind(&self) -> Option<Kind> {
+            Some(match self.tag {
+                tag::USER_OBJ => Kind::UserObj,
+                tag::USER => Kind::User(self.id),
+                tag::GROUP_OBJ => Kind::GroupObj,
+                tag::GROUP => Kind::Group(self.id),
+                tag::MASK => Kind::Mask,
+                tag::OTHER => Kind::Other,
+                _ => return None,
+            })
+        }
     }
 
     /// A validated on-disk ACL.

@@ -37,6 +37,19 @@ pub(crate) struct BlockCopy {
     bytes: KVec<u8>,
 }
 
+impl BlockCopy {
+    /// Whether the block's checks already passed since it was read from
+    /// the device (the buffer's verified bit).
+    pub(crate) fn is_verified(&self) -> bool {
+        self.bh.is_verified()
+    }
+
+    /// Records that the block's checks passed.
+    pub(crate) fn set_verified(&self) {
+        self.bh.set_verified()
+    }
+}
+
 impl AsRef<[u8]> for BlockCopy {
     fn as_ref(&self) -> &[u8] {
         &self.bytes

@@ -58,6 +58,17 @@ pub(crate) fn read_raw_at<S>(
     itable: Option<u64>,
     ino: u32,
 ) -> Result<DiskInode> {
+    read_bytes_at(sb, d, itable, ino).map(|(_, i)| i)
+}
+
+/// [`read_raw_at`], also returning the on-disk bytes (`s_inode_size` of
+/// them: the in-inode attribute area lies beyond the parsed fields).
+fn read_bytes_at<S>(
+    sb: &SuperBlock<Rext4, S>,
+    d: &Superblock,
+    itable: Option<u64>,
+    ino: u32,
+) -> Result<(KVec<u8>, DiskInode)> {
     let fail = |e| {
         fs_err!(sb, "inode #{}: {}", ino, e);
         errno(e)
@@ -87,17 +98,19 @@ pub(crate) fn read_raw_at<S>(
             value: off,
         })
     })?;
-    DiskInode::parse(d, ino, &bytes).map_err(fail)
+    let inode = DiskInode::parse(d, ino, &bytes).map_err(fail)?;
+    Ok((bytes, inode))
 }
 
-/// Reads and verifies the on-disk inode `ino` of a mounted filesystem.
-fn read_raw(sb: &Sb, ino: u32) -> Result<DiskInode> {
+/// Reads and verifies the on-disk inode `ino` of a mounted filesystem;
+/// returns its bytes too (what `ext4_get_inode_loc` gives the xattr code).
+pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
     let fi = sb.data();
     let itable = inode_location(&fi.sb, ino)
         .ok()
         .and_then(|(g, _)| fi.group(g))
         .map(|g| g.inode_table);
-    read_raw_at(sb, &fi.sb, itable, ino)
+    read_bytes_at(sb, &fi.sb, itable, ino)
 }
 
 /// Gets inode `ino`: from the inode cache, or read from disk.
@@ -112,7 +125,8 @@ pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
         Got::Cached(i) => Ok(i),
         // On error the new inode is dropped, which marks it bad.
         Got::New(n) => {
-            let raw = read_raw(sb, n.ino() as u32)?;
+            let (bytes, raw) = read_bytes(sb, n.ino() as u32)?;
+            check_xattr_places(sb, &bytes, &raw)?;
             let mut typ_buf = [0u8; 60];
             let p = params(sb, &raw, &mut typ_buf)?;
             n.init(p)
@@ -243,6 +257,39 @@ fn params<'a>(
             crtime: raw.crtime.map(time),
         },
     })
+}
+
+/// Validates where the inode keeps extended attributes when it is read, as
+/// `ext4_iget` does: a malformed in-inode attribute area or an attribute
+/// block number outside the data blocks or in the system zone fails the
+/// inode (EFSCORRUPTED, or
+/// EFSBADCRC for a bad entry hash) rather than a later getxattr.
+fn check_xattr_places(sb: &Sb, bytes: &[u8], raw: &DiskInode) -> Result {
+    let d = &sb.data().sb;
+    crate::disk::xattr::Xattrs::in_inode(d, bytes, raw.extra_isize).map_err(|e| {
+        fs_err!(sb, "inode #{}: in-inode xattrs: {}", raw.ino, e);
+        errno(e)
+    })?;
+    let blk = raw.file_acl;
+    if blk == 0 {
+        return Ok(());
+    }
+    // Inside the data blocks and outside the system zone, as ext4's
+    // ext4_inode_block_valid.
+    let zone = sb
+        .data()
+        .block_refs()
+        .check("extended attribute block", blk, 1);
+    if blk <= u64::from(d.first_data_block) || zone.is_err() {
+        fs_err!(
+            sb,
+            "inode #{}: bad extended attribute block {}",
+            raw.ino,
+            blk
+        );
+        return Err(efscorrupted());
+    }
+    Ok(())
 }
 
 /// Validates the extent root in `i_block` when the inode is read, as ext4

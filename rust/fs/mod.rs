@@ -12,6 +12,8 @@
 //! - `namei.rs`: lookup (namei.c);
 //! - `file.rs`: block mapping for the page cache, SEEK_DATA/SEEK_HOLE,
 //!   FIEMAP (file.c, inode.c's get_block, page-io);
+//! - `xattr.rs`: extended attributes, getxattr and listxattr (xattr.c);
+//! - `acl.rs`: POSIX ACLs from the ext4 ACL format (acl.c);
 //! - `errors.rs`: the central error entry point (`ext4_error`);
 //! - `options.rs`: mount options.
 //!
@@ -19,6 +21,7 @@
 
 #[macro_use]
 pub(crate) mod errors;
+pub(crate) mod acl;
 pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;
@@ -26,12 +29,14 @@ pub(crate) mod inode;
 pub(crate) mod namei;
 pub(crate) mod options;
 pub(crate) mod super_ops;
+pub(crate) mod xattr;
 
 use crate::glue::dentry::DirEmitter;
 use crate::glue::file::SeekData;
 use crate::glue::inode::StatxExtra;
 use crate::glue::iomap::IoMap;
 use crate::glue::super_block::StatFs;
+use crate::glue::xattr::{AclType, ListFilter, PosixAcl, XattrNs};
 use crate::glue::{FileSystem, New, Param, ParamSpec, SuperBlock};
 use core::fmt;
 use kernel::prelude::*;
@@ -104,5 +109,21 @@ impl FileSystem for Rext4 {
 
     fn iomap_report(inode: &INode, pos: i64, length: i64) -> Result<IoMap> {
         file::report_extent(inode, pos, length)
+    }
+
+    fn getxattr(inode: &INode, ns: XattrNs, name: &[u8], buf: Option<&mut [u8]>) -> Result<usize> {
+        xattr::get(inode, ns, name, buf)
+    }
+
+    fn listxattr(
+        inode: &INode,
+        filter: &ListFilter<Self>,
+        buf: Option<&mut [u8]>,
+    ) -> Result<usize> {
+        xattr::list(inode, filter, buf)
+    }
+
+    fn get_acl(inode: &INode, ty: AclType) -> Result<Option<PosixAcl>> {
+        acl::get_acl(inode, ty)
     }
 }

@@ -8,6 +8,10 @@
 //! mount is read-only, so the journal options (`data=`,
 //! `journal_checksum`, `journal_async_commit`, `commit=`, `barrier`) are
 //! recorded and shown in /proc/mounts but change nothing yet.
+//! `user_xattr` and `acl` are accepted and are always in effect, as in
+//! 6.12's ext4 (which has no `nouser_xattr`/`noacl` any more and refuses
+//! them as unknown, as rext4 does); like ext4, /proc/mounts does not show
+//! them.
 
 use crate::glue::{Constant, Param, ParamSpec};
 use core::fmt;
@@ -79,6 +83,8 @@ const OPT_JOURNAL_ASYNC_COMMIT: u8 = 4;
 const OPT_COMMIT: u8 = 5;
 const OPT_BARRIER: u8 = 6;
 const OPT_NOBARRIER: u8 = 7;
+const OPT_USER_XATTR: u8 = 8;
+const OPT_ACL: u8 = 9;
 
 const ERRORS: &[Constant] = &[
     Constant::new(c_str!("continue"), ErrorsBehaviour::Continue as i32),
@@ -107,6 +113,8 @@ pub(crate) const PARAMS: &[ParamSpec] = &[
     ParamSpec::flag(c_str!("barrier"), OPT_BARRIER),
     ParamSpec::u32(c_str!("barrier"), OPT_BARRIER),
     ParamSpec::flag(c_str!("nobarrier"), OPT_NOBARRIER),
+    ParamSpec::flag(c_str!("user_xattr"), OPT_USER_XATTR),
+    ParamSpec::flag(c_str!("acl"), OPT_ACL),
     ParamSpec::END,
 ];
 
@@ -159,6 +167,10 @@ impl MountOptions {
             // `barrier` alone turns barriers on, `barrier=N` by N's truth.
             OPT_BARRIER => self.barrier = Some(p.is_flag || p.u32() != 0),
             OPT_NOBARRIER => self.barrier = Some(false),
+            // Extended attributes in user. and POSIX ACLs are always on,
+            // as in ext4 since 6.2 (which dropped nouser_xattr and noacl):
+            // both are accepted and change nothing.
+            OPT_USER_XATTR | OPT_ACL => {}
             _ => return Err(not_handled(p)),
         }
         Ok(())

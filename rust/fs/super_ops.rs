@@ -265,6 +265,9 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         },
         uuid: d.uuid,
     });
+    // POSIX ACLs are always enforced (ext4 sets POSIX_ACL whatever
+    // s_default_mount_opts says).
+    sb.set_posix_acl(true);
     let mut ranges = KVVec::new();
     let journal_blocks = journal_blocks(sb, &d, &descs, &mut ranges)?;
     let zone = system_zone(sb, &d, &descs, ranges)?;

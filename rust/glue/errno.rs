@@ -31,3 +31,8 @@ pub(crate) fn eopnotsupp() -> Error {
 pub(crate) fn enametoolong() -> Error {
     err(bindings::ENAMETOOLONG)
 }
+
+/// `ENODATA`: no such extended attribute.
+pub(crate) fn enodata() -> Error {
+    err(bindings::ENODATA)
+}

@@ -10,6 +10,7 @@ use super::fs_param::{Param, ParamSpec};
 use super::inode::{INode, InodeCache, StatxExtra};
 use super::iomap::IoMap;
 use super::super_block::{self, New, StatFs, SuperBlock};
+use super::xattr::{AclType, ListFilter, PosixAcl, XattrNs};
 use super::zeroed;
 use crate::sys;
 use core::cell::UnsafeCell;
@@ -107,6 +108,38 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
 
     /// One FIEMAP step: the extent or hole at byte `pos`.
     fn iomap_report(_inode: &INode<Self>, _pos: i64, _length: i64) -> Result<IoMap> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `getxattr` of attribute `name` (without its prefix) in namespace
+    /// `ns`: copies the value into `buf` and returns its size; with `buf`
+    /// `None` only returns the size. A value larger than `buf` is ERANGE,
+    /// a missing attribute ENODATA. Providing it gives the mount the
+    /// `user.`, `trusted.`, `security.` and `gnu.` handlers
+    /// (`sb->s_xattr`) and its inodes `listxattr`.
+    fn getxattr(
+        _inode: &INode<Self>,
+        _ns: XattrNs,
+        _name: &[u8],
+        _buf: Option<&mut [u8]>,
+    ) -> Result<usize> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `listxattr`: the full names the filter allows, each NUL-terminated,
+    /// into `buf` (ERANGE if it is too small), or their total size with
+    /// `buf` `None`.
+    fn listxattr(
+        _inode: &INode<Self>,
+        _filter: &ListFilter<Self>,
+        _buf: Option<&mut [u8]>,
+    ) -> Result<usize> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The inode's POSIX ACL of type `ty` (`get_inode_acl`), `None` if it
+    /// has none. The VFS caches the answer for the inode's lifetime.
+    fn get_acl(_inode: &INode<Self>, _ty: AclType) -> Result<Option<PosixAcl>> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 }

@@ -11,6 +11,7 @@ use super::fs_type::FileSystem;
 use super::iomap;
 use super::lock::{RawRwSem, ReadGuard, WriteGuard};
 use super::super_block::SuperBlock;
+use super::xattr;
 use super::zeroed;
 use crate::sys;
 use core::cell::UnsafeCell;
@@ -462,6 +463,16 @@ impl<T: FileSystem> Tables<T> {
         } else {
             None
         },
+        listxattr: if T::HAS_GETXATTR {
+            Some(xattr::listxattr::<T>)
+        } else {
+            None
+        },
+        get_inode_acl: if T::HAS_GET_ACL {
+            Some(xattr::get_inode_acl::<T>)
+        } else {
+            None
+        },
         ..zeroed()
     };
     const FILE: sys::inode_operations = sys::inode_operations {
@@ -471,22 +482,53 @@ impl<T: FileSystem> Tables<T> {
         } else {
             None
         },
+        listxattr: if T::HAS_GETXATTR {
+            Some(xattr::listxattr::<T>)
+        } else {
+            None
+        },
+        get_inode_acl: if T::HAS_GET_ACL {
+            Some(xattr::get_inode_acl::<T>)
+        } else {
+            None
+        },
         ..zeroed()
     };
     const FAST_SYMLINK: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::simple_get_link),
         getattr: Some(getattr::<T>),
+        listxattr: if T::HAS_GETXATTR {
+            Some(xattr::listxattr::<T>)
+        } else {
+            None
+        },
         ..zeroed()
     };
     const SLOW_SYMLINK: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::page_get_link),
         getattr: Some(getattr::<T>),
+        listxattr: if T::HAS_GETXATTR {
+            Some(xattr::listxattr::<T>)
+        } else {
+            None
+        },
         ..zeroed()
     };
     /// Device nodes, FIFOs and sockets (ext4's special inode operations):
-    /// no FIEMAP, no block map.
+    /// no FIEMAP, no block map; attributes and ACLs as files. Symlinks
+    /// list attributes but have no ACLs (as ext4's).
     const SPECIAL: sys::inode_operations = sys::inode_operations {
         getattr: Some(getattr::<T>),
+        listxattr: if T::HAS_GETXATTR {
+            Some(xattr::listxattr::<T>)
+        } else {
+            None
+        },
+        get_inode_acl: if T::HAS_GET_ACL {
+            Some(xattr::get_inode_acl::<T>)
+        } else {
+            None
+        },
         ..zeroed()
     };
 }

@@ -20,10 +20,12 @@
 //! One file per C object: `super_block.rs`, `inode.rs`, `dentry.rs`
 //! (names and directory contexts), `file.rs` (file operations),
 //! `address_space.rs` (page cache and block mapping), `buffer.rs` (buffer
-//! heads), `iomap.rs` (FIEMAP), `fs_type.rs` (the filesystem type and its
-//! fs_context), `fs_param.rs` (mount options through `fs_parse`), plus kernel services: `lock.rs`
-//! (rw_semaphore), `percpu.rs` (percpu counters), `ratelimit.rs`,
-//! `print.rs`, `task.rs`, `errno.rs`, `checksum.rs` (the kernel's crc32c). jbd2 and workqueues come with the
+//! heads), `iomap.rs` (FIEMAP), `xattr.rs` (xattr handlers, listxattr,
+//! POSIX ACLs), `fs_type.rs` (the filesystem type and its fs_context),
+//! `fs_param.rs` (mount options through `fs_parse`), plus kernel services:
+//! `lock.rs` (rw_semaphore), `percpu.rs` (percpu counters), `ratelimit.rs`,
+//! `print.rs`, `task.rs`, `errno.rs`, `checksum.rs` (the kernel's crc32c).
+//! jbd2 and workqueues come with the
 //! write path.
 //!
 //! # Buffer and page memory
@@ -53,6 +55,7 @@ pub(crate) mod percpu;
 pub(crate) mod ratelimit;
 pub(crate) mod super_block;
 pub(crate) mod task;
+pub(crate) mod xattr;
 
 pub(crate) use fs_param::{Constant, Param, ParamSpec};
 pub(crate) use fs_type::{FileSystem, Registration};

@@ -155,6 +155,22 @@ impl<T: FileSystem> SuperBlock<T, New> {
         unsafe { sys::invalidate_bdev((*self.as_ptr()).s_bdev) };
     }
 
+    /// Turns POSIX ACL enforcement (SB_POSIXACL) on or off for the mount
+    /// being set up: with it, permission checks consult the ACLs from
+    /// `get_inode_acl`, and the ACL attribute names are listed.
+    pub(crate) fn set_posix_acl(&self, on: bool) {
+        let sb = self.as_ptr();
+        // SAFETY: `New`: in `fill_super` under `s_umount`, before the
+        // super_block is visible to path walks.
+        unsafe {
+            if on {
+                (*sb).s_flags |= sys::REXT4_SB_POSIXACL;
+            } else {
+                (*sb).s_flags &= !sys::REXT4_SB_POSIXACL;
+            }
+        }
+    }
+
     /// Sets the VFS-visible parameters of the mount being set up.
     pub(crate) fn set_params(&self, p: &SuperParams) {
         let sb = self.as_ptr();
@@ -193,8 +209,15 @@ impl<T: FileSystem> SuperBlock<T, Mounted> {
 ///
 /// `sb` is a new super_block of `T` in `fill_super`, under `s_umount`.
 pub(super) unsafe fn install_ops<T: FileSystem>(sb: *mut sys::super_block) {
-    // SAFETY: guaranteed by the caller; the table is a promoted constant.
-    unsafe { (*sb).s_op = &Tables::<T>::SUPER };
+    // SAFETY: guaranteed by the caller; the tables are promoted constants.
+    // The xattr handlers go in before any inode is allocated: the VFS
+    // gives inodes IOP_XATTR only when `s_xattr` is set at allocation.
+    unsafe {
+        (*sb).s_op = &Tables::<T>::SUPER;
+        if T::HAS_GETXATTR {
+            (*sb).s_xattr = super::xattr::handler_list::<T>().0.as_ptr();
+        }
+    }
 }
 
 /// Installs the filesystem's data: the super_block becomes `Mounted`.

@@ -12,7 +12,7 @@ mod common;
 use common::*;
 use ext4disk::disk::extent::BlockSource;
 use ext4disk::disk::inode::Inode;
-use ext4disk::disk::xattr::acl::{self, Acl};
+use ext4disk::disk::xattr::acl::{self, Acl, Kind};
 use ext4disk::disk::xattr::{self, index, BufferTooSmall, Location, NameList, Xattrs};
 use ext4disk::image::Image;
 use ext4disk::Error;
@@ -253,6 +253,20 @@ fn vfs_acl(v: &[u8]) -> Vec<(u16, u16, u32)> {
         .collect()
 }
 
+/// An ACL entry as the kernel's `posix_acl_to_xattr` writes it: the tag,
+/// the permissions, the id of named entries, ACL_UNDEFINED_ID otherwise.
+fn posix_form(k: Kind, perm: u16) -> (u16, u16, u32) {
+    let u = acl::UNDEFINED_ID;
+    match k {
+        Kind::UserObj => (acl::tag::USER_OBJ, perm, u),
+        Kind::User(uid) => (acl::tag::USER, perm, uid),
+        Kind::GroupObj => (acl::tag::GROUP_OBJ, perm, u),
+        Kind::Group(gid) => (acl::tag::GROUP, perm, gid),
+        Kind::Mask => (acl::tag::MASK, perm, u),
+        Kind::Other => (acl::tag::OTHER, perm, u),
+    }
+}
+
 fn mkfs_d(dir: &Path, tree: &Path, name: &str, bs: u32, extra: &[&str]) -> PathBuf {
     mkfs_tree(dir, tree, name, bs, extra)
 }
@@ -324,6 +338,13 @@ fn xattrs_match_getfattr_and_debugfs() {
                     let ours: Vec<(u16, u16, u32)> =
                         a.iter().map(|e| (e.tag, e.perm, e.id)).collect();
                     assert_eq!(ours, vfs_acl(&attrs[name]), "{bs} {path} {name}");
+                    // What get_inode_acl hands the VFS, in the form
+                    // posix_acl_to_xattr gives getfattr.
+                    let posix: Vec<(u16, u16, u32)> = a
+                        .iter()
+                        .map(|e| posix_form(e.kind().unwrap(), e.perm))
+                        .collect();
+                    assert_eq!(posix, vfs_acl(&attrs[name]), "{bs} {path} {name}: kinds");
                     assert_eq!(a.len(), ours.len());
                     acls += 1;
                 } else {
@@ -421,6 +442,24 @@ fn acl_format() {
     short(&mut v, acl::tag::OTHER, 0);
     let a = Acl::parse(&v).unwrap().unwrap();
     let e: Vec<_> = a.iter().map(|e| (e.tag, e.perm, e.id)).collect();
+    let kinds: Vec<_> = a.iter().map(|e| e.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            Some(Kind::UserObj),
+            Some(Kind::User(1234)),
+            Some(Kind::GroupObj),
+            Some(Kind::Group(5678)),
+            Some(Kind::Mask),
+            Some(Kind::Other)
+        ]
+    );
+    let bogus = acl::AclEntry {
+        tag: 0x40,
+        perm: 7,
+        id: 1,
+    };
+    assert_eq!(bogus.kind(), None);
     let u = acl::UNDEFINED_ID;
     assert_eq!(
         e,
@@ -740,6 +779,13 @@ fn kernel_written_xattrs_match() {
                     let ours: Vec<(u16, u16, u32)> =
                         a.iter().map(|e| (e.tag, e.perm, e.id)).collect();
                     assert_eq!(ours, vfs_acl(&attrs[name]), "{bs} {path} {name}");
+                    // What get_inode_acl hands the VFS, in the form
+                    // posix_acl_to_xattr gives getfattr.
+                    let posix: Vec<(u16, u16, u32)> = a
+                        .iter()
+                        .map(|e| posix_form(e.kind().unwrap(), e.perm))
+                        .collect();
+                    assert_eq!(posix, vfs_acl(&attrs[name]), "{bs} {path} {name}: kinds");
                 } else {
                     assert_eq!(value, &attrs[name], "{bs} {path} {name}");
                 }
