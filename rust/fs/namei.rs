@@ -109,7 +109,7 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         Ok(p) => p,
         Err(e) => return bad_index(dir, e),
     };
-    let mut buf = KVec::from_elem(0u8, params.block_size as usize, GFP_KERNEL)?;
+    let mut buf = crate::glue::buffer::zeroed(params.block_size as usize)?;
     // Index blocks come through `read_block_into` straight into the walk's
     // buffer (mapping, read, checksum verified once per read from the
     // device, errors reported there); a failure is kept to be returned as

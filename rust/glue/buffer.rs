@@ -23,7 +23,10 @@
 
 use crate::sys;
 use core::ptr::NonNull;
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::{
+    flags::{__GFP_ZERO, GFP_KERNEL},
+    KVec,
+};
 use kernel::error::{code, Result};
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
@@ -124,4 +127,15 @@ impl BufferHead {
         // SAFETY: live buffer head (type invariant); an atomic bit set.
         unsafe { sys::rext4_set_buffer_verified(self.raw()) }
     }
+}
+
+/// A buffer of `len` zero bytes for a block (or part of one) to be copied
+/// into, zeroed by the allocator (`__GFP_ZERO`, a `memset`) rather than
+/// byte by byte as `KVec::from_elem` fills it.
+pub(crate) fn zeroed(len: usize) -> Result<KVec<u8>> {
+    let mut v = KVec::<u8>::with_capacity(len, GFP_KERNEL | __GFP_ZERO)?;
+    // SAFETY: the allocation has room for at least `len` bytes and the
+    // allocator zeroed all of it (`__GFP_ZERO`); zero is a valid `u8`.
+    unsafe { v.set_len(len) };
+    Ok(v)
 }
