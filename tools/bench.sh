@@ -92,22 +92,23 @@ cat "$out/bench-read.log" "$out/bench-walk.log" "$out/bench-map.log" | tr -d '\r
         for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
     }
+    function num(v) { return v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v) }
     # spread(b, fs): lowest and highest single figure, for the noise.
     function spread(b, fs,   i, lo, hi) {
         lo = hi = val[b, fs, 1]
         for (i = 2; i <= n[b, fs]; i++) { if (val[b, fs, i] < lo) lo = val[b, fs, i]; if (val[b, fs, i] > hi) hi = val[b, fs, i] }
-        return sprintf("%.4g-%.4g", lo, hi)
+        return num(lo) "-" num(hi)
     }
     function row(b, what, unit) {
         if (n[b, "ext4"] == 0 || n[b, "rext4"] == 0) { printf "%-44s no results\n", what; bad = 1; return }
         e = median(b, "ext4"); r = median(b, "rext4")
-        printf "%-44s %-8s %3d %10.4g %10.4g %8.2f   %s / %s\n", what, unit, n[b, "rext4"], e, r, (e > 0 ? r / e : 0), spread(b, "ext4"), spread(b, "rext4")
+        printf "%-44s %-6s %3d %8s %8s %7.2f   %s / %s\n", what, unit, n[b, "rext4"], num(e), num(r), (e > 0 ? r / e : 0), spread(b, "ext4"), spread(b, "rext4")
     }
     END {
         printf "rext4 benchmarks, bench kernel, %s; medians of N runs alternating\n", date
         printf "between the filesystems; ratio = rext4/ext4 (MiB/s: higher is better\n"
         printf "for rext4; ms: lower is better, 1.00 = as fast as ext4)\n\n"
-        printf "%-44s %-8s %3s %10s %10s %8s   %s\n", "benchmark", "unit", "N", "ext4", "rext4", "ratio", "range ext4 / rext4"
+        printf "%-44s %-6s %3s %8s %8s %7s   %s\n", "benchmark", "unit", "N", "ext4", "rext4", "ratio", "range ext4 / rext4"
         row("read", "read 256 MiB, cold", "MiB/s")
         row("walk-big", "walk big dir (50000 names), cold", "ms")
         row("walk-tree", "walk source tree (9000 names), cold", "ms")
