@@ -268,7 +268,7 @@ impl<'a> Iterator for Entries<'a> {
                         Some(n) => n,
                         None => return Some(Err(Error::Truncated)),
                     };
-                    if name.contains(&0) || name.contains(&b'/') {
+                    if name.iter().any(|&c| c == 0 || c == b'/') {
                         self.off = self.end;
                         return Some(Err(Error::Corrupt {
                             what: "directory entry: name",

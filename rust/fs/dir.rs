@@ -10,9 +10,11 @@ use super::INode;
 use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
 use crate::disk::extent::Mapping;
 use crate::disk::features::incompat;
+use crate::glue::buffer::BufferHead;
 use crate::glue::dentry::{DirEmitter, DirEntryType};
 use crate::glue::task::yield_point;
 use kernel::prelude::*;
+use kernel::types::ARef;
 
 /// One directory block, read and verified.
 pub(crate) struct DirBlock {
@@ -32,19 +34,21 @@ pub(crate) enum Slot {
 /// Reads logical block `lblk` of directory `dir` into a private copy (see
 /// [`read_block_into`]).
 pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
-    let mut bytes = KVec::from_elem(0u8, 1usize << dir.block_bits(), GFP_KERNEL)?;
-    Ok(match read_block_into(dir, lblk, &mut bytes)? {
-        Read::Block(kind) => Slot::Block(DirBlock { bytes, kind }),
-        Read::Hole(n) => Slot::Hole(n),
-    })
+    let bh = match device_block(dir, lblk)? {
+        Ok(bh) => bh,
+        Err(n) => return Ok(Slot::Hole(n)),
+    };
+    let bytes = bh.copy()?;
+    let kind = verify(dir, lblk, &bh, &bytes)?;
+    Ok(Slot::Block(DirBlock { bytes, kind }))
 }
 
 /// What [`read_block_into`] found.
 pub(crate) enum Read {
-    /// The block was copied and verified; its kind.
-    Block(BlockKind),
-    /// A hole (or unwritten extent) of this many blocks: `out` untouched.
-    Hole(u64),
+    /// The block was copied and verified.
+    Block,
+    /// A hole (or unwritten extent): `out` untouched.
+    Hole,
 }
 
 /// Reads logical block `lblk` of directory `dir` into `out` (one block) and
@@ -52,9 +56,21 @@ pub(crate) enum Read {
 /// the CPU and stops on a fatal signal, since the number of blocks comes
 /// from disk.
 pub(crate) fn read_block_into(dir: &INode, lblk: u64, out: &mut [u8]) -> Result<Read> {
+    let bh = match device_block(dir, lblk)? {
+        Ok(bh) => bh,
+        Err(_) => return Ok(Read::Hole),
+    };
+    bh.read(0, out)?;
+    verify(dir, lblk, &bh, out)?;
+    Ok(Read::Block)
+}
+
+/// The device's buffer holding logical block `lblk` of `dir`, or
+/// `Err(blocks)` for a hole (or unwritten extent) of that many blocks.
+/// Yields the CPU and stops on a fatal signal (see [`read_block_into`]).
+fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Result<ARef<BufferHead>, u64>> {
     yield_point()?;
     let sb = dir.sb();
-    let fi = sb.data();
     let pblk = match map(dir, lblk)? {
         Mapping::Mapped {
             pblk,
@@ -62,10 +78,10 @@ pub(crate) fn read_block_into(dir: &INode, lblk: u64, out: &mut [u8]) -> Result<
             ..
         } => pblk,
         Mapping::Mapped { len, .. } | Mapping::Hole { len } => {
-            return Ok(Read::Hole(u64::from(len).max(1)))
+            return Ok(Err(u64::from(len).max(1)))
         }
     };
-    let buf = sb.bread(pblk).inspect_err(|_| {
+    let bh = sb.bread(pblk).inspect_err(|_| {
         fs_err!(
             sb,
             "directory inode #{}: unable to read block {}",
@@ -73,6 +89,15 @@ pub(crate) fn read_block_into(dir: &INode, lblk: u64, out: &mut [u8]) -> Result<
             pblk
         );
     })?;
+    Ok(Ok(bh))
+}
+
+/// Checks `bytes`, the copy of block `lblk` of `dir` read from `bh`: its
+/// kind, and its checksum once per read from the device (ext4's verified
+/// bit), not on every lookup that walks the block.
+fn verify(dir: &INode, lblk: u64, bh: &BufferHead, bytes: &[u8]) -> Result<BlockKind> {
+    let sb = dir.sb();
+    let fi = sb.data();
     let (indexed, csum_seed) = {
         let d = dir.read();
         (d.is_indexed(), d.csum_seed)
@@ -81,15 +106,12 @@ pub(crate) fn read_block_into(dir: &INode, lblk: u64, out: &mut [u8]) -> Result<
         fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
         errno(e)
     };
-    // The checksum is verified once per read from the device (ext4's
-    // verified bit), not on every lookup that walks the block.
-    let seed = (fi.sb.has_metadata_csum() && !buf.is_verified()).then_some(csum_seed);
-    buf.read(0, out)?;
-    let kind = check_block(out, indexed, lblk as u32, seed).map_err(fail)?;
+    let seed = (fi.sb.has_metadata_csum() && !bh.is_verified()).then_some(csum_seed);
+    let kind = check_block(bytes, indexed, lblk as u32, seed).map_err(fail)?;
     if seed.is_some() {
-        buf.set_verified();
+        bh.set_verified();
     }
-    Ok(Read::Block(kind))
+    Ok(kind)
 }
 
 /// The live entries of a directory block.

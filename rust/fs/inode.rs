@@ -91,7 +91,7 @@ fn read_bytes_at<S>(
         );
     })?;
     // A private copy of the on-disk inode (at most one block) is parsed.
-    let mut bytes = KVec::from_elem(0u8, usize::from(d.inode_size), GFP_KERNEL)?;
+    let mut bytes = crate::glue::buffer::zeroed(usize::from(d.inode_size))?;
     buf.read(rem(off, bs) as usize, &mut bytes).map_err(|_| {
         fail(crate::disk::Error::Corrupt {
             what: "inode offset",

@@ -109,7 +109,7 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         Ok(p) => p,
         Err(e) => return bad_index(dir, e),
     };
-    let mut buf = KVec::from_elem(0u8, params.block_size as usize, GFP_KERNEL)?;
+    let mut buf = crate::glue::buffer::zeroed(params.block_size as usize)?;
     // Index blocks come through `read_block_into` straight into the walk's
     // buffer (mapping, read, checksum verified once per read from the
     // device, errors reported there); a failure is kept to be returned as
@@ -117,8 +117,8 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
     let mut failed: Option<Error> = None;
     let mut reader = |lblk: u32, out: &mut [u8]| -> crate::disk::Result<()> {
         match read_block_into(dir, u64::from(lblk), out) {
-            Ok(Read::Block(_)) => Ok(()),
-            Ok(Read::Hole(_)) => Err(DiskError::Corrupt {
+            Ok(Read::Block) => Ok(()),
+            Ok(Read::Hole) => Err(DiskError::Corrupt {
                 what: "htree: hole in an indexed directory",
                 value: u64::from(lblk),
             }),

@@ -23,7 +23,10 @@
 
 use crate::sys;
 use core::ptr::NonNull;
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::{
+    flags::{__GFP_ZERO, GFP_KERNEL},
+    KVec,
+};
 use kernel::error::{code, Result};
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
@@ -96,10 +99,19 @@ impl BufferHead {
         Ok(())
     }
 
-    /// Copies the whole block.
+    /// Copies the whole block (into memory that is written once: no
+    /// zero-filling first, which costs as much as the copy).
     pub(crate) fn copy(&self) -> Result<KVec<u8>> {
-        let mut v = KVec::from_elem(0u8, self.size(), GFP_KERNEL)?;
-        self.read(0, &mut v)?;
+        let n = self.size();
+        let mut v = KVec::<u8>::with_capacity(n, GFP_KERNEL)?;
+        // SAFETY: `b_data` maps `b_size` (= `n`) bytes (type invariant),
+        // read with a raw copy, never through a reference (see the module
+        // docs); `v` is a distinct allocation with room for `n` bytes, all
+        // of which the copy initialises before the length covers them.
+        unsafe {
+            core::ptr::copy_nonoverlapping((*self.raw()).b_data.cast::<u8>(), v.as_mut_ptr(), n);
+            v.set_len(n);
+        }
         Ok(v)
     }
 
@@ -115,4 +127,15 @@ impl BufferHead {
         // SAFETY: live buffer head (type invariant); an atomic bit set.
         unsafe { sys::rext4_set_buffer_verified(self.raw()) }
     }
+}
+
+/// A buffer of `len` zero bytes for a block (or part of one) to be copied
+/// into, zeroed by the allocator (`__GFP_ZERO`, a `memset`) rather than
+/// byte by byte as `KVec::from_elem` fills it.
+pub(crate) fn zeroed(len: usize) -> Result<KVec<u8>> {
+    let mut v = KVec::<u8>::with_capacity(len, GFP_KERNEL | __GFP_ZERO)?;
+    // SAFETY: the allocation has room for at least `len` bytes and the
+    // allocator zeroed all of it (`__GFP_ZERO`); zero is a valid `u8`.
+    unsafe { v.set_len(len) };
+    Ok(v)
 }

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * benchtool: the timed steps of `make bench` (qemu/scenarios/bench-*.sh).
+ * Built static by qemu/guesttools.sh, on the guest's PATH. Every timing is
+ * CLOCK_MONOTONIC, printed as "<what> usec <microseconds> ..." lines.
+ *
+ *   benchtool walk DIR           `ls -lR`: every directory under DIR read
+ *                                with readdir, every name lstat'ed; prints
+ *                                "walk usec T entries N"
+ *   benchtool readdir DIR        the same walk without lstat (directories
+ *                                found by d_type): "readdir usec T entries N"
+ *   benchtool lookup DIR         the names of DIR (one level) listed first,
+ *                                then every cache dropped (drop_caches 3),
+ *                                then only the lstat of each name timed:
+ *                                "lookup usec T entries N"
+ *   benchtool lookup DIR slab    the same, dropping only dentries and
+ *                                inodes (drop_caches 2): the device's
+ *                                buffers stay warm
+ *   benchtool lookup DIR absent  as slab, but every name with a "~"
+ *                                appended: lookups that find nothing (no
+ *                                inode read), each must fail with ENOENT
+ *   benchtool read FILE REPS     REPS times: the file's page cache dropped
+ *                                (posix_fadvise DONTNEED, the device's
+ *                                buffers stay), the whole file read in
+ *                                1 MiB reads: "read usec T bytes B" each
+ *   benchtool fiemap FILE REPS   REPS times: FIEMAP over the whole file,
+ *                                64 extents per call: "fiemap usec T extents N"
+ *   benchtool seek FILE REPS     REPS times: SEEK_DATA/SEEK_HOLE from 0 to
+ *                                the end: "seek usec T segments N"
+ *   benchtool unwritten FILE N   makes FILE (on the in-kernel ext4): N
+ *                                one-block unwritten extents (fallocate of
+ *                                block 2*i), holes between, size 2*N blocks
+ *
+ * Exit status: 0 on success, 1 with a message naming the call otherwise.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fail(const char *call, const char *path)
+{
+	fprintf(stderr, "benchtool: %s %s: %s\n", call, path, strerror(errno));
+	return 1;
+}
+
+static long long num(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 0);
+
+	if (*s == '\0' || *end != '\0' || v <= 0) {
+		fprintf(stderr, "benchtool: bad number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static long long usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Recursive walk of dir (an open descriptor); *n counts the entries. */
+static int walk(int dfd, const char *path, int do_stat, long long *n)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+	struct stat st;
+
+	if (!d)
+		return fail("fdopendir", path);
+	for (;;) {
+		int isdir;
+
+		errno = 0;
+		e = readdir(d);
+		if (!e) {
+			if (errno)
+				return fail("readdir", path);
+			break;
+		}
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		(*n)++;
+		if (do_stat) {
+			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+				return fail("lstat", e->d_name);
+			isdir = S_ISDIR(st.st_mode);
+		} else {
+			isdir = e->d_type == DT_DIR;
+		}
+		if (isdir) {
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY);
+
+			if (sub < 0)
+				return fail("open", e->d_name);
+			if (walk(sub, e->d_name, do_stat, n))
+				return 1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int walk_cmd(const char *what, const char *path, int do_stat)
+{
+	long long n = 0, t0 = usec();
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0)
+		return fail("open", path);
+	if (walk(fd, path, do_stat, &n))
+		return 1;
+	printf("%s usec %lld entries %lld\n", what, usec() - t0, n);
+	return 0;
+}
+
+static int drop_caches(const char *level)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	sync();
+	if (fd < 0 || write(fd, level, 1) != 1 || close(fd))
+		return fail("write", "/proc/sys/vm/drop_caches");
+	return 0;
+}
+
+static int lookup_cmd(const char *path, const char *level, int absent)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct stat st;
+	long long t0;
+	int dfd;
+
+	if (!d)
+		return fail("opendir", path);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			names = realloc(names, cap * sizeof(*names));
+			if (!names)
+				return fail("realloc", path);
+		}
+		names[n] = strdup(e->d_name);
+		if (!names[n++])
+			return fail("strdup", path);
+	}
+	closedir(d);
+	dfd = open(path, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return fail("open", path);
+	if (drop_caches(level))
+		return 1;
+	t0 = usec();
+	for (size_t i = 0; i < n; i++)
+		if (absent) {
+			char name[300];
+
+			snprintf(name, sizeof(name), "%s~", names[i]);
+			if (!fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || errno != ENOENT)
+				return fail("lstat (absent)", name);
+		} else if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW)) {
+			return fail("lstat", names[i]);
+		}
+	printf("lookup usec %lld entries %zu\n", usec() - t0, n);
+	return 0;
+}
+
+static int read_cmd(const char *path, long long reps)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return fail("open", path);
+	for (long long r = 0; r < reps; r++) {
+		long long bytes = 0, t0;
+		ssize_t got;
+
+		if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+			return fail("posix_fadvise", path);
+		t0 = usec();
+		while ((got = pread(fd, buf, sizeof(buf), bytes)) > 0)
+			bytes += got;
+		if (got < 0)
+			return fail("pread", path);
+		printf("read usec %lld bytes %lld\n", usec() - t0, bytes);
+	}
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int fiemap_cmd(const char *path, long long reps)
+{
+	enum { PER_CALL = 64 };
+	static char buf[sizeof(struct fiemap) + PER_CALL * sizeof(struct fiemap_extent)];
+	struct fiemap *fm = (struct fiemap *)buf;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return fail("open", path);
+	for (long long r = 0; r < reps; r++) {
+		unsigned long long start = 0;
+		long long n = 0, t0 = usec();
+		int last = 0;
+
+		while (!last) {
+			memset(fm, 0, sizeof(*fm));
+			fm->fm_start = start;
+			fm->fm_length = FIEMAP_MAX_OFFSET - start;
+			fm->fm_extent_count = PER_CALL;
+			if (ioctl(fd, FS_IOC_FIEMAP, fm))
+				return fail("FS_IOC_FIEMAP", path);
+			if (fm->fm_mapped_extents == 0)
+				break;
+			for (unsigned int i = 0; i < fm->fm_mapped_extents; i++) {
+				struct fiemap_extent *fe = &fm->fm_extents[i];
+
+				n++;
+				start = fe->fe_logical + fe->fe_length;
+				last |= !!(fe->fe_flags & FIEMAP_EXTENT_LAST);
+			}
+		}
+		printf("fiemap usec %lld extents %lld\n", usec() - t0, n);
+	}
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int seek_cmd(const char *path, long long reps)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return fail("open", path);
+	for (long long r = 0; r < reps; r++) {
+		long long n = 0, t0 = usec();
+		off_t pos = 0;
+
+		for (;;) {
+			off_t data = lseek(fd, pos, SEEK_DATA);
+
+			if (data < 0) {
+				if (errno == ENXIO)
+					break;
+				return fail("SEEK_DATA", path);
+			}
+			pos = lseek(fd, data, SEEK_HOLE);
+			if (pos < 0)
+				return fail("SEEK_HOLE", path);
+			n++;
+		}
+		printf("seek usec %lld segments %lld\n", usec() - t0, n);
+	}
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int unwritten_cmd(const char *path, long long n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return fail("open", path);
+	for (long long i = 0; i < n; i++)
+		if (fallocate(fd, 0, 2 * i * 4096, 4096))
+			return fail("fallocate", path);
+	if (ftruncate(fd, 2 * n * 4096) || fsync(fd) || close(fd))
+		return fail("ftruncate", path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "walk"))
+		return walk_cmd("walk", argv[2], 1);
+	if (argc == 3 && !strcmp(argv[1], "readdir"))
+		return walk_cmd("readdir", argv[2], 0);
+	if (argc == 3 && !strcmp(argv[1], "lookup"))
+		return lookup_cmd(argv[2], "3", 0);
+	if (argc == 4 && !strcmp(argv[1], "lookup") && !strcmp(argv[3], "slab"))
+		return lookup_cmd(argv[2], "2", 0);
+	if (argc == 4 && !strcmp(argv[1], "lookup") && !strcmp(argv[3], "absent"))
+		return lookup_cmd(argv[2], "2", 1);
+	if (argc == 4 && !strcmp(argv[1], "read"))
+		return read_cmd(argv[2], num(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "fiemap"))
+		return fiemap_cmd(argv[2], num(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "seek"))
+		return seek_cmd(argv[2], num(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "unwritten"))
+		return unwritten_cmd(argv[2], num(argv[3]));
+	fprintf(stderr, "usage: benchtool walk|readdir|lookup DIR | lookup DIR slab|absent | read|fiemap|seek FILE REPS | unwritten FILE N\n");
+	return 2;
+}
