@@ -570,7 +570,8 @@ fsck_says "^Entry 'b' in /loop/a \([0-9]+\) is a link to directory /loop \($lino
 # i_size is cut by 2, so its target is the first 7 bytes of "small.txt"
 # and the rest of i_block must be ignored.
 newcase cc-entries "$clean"
-sino=$(ino "$clean" /small.txt) d1ino=$(ino "$clean" /d1)
+sino=$(ino "$clean" /small.txt)
+d1ino=$(ino "$clean" /d1)
 dfs_w "$img" "set_inode_field /small.txt links_count 0" "link <$d1ino> /d1/self" \
     "set_inode_field /short-link size 7"
 [ "$(ino "$img" /d1/self)" = "$d1ino" ] || die "$label: d1/self is not d1"

@@ -36,12 +36,12 @@ check "umount fallback mount" umount /mnt
 # The options rext4's users pass.
 check "mount -o ro,data=journal,journal_checksum,errors=remount-ro" \
     mount -t rext4 -o ro,data=journal,journal_checksum,errors=remount-ro /dev/vda /mnt
-check "options shown in /proc/mounts" grep -q '^/dev/vda /mnt rext4 ro,relatime,errors=remount-ro,journal_checksum,data=journal ' /proc/mounts
+check "options shown in /proc/mounts" grep -q '^/dev/vda /mnt rext4 ro,relatime,errors=remount-ro,data=journal ' /proc/mounts
 check "remount with the same options" mount -o remount,ro,data=journal /mnt
 mark_dmesg
 check_fails "remount changing an option refused" mount -o remount,ro,errors=continue /mnt
 dmesg_has "remount option change message" "rext4 \(vda\): changing mount option 'errors' on remount is not supported yet"
-check "options unchanged after refused remount" grep -q '^/dev/vda /mnt rext4 ro,relatime,errors=remount-ro,journal_checksum,data=journal ' /proc/mounts
+check "options unchanged after refused remount" grep -q '^/dev/vda /mnt rext4 ro,relatime,errors=remount-ro,data=journal ' /proc/mounts
 check "umount with options" umount /mnt
 
 mark_dmesg
@@ -60,12 +60,21 @@ mark_dmesg
 check_fails "commit interval too long refused" mount -t rext4 -o ro,commit=4294967295 /dev/vda /mnt
 dmesg_has "commit interval message" "rext4: invalid commit interval 4294967295, must be smaller than [0-9]+"
 # The journal options ext4 takes: recorded and shown until the write path
-# uses them; `barrier=0` is `nobarrier`, journal_async_commit implies
-# journal_checksum as in ext4.
+# uses them. /proc/mounts shows what differs from the defaults, in ext4's
+# order (journal_checksum is the default with metadata_csum); `barrier=0`
+# is `nobarrier`; journal_async_commit is refused with data=ordered (the
+# default here), as ext4 refuses it.
+mark_dmesg
+check_fails "journal_async_commit with data=ordered refused" \
+    mount -t rext4 -o ro,journal_async_commit /dev/vda /mnt
+dmesg_has "journal_async_commit message" "rext4 \(vda\): can't mount with journal_async_commit in data=ordered mode"
 check "mount with journal options" \
-    mount -t rext4 -o ro,journal_async_commit,commit=30,barrier=0 /dev/vda /mnt
+    mount -t rext4 -o ro,data=writeback,journal_async_commit,commit=30,barrier=0 /dev/vda /mnt
 check "journal options shown in /proc/mounts" \
-    grep -q '^/dev/vda /mnt rext4 ro,relatime,journal_checksum,journal_async_commit,commit=30,nobarrier ' /proc/mounts
+    grep -q '^/dev/vda /mnt rext4 ro,relatime,journal_async_commit,nobarrier,commit=30,data=writeback ' /proc/mounts
+mark_dmesg
+check_fails "remount changing commit refused" mount -o remount,ro,commit=60 /mnt
+dmesg_has "remount commit change message" "rext4 \(vda\): changing mount option 'commit' on remount is not supported yet"
 check "umount with journal options" umount /mnt
 check "mount with barrier and commit=0" mount -t rext4 -o ro,nobarrier,barrier,commit=0 /dev/vda /mnt
 check "barrier and default commit not shown" grep -q '^/dev/vda /mnt rext4 ro,relatime ' /proc/mounts

@@ -1,7 +1,9 @@
 //! The ext4 on-disk format and the pure algorithms over it.
 //!
 //! This layer knows bytes, not kernels: it uses `core` only, never allocates,
-//! and every parser bounds-checks its input and returns an [`Error`] on bad
+//! needs one function from the crate that embeds it (`disk_crc32c`: the
+//! kernel's crc32c in the module, the portable one elsewhere; see
+//! [`crc32c`]), and every parser bounds-checks its input and returns an [`Error`] on bad
 //! bytes instead of panicking. The same files are compiled into the kernel
 //! module, into the KUnit suite and into the host crate (`tools/ext4disk`),
 //! where `cargo test` runs them against images made by mke2fs.

@@ -80,7 +80,7 @@ impl FileSystem for Rext4 {
     }
 
     fn show_options(sb: &Sb, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&sb.data().opts, f)
+        sb.data().opts.show(&sb.data().sb, f)
     }
 
     fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {

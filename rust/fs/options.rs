@@ -13,6 +13,7 @@
 //! them as unknown, as rext4 does); like ext4, /proc/mounts does not show
 //! them.
 
+use crate::disk::superblock::Superblock;
 use crate::glue::{Constant, Param, ParamSpec};
 use core::fmt;
 use kernel::c_str;
@@ -73,6 +74,54 @@ pub(crate) struct MountOptions {
 
 /// jbd2's default commit interval (`JBD2_DEFAULT_MAX_COMMIT_AGE`), seconds.
 const DEFAULT_COMMIT_SECS: u32 = 5;
+
+/// `s_default_mount_opts`' journal mode field (`EXT4_DEFM_JMODE`) and its
+/// values.
+const DEFM_JMODE: u32 = 0x0060;
+const DEFM_JMODE_DATA: u32 = 0x0020;
+const DEFM_JMODE_WBACK: u32 = 0x0060;
+
+/// The data mode without `data=`: the superblock's default journal mode,
+/// else ordered (ext4 picks ordered when it loads the journal).
+fn default_data(d: &Superblock) -> DataMode {
+    match d.default_mount_opts & DEFM_JMODE {
+        DEFM_JMODE_DATA => DataMode::Journal,
+        DEFM_JMODE_WBACK => DataMode::Writeback,
+        _ => DataMode::Ordered,
+    }
+}
+
+/// `errors=` without the option: the superblock's `s_errors` (1 continue,
+/// 2 remount-ro, 3 panic; anything else is ext4's default, continue).
+fn default_errors(d: &Superblock) -> ErrorsBehaviour {
+    match d.errors {
+        2 => ErrorsBehaviour::RemountRo,
+        3 => ErrorsBehaviour::Panic,
+        _ => ErrorsBehaviour::Continue,
+    }
+}
+
+/// A journal option ext4 refuses at mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JournalConflict {
+    /// `journal_async_commit` with data=ordered (explicit or default).
+    AsyncCommitOrdered,
+    /// A journal option on a filesystem without a journal.
+    NoJournal(&'static str),
+}
+
+impl fmt::Display for JournalConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JournalConflict::AsyncCommitOrdered => {
+                f.write_str("can't mount with journal_async_commit in data=ordered mode")
+            }
+            JournalConflict::NoJournal(o) => {
+                write!(f, "can't mount with {}, fs mounted w/o journal", o)
+            }
+        }
+    }
+}
 
 // Option numbers of `PARAMS`.
 const OPT_ERRORS: u8 = 0;
@@ -196,10 +245,99 @@ impl MountOptions {
         if self.journal_async_commit && !current.journal_async_commit {
             return Some("journal_async_commit");
         }
+        let secs = |o: Option<u32>| o.unwrap_or(DEFAULT_COMMIT_SECS);
+        if self.commit_secs.is_some() && secs(self.commit_secs) != secs(current.commit_secs) {
+            return Some("commit");
+        }
+        let barrier = |o: Option<bool>| o.unwrap_or(true);
+        if self.barrier.is_some() && barrier(self.barrier) != barrier(current.barrier) {
+            return Some("barrier");
+        }
         None
     }
 
-    /// Calls `f(key, value)` for each option that was given.
+    /// The data mode in effect: the option, else the superblock's default
+    /// journal mode (`s_default_mount_opts`), else ordered, as ext4.
+    pub(crate) fn data_mode(&self, d: &Superblock) -> DataMode {
+        self.data.unwrap_or_else(|| default_data(d))
+    }
+
+    /// Whether journal checksums are on: asked for (also by
+    /// `journal_async_commit`) or, by default, with metadata_csum.
+    fn journal_checksum_on(&self, d: &Superblock) -> bool {
+        self.journal_checksum.unwrap_or(d.has_metadata_csum())
+    }
+
+    /// What ext4 refuses at mount among the journal options, as its
+    /// message: journal options on a filesystem without a journal, and
+    /// `journal_async_commit` with data=ordered.
+    pub(crate) fn journal_conflict(&self, d: &Superblock) -> Option<JournalConflict> {
+        use JournalConflict::*;
+        if d.has_journal() {
+            if self.journal_async_commit && self.data_mode(d) == DataMode::Ordered {
+                return Some(AsyncCommitOrdered);
+            }
+            return None;
+        }
+        if self.journal_async_commit {
+            Some(NoJournal("journal_async_commit"))
+        } else if self.journal_checksum == Some(true) {
+            Some(NoJournal("journal_checksum"))
+        } else if self.commit_secs.is_some_and(|c| c != DEFAULT_COMMIT_SECS) {
+            Some(NoJournal("commit="))
+        } else if self.data.is_some_and(|m| m != default_data(d)) {
+            Some(NoJournal("data="))
+        } else {
+            None
+        }
+    }
+
+    /// Writes the options as ext4 shows them in /proc/mounts (each with a
+    /// leading comma): only what differs from the defaults, the flags in
+    /// ext4's table order, then `errors=`, `commit=` and `data=`.
+    pub(crate) fn show(&self, d: &Superblock, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let journal = d.has_journal();
+        // Without a journal ext4 clears the journal flags and data mode.
+        let csum = journal && self.journal_checksum_on(d);
+        let csum_default = journal && d.has_metadata_csum();
+        if !csum && csum_default {
+            f.write_str(",nojournal_checksum")?;
+        }
+        if csum && !csum_default {
+            f.write_str(",journal_checksum")?;
+        }
+        // ext4's journal_async_commit sets the checksum bit too, and shows
+        // only while both are set.
+        if journal && self.journal_async_commit && csum {
+            f.write_str(",journal_async_commit")?;
+        }
+        if self.barrier == Some(false) {
+            f.write_str(",nobarrier")?;
+        }
+        if let Some(e) = self.errors.filter(|&e| e != default_errors(d)) {
+            let v = match e {
+                ErrorsBehaviour::Continue => "continue",
+                ErrorsBehaviour::RemountRo => "remount-ro",
+                ErrorsBehaviour::Panic => "panic",
+            };
+            write!(f, ",errors={}", v)?;
+        }
+        if let Some(c) = self.commit_secs.filter(|&c| c != DEFAULT_COMMIT_SECS) {
+            write!(f, ",commit={}", c)?;
+        }
+        if journal && self.data_mode(d) != default_data(d) {
+            let v = match self.data_mode(d) {
+                DataMode::Journal => "journal",
+                DataMode::Ordered => "ordered",
+                DataMode::Writeback => "writeback",
+            };
+            write!(f, ",data={}", v)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f(key, value)` for each option that was given (for messages;
+    /// /proc/mounts shows what differs from the defaults, [`Self::show`]).
     fn each(
         &self,
         f: &mut dyn FnMut(&str, Option<&dyn fmt::Display>) -> fmt::Result,
@@ -234,16 +372,6 @@ impl MountOptions {
             f("data", Some(&v))?;
         }
         Ok(())
-    }
-}
-
-/// The options as /proc/mounts shows them (each with a leading comma).
-impl fmt::Display for MountOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.each(&mut |k, v| match v {
-            Some(v) => write!(f, ",{}={}", k, v),
-            None => write!(f, ",{}", k),
-        })
     }
 }
 

@@ -214,6 +214,10 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         );
         return Err(code::EROFS);
     }
+    if let Some(c) = opts.journal_conflict(&d) {
+        sb_err!(sb, "{}", c);
+        return Err(code::EINVAL);
+    }
     if d.needs_recovery() {
         sb_err!(
             sb,

@@ -5,7 +5,7 @@
 //!
 //! A filesystem lists its options as [`ParamSpec`]s ending with
 //! [`ParamSpec::END`]; the VFS's parser matches the key (including the
-//! `no` prefix of a [`ParamSpec::flag_no`]), checks the value against the
+//! `no` prefix of a [`ParamSpec::flag`]), checks the value against the
 //! spec's type (a flag takes none, `u32` a number, an enumeration one of its
 //! names) and reports a bad one itself ("rext4: Bad value for 'errors'")
 //! through the mount's log, which mount(8) shows. The filesystem then sees a
@@ -50,13 +50,6 @@ impl Constant {
 #[repr(transparent)]
 pub(crate) struct ParamSpec(sys::fs_parameter_spec);
 
-// SAFETY: every pointer in a spec (name, enumeration table) points to
-// `'static` data that is never written; the parser function is a plain
-// exported kernel function.
-unsafe impl Sync for ParamSpec {}
-// SAFETY: as for `ParamSpec`: a name and a value, never written.
-unsafe impl Sync for Constant {}
-
 impl ParamSpec {
     const fn new(
         name: &'static CStr,
@@ -79,7 +72,8 @@ impl ParamSpec {
         Self::new(name, opt, None, 0, core::ptr::null())
     }
 
-    /// `NAME=N`, a decimal `u32` ([`Param::u32`]).
+    /// `NAME=N`, a `u32` ([`Param::u32`]; the parser takes any base the
+    /// kernel's `kstrtouint(.., 0)` does: decimal, `0x` hex, `0` octal).
     pub(crate) const fn u32(name: &'static CStr, opt: u8) -> Self {
         Self::new(name, opt, Some(sys::fs_param_is_u32), 0, core::ptr::null())
     }

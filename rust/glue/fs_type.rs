@@ -165,13 +165,9 @@ pub(crate) struct Registration<T: FileSystem> {
 impl<T: FileSystem> Registration<T> {
     /// Creates the inode cache and registers the filesystem type.
     pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
-        if !ParamSpec::valid_list(T::PARAMS) {
-            pr_err!(
-                "{}: mount option list without a single final END\n",
-                T::NAME
-            );
-            return Err(code::EINVAL);
-        }
+        // The parser walks the list up to its END: a list without one (or
+        // with another) does not build.
+        const { assert!(ParamSpec::valid_list(T::PARAMS)) };
         let cache = InodeCache::<T>::create()?;
         let fst = FS_TYPE.0.get();
         // SAFETY: module init runs once; nothing else accesses `FS_TYPE`
@@ -181,6 +177,8 @@ impl<T: FileSystem> Registration<T> {
             (*fst).name = T::NAME.as_char_ptr();
             (*fst).fs_flags = sys::FS_REQUIRES_DEV as c_int;
             (*fst).init_fs_context = Some(init_fs_context::<T>);
+            // As ext4: the VFS (CONFIG_VALIDATE_FS_PARSER) checks the list.
+            (*fst).parameters = ParamSpec::as_ptr(T::PARAMS);
             (*fst).kill_sb = Some(kill_sb::<T>);
             (*fst).owner = module.as_ptr().cast::<sys::module>();
         }
@@ -290,9 +288,10 @@ unsafe extern "C" fn parse_param<T: FileSystem>(
             c_int::from((*param)._bitfield_1.get(0, 8) as u8) == sys::REXT4_FS_VALUE_IS_FLAG,
         )
     };
-    // SAFETY: `result` was zeroed before the parser wrote at most one member
-    // of the union: reading the `u32` member reads initialised bytes, and
-    // every bit pattern is a valid `u32`.
+    // SAFETY: `result` was zeroed here and the parser zeroes its 64-bit
+    // member before it writes at most one member of the union: reading the
+    // `u32` member reads initialised bytes, and every bit pattern is a
+    // valid `u32`.
     let number = unsafe { result.__bindgen_anon_1.uint_32 };
     // SAFETY: the VFS serialises callbacks of one context.
     let opts = unsafe { options::<T>(fc) };

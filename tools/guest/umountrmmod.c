@@ -4,11 +4,11 @@
  * back in one process.
  *
  * Unmounting evicts the mount's inodes, and each eviction queues an RCU
- * callback that frees the inode into the filesystem's inode cache. From a
- * shell, `umount; rmmod` starts a process in between, which lets a grace
- * period pass and the callbacks run; here the module's exit starts while
- * they are still pending, which is exactly what an unload must handle (wait
- * for them before its inode cache goes).
+ * callback that frees the inode into the filesystem's inode cache; the
+ * module's exit must wait for them before its inode cache goes. Calling
+ * both without starting a process in between gives the exit the earliest
+ * start it can have (the kernel's own unregister_filesystem() still waits
+ * for a grace period first).
  *
  * Exit status: 0 when both calls succeed, 1 when one fails (the message
  * names the call and the errno), 2 on a usage error.
