@@ -4,6 +4,7 @@
 #   tools/mkimages.sh DIR
 #
 # probe.img     default mke2fs -t ext4 (4 KiB blocks, metadata_csum, 64bit)
+# nojournal.img default features without has_journal (journal options refused)
 # zero.img      all zeros: not a filesystem
 # badcsum.img   probe.img with one superblock byte flipped (checksum mismatch)
 # 1k.img        1 KiB blocks (mounts since 1 KiB blocks are supported)
@@ -32,6 +33,7 @@ mk() { # name size_mib mke2fs-args...
     mke2fs -q -F -t ext4 "$@" "$f"
 }
 mk probe.img 64 -b 4096 -L rext4-probe
+mk nojournal.img 16 -b 4096 -O ^has_journal -L rext4-nojournal
 rm -f "$dir/zero.img"; truncate -s 16M "$dir/zero.img"
 cp "$dir/probe.img" "$dir/badcsum.img"; "$img" sb-xor "$dir/badcsum.img" 0x100 0x10
 mk 1k.img 64 -b 1024

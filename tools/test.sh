@@ -223,7 +223,7 @@ kmemleak|kmemleak clean|allocated by rext4_negctl" REXT4_VM_APPEND="kasan_multi_
 
 REXT4_KTAP=1 vm kunit kunit
 vm insmod insmod
-vm probe probe "$img/probe.img"
+vm probe probe "$img/probe.img" "$img/nojournal.img"
 vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
     "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
 vm ext4-itself-reference ext4-reference "$img/reference.img"

@@ -79,5 +79,22 @@ check "umount with journal options" umount /mnt
 check "mount with barrier and commit=0" mount -t rext4 -o ro,nobarrier,barrier,commit=0 /dev/vda /mnt
 check "barrier and default commit not shown" grep -q '^/dev/vda /mnt rext4 ro,relatime ' /proc/mounts
 check "umount with barrier" umount /mnt
+
+# Without a journal (/dev/vdb): the journal options are refused, as ext4
+# refuses them on the same image (data= too, since the superblock names no
+# default journal mode).
+check "no journal: mount" mount -t rext4 -o ro /dev/vdb /mnt
+check "no journal: nothing shown" grep -q '^/dev/vdb /mnt rext4 ro,relatime ' /proc/mounts
+check "no journal: umount" umount /mnt
+for o in journal_async_commit journal_checksum commit=30 data=ordered; do
+    check_fails "no journal: ext4 refuses $o" mount -t ext4 -o "ro,$o" /dev/vdb /mnt
+    grep -q ' /mnt ' /proc/mounts && umount /mnt
+    mark_dmesg
+    check_fails "no journal: $o refused" mount -t rext4 -o "ro,$o" /dev/vdb /mnt
+    dmesg_has "no journal: $o message" "rext4 \(vdb\): can't mount with ${o%=*}=?, fs mounted w/o journal"
+done
+check "no journal: nojournal_checksum accepted" mount -t rext4 -o ro,nojournal_checksum /dev/vdb /mnt
+check "no journal: umount again" umount /mnt
+
 check_fails "nothing left mounted" grep -q ' /mnt ' /proc/mounts
 check "rmmod after mounts" rmmod rext4

@@ -91,6 +91,16 @@ fn default_data(d: &Superblock) -> DataMode {
     }
 }
 
+/// The journal mode the superblock names (`None`: none, ext4 then picks
+/// ordered when it loads the journal; without a journal any `data=` other
+/// than the named mode is refused).
+fn superblock_data(d: &Superblock) -> Option<DataMode> {
+    match d.default_mount_opts & DEFM_JMODE {
+        0 => None,
+        _ => Some(default_data(d)),
+    }
+}
+
 /// `errors=` without the option: the superblock's `s_errors` (1 continue,
 /// 2 remount-ro, 3 panic; anything else is ext4's default, continue).
 fn default_errors(d: &Superblock) -> ErrorsBehaviour {
@@ -285,7 +295,7 @@ impl MountOptions {
             Some(NoJournal("journal_checksum"))
         } else if self.commit_secs.is_some_and(|c| c != DEFAULT_COMMIT_SECS) {
             Some(NoJournal("commit="))
-        } else if self.data.is_some_and(|m| m != default_data(d)) {
+        } else if self.data.is_some_and(|m| Some(m) != superblock_data(d)) {
             Some(NoJournal("data="))
         } else {
             None
