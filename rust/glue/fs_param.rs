@@ -4,8 +4,8 @@
 //! `fs_parameter_spec` table), as ext4 declares its own.
 //!
 //! A filesystem lists its options as [`ParamSpec`]s ending with
-//! [`ParamSpec::END`]; the VFS's parser matches the key (including the
-//! `no` prefix of a [`ParamSpec::flag`]), checks the value against the
+//! [`ParamSpec::END`]; the VFS's parser matches the key (a `noNAME` is a
+//! spec of its own here, as ext4 lists `nobarrier`), checks the value against the
 //! spec's type (a flag takes none, `u32` a number, an enumeration one of its
 //! names) and reports a bad one itself ("rext4: Bad value for 'errors'")
 //! through the mount's log, which mount(8) shows. The filesystem then sees a

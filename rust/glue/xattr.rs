@@ -136,7 +136,9 @@ impl PosixAcl {
             // is written in place, its id through the kernel's mapping (the
             // ids of other tags are the invalid id, which nothing reads).
             unsafe {
-                let ent = (*acl.as_ptr()).a_entries.as_mut_ptr().add(n);
+                let ent = (&raw mut (*acl.as_ptr()).a_entries)
+                    .cast::<sys::posix_acl_entry>()
+                    .add(n);
                 (*ent).e_tag = tag as i16;
                 (*ent).e_perm = e.perm;
                 match id {
@@ -277,21 +279,45 @@ unsafe extern "C" fn get<T: FileSystem>(
     };
     // SAFETY: a live inode of `T` for the duration of the call; the name
     // is NUL terminated; `buffer` is the caller's `size` bytes, ours for
-    // the call (the VFS allocated it for this request).
+    // the call.
     let (inode, name, buf) = unsafe {
-        let buf = if buffer.is_null() {
-            None
-        } else {
-            Some(core::slice::from_raw_parts_mut(buffer.cast::<u8>(), size))
-        };
         (
             INode::<T>::from_raw(inode),
             core::ffi::CStr::from_ptr(name.cast()).to_bytes(),
-            buf,
+            caller_buffer(buffer.cast(), size),
         )
     };
-    match T::getxattr(inode, ns, name, buf) {
-        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+    reported_len(T::getxattr(inode, ns, name, buf), buffer.is_null(), size)
+}
+
+/// The caller's buffer of a get/list call as a slice, or `None` for a size
+/// query. The VFS's buffers are not initialised (kvmalloc, or a caller's
+/// stack struct), so they are zeroed first: a slice must never cover
+/// uninitialised bytes.
+///
+/// # Safety
+///
+/// `buffer` is NULL or valid for writes of `size` bytes for the call, and
+/// nothing else accesses it meanwhile.
+unsafe fn caller_buffer<'a>(buffer: *mut u8, size: usize) -> Option<&'a mut [u8]> {
+    if buffer.is_null() {
+        return None;
+    }
+    // SAFETY: valid for `size` bytes of writes (the caller's promise);
+    // zeroed, they are initialised for the slice.
+    unsafe {
+        core::ptr::write_bytes(buffer, 0, size);
+        Some(core::slice::from_raw_parts_mut(buffer, size))
+    }
+}
+
+/// The return value of a get/list call: never a length beyond the caller's
+/// buffer (the VFS copies that many bytes out of it), whatever the
+/// filesystem returned; E2BIG for a length an int cannot carry.
+fn reported_len(r: Result<usize>, size_query: bool, size: usize) -> c_int {
+    match r {
+        Ok(n) if !size_query && n > size => code::ERANGE.to_errno(),
+        Ok(n) => c_int::try_from(n).unwrap_or_else(|_| code::E2BIG.to_errno()),
         Err(e) => e.to_errno(),
     }
 }
@@ -311,22 +337,17 @@ pub(super) unsafe extern "C" fn listxattr<T: FileSystem>(
     // SAFETY: the dentry is live and positive; `buffer` is the VFS's
     // `size` bytes for this request, or NULL.
     let (inode, buf) = unsafe {
-        let buf = if buffer.is_null() {
-            None
-        } else {
-            Some(core::slice::from_raw_parts_mut(buffer.cast::<u8>(), size))
-        };
-        (INode::<T>::from_raw((*dentry).d_inode), buf)
+        (
+            INode::<T>::from_raw((*dentry).d_inode),
+            caller_buffer(buffer.cast(), size),
+        )
     };
     // INVARIANT: the dentry is live during this call.
     let filter = ListFilter::<T> {
         dentry,
         _t: PhantomData,
     };
-    match T::listxattr(inode, &filter, buf) {
-        Ok(n) => isize::try_from(n).unwrap_or(isize::MAX),
-        Err(e) => e.to_errno() as isize,
-    }
+    reported_len(T::listxattr(inode, &filter, buf), buffer.is_null(), size) as isize
 }
 
 /// `inode_operations.get_inode_acl`: the inode's ACL of `type_`, NULL for
