@@ -17,31 +17,19 @@ runs=$(sed -n 's/.*rext4\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
 reps=$(sed -n 's/.*rext4\.bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
 runs=${runs:-5}
 reps=${reps:-3}
-# timed BENCH CMD...: CMD prints "<what> usec T ..." lines; BENCH names
-# the row.
-timed() {
-    local name=$1 out; shift
-    if out=$("$@" 2>&1); then
-        echo "$out" | awk -v n="$name" -v fs="$fs" -v i="$i" '{ print "BENCH", n, fs, i, $3 }'
-    else
-        fail "$fs $name" "$out"
-    fi
-}
 i=1
 while [ $i -le $runs ]; do
     for fs in ext4 rext4; do
-        opts=ro
-        [ $fs = ext4 ] && opts=ro,noload
-        mount -t $fs -o $opts /dev/vda /mnt || { fail "$fs mount" "mount failed"; exit 1; }
-        sync; echo 3 > /proc/sys/vm/drop_caches
+        bench_mount $fs || { fail "$fs mount" "mount failed"; exit 1; }
+        drop_caches
         for f in frag unwritten; do
             benchtool read /mnt/$f 1 >/dev/null || fail "$fs warm $f" "read failed"
             benchtool fiemap /mnt/$f 1 >/dev/null || fail "$fs warm $f" "fiemap failed"
         done
-        timed read-frag benchtool read /mnt/frag $reps
-        timed read-unwritten benchtool read /mnt/unwritten $reps
-        timed fiemap-frag benchtool fiemap /mnt/frag $reps
-        timed seek-frag benchtool seek /mnt/frag $reps
+        bench_timed read-frag benchtool read /mnt/frag $reps
+        bench_timed read-unwritten benchtool read /mnt/unwritten $reps
+        bench_timed fiemap-frag benchtool fiemap /mnt/frag $reps
+        bench_timed seek-frag benchtool seek /mnt/frag $reps
         umount /mnt
     done
     i=$((i + 1))

@@ -10,10 +10,8 @@ now() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 i=1
 while [ $i -le $runs ]; do
     for fs in ext4 rext4; do
-        opts=ro
-        [ $fs = ext4 ] && opts=ro,noload
-        mount -t $fs -o $opts /dev/vda /mnt || { fail "$fs mount" "mount failed"; exit 1; }
-        sync; echo 3 > /proc/sys/vm/drop_caches
+        bench_mount $fs || { fail "$fs mount" "mount failed"; exit 1; }
+        drop_caches
         bytes=$(stat -c %s /mnt/big)
         t0=$(now)
         dd if=/mnt/big of=/dev/null bs=1M 2>/dev/null || fail "$fs read" "dd failed"

@@ -12,29 +12,17 @@ SCENARIO=bench-walk
 load_rext4
 runs=$(sed -n 's/.*rext4\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
 runs=${runs:-5}
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-# timed BENCH CMD...: CMD prints "<what> usec T ..."; BENCH names the row.
-timed() {
-    local name=$1 out; shift
-    if out=$("$@" 2>&1); then
-        echo "BENCH $name $fs $i $(echo "$out" | awk '{ print $3 }')"
-    else
-        fail "$fs $name" "$out"
-    fi
-}
 i=1
 while [ $i -le $runs ]; do
     for fs in ext4 rext4; do
-        opts=ro
-        [ $fs = ext4 ] && opts=ro,noload
-        mount -t $fs -o $opts /dev/vda /mnt || { fail "$fs mount" "mount failed"; exit 1; }
-        drop; timed walk-big benchtool walk /mnt/big
-        timed walk-big-warm benchtool walk /mnt/big
-        drop; timed walk-tree benchtool walk /mnt/tree
-        drop; timed readdir-big benchtool readdir /mnt/big
-        timed lookup-big benchtool lookup /mnt/big
-        timed lookup-big-bufwarm benchtool lookup /mnt/big slab
-        timed lookup-big-absent benchtool lookup /mnt/big absent
+        bench_mount $fs || { fail "$fs mount" "mount failed"; exit 1; }
+        drop_caches; bench_timed walk-big benchtool walk /mnt/big
+        bench_timed walk-big-warm benchtool walk /mnt/big
+        drop_caches; bench_timed walk-tree benchtool walk /mnt/tree
+        drop_caches; bench_timed readdir-big benchtool readdir /mnt/big
+        bench_timed lookup-big benchtool lookup /mnt/big
+        bench_timed lookup-big-bufwarm benchtool lookup /mnt/big slab
+        bench_timed lookup-big-absent benchtool lookup /mnt/big absent
         umount /mnt
     done
     i=$((i + 1))

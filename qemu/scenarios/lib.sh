@@ -60,3 +60,22 @@ load_manifest() {
 
 # Load rext4.ko once per boot.
 load_rext4() { grep -q '^rext4 ' /proc/modules || insmod /rext4/rext4.ko; }
+
+# Benchmarks (bench-*.sh): /dev/vda mounted read-only as FS (ext4 with
+# noload, so both read the image as it is); every cache dropped; and
+# bench_timed ROW CMD...: CMD prints "<what> usec T ..." lines, each
+# becomes "BENCH ROW $fs $i T" for tools/bench.sh (a failure is a FAIL).
+bench_mount() {
+    local opts=ro
+    [ "$1" = ext4 ] && opts=ro,noload
+    mount -t "$1" -o $opts /dev/vda /mnt
+}
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+bench_timed() {
+    local name=$1 out; shift
+    if out=$("$@" 2>&1); then
+        echo "$out" | awk -v n="$name" -v fs="$fs" -v i="$i" '{ print "BENCH", n, fs, i, $3 }'
+    else
+        fail "$fs $name" "$out"
+    fi
+}

@@ -21,6 +21,7 @@ use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code, Result};
+use kernel::ffi::c_char;
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
 /// A filesystem's inode in memory: the VFS inode first (the VFS hands out
@@ -451,6 +452,29 @@ impl<T: FileSystem> Drop for NewINode<T> {
 struct Tables<T>(PhantomData<T>);
 
 impl<T: FileSystem> Tables<T> {
+    // The optional callbacks several tables share: set when the filesystem
+    // implements the operation (`#[vtable]`'s `HAS_*`).
+    const FIEMAP: Option<
+        unsafe extern "C" fn(*mut sys::inode, *mut sys::fiemap_extent_info, u64, u64) -> c_int,
+    > = if T::HAS_IOMAP_REPORT {
+        Some(iomap::fiemap::<T>)
+    } else {
+        None
+    };
+    const LISTXATTR: Option<unsafe extern "C" fn(*mut sys::dentry, *mut c_char, usize) -> isize> =
+        if T::HAS_GETXATTR {
+            Some(xattr::listxattr::<T>)
+        } else {
+            None
+        };
+    const GET_INODE_ACL: Option<
+        unsafe extern "C" fn(*mut sys::inode, c_int, bool) -> *mut sys::posix_acl,
+    > = if T::HAS_GET_ACL {
+        Some(xattr::get_inode_acl::<T>)
+    } else {
+        None
+    };
+
     const DIR: sys::inode_operations = sys::inode_operations {
         lookup: if T::HAS_LOOKUP {
             Some(dentry::lookup::<T>)
@@ -458,60 +482,28 @@ impl<T: FileSystem> Tables<T> {
             None
         },
         getattr: Some(getattr::<T>),
-        fiemap: if T::HAS_IOMAP_REPORT {
-            Some(iomap::fiemap::<T>)
-        } else {
-            None
-        },
-        listxattr: if T::HAS_GETXATTR {
-            Some(xattr::listxattr::<T>)
-        } else {
-            None
-        },
-        get_inode_acl: if T::HAS_GET_ACL {
-            Some(xattr::get_inode_acl::<T>)
-        } else {
-            None
-        },
+        fiemap: Self::FIEMAP,
+        listxattr: Self::LISTXATTR,
+        get_inode_acl: Self::GET_INODE_ACL,
         ..zeroed()
     };
     const FILE: sys::inode_operations = sys::inode_operations {
         getattr: Some(getattr::<T>),
-        fiemap: if T::HAS_IOMAP_REPORT {
-            Some(iomap::fiemap::<T>)
-        } else {
-            None
-        },
-        listxattr: if T::HAS_GETXATTR {
-            Some(xattr::listxattr::<T>)
-        } else {
-            None
-        },
-        get_inode_acl: if T::HAS_GET_ACL {
-            Some(xattr::get_inode_acl::<T>)
-        } else {
-            None
-        },
+        fiemap: Self::FIEMAP,
+        listxattr: Self::LISTXATTR,
+        get_inode_acl: Self::GET_INODE_ACL,
         ..zeroed()
     };
     const FAST_SYMLINK: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::simple_get_link),
         getattr: Some(getattr::<T>),
-        listxattr: if T::HAS_GETXATTR {
-            Some(xattr::listxattr::<T>)
-        } else {
-            None
-        },
+        listxattr: Self::LISTXATTR,
         ..zeroed()
     };
     const SLOW_SYMLINK: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::page_get_link),
         getattr: Some(getattr::<T>),
-        listxattr: if T::HAS_GETXATTR {
-            Some(xattr::listxattr::<T>)
-        } else {
-            None
-        },
+        listxattr: Self::LISTXATTR,
         ..zeroed()
     };
     /// Device nodes, FIFOs and sockets (ext4's special inode operations):
@@ -519,16 +511,8 @@ impl<T: FileSystem> Tables<T> {
     /// list attributes but have no ACLs (as ext4's).
     const SPECIAL: sys::inode_operations = sys::inode_operations {
         getattr: Some(getattr::<T>),
-        listxattr: if T::HAS_GETXATTR {
-            Some(xattr::listxattr::<T>)
-        } else {
-            None
-        },
-        get_inode_acl: if T::HAS_GET_ACL {
-            Some(xattr::get_inode_acl::<T>)
-        } else {
-            None
-        },
+        listxattr: Self::LISTXATTR,
+        get_inode_acl: Self::GET_INODE_ACL,
         ..zeroed()
     };
 }
