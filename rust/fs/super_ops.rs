@@ -358,7 +358,9 @@ fn journal_blocks(
         .and_then(|(g, _)| groups.get(g as usize))
         .map(|g| g.inode_table);
     let raw = read_raw_at(sb, d, itable, ino)?;
-    let nblocks = raw.size >> d.block_bits();
+    // Rounded up, as ext4_protect_reserved_inode does; a size beyond the
+    // 32-bit logical block space is walked up to that space's end.
+    let nblocks = raw.size.div_ceil(1 << d.block_bits()).min(1 << 32);
     // An external journal (s_journal_inum 0) has no blocks here; a
     // block-mapped journal (ext3 style) is not protected: rext4 reads
     // extent trees only.
@@ -381,7 +383,8 @@ fn journal_blocks(
     // inode is corrupt: the loop yields like every loop sized by disk).
     while lblk < nblocks {
         crate::glue::task::yield_point()?;
-        let l = u32::try_from(lblk).map_err(|_| code::EFBIG)?;
+        // `lblk < nblocks <= 2^32`.
+        let Ok(l) = u32::try_from(lblk) else { break };
         let len =
             match extent::map(&src, &raw.block, l, &refs, d.block_size(), seed).map_err(fail)? {
                 Mapping::Mapped { pblk, len, .. } => {
