@@ -296,7 +296,7 @@ kunit_suite!(
 // Extent trees and directory blocks on crafted buffers
 // ---------------------------------------------------------------------------
 
-use disk::dir::{block_kind, verify_csum, BlockKind, Entries};
+use disk::dir::{block_kind, find_name, verify_csum, BlockKind, Entries};
 use disk::extent::{self, BlockSource, Mapping};
 use disk::syszone::{self, BlockRefs, Range, Zone};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
@@ -792,8 +792,8 @@ unsafe extern "C" fn dirent_iteration(t: *mut Test) {
         check!(t, false);
         return;
     };
-    check_eq!(t, block_kind(&b, false, 0), Ok(BlockKind::Leaf));
-    check_eq!(t, verify_csum(&b, BlockKind::Leaf, SEED), Ok(()));
+    check_eq!(t, block_kind(&b[..], false, 0), Ok(BlockKind::Leaf));
+    check_eq!(t, verify_csum(&b[..], BlockKind::Leaf, SEED), Ok(()));
     let mut names: [&[u8]; 4] = [b""; 4];
     let mut n = 0;
     let mut ok = true;
@@ -817,6 +817,15 @@ unsafe extern "C" fn dirent_iteration(t: *mut Test) {
         .filter(|e| e.is_ok())
         .count();
     check_eq!(t, rest, 2usize);
+    // The in-place search finds what the iterator lists, by exact name.
+    // A deleted record's name (inode 0) is not found.
+    check_eq!(t, find_name(&b[..], true, 100, b"a"), Ok(Some(12)));
+    check_eq!(t, find_name(&b[..], true, 100, b".."), Ok(Some(2)));
+    check_eq!(t, find_name(&b[..], true, 100, b"gone"), Ok(None));
+    check_eq!(t, find_name(&b[..], true, 100, b"aa"), Ok(None));
+    let long = [b'x'; 255];
+    check_eq!(t, find_name(&b[..], true, 100, &long), Ok(Some(13)));
+    check_eq!(t, find_name(&b[..], true, 100, &long[..254]), Ok(None));
 }
 
 unsafe extern "C" fn dirent_detects_corruption(t: *mut Test) {
@@ -826,7 +835,7 @@ unsafe extern "C" fn dirent_detects_corruption(t: *mut Test) {
         if let Some(x) = b.get_mut(30) {
             *x ^= 4;
         }
-        let r = verify_csum(&b, BlockKind::Leaf, SEED);
+        let r = verify_csum(&b[..], BlockKind::Leaf, SEED);
         check!(
             t,
             matches!(
@@ -902,7 +911,7 @@ unsafe extern "C" fn dirent_detects_corruption(t: *mut Test) {
         if let Some(x) = b.get_mut(BS as usize - 5) {
             *x = 0;
         }
-        let r = verify_csum(&b, BlockKind::Leaf, SEED);
+        let r = verify_csum(&b[..], BlockKind::Leaf, SEED);
         check!(t, matches!(r, Err(Error::Corrupt { .. })));
     }
 }
@@ -914,9 +923,9 @@ unsafe extern "C" fn dirent_htree_node(t: *mut Test) {
     };
     // An interior htree node: a fake record with inode 0 spanning the block.
     put16s(&mut b, 4, BS as u16);
-    check_eq!(t, block_kind(&b, true, 3), Ok(BlockKind::DxNode));
-    check_eq!(t, block_kind(&b, true, 0), Ok(BlockKind::DxRoot));
-    check_eq!(t, block_kind(&b, false, 3), Ok(BlockKind::Leaf));
+    check_eq!(t, block_kind(&b[..], true, 3), Ok(BlockKind::DxNode));
+    check_eq!(t, block_kind(&b[..], true, 0), Ok(BlockKind::DxRoot));
+    check_eq!(t, block_kind(&b[..], false, 3), Ok(BlockKind::Leaf));
     // It has no live entries.
     check_eq!(t, Entries::new(&b, 0, false, 100).count(), 0usize);
 }
@@ -940,7 +949,7 @@ kunit_suite!(
 // htree hashes and walk, xattr blocks, on-disk ACLs
 // ---------------------------------------------------------------------------
 
-use disk::htree::{self, DxParams, HashConfig};
+use disk::htree::{self, DirBlockReader, DxParams, HashConfig};
 use disk::xattr::{
     self,
     acl::{Acl, Kind},
@@ -1016,23 +1025,16 @@ unsafe extern "C" fn htree_walk_crafted(t: *mut Test) {
     c = disk_layer_crc32c(c, &[0; 8]);
     put32s(&mut root, tail + 4, c);
     for name in [&b"a"[..], b"lost+found", b"some-longer-name-0123456789"] {
-        let Ok(mut buf) = KVec::from_elem(0u8, BS as usize, GFP_KERNEL) else {
-            check!(t, false);
-            return;
-        };
-        let mut rd = |lblk: u32, b: &mut [u8]| -> core::result::Result<(), Error> {
-            if lblk != 0 {
-                return Err(Error::Io { block: lblk.into() });
-            }
-            b.copy_from_slice(&root);
-            Ok(())
+        let mut rd = OneBlock {
+            block: &root,
+            only_block0: true,
         };
         let want = match htree::dirhash(1, &[0; 4], name) {
             Ok(h) if h.major >= 0x8000_0000 => 2,
             Ok(_) => 1,
             Err(_) => 0,
         };
-        let r = htree::probe(&p, name, &mut rd, &mut buf);
+        let r = htree::probe(&p, name, &mut rd);
         check_eq!(t, r.map(|path| path.leaf()), Ok(want));
     }
     // A flipped entry byte: checksum error; without csum, a pointer past
@@ -1040,22 +1042,36 @@ unsafe extern "C" fn htree_walk_crafted(t: *mut Test) {
     if let Some(x) = root.get_mut(44) {
         *x = 9;
     }
-    let Ok(mut buf) = KVec::from_elem(0u8, BS as usize, GFP_KERNEL) else {
-        check!(t, false);
-        return;
+    let mut rd = OneBlock {
+        block: &root,
+        only_block0: false,
     };
-    let mut rd = |_: u32, b: &mut [u8]| -> core::result::Result<(), Error> {
-        b.copy_from_slice(&root);
-        Ok(())
-    };
-    let r = htree::probe(&p, b"\xff", &mut rd, &mut buf);
+    let r = htree::probe(&p, b"\xff", &mut rd);
     check!(t, matches!(r, Err(Error::BadChecksum { .. })));
     let mut q = p;
     q.csum_seed = None;
     // Without csum the limit has no tail room: the same bytes are refused
     // for their limit.
-    let r = htree::probe(&q, b"\xff", &mut rd, &mut buf);
+    let r = htree::probe(&q, b"\xff", &mut rd);
     check!(t, matches!(r, Err(Error::Corrupt { .. })));
+}
+
+/// Serves one crafted block as every block of a directory (or as block 0
+/// only, other blocks failing to read).
+struct OneBlock<'a> {
+    block: &'a [u8],
+    only_block0: bool,
+}
+
+impl<'a> DirBlockReader for OneBlock<'a> {
+    type Block = &'a [u8];
+
+    fn read_dir_block(&mut self, lblk: u32) -> core::result::Result<&'a [u8], Error> {
+        if self.only_block0 && lblk != 0 {
+            return Err(Error::Io { block: lblk.into() });
+        }
+        Ok(self.block)
+    }
 }
 
 /// An attribute block with one entry, its hashes and checksum computed

@@ -70,3 +70,128 @@ pub fn div_ceil(a: u64, b: u64) -> u64 {
         q
     }
 }
+
+/// The bytes of an on-disk structure, as the parsers read them: a slice
+/// (a private copy, an image on the host, a test's buffer) or an accessor
+/// over memory that must not be lent out as a slice (the kernel's buffer
+/// cache, whose bytes may change underneath).
+///
+/// Every read copies out what it returns and is bounds-checked
+/// ([`Error::Truncated`] beyond [`size`](Bytes::size)). A parser reads a
+/// field once into a local and works on the local: bytes that change
+/// between two reads can make it see corruption or a stale answer, never
+/// read out of bounds.
+pub trait Bytes {
+    /// The number of bytes.
+    fn size(&self) -> usize;
+
+    /// Copies `dst.len()` bytes from byte `off` into `dst`.
+    fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()>;
+
+    /// Continues a CRC32C computation from `crc` over bytes
+    /// `off..off + len` (see [`super::crc32c::crc32c`]).
+    fn crc32c_range(&self, crc: u32, off: usize, len: usize) -> Result<u32>;
+
+    /// `N` bytes from `off`.
+    #[inline]
+    fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
+        let mut a = [0u8; N];
+        self.read_into(off, &mut a)?;
+        Ok(a)
+    }
+
+    /// The byte at `off`.
+    #[inline]
+    fn byte_at(&self, off: usize) -> Result<u8> {
+        Ok(self.array_at::<1>(off)?[0])
+    }
+
+    /// The little-endian `u16` at `off`.
+    #[inline]
+    fn le16_at(&self, off: usize) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array_at(off)?))
+    }
+
+    /// The little-endian `u32` at `off`.
+    #[inline]
+    fn le32_at(&self, off: usize) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array_at(off)?))
+    }
+
+    /// Whether the bytes from `off` on equal `s` (compared in pieces, never
+    /// more than 64 bytes copied at a time).
+    fn equals_at(&self, off: usize, s: &[u8]) -> Result<bool> {
+        let mut piece = [0u8; 64];
+        for (i, want) in s.chunks(piece.len()).enumerate() {
+            let at = off.checked_add(i * piece.len()).ok_or(Error::Truncated)?;
+            let got = piece.get_mut(..want.len()).ok_or(Error::Truncated)?;
+            self.read_into(at, got)?;
+            if got != want {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The range `off..off + len` of `b`.
+#[inline]
+fn range(b: &[u8], off: usize, len: usize) -> Result<&[u8]> {
+    let end = off.checked_add(len).ok_or(Error::Truncated)?;
+    b.get(off..end).ok_or(Error::Truncated)
+}
+
+impl Bytes for [u8] {
+    #[inline]
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
+        dst.copy_from_slice(range(self, off, dst.len())?);
+        Ok(())
+    }
+
+    fn crc32c_range(&self, crc: u32, off: usize, len: usize) -> Result<u32> {
+        Ok(super::crc32c::crc32c(crc, range(self, off, len)?))
+    }
+
+    #[inline]
+    fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
+        array(self, off)
+    }
+
+    #[inline]
+    fn equals_at(&self, off: usize, s: &[u8]) -> Result<bool> {
+        Ok(range(self, off, s.len())? == s)
+    }
+}
+
+/// Anything that holds a slice (a `Vec`, an array, a borrowed slice) is
+/// read as that slice.
+impl<T: AsRef<[u8]>> Bytes for T {
+    #[inline]
+    fn size(&self) -> usize {
+        self.as_ref().len()
+    }
+
+    #[inline]
+    fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
+        self.as_ref().read_into(off, dst)
+    }
+
+    fn crc32c_range(&self, crc: u32, off: usize, len: usize) -> Result<u32> {
+        self.as_ref().crc32c_range(crc, off, len)
+    }
+
+    #[inline]
+    fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
+        array(self.as_ref(), off)
+    }
+
+    #[inline]
+    fn equals_at(&self, off: usize, s: &[u8]) -> Result<bool> {
+        self.as_ref().equals_at(off, s)
+    }
+}

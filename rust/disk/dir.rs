@@ -2,8 +2,7 @@
 //! under metadata_csum; htree (dir_index) interior blocks look like one empty
 //! record covering the block and carry a `dx_tail` checksum instead.
 
-use super::bytes::{le16, le32, u8_at};
-use super::crc32c::crc32c;
+use super::bytes::Bytes;
 use super::{Error, Result};
 
 /// Smallest record (`EXT4_DIR_REC_LEN(1)`).
@@ -64,8 +63,8 @@ pub enum BlockKind {
 
 /// Decodes `rec_len` (block sizes up to 64 KiB encode the full size
 /// specially).
-fn rec_len(b: &[u8], off: usize, block_size: usize) -> Result<usize> {
-    let v = le16(b, off + 4)?;
+fn rec_len<B: Bytes + ?Sized>(b: &B, off: usize, block_size: usize) -> Result<usize> {
+    let v = b.le16_at(off + 4)?;
     Ok(if v == 0xFFFF || v == 0 {
         if block_size >= 65536 {
             block_size
@@ -81,7 +80,7 @@ fn rec_len(b: &[u8], off: usize, block_size: usize) -> Result<usize> {
 
 /// Classifies a directory block: `index_dir` tells whether the directory has
 /// the htree flag, `lblk` which block of it this is.
-pub fn block_kind(b: &[u8], index_dir: bool, lblk: u32) -> Result<BlockKind> {
+pub fn block_kind<B: Bytes + ?Sized>(b: &B, index_dir: bool, lblk: u32) -> Result<BlockKind> {
     if !index_dir {
         return Ok(BlockKind::Leaf);
     }
@@ -89,25 +88,29 @@ pub fn block_kind(b: &[u8], index_dir: bool, lblk: u32) -> Result<BlockKind> {
         return Ok(BlockKind::DxRoot);
     }
     // An interior node starts with a fake entry: inode 0 spanning the block.
-    if le32(b, 0)? == 0 && rec_len(b, 0, b.len())? == b.len() && u8_at(b, 6)? == 0 {
+    let len = b.size();
+    if b.le32_at(0)? == 0 && rec_len(b, 0, len)? == len && b.byte_at(6)? == 0 {
         return Ok(BlockKind::DxNode);
     }
     Ok(BlockKind::Leaf)
 }
 
 /// Whether a leaf block ends with a checksum tail record.
-pub fn has_tail(b: &[u8]) -> bool {
-    let Some(t) = b.len().checked_sub(TAIL_LEN) else {
+pub fn has_tail<B: Bytes + ?Sized>(b: &B) -> bool {
+    let Some(t) = b.size().checked_sub(TAIL_LEN) else {
+        return false;
+    };
+    let Ok(r) = b.array_at::<8>(t) else {
         return false;
     };
     matches!(
-        (le32(b, t), le16(b, t + 4), u8_at(b, t + 6), u8_at(b, t + 7)),
+        (r.le32_at(0), r.le16_at(4), r.byte_at(6), r.byte_at(7)),
         (Ok(0), Ok(12), Ok(0), Ok(TAIL_FT))
     )
 }
 
 /// Verifies a directory block's checksum (metadata_csum only).
-pub fn verify_csum(b: &[u8], kind: BlockKind, inode_seed: u32) -> Result<()> {
+pub fn verify_csum<B: Bytes + ?Sized>(b: &B, kind: BlockKind, inode_seed: u32) -> Result<()> {
     let bad = |stored, computed| {
         Err(Error::BadChecksum {
             what: "directory block",
@@ -123,9 +126,9 @@ pub fn verify_csum(b: &[u8], kind: BlockKind, inode_seed: u32) -> Result<()> {
                     value: 0,
                 });
             }
-            let t = b.len() - TAIL_LEN;
-            let stored = le32(b, t + 8)?;
-            let computed = crc32c(inode_seed, b.get(..t).ok_or(Error::Truncated)?);
+            let t = b.size() - TAIL_LEN;
+            let stored = b.le32_at(t + 8)?;
+            let computed = b.crc32c_range(inode_seed, 0, t)?;
             if stored != computed {
                 return bad(stored, computed);
             }
@@ -134,25 +137,24 @@ pub fn verify_csum(b: &[u8], kind: BlockKind, inode_seed: u32) -> Result<()> {
         BlockKind::DxRoot | BlockKind::DxNode => {
             let count_off = if kind == BlockKind::DxRoot {
                 // "." (12) + ".." (12) + dx_root_info (info_length bytes).
-                let info_len = usize::from(u8_at(b, 24 + 5)?);
+                let info_len = usize::from(b.byte_at(24 + 5)?);
                 24 + info_len
             } else {
                 8
             };
-            let limit = usize::from(le16(b, count_off)?);
-            let count = usize::from(le16(b, count_off + 2)?);
+            let limit = usize::from(b.le16_at(count_off)?);
+            let count = usize::from(b.le16_at(count_off + 2)?);
             let tail = count_off + limit * 8;
-            if count > limit || tail + 8 > b.len() {
+            if count > limit || tail + 8 > b.size() {
                 return Err(Error::Corrupt {
                     what: "htree node: count/limit",
                     value: limit as u64,
                 });
             }
-            let covered = b.get(..count_off + count * 8).ok_or(Error::Truncated)?;
-            let mut c = crc32c(inode_seed, covered);
-            c = crc32c(c, b.get(tail..tail + 4).ok_or(Error::Truncated)?);
-            c = crc32c(c, &[0, 0, 0, 0]);
-            let stored = le32(b, tail + 4)?;
+            let mut c = b.crc32c_range(inode_seed, 0, count_off + count * 8)?;
+            c = b.crc32c_range(c, tail, 4)?;
+            c = [0u8; 4].crc32c_range(c, 0, 4)?;
+            let stored = b.le32_at(tail + 4)?;
             if stored != c {
                 return bad(stored, c);
             }
@@ -164,8 +166,8 @@ pub fn verify_csum(b: &[u8], kind: BlockKind, inode_seed: u32) -> Result<()> {
 /// Classifies directory block `lblk` of a directory (`index_dir`: it has the
 /// htree flag) and, when `csum_seed` is given (metadata_csum), verifies its
 /// checksum: what every reader of a directory block does first.
-pub fn check_block(
-    b: &[u8],
+pub fn check_block<B: Bytes + ?Sized>(
+    b: &B,
     index_dir: bool,
     lblk: u32,
     csum_seed: Option<u32>,
@@ -177,27 +179,55 @@ pub fn check_block(
     Ok(kind)
 }
 
-/// Iterates over the live entries of a leaf block (or of the "." and ".."
+/// A record header that passed the checks of [`Records`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// Byte offset of the record in the block.
+    pub offset: usize,
+    /// Inode number (0: an unused record).
+    pub ino: u32,
+    /// `name_len`: the name is the `name_len` bytes after the 8-byte
+    /// header.
+    pub name_len: usize,
+    /// `ftype::*` as stored.
+    pub file_type: u8,
+}
+
+impl Record {
+    /// Whether the record names an entry (inode and name present).
+    pub fn is_live(&self) -> bool {
+        self.ino != 0 && self.name_len != 0
+    }
+
+    /// The offset of the name in the block.
+    pub fn name_offset(&self) -> usize {
+        self.offset + 8
+    }
+}
+
+/// Iterates over the records of a leaf block (or of the "." and ".."
 /// records of a dx root; a dx interior node has none), validating every
-/// record it passes: a bad record ends the iteration with an error.
-pub struct Entries<'a> {
-    b: &'a [u8],
+/// record header it passes as ext4's `ext4_check_dir_entry` does: a bad
+/// one ends the iteration with an error. Reads the 8-byte header of each
+/// record only, so it works as well on a block read in place.
+pub struct Records<'a, B: Bytes + ?Sized> {
+    b: &'a B,
     off: usize,
     end: usize,
     max_ino: u32,
 }
 
-impl<'a> Entries<'a> {
+impl<'a, B: Bytes + ?Sized> Records<'a, B> {
     /// Iterates over `b` from byte `start` (a previously returned record
     /// offset, or 0). `csum_tail` excludes the tail record; `max_ino` is
     /// `s_inodes_count`.
-    pub fn new(b: &'a [u8], start: usize, csum_tail: bool, max_ino: u32) -> Entries<'a> {
+    pub fn new(b: &'a B, start: usize, csum_tail: bool, max_ino: u32) -> Records<'a, B> {
         let end = if csum_tail && has_tail(b) {
-            b.len() - TAIL_LEN
+            b.size() - TAIL_LEN
         } else {
-            b.len()
+            b.size()
         };
-        Entries {
+        Records {
             b,
             off: start,
             end,
@@ -209,81 +239,144 @@ impl<'a> Entries<'a> {
     pub fn offset(&self) -> usize {
         self.off
     }
+
+    /// Checks the record at `off`; returns it and its `rec_len`.
+    fn check(&self, off: usize) -> Result<(Record, usize)> {
+        if off + 8 > self.end {
+            return Err(Error::Corrupt {
+                what: "directory entry: record past end of block",
+                value: off as u64,
+            });
+        }
+        let h = self.b.array_at::<8>(off)?;
+        let ino = h.le32_at(0)?;
+        let rl = rec_len(&h, 0, self.b.size())?;
+        let name_len = usize::from(h.byte_at(6)?);
+        let file_type = h.byte_at(7)?;
+        if rl < MIN_REC_LEN || rl % 4 != 0 {
+            return Err(Error::Corrupt {
+                what: "directory entry: rec_len",
+                value: rl as u64,
+            });
+        }
+        if off + rl > self.end {
+            return Err(Error::Corrupt {
+                what: "directory entry: rec_len past end of block",
+                value: rl as u64,
+            });
+        }
+        if ino != 0 && rec_len_for(name_len) > rl {
+            return Err(Error::Corrupt {
+                what: "directory entry: name_len",
+                value: name_len as u64,
+            });
+        }
+        if ino > self.max_ino {
+            return Err(Error::Corrupt {
+                what: "directory entry: inode number",
+                value: ino.into(),
+            });
+        }
+        let r = Record {
+            offset: off,
+            ino,
+            name_len,
+            file_type,
+        };
+        Ok((r, rl))
+    }
+}
+
+impl<B: Bytes + ?Sized> Iterator for Records<'_, B> {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.off >= self.end {
+            return None;
+        }
+        match self.check(self.off) {
+            Err(e) => {
+                self.off = self.end;
+                Some(Err(e))
+            }
+            Ok((r, rl)) => {
+                self.off += rl;
+                Some(Ok(r))
+            }
+        }
+    }
+}
+
+/// Searches a leaf block for `name` (ext4's `ext4_search_dir`): the inode
+/// number of the live entry with that name, checking every record header
+/// passed on the way ([`Records`]). Names are compared in place, so a
+/// block read through an accessor is never copied whole.
+pub fn find_name<B: Bytes + ?Sized>(
+    b: &B,
+    csum_tail: bool,
+    max_ino: u32,
+    name: &[u8],
+) -> Result<Option<u32>> {
+    for r in Records::new(b, 0, csum_tail, max_ino) {
+        let r = r?;
+        if r.is_live() && r.name_len == name.len() && b.equals_at(r.name_offset(), name)? {
+            return Ok(Some(r.ino));
+        }
+    }
+    Ok(None)
+}
+
+/// Iterates over the live entries of a leaf block (see [`Records`]), with
+/// their names, which must not contain NUL or '/'.
+pub struct Entries<'a> {
+    records: Records<'a, [u8]>,
+}
+
+impl<'a> Entries<'a> {
+    /// Iterates over `b` from byte `start` (see [`Records::new`]).
+    pub fn new(b: &'a [u8], start: usize, csum_tail: bool, max_ino: u32) -> Entries<'a> {
+        Entries {
+            records: Records::new(b, start, csum_tail, max_ino),
+        }
+    }
+
+    /// The offset of the next record to be looked at.
+    pub fn offset(&self) -> usize {
+        self.records.offset()
+    }
 }
 
 impl<'a> Iterator for Entries<'a> {
     type Item = Result<DirEntry<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.off < self.end {
-            let off = self.off;
-            let r = (|| {
-                if off + 8 > self.end {
-                    return Err(Error::Corrupt {
-                        what: "directory entry: record past end of block",
-                        value: off as u64,
-                    });
-                }
-                let rl = rec_len(self.b, off, self.b.len())?;
-                let ino = le32(self.b, off)?;
-                let name_len = usize::from(u8_at(self.b, off + 6)?);
-                let ft = u8_at(self.b, off + 7)?;
-                if rl < MIN_REC_LEN || rl % 4 != 0 {
-                    return Err(Error::Corrupt {
-                        what: "directory entry: rec_len",
-                        value: rl as u64,
-                    });
-                }
-                if off + rl > self.end {
-                    return Err(Error::Corrupt {
-                        what: "directory entry: rec_len past end of block",
-                        value: rl as u64,
-                    });
-                }
-                if ino != 0 && rec_len_for(name_len) > rl {
-                    return Err(Error::Corrupt {
-                        what: "directory entry: name_len",
-                        value: name_len as u64,
-                    });
-                }
-                if ino > self.max_ino {
-                    return Err(Error::Corrupt {
-                        what: "directory entry: inode number",
-                        value: ino.into(),
-                    });
-                }
-                Ok((rl, ino, name_len, ft))
-            })();
-            match r {
-                Err(e) => {
-                    self.off = self.end;
-                    return Some(Err(e));
-                }
-                Ok((rl, ino, name_len, ft)) => {
-                    self.off = off + rl;
-                    if ino == 0 || name_len == 0 {
-                        continue;
-                    }
-                    let name = match self.b.get(off + 8..off + 8 + name_len) {
-                        Some(n) => n,
-                        None => return Some(Err(Error::Truncated)),
-                    };
-                    if name.iter().any(|&c| c == 0 || c == b'/') {
-                        self.off = self.end;
-                        return Some(Err(Error::Corrupt {
-                            what: "directory entry: name",
-                            value: off as u64,
-                        }));
-                    }
-                    return Some(Ok(DirEntry {
-                        offset: off,
-                        ino,
-                        file_type: ft,
-                        name,
-                    }));
-                }
+        loop {
+            let r = match self.records.next()? {
+                Ok(r) => r,
+                Err(e) => return Some(Err(e)),
+            };
+            if !r.is_live() {
+                continue;
             }
+            let b: &'a [u8] = self.records.b;
+            let at = r.name_offset();
+            let Some(name) = b.get(at..at + r.name_len) else {
+                self.records.off = self.records.end;
+                return Some(Err(Error::Truncated));
+            };
+            if name.iter().any(|&c| c == 0 || c == b'/') {
+                self.records.off = self.records.end;
+                return Some(Err(Error::Corrupt {
+                    what: "directory entry: name",
+                    value: r.offset as u64,
+                }));
+            }
+            return Some(Ok(DirEntry {
+                offset: r.offset,
+                ino: r.ino,
+                file_type: r.file_type,
+                name,
+            }));
         }
-        None
     }
 }

@@ -4,8 +4,7 @@
 //! (`ext4_extent_idx`) in interior nodes, extents (`ext4_extent`) in leaves.
 //! Nodes stored in blocks end with a crc32c tail after `eh_max` entries.
 
-use super::bytes::{le16, le32, lo_hi};
-use super::crc32c::crc32c;
+use super::bytes::{lo_hi, Bytes};
 use super::syszone::BlockRefs;
 use super::{Error, Result};
 
@@ -78,8 +77,12 @@ pub enum NodeKind {
 
 /// Reads and checks a node header: magic, capacity, entry count and depth
 /// (`want_depth` is the depth the parent implies, `None` for the root).
-pub fn header(node: &[u8], kind: NodeKind, want_depth: Option<u16>) -> Result<Header> {
-    let magic = le16(node, 0)?;
+pub fn header<B: Bytes + ?Sized>(
+    node: &B,
+    kind: NodeKind,
+    want_depth: Option<u16>,
+) -> Result<Header> {
+    let magic = node.le16_at(0)?;
     if magic != EXTENT_MAGIC {
         return Err(Error::Corrupt {
             what: "extent header: magic",
@@ -87,9 +90,9 @@ pub fn header(node: &[u8], kind: NodeKind, want_depth: Option<u16>) -> Result<He
         });
     }
     let h = Header {
-        entries: le16(node, 2)?,
-        max: le16(node, 4)?,
-        depth: le16(node, 6)?,
+        entries: node.le16_at(2)?,
+        max: node.le16_at(4)?,
+        depth: node.le16_at(6)?,
     };
     let cap = match kind {
         NodeKind::Root => (60 - HEADER) / ENTRY,
@@ -119,11 +122,10 @@ pub fn header(node: &[u8], kind: NodeKind, want_depth: Option<u16>) -> Result<He
 }
 
 /// Verifies the checksum tail of a block node against the inode's seed.
-pub fn verify_block_csum(node: &[u8], h: &Header, inode_seed: u32) -> Result<()> {
+pub fn verify_block_csum<B: Bytes + ?Sized>(node: &B, h: &Header, inode_seed: u32) -> Result<()> {
     let covered = HEADER + usize::from(h.max) * ENTRY;
-    let data = node.get(..covered).ok_or(Error::Truncated)?;
-    let stored = le32(node, covered)?;
-    let computed = crc32c(inode_seed, data);
+    let stored = node.le32_at(covered)?;
+    let computed = node.crc32c_range(inode_seed, 0, covered)?;
     if stored != computed {
         return Err(Error::BadChecksum {
             what: "extent block",
@@ -135,29 +137,59 @@ pub fn verify_block_csum(node: &[u8], h: &Header, inode_seed: u32) -> Result<()>
 }
 
 /// Extent `i` of a leaf.
-pub fn leaf_entry(node: &[u8], i: usize) -> Result<Extent> {
-    let o = HEADER + i * ENTRY;
-    let raw_len = le16(node, o + 4)?;
+pub fn leaf_entry<B: Bytes + ?Sized>(node: &B, i: usize) -> Result<Extent> {
+    let o = entry_off(i)?;
+    let raw = node.array_at::<ENTRY>(o)?;
+    let raw_len = raw.le16_at(4)?;
     let (len, unwritten) = if raw_len > INIT_MAX_LEN {
         (raw_len - INIT_MAX_LEN, true)
     } else {
         (raw_len, false)
     };
     Ok(Extent {
-        lblk: le32(node, o)?,
+        lblk: raw.le32_at(0)?,
         len: len.into(),
-        pblk: lo_hi(le32(node, o + 8)?, le16(node, o + 6)?.into()),
+        pblk: lo_hi(raw.le32_at(8)?, raw.le16_at(6)?.into()),
         unwritten,
     })
 }
 
 /// Index entry `i` of an interior node: (first logical block, child block).
-pub fn index_entry(node: &[u8], i: usize) -> Result<(u32, u64)> {
-    let o = HEADER + i * ENTRY;
+pub fn index_entry<B: Bytes + ?Sized>(node: &B, i: usize) -> Result<(u32, u64)> {
+    let raw = node.array_at::<ENTRY>(entry_off(i)?)?;
     Ok((
-        le32(node, o)?,
-        lo_hi(le32(node, o + 4)?, le16(node, o + 8)?.into()),
+        raw.le32_at(0)?,
+        lo_hi(raw.le32_at(4)?, raw.le16_at(8)?.into()),
     ))
+}
+
+/// The first logical block of entry `i` (index entry or extent: both start
+/// with it).
+fn entry_first<B: Bytes + ?Sized>(node: &B, i: usize) -> Result<u32> {
+    node.le32_at(entry_off(i)?)
+}
+
+/// The byte offset of entry `i`.
+fn entry_off(i: usize) -> Result<usize> {
+    i.checked_mul(ENTRY)
+        .and_then(|o| o.checked_add(HEADER))
+        .ok_or(Error::Truncated)
+}
+
+/// The number of entries among the first `n` whose first logical block is
+/// at or before `lblk`, by binary search: the entries of a node that passed
+/// [`validate`] are in increasing order, so these are a prefix.
+fn count_at_or_before<B: Bytes + ?Sized>(node: &B, n: usize, lblk: u32) -> Result<usize> {
+    let (mut lo, mut hi) = (0usize, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if entry_first(node, mid)? <= lblk {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
 
 /// What to do next at one node while mapping a logical block.
@@ -189,7 +221,7 @@ pub enum Step {
 /// Nothing here depends on how the node was reached, so the result may be
 /// cached with the block (the buffer's verified bit); what depends on the
 /// parent is [`check_span`], done on every walk.
-pub fn validate(node: &[u8], h: &Header, refs: &BlockRefs<'_>) -> Result<()> {
+pub fn validate<B: Bytes + ?Sized>(node: &B, h: &Header, refs: &BlockRefs<'_>) -> Result<()> {
     let n = usize::from(h.entries);
     if h.depth > 0 {
         if n == 0 {
@@ -239,7 +271,12 @@ pub fn validate(node: &[u8], h: &Header, refs: &BlockRefs<'_>) -> Result<()> {
 /// rather than being cached: the same block reached through a different
 /// index entry (two entries naming one child, a corrupt tree) gets the
 /// other entry's range checked. An empty leaf covers nothing.
-pub fn check_span(node: &[u8], h: &Header, first: Option<u32>, limit: u64) -> Result<()> {
+pub fn check_span<B: Bytes + ?Sized>(
+    node: &B,
+    h: &Header,
+    first: Option<u32>,
+    limit: u64,
+) -> Result<()> {
     let Some(last) = usize::from(h.entries).checked_sub(1) else {
         return Ok(());
     };
@@ -271,7 +308,7 @@ pub fn check_span(node: &[u8], h: &Header, first: Option<u32>, limit: u64) -> Re
 /// Reads and fully checks an extent root (`i_block`): header, entries
 /// ([`validate`]) and span. ext4 does this when it reads the inode; a root
 /// that passed may be walked with [`map_checked_root`].
-pub fn check_root(root: &[u8], refs: &BlockRefs<'_>) -> Result<Header> {
+pub fn check_root<B: Bytes + ?Sized>(root: &B, refs: &BlockRefs<'_>) -> Result<Header> {
     let h = header(root, NodeKind::Root, None)?;
     validate(root, &h, refs)?;
     check_span(root, &h, None, ROOT_LIMIT)?;
@@ -282,54 +319,52 @@ pub fn check_root(root: &[u8], refs: &BlockRefs<'_>) -> Result<Header> {
 const ROOT_LIMIT: u64 = 1 << 32;
 
 /// One step of mapping `lblk` at a node that passed [`validate`] and
-/// [`check_span`] with this `limit`: no entry is checked again.
-pub fn step_validated(node: &[u8], h: &Header, lblk: u32, limit: u64) -> Result<Step> {
+/// [`check_span`] with this `limit`: no entry is checked again. The entry
+/// is found by binary search (the entries are in order), reading the first
+/// logical block of a handful of entries and then the one entry chosen.
+pub fn step_validated<B: Bytes + ?Sized>(
+    node: &B,
+    h: &Header,
+    lblk: u32,
+    limit: u64,
+) -> Result<Step> {
     let n = usize::from(h.entries);
+    let before = count_at_or_before(node, n, lblk)?;
+    // Where the entries after the one chosen start: the next entry, or the
+    // end of what this node covers.
+    let next_start = if before < n {
+        u64::from(entry_first(node, before)?)
+    } else {
+        limit
+    };
+    let Some(i) = before.checked_sub(1) else {
+        // Before the first entry: a hole up to it.
+        return Ok(Step::Done(Mapping::Hole {
+            len: hole_len(lblk, next_start),
+        }));
+    };
     if h.depth > 0 {
-        // Last index entry whose first block is <= lblk.
-        let mut pick: Option<(u32, u64)> = None;
-        let mut next_start = limit;
-        for i in 0..n {
-            let (first, child) = index_entry(node, i)?;
-            if first <= lblk {
-                pick = Some((first, child));
-            } else {
-                next_start = u64::from(first);
-                break;
-            }
-        }
-        return match pick {
-            Some((first, child)) => Ok(Step::Descend {
-                child,
-                first,
-                limit: next_start,
-            }),
-            // Before the first index entry: a hole up to it.
-            None => Ok(Step::Done(Mapping::Hole {
-                len: hole_len(lblk, next_start),
-            })),
-        };
+        let (first, child) = index_entry(node, i)?;
+        return Ok(Step::Descend {
+            child,
+            first,
+            limit: next_start,
+        });
     }
-    for i in 0..n {
-        let e = leaf_entry(node, i)?;
-        let start = u64::from(e.lblk);
-        let end = start + u64::from(e.len);
-        let l = u64::from(lblk);
-        if l < start {
-            return Ok(Step::Done(Mapping::Hole {
-                len: hole_len(lblk, start),
-            }));
-        }
-        if l < end {
-            return Ok(Step::Done(Mapping::Mapped {
-                pblk: e.pblk + (l - start),
-                len: (end - l) as u32,
-                unwritten: e.unwritten,
-            }));
-        }
+    let e = leaf_entry(node, i)?;
+    let start = u64::from(e.lblk);
+    let end = start + u64::from(e.len);
+    let l = u64::from(lblk);
+    if l < end {
+        // `start <= l` (binary search) and `end - l <= len`.
+        return Ok(Step::Done(Mapping::Mapped {
+            pblk: e.pblk.saturating_add(l.saturating_sub(start)),
+            len: (end - l) as u32,
+            unwritten: e.unwritten,
+        }));
     }
     Ok(Step::Done(Mapping::Hole {
-        len: hole_len(lblk, limit),
+        len: hole_len(lblk, next_start),
     }))
 }
 
@@ -342,7 +377,7 @@ fn hole_len(lblk: u32, next: u64) -> u32 {
 /// kernel's buffer cache and by the host's image reader.
 pub trait BlockSource {
     /// A block's bytes, held while the caller looks at them.
-    type Block: AsRef<[u8]>;
+    type Block: Bytes;
     /// Reads block `pblk`.
     fn read(&self, pblk: u64) -> Result<Self::Block>;
 
@@ -361,9 +396,9 @@ pub trait BlockSource {
 /// (`i_block`), checking the root first ([`check_root`]). `refs` bounds
 /// the block numbers the tree may name; `inode_seed` enables checksum
 /// verification of block nodes.
-pub fn map<S: BlockSource>(
+pub fn map<S: BlockSource, R: Bytes + ?Sized>(
     src: &S,
-    root: &[u8],
+    root: &R,
     lblk: u32,
     refs: &BlockRefs<'_>,
     block_size: u32,
@@ -384,9 +419,9 @@ pub fn map<S: BlockSource>(
 /// entry the walk came through: they run on every walk, at the price of
 /// reading the node's header and two entries. A block whose bytes passed
 /// under one parent is thus never trusted to fit another.
-pub fn map_checked_root<S: BlockSource>(
+pub fn map_checked_root<S: BlockSource, R: Bytes + ?Sized>(
     src: &S,
-    root: &[u8],
+    root: &R,
     lblk: u32,
     refs: &BlockRefs<'_>,
     block_size: u32,
@@ -407,7 +442,7 @@ pub fn map_checked_root<S: BlockSource>(
             value: 0,
         })?;
         let blk = src.read(child)?;
-        let node = blk.as_ref();
+        let node = &blk;
         let h = header(node, NodeKind::Block { block_size }, Some(want))?;
         if !src.is_verified(&blk) {
             if let Some(seed) = inode_seed {

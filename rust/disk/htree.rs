@@ -76,8 +76,7 @@
 //! errors are returned to the caller. [`Error::Unsupported`] marks siphash
 //! (encrypted casefolded directories), which rext4 does not implement.
 
-use super::bytes::{le16, le32, u8_at};
-use super::crc32c::crc32c;
+use super::bytes::{le16, le32, u8_at, Bytes};
 use super::features::incompat;
 use super::superblock::Superblock;
 use super::{Error, Result};
@@ -436,16 +435,24 @@ impl DxParams {
 
 /// Reads blocks of the directory being searched.
 pub trait DirBlockReader {
-    /// Fills `buf` (exactly one block) with logical block `lblk` of the
-    /// directory. A hole or a read failure is an error (ext4: "Directory
-    /// hole found for htree index block").
-    fn read_dir_block(&mut self, lblk: u32, buf: &mut [u8]) -> Result<()>;
-}
+    /// A block's bytes, held while the walk looks at them (in place: the
+    /// walk reads the fields it needs, never the whole block).
+    type Block: Bytes;
 
-impl<F: FnMut(u32, &mut [u8]) -> Result<()>> DirBlockReader for F {
-    fn read_dir_block(&mut self, lblk: u32, buf: &mut [u8]) -> Result<()> {
-        self(lblk, buf)
+    /// Reads logical block `lblk` of the directory. A hole or a read
+    /// failure is an error (ext4: "Directory hole found for htree index
+    /// block").
+    fn read_dir_block(&mut self, lblk: u32) -> Result<Self::Block>;
+
+    /// Whether `block` already passed the checks of an index block that
+    /// depend on its bytes alone (checksum, hash order) since it was read
+    /// (a cache the reader may keep; none by default).
+    fn is_verified(&self, _block: &Self::Block) -> bool {
+        false
     }
+
+    /// Records that `block` passed those checks.
+    fn set_verified(&self, _block: &Self::Block) {}
 }
 
 /// `dx_root_info`: the header of the index root.
@@ -463,9 +470,9 @@ pub struct RootInfo {
 }
 
 /// A validated index block (root or node): its entry table.
-#[derive(Debug, Clone, Copy)]
-pub struct DxBlock<'a> {
-    b: &'a [u8],
+#[derive(Debug)]
+pub struct DxBlock<'a, B: Bytes + ?Sized> {
+    b: &'a B,
     /// Offset of the count/limit header (entry 0).
     entries_off: usize,
     /// `count`.
@@ -491,13 +498,20 @@ fn rec_len(v: u16, block_size: usize) -> usize {
 }
 
 /// Parses and validates the root block (logical block 0): the "." and ".."
-/// records, `dx_root_info`, the entry table (limit, count, hash order) and,
-/// with metadata_csum, the `dx_tail` checksum.
-pub fn parse_root<'a>(p: &DxParams, b: &'a [u8]) -> Result<(RootInfo, DxBlock<'a>)> {
+/// records, `dx_root_info`, the entry table (limit, count) and, unless
+/// `verified` (the block passed them since it was read), the hash order
+/// and, with metadata_csum, the `dx_tail` checksum.
+pub fn parse_root<'a, B: Bytes + ?Sized>(
+    p: &DxParams,
+    block: &'a B,
+    verified: bool,
+) -> Result<(RootInfo, DxBlock<'a, B>)> {
     let bs = p.bs();
-    if b.len() != bs {
+    if block.size() != bs {
         return Err(Error::Truncated);
     }
+    let head = block.array_at::<ROOT_HEADER>(0)?;
+    let b = &head[..];
     if rec_len(le16(b, 4)?, bs) != 12 || u8_at(b, 6)? != 1 || u8_at(b, 8)? != b'.' {
         return Err(corrupt("htree root: \".\" record", le16(b, 4)?.into()));
     }
@@ -544,36 +558,58 @@ pub fn parse_root<'a>(p: &DxParams, b: &'a [u8]) -> Result<(RootInfo, DxBlock<'a
             info.indirect_levels.into(),
         ));
     }
-    let blk = entry_table(p, b, ROOT_HEADER, p.root_limit(), "htree root: limit")?;
+    let blk = entry_table(
+        p,
+        block,
+        ROOT_HEADER,
+        p.root_limit(),
+        "htree root: limit",
+        verified,
+    )?;
     Ok((info, blk))
 }
 
 /// Parses and validates an interior node: the fake record spanning the
-/// block, the entry table and, with metadata_csum, the checksum.
-pub fn parse_node<'a>(p: &DxParams, b: &'a [u8]) -> Result<DxBlock<'a>> {
+/// block, the entry table and, unless `verified` (see [`parse_root`]), the
+/// hash order and, with metadata_csum, the checksum.
+pub fn parse_node<'a, B: Bytes + ?Sized>(
+    p: &DxParams,
+    block: &'a B,
+    verified: bool,
+) -> Result<DxBlock<'a, B>> {
     let bs = p.bs();
-    if b.len() != bs {
+    if block.size() != bs {
         return Err(Error::Truncated);
     }
-    let ino = le32(b, 0)?;
-    let rl = rec_len(le16(b, 4)?, bs);
-    if ino != 0 || rl != bs || u8_at(b, 6)? != 0 {
+    let head = block.array_at::<8>(0)?;
+    let ino = le32(&head, 0)?;
+    let rl = rec_len(le16(&head, 4)?, bs);
+    if ino != 0 || rl != bs || u8_at(&head, 6)? != 0 {
         return Err(corrupt("htree node: fake record", rl as u64));
     }
-    entry_table(p, b, NODE_HEADER, p.node_limit(), "htree node: limit")
+    entry_table(
+        p,
+        block,
+        NODE_HEADER,
+        p.node_limit(),
+        "htree node: limit",
+        verified,
+    )
 }
 
-/// Validates the count/limit header at `off`, the checksum and the hash
-/// order of the entries.
-fn entry_table<'a>(
+/// Validates the count/limit header at `off` and, unless `verified`, the
+/// checksum and the hash order of the entries.
+fn entry_table<'a, B: Bytes + ?Sized>(
     p: &DxParams,
-    b: &'a [u8],
+    b: &'a B,
     off: usize,
     want_limit: usize,
     what: &'static str,
-) -> Result<DxBlock<'a>> {
-    let limit = usize::from(le16(b, off)?);
-    let count = usize::from(le16(b, off + 2)?);
+    verified: bool,
+) -> Result<DxBlock<'a, B>> {
+    let cl = b.array_at::<4>(off)?;
+    let limit = usize::from(le16(&cl, 0)?);
+    let count = usize::from(le16(&cl, 2)?);
     if limit != want_limit {
         return Err(corrupt(what, limit as u64));
     }
@@ -587,6 +623,9 @@ fn entry_table<'a>(
         count,
         limit,
     };
+    if verified {
+        return Ok(blk);
+    }
     if let Some(seed) = p.csum_seed {
         blk.verify_csum(seed)?;
     }
@@ -601,7 +640,7 @@ fn entry_table<'a>(
     Ok(blk)
 }
 
-impl<'a> DxBlock<'a> {
+impl<B: Bytes + ?Sized> DxBlock<'_, B> {
     /// Entries in use (including entry 0).
     pub fn count(&self) -> usize {
         self.count
@@ -620,7 +659,7 @@ impl<'a> DxBlock<'a> {
         if i >= self.count {
             return Err(corrupt("htree: entry index", i as u64));
         }
-        le32(self.b, self.entry_off(i)?)
+        self.b.le32_at(self.entry_off(i)?)
     }
 
     /// The logical block entry `i` points to (low 28 bits of `block`).
@@ -628,7 +667,7 @@ impl<'a> DxBlock<'a> {
         if i >= self.count {
             return Err(corrupt("htree: entry index", i as u64));
         }
-        Ok(le32(self.b, self.entry_off(i)? + 4)? & BLOCK_MASK)
+        Ok(self.b.le32_at(self.entry_off(i)? + 4)? & BLOCK_MASK)
     }
 
     fn entry_off(&self, i: usize) -> Result<usize> {
@@ -660,14 +699,14 @@ impl<'a> DxBlock<'a> {
             .checked_mul(ENTRY)
             .and_then(|l| l.checked_add(self.entries_off))
             .ok_or(Error::Truncated)?;
-        if tail.checked_add(TAIL).map_or(true, |e| e > self.b.len()) {
+        if tail.checked_add(TAIL).map_or(true, |e| e > self.b.size()) {
             return Err(corrupt("htree: no space for checksum tail", tail as u64));
         }
         let used = self.entry_off(self.count)?;
-        let mut c = crc32c(inode_seed, self.b.get(..used).ok_or(Error::Truncated)?);
-        c = crc32c(c, self.b.get(tail..tail + 4).ok_or(Error::Truncated)?);
-        c = crc32c(c, &[0; 4]);
-        let stored = le32(self.b, tail + 4)?;
+        let mut c = self.b.crc32c_range(inode_seed, 0, used)?;
+        c = self.b.crc32c_range(c, tail, 4)?;
+        c = [0u8; 4].crc32c_range(c, 0, 4)?;
+        let stored = self.b.le32_at(tail + 4)?;
         if stored != c {
             return Err(Error::BadChecksum {
                 what: "htree index block",
@@ -748,7 +787,6 @@ impl DxPath {
         &mut self,
         p: &DxParams,
         reader: &mut R,
-        buf: &mut [u8],
     ) -> Result<Option<u32>> {
         if !self.continues() {
             return Ok(None);
@@ -761,12 +799,16 @@ impl DxPath {
             return Ok(None);
         };
         let f = *self.frames.get(level).ok_or(Error::Truncated)?;
-        reader.read_dir_block(f.lblk, buf)?;
+        let raw = reader.read_dir_block(f.lblk)?;
+        let verified = reader.is_verified(&raw);
         let blk = if level == 0 {
-            parse_root(p, buf)?.1
+            parse_root(p, &raw, verified)?.1
         } else {
-            parse_node(p, buf)?
+            parse_node(p, &raw, verified)?
         };
+        if !verified {
+            reader.set_verified(&raw);
+        }
         let at = usize::from(f.at) + 1;
         if at >= blk.count() {
             return Ok(None);
@@ -779,8 +821,8 @@ impl DxPath {
         // Down the first entries of the levels below.
         for l in level + 1..self.levels {
             let (lo, hi) = self.bounds_for(l)?;
-            reader.read_dir_block(child, buf)?;
-            let node = parse_node(p, buf)?;
+            let raw = reader.read_dir_block(child)?;
+            let node = parse_checked_node(p, reader, &raw)?;
             check_range(&node, lo, hi)?;
             let fr = Frame {
                 lblk: child,
@@ -802,7 +844,13 @@ impl DxPath {
     /// Records that level `level` follows entry `at` of `blk` and returns
     /// the child block, checked against the directory size and the blocks
     /// already on the path.
-    fn follow(&mut self, p: &DxParams, level: usize, blk: &DxBlock<'_>, at: usize) -> Result<u32> {
+    fn follow<B: Bytes + ?Sized>(
+        &mut self,
+        p: &DxParams,
+        level: usize,
+        blk: &DxBlock<'_, B>,
+        at: usize,
+    ) -> Result<u32> {
         let child = blk.block(at)?;
         if child >= p.dir_blocks {
             return Err(corrupt("htree: block beyond directory size", child.into()));
@@ -841,7 +889,7 @@ impl DxPath {
     }
 }
 
-fn next_hash(blk: &DxBlock<'_>, at: usize) -> Result<Option<u32>> {
+fn next_hash<B: Bytes + ?Sized>(blk: &DxBlock<'_, B>, at: usize) -> Result<Option<u32>> {
     let n = at + 1;
     if n < blk.count() {
         Ok(Some(blk.hash(n)?))
@@ -852,7 +900,7 @@ fn next_hash(blk: &DxBlock<'_>, at: usize) -> Result<Option<u32>> {
 
 /// Checks that a node's hashes lie in the range its parent entry covers
 /// (inclusive at both ends, collision bit ignored at the low end).
-fn check_range(node: &DxBlock<'_>, lo: u32, hi: u32) -> Result<()> {
+fn check_range<B: Bytes + ?Sized>(node: &DxBlock<'_, B>, lo: u32, hi: u32) -> Result<()> {
     let n = node.count();
     if n > 1 {
         let first = node.hash(1)?;
@@ -869,7 +917,7 @@ fn check_range(node: &DxBlock<'_>, lo: u32, hi: u32) -> Result<()> {
 
 /// Walks the index of a directory from the root to the one leaf that can
 /// hold `name` (dx_probe): reads the root (logical block 0) and the nodes
-/// on the way into `buf` (one block) through `reader`, validates each block
+/// on the way through `reader`, validates each block
 /// (records, limits, counts, levels, hash order, checksum, block pointers
 /// within `p.dir_blocks`, no cycles, node hash ranges within their parent
 /// entry's) and searches each by the name's hash.
@@ -880,16 +928,16 @@ pub fn probe<R: DirBlockReader + ?Sized>(
     p: &DxParams,
     name: &[u8],
     reader: &mut R,
-    buf: &mut [u8],
 ) -> Result<DxPath> {
-    if buf.len() != p.bs() {
-        return Err(Error::Truncated);
-    }
     if p.dir_blocks == 0 {
         return Err(corrupt("htree: empty directory", 0));
     }
-    reader.read_dir_block(0, buf)?;
-    let (root, blk) = parse_root(p, buf)?;
+    let raw = reader.read_dir_block(0)?;
+    let verified = reader.is_verified(&raw);
+    let (root, blk) = parse_root(p, &raw, verified)?;
+    if !verified {
+        reader.set_verified(&raw);
+    }
     let hash = p.hash.hash(root.hash_version, name)?;
     let mut path = DxPath {
         hash,
@@ -910,8 +958,8 @@ pub fn probe<R: DirBlockReader + ?Sized>(
     let mut child = path.follow(p, 0, &blk, at)?;
     for level in 1..path.levels {
         let (lo, hi) = path.bounds_for(level)?;
-        reader.read_dir_block(child, buf)?;
-        let node = parse_node(p, buf)?;
+        let raw = reader.read_dir_block(child)?;
+        let node = parse_checked_node(p, reader, &raw)?;
         check_range(&node, lo, hi)?;
         if let Some(f) = path.frames.get_mut(level) {
             f.lblk = child;
@@ -921,4 +969,19 @@ pub fn probe<R: DirBlockReader + ?Sized>(
     }
     path.leaf = child;
     Ok(path)
+}
+
+/// [`parse_node`] with the reader's verified bit: the checks that depend on
+/// the block's bytes alone run once per read of the block.
+fn parse_checked_node<'a, R: DirBlockReader + ?Sized>(
+    p: &DxParams,
+    reader: &R,
+    raw: &'a R::Block,
+) -> Result<DxBlock<'a, R::Block>> {
+    let verified = reader.is_verified(raw);
+    let node = parse_node(p, raw, verified)?;
+    if !verified {
+        reader.set_verified(raw);
+    }
+    Ok(node)
 }

@@ -5,16 +5,15 @@
 //! entries and are skipped after their checksum is checked.
 
 use super::errors::errno;
-use super::extents::map;
+use super::extents::{map, DevBlock};
 use super::INode;
+use crate::disk::bytes::Bytes;
 use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
 use crate::disk::extent::Mapping;
 use crate::disk::features::incompat;
-use crate::glue::buffer::BufferHead;
 use crate::glue::dentry::{DirEmitter, DirEntryType};
 use crate::glue::task::yield_point;
 use kernel::prelude::*;
-use kernel::types::ARef;
 
 /// One directory block, read and verified.
 pub(crate) struct DirBlock {
@@ -31,44 +30,46 @@ pub(crate) enum Slot {
     Hole(u64),
 }
 
-/// Reads logical block `lblk` of directory `dir` into a private copy (see
-/// [`read_block_into`]).
+/// Reads logical block `lblk` of directory `dir` into a private copy and
+/// verifies it (see [`block_in_place`]); readdir parses the copy.
 pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
-    let bh = match device_block(dir, lblk)? {
-        Ok(bh) => bh,
+    let dev = match device_block(dir, lblk)? {
+        Ok(dev) => dev,
         Err(n) => return Ok(Slot::Hole(n)),
     };
-    let bytes = bh.copy()?;
-    let kind = verify(dir, lblk, &bh, &bytes)?;
+    let bytes = dev.copy()?;
+    let kind = verify(dir, lblk, &dev, &bytes[..])?;
     Ok(Slot::Block(DirBlock { bytes, kind }))
 }
 
-/// What [`read_block_into`] found.
-pub(crate) enum Read {
-    /// The block was copied and verified.
-    Block,
-    /// A hole (or unwritten extent): `out` untouched.
-    Hole,
+/// What a logical block of a directory holds, read in place.
+pub(crate) enum InPlace {
+    /// A block with records (or an htree node), verified, and its kind.
+    Block(DevBlock, BlockKind),
+    /// A hole (or unwritten extent) of this many blocks: no records.
+    Hole(u64),
 }
 
-/// Reads logical block `lblk` of directory `dir` into `out` (one block) and
-/// verifies it. Also the loop step of every walk over a directory: yields
+/// Reads logical block `lblk` of directory `dir` and verifies it, leaving
+/// its bytes in the buffer cache (lookups search it in place, see
+/// `disk::dir::find_name`): its kind, and its checksum once per read from
+/// the device. Also the loop step of every walk over a directory: yields
 /// the CPU and stops on a fatal signal, since the number of blocks comes
 /// from disk.
-pub(crate) fn read_block_into(dir: &INode, lblk: u64, out: &mut [u8]) -> Result<Read> {
-    let bh = match device_block(dir, lblk)? {
-        Ok(bh) => bh,
-        Err(_) => return Ok(Read::Hole),
+pub(crate) fn block_in_place(dir: &INode, lblk: u64) -> Result<InPlace> {
+    let dev = match device_block(dir, lblk)? {
+        Ok(dev) => dev,
+        Err(n) => return Ok(InPlace::Hole(n)),
     };
-    bh.read(0, out)?;
-    verify(dir, lblk, &bh, out)?;
-    Ok(Read::Block)
+    let kind = verify(dir, lblk, &dev, &dev)?;
+    Ok(InPlace::Block(dev, kind))
 }
 
-/// The device's buffer holding logical block `lblk` of `dir`, or
-/// `Err(blocks)` for a hole (or unwritten extent) of that many blocks.
-/// Yields the CPU and stops on a fatal signal (see [`read_block_into`]).
-fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Result<ARef<BufferHead>, u64>> {
+/// The device's block holding logical block `lblk` of `dir`, or
+/// `Err(blocks)` for a hole (or unwritten extent) of that many blocks;
+/// not verified (the htree walk checks index blocks itself). Yields the
+/// CPU and stops on a fatal signal (see [`block_in_place`]).
+pub(crate) fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Result<DevBlock, u64>> {
     yield_point()?;
     let sb = dir.sb();
     let pblk = match map(dir, lblk)? {
@@ -89,13 +90,20 @@ fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Result<ARef<Buff
             pblk
         );
     })?;
-    Ok(Ok(bh))
+    Ok(Ok(DevBlock::new(bh)))
 }
 
-/// Checks `bytes`, the copy of block `lblk` of `dir` read from `bh`: its
-/// kind, and its checksum once per read from the device (ext4's verified
-/// bit), not on every lookup that walks the block.
-fn verify(dir: &INode, lblk: u64, bh: &BufferHead, bytes: &[u8]) -> Result<BlockKind> {
+/// Checks `bytes`, block `lblk` of `dir` as read from `dev` (a copy, or
+/// `dev` itself): its kind, and its checksum once per read from the
+/// device (ext4's verified bit), not on every lookup that walks the block.
+/// The bit is set here for leaf blocks only: an index block gets it from
+/// the htree walk, which checks more than the checksum (the hash order).
+fn verify<B: Bytes + ?Sized>(
+    dir: &INode,
+    lblk: u64,
+    dev: &DevBlock,
+    bytes: &B,
+) -> Result<BlockKind> {
     let sb = dir.sb();
     let fi = sb.data();
     let (indexed, csum_seed) = {
@@ -106,10 +114,10 @@ fn verify(dir: &INode, lblk: u64, bh: &BufferHead, bytes: &[u8]) -> Result<Block
         fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
         errno(e)
     };
-    let seed = (fi.sb.has_metadata_csum() && !bh.is_verified()).then_some(csum_seed);
+    let seed = (fi.sb.has_metadata_csum() && !dev.is_verified()).then_some(csum_seed);
     let kind = check_block(bytes, indexed, lblk as u32, seed).map_err(fail)?;
-    if seed.is_some() {
-        bh.set_verified();
+    if seed.is_some() && kind == BlockKind::Leaf {
+        dev.set_verified();
     }
     Ok(kind)
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Extent trees over the buffer cache (ext4's extents.c): the disk layer
-//! walks the tree; blocks come from the device as private copies, and the
+//! walks the tree; blocks are read in place ([`DevBlock`]: the fields the
+//! walk needs, copied out one by one, never the whole block), and the
 //! buffer's verified bit makes each block's checksum and entries (including
 //! the system-zone lookup of every extent and child block) checked once per
 //! read from the device, not on every mapping through it. What depends on
@@ -12,6 +13,7 @@
 
 use super::errors::errno;
 use super::INode;
+use crate::disk::bytes::Bytes;
 use crate::disk::extent::{self, BlockSource, Mapping};
 use crate::disk::Error as DiskError;
 use crate::glue::buffer::BufferHead;
@@ -29,11 +31,61 @@ pub(crate) struct Blocks<'a, S> {
     pub(crate) cache_verified: bool,
 }
 
-/// A block read through the buffer cache: the buffer (for its verified
-/// bit) and a private copy of its bytes, which is what gets parsed (the
-/// glue never lends out live buffer memory).
+/// A block of the device read in place: the disk layer reads it through
+/// the glue's copying accessors (field by field, see the glue's buffer
+/// rule), and its buffer carries the verified bit.
+pub(crate) struct DevBlock(ARef<BufferHead>);
+
+impl DevBlock {
+    /// Wraps a buffer of the device.
+    pub(crate) fn new(bh: ARef<BufferHead>) -> DevBlock {
+        DevBlock(bh)
+    }
+
+    /// Whether the block's checks already passed since it was read from
+    /// the device (the buffer's verified bit).
+    pub(crate) fn is_verified(&self) -> bool {
+        self.0.is_verified()
+    }
+
+    /// Records that the block's checks passed.
+    pub(crate) fn set_verified(&self) {
+        self.0.set_verified()
+    }
+
+    /// A private copy of the whole block, for parsers that take a slice.
+    pub(crate) fn copy(&self) -> Result<KVec<u8>> {
+        self.0.copy()
+    }
+}
+
+impl Bytes for DevBlock {
+    #[inline]
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+
+    #[inline]
+    fn read_into(&self, off: usize, dst: &mut [u8]) -> core::result::Result<(), DiskError> {
+        self.0.read(off, dst).map_err(|_| DiskError::Truncated)
+    }
+
+    fn crc32c_range(
+        &self,
+        crc: u32,
+        off: usize,
+        len: usize,
+    ) -> core::result::Result<u32, DiskError> {
+        self.0
+            .crc32c(crc, off, len)
+            .map_err(|_| DiskError::Truncated)
+    }
+}
+
+/// A block read through the buffer cache as a private copy of its bytes
+/// (what the attribute parser takes), with its buffer for the verified bit.
 pub(crate) struct BlockCopy {
-    bh: ARef<BufferHead>,
+    block: DevBlock,
     bytes: KVec<u8>,
 }
 
@@ -41,12 +93,12 @@ impl BlockCopy {
     /// Whether the block's checks already passed since it was read from
     /// the device (the buffer's verified bit).
     pub(crate) fn is_verified(&self) -> bool {
-        self.bh.is_verified()
+        self.block.is_verified()
     }
 
     /// Records that the block's checks passed.
     pub(crate) fn set_verified(&self) {
-        self.bh.set_verified()
+        self.block.set_verified()
     }
 }
 
@@ -56,29 +108,39 @@ impl AsRef<[u8]> for BlockCopy {
     }
 }
 
-impl<S> BlockSource for Blocks<'_, S> {
-    type Block = BlockCopy;
+impl<S> Blocks<'_, S> {
+    /// Reads block `pblk` as a private copy.
+    pub(crate) fn read_copy(&self, pblk: u64) -> core::result::Result<BlockCopy, DiskError> {
+        let block = self.read(pblk)?;
+        let bytes = block.copy().map_err(|_| DiskError::Io { block: pblk })?;
+        Ok(BlockCopy { block, bytes })
+    }
+}
 
-    fn read(&self, pblk: u64) -> core::result::Result<BlockCopy, DiskError> {
+impl<S> BlockSource for Blocks<'_, S> {
+    type Block = DevBlock;
+
+    fn read(&self, pblk: u64) -> core::result::Result<DevBlock, DiskError> {
         if pblk >= self.blocks_count {
             return Err(DiskError::Corrupt {
                 what: "block number beyond the filesystem",
                 value: pblk,
             });
         }
-        let io = |_| DiskError::Io { block: pblk };
-        let bh = self.sb.bread(pblk).map_err(io)?;
-        let bytes = bh.copy().map_err(io)?;
-        Ok(BlockCopy { bh, bytes })
+        let bh = self
+            .sb
+            .bread(pblk)
+            .map_err(|_| DiskError::Io { block: pblk })?;
+        Ok(DevBlock(bh))
     }
 
-    fn is_verified(&self, b: &BlockCopy) -> bool {
-        self.cache_verified && b.bh.is_verified()
+    fn is_verified(&self, b: &DevBlock) -> bool {
+        self.cache_verified && b.is_verified()
     }
 
-    fn set_verified(&self, b: &BlockCopy) {
+    fn set_verified(&self, b: &DevBlock) {
         if self.cache_verified {
-            b.bh.set_verified()
+            b.set_verified()
         }
     }
 }

@@ -7,13 +7,14 @@
 //! an indexed one whose index is malformed (ext4's `ERR_BAD_DX_DIR`, after
 //! a warning), are scanned block by block.
 
-use super::dir::{bad_entry, entries, read_block, read_block_into, DirBlock, Read, Slot};
+use super::dir::{bad_entry, block_in_place, device_block, InPlace};
 use super::errors::errno;
+use super::extents::DevBlock;
 use super::inode::iget;
 use super::INode;
-use crate::disk::dir::BlockKind;
+use crate::disk::dir::{find_name, BlockKind};
 use crate::disk::features::compat;
-use crate::disk::htree::{self, DxParams};
+use crate::disk::htree::{self, DirBlockReader, DxParams};
 use crate::disk::Error as DiskError;
 use crate::glue::errno::{efscorrupted, enametoolong};
 use kernel::prelude::*;
@@ -57,15 +58,19 @@ pub(crate) fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
     iget(dir.sb(), ino).map(Some)
 }
 
-/// The inode number of `name` in block `b` (logical block `lblk`) of `dir`.
-fn find_in_block(dir: &INode, b: &DirBlock, lblk: u64, name: &[u8]) -> Result<Option<u32>> {
-    for e in entries(dir, b) {
-        let e = e.map_err(|e| bad_entry(dir, lblk, e))?;
-        if e.name == name {
-            return Ok(Some(e.ino));
-        }
-    }
-    Ok(None)
+/// The inode number of `name` in block `b` (logical block `lblk`) of `dir`,
+/// searched in place.
+fn find_in_block(
+    dir: &INode,
+    b: &DevBlock,
+    kind: BlockKind,
+    lblk: u64,
+    name: &[u8],
+) -> Result<Option<u32>> {
+    let fi = dir.sb().data();
+    // Only leaf blocks end with a checksum tail (see `dir::entries`).
+    let tail = fi.sb.has_metadata_csum() && kind == BlockKind::Leaf;
+    find_name(b, tail, fi.sb.inodes_count, name).map_err(|e| bad_entry(dir, lblk, e))
 }
 
 /// Every block of the directory in turn (index blocks skipped).
@@ -74,19 +79,19 @@ fn linear_find(dir: &INode, name: &[u8]) -> Result<Option<u32>> {
     let nblocks = (dir.size() as u64).div_ceil(1 << bits);
     let mut lblk = 0;
     while lblk < nblocks {
-        let b = match read_block(dir, lblk)? {
-            Slot::Block(b) => b,
-            Slot::Hole(n) => {
+        let (b, kind) = match block_in_place(dir, lblk)? {
+            InPlace::Block(b, kind) => (b, kind),
+            InPlace::Hole(n) => {
                 lblk = lblk.saturating_add(n);
                 continue;
             }
         };
         let this = lblk;
         lblk += 1;
-        if b.kind == BlockKind::DxNode {
+        if kind == BlockKind::DxNode {
             continue;
         }
-        if let Some(ino) = find_in_block(dir, &b, this, name)? {
+        if let Some(ino) = find_in_block(dir, &b, kind, this, name)? {
             return Ok(Some(ino));
         }
     }
@@ -101,6 +106,42 @@ enum Dx {
     BadIndex,
 }
 
+/// Reads the index blocks of a directory for the htree walk, in place,
+/// with the buffers' verified bit; a failure to read is kept to be
+/// returned as it is.
+struct DxReader<'a> {
+    dir: &'a INode,
+    failed: Option<Error>,
+}
+
+impl DirBlockReader for DxReader<'_> {
+    type Block = DevBlock;
+
+    fn read_dir_block(&mut self, lblk: u32) -> crate::disk::Result<DevBlock> {
+        match device_block(self.dir, u64::from(lblk)) {
+            Ok(Ok(b)) => Ok(b),
+            Ok(Err(_)) => Err(DiskError::Corrupt {
+                what: "htree: hole in an indexed directory",
+                value: u64::from(lblk),
+            }),
+            Err(e) => {
+                self.failed = Some(e);
+                Err(DiskError::Io {
+                    block: u64::from(lblk),
+                })
+            }
+        }
+    }
+
+    fn is_verified(&self, b: &DevBlock) -> bool {
+        b.is_verified()
+    }
+
+    fn set_verified(&self, b: &DevBlock) {
+        b.set_verified()
+    }
+}
+
 /// Searches an indexed directory by hash (ext4's `ext4_dx_find_entry`).
 fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
     let sb = dir.sb();
@@ -109,37 +150,19 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         Ok(p) => p,
         Err(e) => return bad_index(dir, e),
     };
-    let mut buf = crate::glue::buffer::zeroed(params.block_size as usize)?;
-    // Index blocks come through `read_block_into` straight into the walk's
-    // buffer (mapping, read, checksum verified once per read from the
-    // device, errors reported there); a failure is kept to be returned as
-    // it is.
-    let mut failed: Option<Error> = None;
-    let mut reader = |lblk: u32, out: &mut [u8]| -> crate::disk::Result<()> {
-        match read_block_into(dir, u64::from(lblk), out) {
-            Ok(Read::Block) => Ok(()),
-            Ok(Read::Hole) => Err(DiskError::Corrupt {
-                what: "htree: hole in an indexed directory",
-                value: u64::from(lblk),
-            }),
-            Err(e) => {
-                failed = Some(e);
-                Err(DiskError::Io {
-                    block: u64::from(lblk),
-                })
-            }
-        }
-    };
-    let mut path = match htree::probe(&params, name, &mut reader, &mut buf) {
+    // Index blocks are read in place (mapping, read; checksum and hash
+    // order verified by the walk once per read from the device).
+    let mut reader = DxReader { dir, failed: None };
+    let mut path = match htree::probe(&params, name, &mut reader) {
         Ok(p) => p,
-        Err(e) => return dx_error(dir, e, failed.take()),
+        Err(e) => return dx_error(dir, e, reader.failed.take()),
     };
     let mut leaf = path.leaf();
     loop {
         let lblk = u64::from(leaf);
-        let b = match read_block(dir, lblk)? {
-            Slot::Block(b) => b,
-            Slot::Hole(_) => {
+        let (b, kind) = match block_in_place(dir, lblk)? {
+            InPlace::Block(b, kind) => (b, kind),
+            InPlace::Hole(_) => {
                 return bad_index(
                     dir,
                     DiskError::Corrupt {
@@ -152,14 +175,14 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         // Searched as a leaf whatever it looks like, as ext4 reads it
         // (DIRENT_HTREE): an emptied leaf without a checksum tail (one
         // record, inode 0, covering the block) looks like an index node.
-        if let Some(ino) = find_in_block(dir, &b, lblk, name)? {
+        if let Some(ino) = find_in_block(dir, &b, kind, lblk, name)? {
             return Ok(Dx::Found(ino));
         }
         drop(b);
-        match path.next_leaf(&params, &mut reader, &mut buf) {
+        match path.next_leaf(&params, &mut reader) {
             Ok(Some(next)) => leaf = next,
             Ok(None) => return Ok(Dx::Absent),
-            Err(e) => return dx_error(dir, e, failed.take()),
+            Err(e) => return dx_error(dir, e, reader.failed.take()),
         }
     }
 }

@@ -28,7 +28,6 @@ use super::errors::errno;
 use super::extents::{BlockCopy, Blocks};
 use super::inode::read_bytes;
 use super::{INode, Rext4};
-use crate::disk::extent::BlockSource;
 use crate::disk::xattr::{self, index, Entry, NameList, Xattrs};
 use crate::glue::errno::{enodata, eopnotsupp};
 use crate::glue::xattr::{ListFilter, XattrNs};
@@ -77,7 +76,7 @@ fn read_block(inode: &INode, blk: u64) -> Result<BlockCopy> {
             value: blk,
         })
     } else {
-        src.read(blk)
+        src.read_copy(blk)
     };
     r.map_err(|e| {
         fs_err!(sb, "inode #{}: xattr block {}: {}", inode.ino(), blk, e);

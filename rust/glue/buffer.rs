@@ -11,9 +11,14 @@
 //! never hands one out. Readers copy what they parse: [`BufferHead::read`]
 //! copies a byte range out with a `memcpy`-like raw copy (the kernel's own
 //! convention for memory other CPUs may write), [`BufferHead::copy`] copies
-//! the whole block. The disk layer then parses the private copy, so a
-//! concurrent change yields a consistent snapshot or a checksum error,
-//! never a torn `&[u8]`.
+//! the whole block, and [`BufferHead::crc32c`] checksums a range in place.
+//! The disk layer parses either a private copy of the whole block (a
+//! concurrent change yields a consistent snapshot or a checksum error) or
+//! the block in place, field by field through `read` (the hot lookup paths:
+//! directory and extent blocks, where a whole-block copy per lookup costs
+//! more than the lookup); each field is copied out once and bounds-checked,
+//! so a concurrent change yields a wrong answer or a corruption report,
+//! never an access outside the buffer or a torn `&[u8]`.
 //!
 //! Writers (the write path) will get `&mut [u8]` only through a guard that
 //! holds jbd2 write access to the buffer (`jbd2_journal_get_write_access`
@@ -83,6 +88,7 @@ impl BufferHead {
     }
 
     /// Copies `dst.len()` bytes from byte `off` of the block into `dst`.
+    #[inline]
     pub(crate) fn read(&self, off: usize, dst: &mut [u8]) -> Result {
         let end = off.checked_add(dst.len()).ok_or(code::EINVAL)?;
         if end > self.size() {
@@ -97,6 +103,26 @@ impl BufferHead {
             core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len());
         }
         Ok(())
+    }
+
+    /// Continues a CRC32C computation from `crc` over bytes `off..off +
+    /// len` of the block (no final inversion, as
+    /// [`crc32c`](super::checksum::crc32c)), read in place by the kernel's
+    /// `crc32c()`: no copy, no reference to the bytes.
+    pub(crate) fn crc32c(&self, crc: u32, off: usize, len: usize) -> Result<u32> {
+        let end = off.checked_add(len).ok_or(code::EINVAL)?;
+        if end > self.size() {
+            return Err(code::EINVAL);
+        }
+        // `b_size` is at most a page, so `len` fits the C length.
+        let n = u32::try_from(len).map_err(|_| code::EINVAL)?;
+        // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
+        // `off..end` lies inside them; crc32c() only reads them through the
+        // raw pointer (as a `memcpy` would, see the module docs).
+        Ok(unsafe {
+            let src = (*self.raw()).b_data.cast::<u8>().add(off);
+            sys::crc32c(crc, src.cast(), n)
+        })
     }
 
     /// Copies the whole block (into memory that is written once: no

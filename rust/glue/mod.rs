@@ -33,8 +33,12 @@
 //! No shared reference (`&[u8]`) to buffer or page-cache memory is ever
 //! created: that memory can change underneath (another writer of the block
 //! device today, rext4 itself through jbd2 once it writes). Readers copy the
-//! bytes they parse out with a raw copy ([`buffer::BufferHead::read`],
-//! [`buffer::BufferHead::copy`]) and parse the private copy. Writers will
+//! bytes they parse out with a raw copy: the whole block
+//! ([`buffer::BufferHead::copy`]), parsed as a private slice, or field by
+//! field ([`buffer::BufferHead::read`]; the disk layer's `Bytes` accessor
+//! over a buffer, which the lookup paths use so that a lookup does not copy
+//! a whole block), and checksum ranges in place
+//! ([`buffer::BufferHead::crc32c`]). Writers will
 //! get `&mut [u8]` only through a guard holding jbd2 write access to the
 //! buffer; see `buffer.rs`.
 

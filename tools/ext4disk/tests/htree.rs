@@ -8,13 +8,15 @@
 mod common;
 
 use common::*;
-use ext4disk::disk::dir::{verify_csum, BlockKind, Entries};
+use ext4disk::disk::bytes::Bytes;
+use ext4disk::disk::dir::{find_name, verify_csum, BlockKind, Entries};
 use ext4disk::disk::extent::{BlockSource, Mapping};
 use ext4disk::disk::htree::{self, DirBlockReader, DxParams};
 use ext4disk::disk::inode::Inode;
 use ext4disk::image::Image;
 use ext4disk::Error;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -185,17 +187,14 @@ struct DirReader<'a> {
 }
 
 impl DirBlockReader for DirReader<'_> {
-    fn read_dir_block(&mut self, lblk: u32, buf: &mut [u8]) -> ext4disk::Result<()> {
+    type Block = Vec<u8>;
+    fn read_dir_block(&mut self, lblk: u32) -> ext4disk::Result<Vec<u8>> {
         match self.img.map(self.dir, lblk)? {
             Mapping::Mapped {
                 pblk,
                 unwritten: false,
                 ..
-            } => {
-                let b = self.img.read(pblk)?;
-                buf.copy_from_slice(&b);
-                Ok(())
-            }
+            } => self.img.read(pblk),
             _ => Err(Error::Corrupt {
                 what: "test: directory hole",
                 value: lblk.into(),
@@ -204,26 +203,79 @@ impl DirBlockReader for DirReader<'_> {
     }
 }
 
+/// A [`DirReader`] that remembers which blocks passed the index checks,
+/// as the kernel's buffer cache does with its verified bit.
+struct CachingReader<'a> {
+    inner: DirReader<'a>,
+    verified: RefCell<BTreeSet<u64>>,
+}
+
+/// A block read by [`CachingReader`]: its bytes and where they came from.
+struct Cached(u64, Vec<u8>);
+
+impl AsRef<[u8]> for Cached {
+    fn as_ref(&self) -> &[u8] {
+        &self.1
+    }
+}
+
+impl DirBlockReader for CachingReader<'_> {
+    type Block = Cached;
+    fn read_dir_block(&mut self, lblk: u32) -> ext4disk::Result<Cached> {
+        let pblk = match self.inner.img.map(self.inner.dir, lblk)? {
+            Mapping::Mapped { pblk, .. } => pblk,
+            _ => panic!("hole"),
+        };
+        Ok(Cached(pblk, self.inner.read_dir_block(lblk)?))
+    }
+    fn is_verified(&self, b: &Cached) -> bool {
+        self.verified.borrow().contains(&b.0)
+    }
+    fn set_verified(&self, b: &Cached) {
+        self.verified.borrow_mut().insert(b.0);
+    }
+}
+
 /// How the fs layer is meant to look a name up: probe, search the leaf,
 /// follow collisions. Returns (inode, leaf block) when found.
 fn lookup(img: &Image, dir: &Inode, name: &[u8]) -> ext4disk::Result<Option<(u32, u32)>> {
-    let p = DxParams::new(&img.sb, dir.size, dir.csum_seed)?;
-    let mut buf = vec![0u8; img.sb.block_size() as usize];
     let mut r = DirReader { img, dir };
-    let mut path = htree::probe(&p, name, &mut r, &mut buf)?;
+    lookup_with(img, dir, name, &mut r)
+}
+
+/// [`lookup`] through any reader.
+fn lookup_with<R: DirBlockReader>(
+    img: &Image,
+    dir: &Inode,
+    name: &[u8],
+    r: &mut R,
+) -> ext4disk::Result<Option<(u32, u32)>> {
+    let p = DxParams::new(&img.sb, dir.size, dir.csum_seed)?;
+    let mut path = htree::probe(&p, name, r)?;
     let mut leaf = path.leaf();
     loop {
-        r.read_dir_block(leaf, &mut buf)?;
+        let buf = r.read_dir_block(leaf)?;
         if let Some(seed) = p.csum_seed {
             verify_csum(&buf, BlockKind::Leaf, seed)?;
         }
-        for e in Entries::new(&buf, 0, p.csum_seed.is_some(), img.sb.inodes_count) {
+        let tail = p.csum_seed.is_some();
+        let found = find_name(&buf, tail, img.sb.inodes_count, name)?;
+        // The slice iterator agrees with the in-place search.
+        let mut copy = vec![0u8; buf.size()];
+        buf.read_into(0, &mut copy)?;
+        let mut listed = None;
+        for e in Entries::new(&copy, 0, tail, img.sb.inodes_count) {
             let e = e?;
             if e.name == name {
-                return Ok(Some((e.ino, leaf)));
+                listed = Some(e.ino);
+                break;
             }
         }
-        match path.next_leaf(&p, &mut r, &mut buf)? {
+        assert_eq!(found, listed);
+        if let Some(ino) = found {
+            return Ok(Some((ino, leaf)));
+        }
+        match path.next_leaf(&p, r)? {
             Some(l) => leaf = l,
             None => return Ok(None),
         }
@@ -322,6 +374,15 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
     let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
     let mut n = 0;
     let mut root_levels = None;
+    // The same lookups through a reader that keeps the verified bit: after
+    // the first, they walk index blocks that passed their checks already.
+    let mut cached = CachingReader {
+        inner: DirReader {
+            img: &img,
+            dir: &dir,
+        },
+        verified: RefCell::new(BTreeSet::new()),
+    };
     for e in &linear {
         if e.name == b"." || e.name == b".." {
             continue;
@@ -330,11 +391,16 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
         let (ino, leaf) =
             got.unwrap_or_else(|| panic!("{path}: {} not found", String::from_utf8_lossy(&e.name)));
         assert_eq!(ino, e.ino, "{}", String::from_utf8_lossy(&e.name));
+        assert_eq!(
+            lookup_with(&img, &dir, &e.name, &mut cached).unwrap(),
+            got,
+            "{}: cached walk",
+            String::from_utf8_lossy(&e.name)
+        );
         let &(h, m, dleaf) = dump
             .names
             .get(&e.name)
             .unwrap_or_else(|| panic!("debugfs lacks {}", String::from_utf8_lossy(&e.name)));
-        let mut buf = vec![0u8; img.sb.block_size() as usize];
         let path_ = htree::probe(
             &p,
             &e.name,
@@ -342,7 +408,6 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
                 img: &img,
                 dir: &dir,
             },
-            &mut buf,
         )
         .unwrap();
         assert_eq!(
@@ -859,17 +924,16 @@ fn collision_bit_continues_into_next_leaf() {
     let root_ino = img.inode(2).unwrap();
     let dir = img.inode(find_ino(&img, &root_ino, b"d")).unwrap();
     let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
-    let mut buf = vec![0u8; 1024];
     let mut r = DirReader {
         img: &img,
         dir: &dir,
     };
-    let mut path = htree::probe(&p, &name, &mut r, &mut buf).unwrap();
+    let mut path = htree::probe(&p, &name, &mut r).unwrap();
     assert_eq!(path.leaf(), prev_leaf);
     assert!(path.continues());
-    assert_eq!(path.next_leaf(&p, &mut r, &mut buf).unwrap(), Some(leaf));
+    assert_eq!(path.next_leaf(&p, &mut r).unwrap(), Some(leaf));
     assert!(!path.continues());
-    assert_eq!(path.next_leaf(&p, &mut r, &mut buf).unwrap(), None);
+    assert_eq!(path.next_leaf(&p, &mut r).unwrap(), None);
     assert_eq!(lookup(&img, &dir, &name).unwrap().map(|x| x.1), Some(leaf));
     // Without the bit the name is simply not found (the walk stops).
     let img = patched(&img_path, &c, |v| {
@@ -898,10 +962,10 @@ fn collision_bit_continues_into_next_leaf() {
         img: &img,
         dir: &dir,
     };
-    let mut path = htree::probe(&p, &name, &mut r, &mut buf).unwrap();
+    let mut path = htree::probe(&p, &name, &mut r).unwrap();
     assert_eq!(path.leaf(), last_of_1);
     assert!(path.continues());
-    assert_eq!(path.next_leaf(&p, &mut r, &mut buf).unwrap(), Some(leaf0));
+    assert_eq!(path.next_leaf(&p, &mut r).unwrap(), Some(leaf0));
     assert_eq!(path.frames()[1].lblk, n2);
     assert_eq!(lookup(&img, &dir, &name).unwrap().map(|x| x.1), Some(leaf0));
     // Every other name is still found.
