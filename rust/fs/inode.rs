@@ -26,6 +26,11 @@ pub(crate) struct InodeData {
     pub(crate) csum_seed: u32,
     /// Whether the inode is a directory.
     pub(crate) is_dir: bool,
+    /// `i_file_acl`: the extended attribute block, 0 for none; checked
+    /// when the inode was read (inside the data blocks, outside the system
+    /// zone), and what getxattr/listxattr use, as ext4 keeps it in
+    /// `ext4_inode_info` rather than trusting a later read of the inode.
+    pub(crate) file_acl: u64,
     /// Creation time, when the inode has room for it.
     pub(crate) crtime: Option<(i64, u32)>,
 }
@@ -37,6 +42,7 @@ impl Default for InodeData {
             flags: 0,
             csum_seed: 0,
             is_dir: false,
+            file_acl: 0,
             crtime: None,
         }
     }
@@ -254,6 +260,7 @@ fn params<'a>(
             flags: raw.flags,
             csum_seed: raw.csum_seed,
             is_dir: raw.is_dir(),
+            file_acl: raw.file_acl,
             crtime: raw.crtime.map(time),
         },
     })
