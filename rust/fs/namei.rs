@@ -112,12 +112,16 @@ enum Dx {
 struct DxReader<'a> {
     dir: &'a INode,
     failed: Option<Error>,
+    /// The block read last: the walk checks each block right after reading
+    /// it, so a checksum failure is this block's.
+    last: u32,
 }
 
 impl DirBlockReader for DxReader<'_> {
     type Block = DevBlock;
 
     fn read_dir_block(&mut self, lblk: u32) -> crate::disk::Result<DevBlock> {
+        self.last = lblk;
         match device_block(self.dir, u64::from(lblk)) {
             Ok(Ok(b)) => Ok(b),
             Ok(Err(_)) => Err(DiskError::Corrupt {
@@ -152,10 +156,14 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
     };
     // Index blocks are read in place (mapping, read; checksum and hash
     // order verified by the walk once per read from the device).
-    let mut reader = DxReader { dir, failed: None };
+    let mut reader = DxReader {
+        dir,
+        failed: None,
+        last: 0,
+    };
     let mut path = match htree::probe(&params, name, &mut reader) {
         Ok(p) => p,
-        Err(e) => return dx_error(dir, e, reader.failed.take()),
+        Err(e) => return dx_error(dir, e, &mut reader),
     };
     let mut leaf = path.leaf();
     loop {
@@ -182,18 +190,24 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         match path.next_leaf(&params, &mut reader) {
             Ok(Some(next)) => leaf = next,
             Ok(None) => return Ok(Dx::Absent),
-            Err(e) => return dx_error(dir, e, reader.failed.take()),
+            Err(e) => return dx_error(dir, e, &mut reader),
         }
     }
 }
 
 /// A failed walk: a block that could not be read or failed its checksum is
 /// the lookup's error (as ext4 returns it); a malformed index falls back.
-fn dx_error(dir: &INode, e: DiskError, failed: Option<Error>) -> Result<Dx> {
-    match (e, failed) {
+fn dx_error(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx> {
+    match (e, reader.failed.take()) {
         (DiskError::Io { .. }, Some(err)) => Err(err),
         (e @ DiskError::BadChecksum { .. }, _) => {
-            fs_err!(dir.sb(), "directory inode #{}: {}", dir.ino(), e);
+            fs_err!(
+                dir.sb(),
+                "directory inode #{}, block {}: {}",
+                dir.ino(),
+                reader.last,
+                e
+            );
             Err(errno(e))
         }
         (e, _) => bad_index(dir, e),
