@@ -96,8 +96,10 @@ pub struct Superblock {
     pub volume_name: [u8; 16],
     /// Reserved GDT blocks for online resize.
     pub reserved_gdt_blocks: u16,
-    /// Journal inode number.
+    /// Journal inode number (0: the journal is on another device).
     pub journal_inum: u32,
+    /// Device number of an external journal (`s_journal_dev`).
+    pub journal_dev: u32,
     /// First orphan inode.
     pub last_orphan: u32,
     /// htree hash seed.
@@ -225,6 +227,7 @@ impl Superblock {
             volume_name: array(b, 0x78)?,
             reserved_gdt_blocks: le16(b, 0xCE)?,
             journal_inum: le32(b, 0xE0)?,
+            journal_dev: le32(b, 0xE4)?,
             last_orphan: le32(b, 0xE8)?,
             hash_seed: [
                 le32(b, 0xEC)?,
@@ -442,6 +445,25 @@ pub fn update_superblock_csum(b: &mut [u8]) -> Result<()> {
         .get_mut(CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4)
         .ok_or(Error::Truncated)?;
     slot.copy_from_slice(&c.to_le_bytes());
+    Ok(())
+}
+
+/// Offset of `s_feature_incompat`.
+const INCOMPAT_OFFSET: usize = 0x60;
+
+/// Clears the `needs_recovery` incompat flag in superblock bytes (after a
+/// journal replay) and, with metadata_csum, stores a fresh checksum.
+pub fn clear_needs_recovery(b: &mut [u8], metadata_csum: bool) -> Result<()> {
+    let slot = b
+        .get_mut(INCOMPAT_OFFSET..INCOMPAT_OFFSET + 4)
+        .ok_or(Error::Truncated)?;
+    let mut v = [0u8; 4];
+    v.copy_from_slice(slot);
+    let bits = u32::from_le_bytes(v) & !incompat::RECOVER;
+    slot.copy_from_slice(&bits.to_le_bytes());
+    if metadata_csum {
+        update_superblock_csum(b)?;
+    }
     Ok(())
 }
 
