@@ -138,6 +138,16 @@ vm() { # RUN SCENARIO [DISK...]: results are named after RUN
     vm_pid[$run]=$!
     runs+=("$run")
 }
+vm_seq() { # RUN... -- FUNCTION [ARG...]: one job slot for boots that run in
+    # sequence (FUNCTION runs them), whose results are named RUN...
+    local names=()
+    while [ "$1" != -- ]; do names+=("$1"); shift; done
+    shift
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    echo "vm ${names[*]}: started"
+    "$@" &
+    for run in "${names[@]}"; do vm_pid[$run]=$!; runs+=("$run"); done
+}
 vm_wait() { # RUN: wait for that run to end
     wait "${vm_pid[$1]}" 2>/dev/null || true
 }
@@ -230,6 +240,27 @@ vm ext4-itself-reference ext4-reference "$img/reference.img"
 # The image a new user makes: plain mkfs.ext4 (1 KiB blocks), filled by
 # ext4, read back by rext4, umount then rmmod at once.
 vm plain-mkfs plain-mkfs "$img/plain.img"
+# Journal recovery: boot 1 resets the guest under the in-kernel ext4
+# (data=journal) right after fsyncs, leaving a fresh mkfs.ext4 image that
+# needs recovery; boot 2 replays copies of it with rext4 and with ext4 and
+# compares, and a copy on a read-only device is refused (EROFS).
+recovery_boots() {
+    local d=$out/recovery
+    mkdir -p "$d"
+    rm -f "$d"/*.img
+    truncate -s 64M "$d/crash.img"
+    if ! mkfs.ext4 -q -F "$d/crash.img" > "$d/mkfs.log" 2>&1; then
+        echo "FAIL recovery-crash: image -- mkfs.ext4 failed, see $d/mkfs.log" > "$out/vm-recovery-crash"
+        echo "FAIL recovery: image -- no crashed image" > "$out/vm-recovery"
+        return
+    fi
+    REXT4_RUN=recovery-crash REXT4_VM_CRASH=1 REXT4_VM_TIMEOUT=300 \
+        qemu/vm.sh recovery-crash "$out/vm-recovery-crash" "$d/crash.img" > "$out/vm-recovery-crash.out" 2>&1
+    for c in a b c; do cp --sparse=always "$d/crash.img" "$d/$c.img"; done
+    REXT4_RUN=recovery REXT4_VM_TIMEOUT=300 \
+        qemu/vm.sh recovery "$out/vm-recovery" "$d/a.img" "$d/b.img" "$d/c.img:ro" > "$out/vm-recovery.out" 2>&1
+}
+vm_seq recovery-crash recovery -- recovery_boots
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.

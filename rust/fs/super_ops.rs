@@ -2,14 +2,23 @@
 
 //! Mounting and superblock-wide operations (ext4's super.c): read and
 //! validate the superblock and group descriptors, build the per-mount
-//! state, statfs, remount.
+//! state, the journal, statfs, remount.
 //!
 //! The per-mount state ([`FsInfo`]) is shaped for the write path although
-//! nothing writes yet: the superblock buffer and every group-descriptor
+//! nothing but journal recovery writes yet: the superblock buffer and every group-descriptor
 //! buffer stay referenced for the life of the mount (as ext4's `s_sbh` and
 //! `s_group_desc`); each group's decoded descriptor sits under its own
 //! spinlock; the free block, free inode and directory counts are percpu
 //! counters (as ext4's `s_freeclusters_counter` & co.).
+//!
+//! The journal is loaded here (ext4's `ext4_load_journal`), through the
+//! glue's jbd2 wrapper on the journal inode, before the metadata a replay
+//! may rewrite is trusted: an image that needs recovery is replayed (jbd2
+//! writes the logged blocks home through the buffer cache, even on a
+//! read-only mount, unless the device itself is read-only: EROFS), then
+//! `needs_recovery` is cleared in the superblock on disk and the
+//! superblock and descriptors are read again. The journal lives in
+//! [`FsInfo`] and is destroyed with it (unmount, or a failed mount).
 //!
 //! The system zone (ext4's block_validity.c) is built here too, once per
 //! mount and never changed: the blocks of every group's superblock and

@@ -25,8 +25,8 @@
 //! second reference of its own, so it can clear `i_private` (the extent
 //! list is freed right after) before the inode can be reached again.
 
-use super::super_block::SuperBlock;
 use super::fs_type::FileSystem;
+use super::super_block::SuperBlock;
 use super::zeroed;
 use crate::sys;
 use core::ffi::c_int;
@@ -102,7 +102,7 @@ unsafe extern "C" fn journal_bmap(mapping: *mut sys::address_space, block: u64) 
 pub(crate) struct Journal {
     journal: NonNull<sys::journal_t>,
     inode: NonNull<sys::inode>,
-    map: KBox<ExtentMap>,
+    _map: KBox<ExtentMap>,
 }
 
 // SAFETY: a `journal_t` is used from any task (jbd2 locks its state
@@ -190,7 +190,7 @@ impl Journal {
         Ok(Journal {
             journal: j,
             inode,
-            map,
+            _map: map,
         })
     }
 
@@ -224,7 +224,12 @@ impl Journal {
     pub(crate) fn set_features(&self, compat: u32, ro: u32, incompat: u32) -> Result {
         // SAFETY: live journal (type invariant).
         let ok = unsafe {
-            sys::jbd2_journal_set_features(self.raw(), compat as usize, ro as usize, incompat as usize)
+            sys::jbd2_journal_set_features(
+                self.raw(),
+                compat as usize,
+                ro as usize,
+                incompat as usize,
+            )
         };
         if ok == 1 {
             Ok(())
@@ -237,7 +242,12 @@ impl Journal {
     pub(crate) fn clear_features(&self, compat: u32, ro: u32, incompat: u32) {
         // SAFETY: live journal (type invariant).
         unsafe {
-            sys::jbd2_journal_clear_features(self.raw(), compat as usize, ro as usize, incompat as usize)
+            sys::jbd2_journal_clear_features(
+                self.raw(),
+                compat as usize,
+                ro as usize,
+                incompat as usize,
+            )
         }
     }
 
@@ -272,13 +282,13 @@ impl Drop for Journal {
         // SAFETY: the journal is live and used by nobody else any more
         // (its owner is being dropped); destroy releases its own inode
         // reference. The glue's reference keeps the inode alive while its
-        // private pointer is cleared, before the map is freed (field drop).
+        // private pointer is cleared, before the map is freed (`_map` is
+        // dropped after this function, with the other fields).
         unsafe {
             // Errors here (an aborted journal) were reported by jbd2.
             sys::jbd2_journal_destroy(self.raw());
             sys::rext4_inode_clear_private(i);
             sys::iput(i);
         }
-        let _ = &self.map;
     }
 }

@@ -356,3 +356,35 @@ fn largedir_and_orphan_present_are_read_only() {
         })
     );
 }
+
+/// What rext4 writes after a journal replay: the superblock without
+/// needs_recovery, every other byte as it was, and a checksum that parses
+/// (with metadata_csum; without it the checksum bytes stay as they were).
+#[test]
+fn clear_needs_recovery_resigns() {
+    use ext4disk::superblock::clear_needs_recovery;
+    let (_s, good) = default_sb();
+    let flagged = patched(
+        &good,
+        0x60,
+        Superblock::parse(&good).unwrap().feature_incompat | incompat::RECOVER,
+    );
+    assert!(Superblock::parse(&flagged).unwrap().needs_recovery());
+    let mut b = flagged.clone();
+    clear_needs_recovery(&mut b, true).unwrap();
+    let sb = Superblock::parse(&b).unwrap();
+    assert!(!sb.needs_recovery());
+    assert_eq!(b, good);
+    // Without re-signing, a metadata_csum superblock no longer parses.
+    let mut unsigned = flagged.clone();
+    clear_needs_recovery(&mut unsigned, false).unwrap();
+    assert_eq!(&unsigned[0x3FC..], &flagged[0x3FC..]);
+    assert!(matches!(
+        Superblock::parse(&unsigned),
+        Err(Error::BadChecksum { .. })
+    ));
+    assert_eq!(
+        clear_needs_recovery(&mut [0u8; 0x62], true),
+        Err(Error::Truncated)
+    );
+}
