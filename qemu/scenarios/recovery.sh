@@ -1,12 +1,15 @@
-# Boot 2 of the journal-recovery test: three copies of the image that
-# recovery-crash.sh left by resetting the guest under the in-kernel ext4
-# (data=journal). rext4 mounts copy A read-only and replays the journal;
+# Boot 2 of the journal-recovery test: copies of the two images (1 KiB and
+# 4 KiB blocks) that recovery-crash.sh left by resetting the guest under
+# the in-kernel ext4 (data=journal). For each, rext4 mounts copy A
+# read-only and replays the journal;
 # the in-kernel ext4 replays copy B the same way; both trees must match
 # (content and metadata, qemu/scenarios/manifest.sh), every fsync'ed file
 # must hold what was written, and after rext4's unmount copy A is clean for
-# e2fsck with needs_recovery cleared. Copy C is on a read-only device,
-# where recovery is impossible: rext4 refuses it with EROFS, as ext4 does.
-# Disks: vda copy A, vdb copy B (both written), vdc copy C (read-only).
+# e2fsck with needs_recovery cleared. Copy C of the 1 KiB image is on a
+# read-only device, where recovery is impossible: rext4 refuses it with
+# EROFS, as ext4 does.
+# Disks: 1 KiB image: vda copy A, vdb copy B (both written), vdc copy C
+# (read-only); 4 KiB image: vdd copy A, vde copy B.
 SCENARIO=recovery
 . /scenarios/lib.sh
 load_rext4
@@ -14,20 +17,27 @@ load_rext4
 content() { yes "$1 reproducible content line" | head -c "$2"; }
 needs_recovery() { dumpe2fs -h "$1" 2>/dev/null | grep -q '^Filesystem features:.* needs_recovery'; }
 
-check "crashed image needs recovery" needs_recovery /dev/vda
-
-mkdir -p /mnt/a /mnt/b
-mark_dmesg
-check "rext4: mount -o ro replays the journal" mount -t rext4 -o ro /dev/vda /mnt/a
-dmesg_has "rext4: recovery logged" "rext4 \(vda\): recovery complete"
-check "ext4: mount -o ro replays the journal" mount -t ext4 -o ro /dev/vdb /mnt/b
-check "rext4: manifest" sh -c 'sh /scenarios/manifest.sh /mnt/a > /tmp/a.manifest'
-check "ext4: manifest" sh -c 'sh /scenarios/manifest.sh /mnt/b > /tmp/b.manifest'
-if [ -s /tmp/b.manifest ] && cmp -s /tmp/a.manifest /tmp/b.manifest; then
-    pass "rext4 tree equals ext4 tree" "$(wc -l < /tmp/a.manifest) entries"
-else
-    fail "rext4 tree equals ext4 tree" "$(diff /tmp/b.manifest /tmp/a.manifest | head -6)"
-fi
+# replayed NAME DEV-A DEV-B: rext4 replays DEV-A, ext4 DEV-B; compared.
+replayed() {
+    local L=$1 a=$2 b=$3
+    check "$L: crashed image needs recovery" needs_recovery "/dev/$a"
+    mark_dmesg
+    check "$L: rext4: mount -o ro replays the journal" mount -t rext4 -o ro "/dev/$a" /mnt/a
+    dmesg_has "$L: rext4: recovery logged" "rext4 \\($a\\): recovery complete"
+    check "$L: ext4: mount -o ro replays the journal" mount -t ext4 -o ro "/dev/$b" /mnt/b
+    check "$L: rext4: manifest" sh -c 'sh /scenarios/manifest.sh /mnt/a > /tmp/a.manifest'
+    check "$L: ext4: manifest" sh -c 'sh /scenarios/manifest.sh /mnt/b > /tmp/b.manifest'
+    if [ -s /tmp/b.manifest ] && cmp -s /tmp/a.manifest /tmp/b.manifest; then
+        pass "$L: rext4 tree equals ext4 tree" "$(wc -l < /tmp/a.manifest) entries"
+    else
+        fail "$L: rext4 tree equals ext4 tree" "$(diff /tmp/b.manifest /tmp/a.manifest | head -6)"
+    fi
+    check "$L: rext4: fsync'ed files hold what was written" synced
+    check "$L: rext4: umount" umount /mnt/a
+    check "$L: ext4: umount" umount /mnt/b
+    check_fails "$L: rext4: needs_recovery cleared" needs_recovery "/dev/$a"
+    check "$L: rext4: e2fsck -fn clean after replay" e2fsck -fn "/dev/$a"
+}
 synced() {
     for f in synced-1 synced-4096 synced-70000 synced-300000 last; do
         n=${f#synced-}
@@ -37,15 +47,13 @@ synced() {
         [ "$want" = "$got" ] || { echo "$f: $got, want $want"; return 1; }
     done
 }
-check "rext4: fsync'ed files hold what was written" synced
-check "rext4: umount" umount /mnt/a
-check "ext4: umount" umount /mnt/b
-check_fails "rext4: needs_recovery cleared" needs_recovery /dev/vda
-check "rext4: e2fsck -fn clean after replay" e2fsck -fn /dev/vda
+mkdir -p /mnt/a /mnt/b
+replayed 1k vda vdb
+replayed 4k vdd vde
 # A read-only device: recovery cannot write, the mount is refused.
 mark_dmesg
 if mount -t rext4 -o ro /dev/vdc /mnt/a >/tmp/m.out 2>&1; then
-    fail "read-only device: mount refused" "mount succeeded"
+    fail "read-only device: mount refused with EROFS" "mount succeeded"
     umount /mnt/a
 elif grep -q "Read-only file system" /tmp/m.out; then
     pass "read-only device: mount refused with EROFS"
