@@ -15,12 +15,18 @@ SCENARIO=recovery
 load_rext4
 
 content() { yes "$1 reproducible content line" | head -c "$2"; }
+error_count_is() { dumpe2fs -h "$2" 2>/dev/null | grep -E -q "^FS Error count: +$1\$"; }
 needs_recovery() { dumpe2fs -h "$1" 2>/dev/null | grep -q '^Filesystem features:.* needs_recovery'; }
 
 # replayed NAME DEV-A DEV-B: rext4 replays DEV-A, ext4 DEV-B; compared.
 replayed() {
     local L=$1 a=$2 b=$3
     check "$L: crashed image needs recovery" needs_recovery "/dev/$a"
+    # An error record written outside the journal after the crash (as
+    # ext4 records errors): the replay puts back the journalled, older
+    # superblock, and both must keep the record, as ext4 does.
+    check "$L: error count recorded" sh -c \
+        "debugfs -w -R 'ssv error_count 5' /dev/$a && debugfs -w -R 'ssv error_count 5' /dev/$b"
     mark_dmesg
     check "$L: rext4: mount -o ro replays the journal" mount -t rext4 -o ro "/dev/$a" /mnt/a
     dmesg_has "$L: rext4: recovery logged" "rext4 \\($a\\): recovery complete"
@@ -37,6 +43,8 @@ replayed() {
     check "$L: ext4: umount" umount /mnt/b
     check_fails "$L: rext4: needs_recovery cleared" needs_recovery "/dev/$a"
     check "$L: rext4: e2fsck -fn clean after replay" e2fsck -fn "/dev/$a"
+    check "$L: rext4: error record kept" error_count_is 5 "/dev/$a"
+    check "$L: ext4: error record kept" error_count_is 5 "/dev/$b"
 }
 synced() {
     for f in synced-1 synced-4096 synced-70000 synced-300000 last; do

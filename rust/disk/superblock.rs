@@ -450,10 +450,39 @@ pub fn update_superblock_csum(b: &mut [u8]) -> Result<()> {
 
 /// Offset of `s_feature_incompat`.
 const INCOMPAT_OFFSET: usize = 0x60;
+/// Offset of `s_state`.
+const STATE_OFFSET: usize = 0x3A;
 
-/// Clears the `needs_recovery` incompat flag in superblock bytes (after a
-/// journal replay) and, with metadata_csum, stores a fresh checksum.
-pub fn clear_needs_recovery(b: &mut [u8], metadata_csum: bool) -> Result<()> {
+/// The error record ext4 writes outside the journal, `s_error_count` up to
+/// `s_mount_opts` (ext4's `EXT4_S_ERR_START..EXT4_S_ERR_END`).
+pub const ERROR_RECORD: core::ops::Range<usize> = 0x194..0x200;
+
+/// The superblock after a journal replay, as ext4 leaves it
+/// (`ext4_load_journal`, `ext4_mark_recovery_complete`): the error record
+/// as it was before the replay (`errors`: a replayed, older copy of the
+/// superblock must not roll it back), the error state kept if it was set
+/// (`error_state`), `needs_recovery` cleared, and with metadata_csum a
+/// fresh checksum. Fails before changing anything.
+pub fn mark_recovered(
+    b: &mut [u8],
+    errors: &[u8],
+    error_state: bool,
+    metadata_csum: bool,
+) -> Result<()> {
+    if b.len() < SUPERBLOCK_SIZE || errors.len() != ERROR_RECORD.len() {
+        return Err(Error::Truncated);
+    }
+    let rec = b.get_mut(ERROR_RECORD).ok_or(Error::Truncated)?;
+    rec.copy_from_slice(errors);
+    if error_state {
+        let state = b
+            .get_mut(STATE_OFFSET..STATE_OFFSET + 2)
+            .ok_or(Error::Truncated)?;
+        let mut v = [0u8; 2];
+        v.copy_from_slice(state);
+        let v = u16::from_le_bytes(v) | STATE_ERROR;
+        state.copy_from_slice(&v.to_le_bytes());
+    }
     let slot = b
         .get_mut(INCOMPAT_OFFSET..INCOMPAT_OFFSET + 4)
         .ok_or(Error::Truncated)?;

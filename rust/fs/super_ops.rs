@@ -39,8 +39,8 @@ use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
 use crate::disk::inode::{inode_location, ROOT_INO};
 use crate::disk::superblock::{
-    Superblock, UuidDisplay, EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET,
-    SUPERBLOCK_SIZE,
+    mark_recovered, Superblock, UuidDisplay, ERROR_RECORD, EXT4_MAGIC, MAX_DESC_SIZE,
+    MIN_BLOCK_SIZE, STATE_ERROR, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::Error as DiskError;
@@ -255,6 +255,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     }
     let (mut gd_bhs, mut descs) = read_groups(sb, &d)?;
     let mut ranges = KVVec::new();
+    let errors = error_record(&sbh, &d)?;
     let (journal, mut journal_blocks) = match journal_map(sb, &d, &descs, &mut ranges)? {
         None => (None, 0),
         Some(ji) => {
@@ -265,7 +266,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     let mut d = d;
     let mut sbh = sbh;
     if let Some(j) = journal.as_ref().filter(|_| d.needs_recovery()) {
-        mark_recovery_complete(sb, j, &sbh, &d)?;
+        mark_recovery_complete(sb, j, &sbh, &d, &errors)?;
         // The replay rewrote metadata blocks through the buffer cache: the
         // superblock (now without needs_recovery, its checksum verified
         // again) and the descriptors are read afresh, and so is the
@@ -287,7 +288,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         journal_blocks = journal_map(sb, &d, &descs, &mut ranges)?.map_or(0, |ji| ji.nblocks);
         sb_info!(sb, "recovery complete");
     }
-    if d.state & crate::disk::superblock::STATE_ERROR != 0 {
+    if d.state & STATE_ERROR != 0 {
         sb_err!(
             sb,
             "warning: the filesystem has errors recorded; run e2fsck"
@@ -566,22 +567,39 @@ fn set_journal_csum(journal: &Journal, d: &Superblock, opts: &MountOptions) -> R
     }
 }
 
-/// After a replay: checkpoints the journal and clears `needs_recovery` in
-/// the superblock on disk, with a fresh checksum, written at once (ext4's
-/// `ext4_mark_recovery_complete` and `ext4_commit_super`).
+/// The superblock's error record before a replay (see
+/// [`mark_recovery_complete`]).
+type ErrorRecord = [u8; ERROR_RECORD.end - ERROR_RECORD.start];
+
+/// Copies the error record out of the superblock buffer.
+fn error_record(sbh: &BufferHead, d: &Superblock) -> Result<ErrorRecord> {
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
+    let mut rec = [0u8; ERROR_RECORD.end - ERROR_RECORD.start];
+    sbh.read(off + ERROR_RECORD.start, &mut rec)?;
+    Ok(rec)
+}
+
+/// After a replay: checkpoints the journal and writes the superblock at
+/// once without `needs_recovery`, with the error record and error state
+/// from before the replay (`errors`, `d`: the replay may have put back an
+/// older copy of the superblock) and a fresh checksum (ext4's
+/// `ext4_load_journal`, `ext4_mark_recovery_complete` and
+/// `ext4_commit_super`).
 fn mark_recovery_complete(
     sb: &Sb<New>,
     journal: &Journal,
     sbh: &BufferHead,
     d: &Superblock,
+    errors: &ErrorRecord,
 ) -> Result {
     journal.flush().inspect_err(|e| {
         sb_err!(sb, "error flushing the journal: error {}", e.to_errno());
     })?;
     let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
     let csum = d.has_metadata_csum();
+    let error_state = d.state & STATE_ERROR != 0;
     sbh.write_sync(off, SUPERBLOCK_SIZE, |b| {
-        crate::disk::superblock::clear_needs_recovery(b, csum).map_err(errno)
+        mark_recovered(b, errors, error_state, csum).map_err(errno)
     })
     .inspect_err(|e| {
         sb_err!(
