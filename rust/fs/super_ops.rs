@@ -5,9 +5,9 @@
 //! state, the journal, statfs, remount.
 //!
 //! The per-mount state ([`FsInfo`]) is shaped for the write path although
-//! nothing but journal recovery writes yet: the superblock buffer and every group-descriptor
-//! buffer stay referenced for the life of the mount (as ext4's `s_sbh` and
-//! `s_group_desc`); each group's decoded descriptor sits under its own
+//! nothing but journal recovery writes yet: the superblock buffer and every
+//! group-descriptor buffer stay referenced for the life of the mount (as
+//! ext4's `s_sbh` and `s_group_desc`); each group's decoded descriptor sits under its own
 //! spinlock; the free block, free inode and directory counts are percpu
 //! counters (as ext4's `s_freeclusters_counter` & co.).
 //!
@@ -260,7 +260,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         None => (None, 0),
         Some(ji) => {
             let n = ji.nblocks;
-            (Some(load_journal(sb, &d, ji, &opts)?), n)
+            (load_journal(sb, &d, ji, &opts)?, n)
         }
     };
     let mut d = d;
@@ -381,8 +381,10 @@ struct JournalInode {
     /// Its size in blocks, rounded up and capped at the 32-bit logical
     /// block space (what statfs counts as overhead).
     nblocks: u64,
-    /// Its extents in logical order (empty for a block-mapped journal,
-    /// which rext4 does not read).
+    /// Whether the inode is extent-mapped (else block-mapped, which rext4
+    /// does not read).
+    extent_mapped: bool,
+    /// Its extents in logical order.
     extents: KVVec<JournalExtent>,
 }
 
@@ -425,12 +427,13 @@ fn journal_map(
     let nblocks = raw.size.div_ceil(1 << d.block_bits()).min(1 << 32);
     let mut extents = KVVec::new();
     // A block-mapped journal (ext3 style) is not protected: rext4 reads
-    // extent trees only (and cannot load it: refused at load).
+    // extent trees only (and does not load it, see `load_journal`).
     if !raw.has_extents() {
         return Ok(Some(JournalInode {
             ino,
             size: raw.size,
             nblocks,
+            extent_mapped: false,
             extents,
         }));
     }
@@ -477,6 +480,7 @@ fn journal_map(
         ino,
         size: raw.size,
         nblocks,
+        extent_mapped: true,
         extents,
     }))
 }
@@ -491,7 +495,7 @@ fn load_journal(
     d: &Superblock,
     ji: JournalInode,
     opts: &MountOptions,
-) -> Result<Journal> {
+) -> Result<Option<Journal>> {
     let ro_dev = sb.is_device_read_only();
     if d.needs_recovery() {
         sb_info!(sb, "recovery required on readonly filesystem");
@@ -504,13 +508,25 @@ fn load_journal(
         }
         sb_info!(sb, "write access will be enabled during recovery");
     }
-    if ji.extents.is_empty() {
-        sb_err!(
+    if !ji.extent_mapped {
+        // rext4 maps extent trees only (as for every file); a clean
+        // block-mapped (ext3-style) journal is left alone on a read-only
+        // mount, one to replay is refused.
+        if d.needs_recovery() {
+            sb_err!(
+                sb,
+                "journal inode #{} is block-mapped: rext4 cannot replay it; \
+                 mount the filesystem once with ext4 or run e2fsck",
+                ji.ino
+            );
+            return Err(code::EINVAL);
+        }
+        sb_info!(
             sb,
-            "journal inode #{} has no extents (block-mapped journals are not supported)",
+            "journal inode #{} is block-mapped: not loaded (read-only mount)",
             ji.ino
         );
-        return Err(code::EINVAL);
+        return Ok(None);
     }
     let journal = Journal::init_inode(sb, ji.ino, ji.size, ji.extents).inspect_err(|e| {
         sb_err!(
@@ -536,7 +552,7 @@ fn load_journal(
     set_journal_csum(&journal, d, opts).inspect_err(|_| {
         sb_err!(sb, "failed to set journal checksum feature set");
     })?;
-    Ok(journal)
+    Ok(Some(journal))
 }
 
 /// The journal's checksum features from the options, as ext4's
