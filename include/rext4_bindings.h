@@ -64,6 +64,11 @@ const int REXT4_SEEK_DATA = SEEK_DATA;
 const int REXT4_SEEK_HOLE = SEEK_HOLE;
 const int REXT4_FS_VALUE_IS_FLAG = fs_value_is_flag;
 const int REXT4_FS_VALUE_IS_STRING = fs_value_is_string;
+const unsigned int REXT4_S_IFREG = S_IFREG;
+const unsigned int REXT4_JBD2_FEATURE_COMPAT_CHECKSUM = JBD2_FEATURE_COMPAT_CHECKSUM;
+const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V2 = JBD2_FEATURE_INCOMPAT_CSUM_V2;
+const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V3 = JBD2_FEATURE_INCOMPAT_CSUM_V3;
+const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT = JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT;
 #endif
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
@@ -99,5 +104,14 @@ void rext4_percpu_counter_destroy(struct percpu_counter *c);
 void rext4_posix_acl_release(struct posix_acl *acl);
 kuid_t rext4_make_kuid(uid_t uid);
 kgid_t rext4_make_kgid(gid_t gid);
+bool rext4_sb_bdev_read_only(struct super_block *sb);
+void rext4_lock_buffer(struct buffer_head *bh);
+void rext4_journal_set_barrier(journal_t *journal, bool on);
+void rext4_journal_set_commit_interval(journal_t *journal, unsigned int secs);
+bool rext4_journal_has_barrier(journal_t *journal);
+void rext4_inode_set_journal(struct inode *inode, umode_t mode,
+			     const struct address_space_operations *aops,
+			     void *private);
+void rext4_inode_clear_private(struct inode *inode);
 
 #endif /* REXT4_BINDINGS_H */

@@ -157,3 +157,49 @@ kgid_t rext4_make_kgid(gid_t gid)
 {
 	return make_kgid(&init_user_ns, gid);
 }
+
+bool rext4_sb_bdev_read_only(struct super_block *sb)
+{
+	return bdev_read_only(sb->s_bdev);
+}
+
+void rext4_lock_buffer(struct buffer_head *bh)
+{
+	lock_buffer(bh);
+}
+
+void rext4_journal_set_barrier(journal_t *journal, bool on)
+{
+	write_lock(&journal->j_state_lock);
+	if (on)
+		journal->j_flags |= JBD2_BARRIER;
+	else
+		journal->j_flags &= ~JBD2_BARRIER;
+	write_unlock(&journal->j_state_lock);
+}
+
+void rext4_journal_set_commit_interval(journal_t *journal, unsigned int secs)
+{
+	write_lock(&journal->j_state_lock);
+	journal->j_commit_interval = secs * HZ;
+	write_unlock(&journal->j_state_lock);
+}
+
+bool rext4_journal_has_barrier(journal_t *journal)
+{
+	return READ_ONCE(journal->j_flags) & JBD2_BARRIER;
+}
+
+void rext4_inode_set_journal(struct inode *inode, umode_t mode,
+			     const struct address_space_operations *aops,
+			     void *private)
+{
+	inode->i_mode = mode;
+	inode->i_mapping->a_ops = aops;
+	inode->i_private = private;
+}
+
+void rext4_inode_clear_private(struct inode *inode)
+{
+	WRITE_ONCE(inode->i_private, NULL);
+}

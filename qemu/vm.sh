@@ -17,6 +17,10 @@
 # REXT4_VM_SMP (CPUs, default 1: the kernel then boots with acpi=off, which
 # saves ~10 s of ACPI AML under TCG; SeaBIOS's MP table names one CPU only,
 # so more CPUs need ACPI),
+# REXT4_VM_CRASH=1 (the scenario ends by resetting the guest, e.g. with
+# sysrq-b, after printing "REXT4-CRASH-NOW SCENARIO": "finished" then wants
+# that marker and no end marker, and there is no kmemleak scan; the disks
+# keep what the crash left, for a later boot to inspect),
 # REXT4_VM_TIMEOUT (seconds, default 900), REXT4_VM_MEM (MiB, default 1024),
 # REXT4_VM_APPEND (extra kernel arguments), REXT4_KERNEL (test or bench,
 # default test), REXT4_MODDIR (where the .ko files are, default the source
@@ -81,6 +85,7 @@ elapsed=$((SECONDS - start))
 args=(vm --run "$run" --scenario "$scenario" --log "$log" --qrc "$qrc" --timeout "$timeout_s" --elapsed "$elapsed")
 [ "${REXT4_KTAP:-0}" = 1 ] && args+=(--ktap)
 [ "$variant" = test ] || args+=(--no-kmemleak)
+[ "${REXT4_VM_CRASH:-0}" = 1 ] && args+=(--crash --no-kmemleak)
 while IFS= read -r spec; do
     [ -n "$spec" ] && args+=(--expect-fail "$spec")
 done <<< "${REXT4_EXPECT_FAIL:-}"

@@ -12,6 +12,10 @@
 # rocompat.img  an unknown RO_COMPAT bit (24), re-signed
 # truncated.img probe.img cut to half its size
 # geometry.img  s_inodes_count wrong, re-signed
+# extjournal.img  probe.img naming an external journal device (0x801) instead
+#               of the journal inode, re-signed
+# rootfile.img  probe.img whose root inode is a regular file: the mount fails
+#               after the journal is loaded (the failed mount destroys it)
 # reference.img empty, for the in-kernel ext4 reference scenario
 # plain.img     256 MiB, plain `mkfs.ext4 IMG` (Debian's defaults: 1 KiB blocks)
 # xattr.img     empty, default features: the xattr scenario's ext4 writes
@@ -41,6 +45,12 @@ cp "$dir/probe.img" "$dir/incompat.img"; "$img" sb-or32 "$dir/incompat.img" 0x60
 cp "$dir/probe.img" "$dir/rocompat.img"; "$img" sb-or32 "$dir/rocompat.img" 0x64 0x1000000
 cp "$dir/probe.img" "$dir/truncated.img"; truncate -s 32M "$dir/truncated.img"
 cp "$dir/probe.img" "$dir/geometry.img"; "$img" sb-set32 "$dir/geometry.img" 0x0 12345
+cp "$dir/probe.img" "$dir/extjournal.img"; "$img" sb-set32 "$dir/extjournal.img" 0xE0 0
+"$img" sb-set32 "$dir/extjournal.img" 0xE4 0x801
+cp "$dir/probe.img" "$dir/rootfile.img"
+debugfs -w -R "sif <2> mode 0100644" "$dir/rootfile.img" > /dev/null 2>&1
+debugfs -R "stat <2>" "$dir/rootfile.img" 2>/dev/null | grep -q "Type: regular" ||
+    { echo "mkimages: rootfile.img: root inode not changed" >&2; exit 1; }
 mk reference.img 128 -b 4096
 mk xattr.img 64 -b 4096 -L rext4-xattr
 mk xattr-nocsum.img 32 -b 4096 -O ^metadata_csum -L rext4-xattr-nc

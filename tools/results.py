@@ -273,7 +273,19 @@ def vm(args):
         name, _, reason = rest.partition(SEP)
         out.append(line(st, name.strip(), reason.strip() or None))
     end = [ln for ln in lines if f"REXT4-SCENARIO-END {sc} " in ln]
-    if end:
+    crashed = [ln for ln in lines if f"REXT4-CRASH-NOW {sc}" in ln]
+    if args.crash:
+        # A boot that ends by resetting the guest (qemu -no-reboot exits):
+        # finished means the scenario reached its crash marker and the
+        # guest went down there.
+        if crashed and not end and args.qrc != 124:
+            out.append(line("PASS", f"{run}: finished"))
+        elif args.qrc == 124:
+            out.append(line("FAIL", f"{run}: finished", f"timed out after {args.timeout}s"))
+        else:
+            out.append(line("FAIL", f"{run}: finished", "the scenario did not reach its crash marker "
+                            "(REXT4-CRASH-NOW) or went on past it"))
+    elif end:
         m = re.search(r"rc=(\d+)", end[-1])
         rc = int(m.group(1)) if m else None
         if rc == 0:
@@ -375,6 +387,8 @@ def main():
     v.add_argument("--elapsed", type=int, default=0)
     v.add_argument("--ktap", action="store_true")
     v.add_argument("--no-kmemleak", action="store_true")
+    v.add_argument("--crash", action="store_true",
+                   help="the scenario ends by resetting the guest (REXT4-CRASH-NOW marker)")
     v.add_argument("--expect-fail", action="append", default=[],
                    help="LABEL|CHECK|REGEX: a negative control; CHECK must fail with a report matching REGEX")
     e = sub.add_parser("expect")

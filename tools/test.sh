@@ -138,6 +138,16 @@ vm() { # RUN SCENARIO [DISK...]: results are named after RUN
     vm_pid[$run]=$!
     runs+=("$run")
 }
+vm_seq() { # RUN... -- FUNCTION [ARG...]: one job slot for boots that run in
+    # sequence (FUNCTION runs them), whose results are named RUN...
+    local names=()
+    while [ "$1" != -- ]; do names+=("$1"); shift; done
+    shift
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    echo "vm ${names[*]}: started"
+    "$@" &
+    for run in "${names[@]}"; do vm_pid[$run]=$!; runs+=("$run"); done
+}
 vm_wait() { # RUN: wait for that run to end
     wait "${vm_pid[$1]}" 2>/dev/null || true
 }
@@ -225,11 +235,38 @@ REXT4_KTAP=1 vm kunit kunit
 vm insmod insmod
 vm probe probe "$img/probe.img" "$img/nojournal.img"
 vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
-    "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img"
+    "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img" "$img/extjournal.img" \
+    "$img/rootfile.img"
 vm ext4-itself-reference ext4-reference "$img/reference.img"
 # The image a new user makes: plain mkfs.ext4 (1 KiB blocks), filled by
 # ext4, read back by rext4, umount then rmmod at once.
 vm plain-mkfs plain-mkfs "$img/plain.img"
+# Journal recovery: boot 1 resets the guest under the in-kernel ext4
+# (data=journal) right after fsyncs, leaving two fresh mkfs.ext4 images
+# (1 KiB and 4 KiB blocks) that need recovery; boot 2 replays copies of
+# them with rext4 and with ext4 and compares, and a copy on a read-only
+# device is refused (EROFS).
+recovery_boots() {
+    local d=$out/recovery b c
+    mkdir -p "$d"
+    rm -f "$d"/*.img
+    for b in 1k 4k; do
+        truncate -s 64M "$d/crash-$b.img"
+        if ! mkfs.ext4 -q -F -b $((${b%k} * 1024)) "$d/crash-$b.img" > "$d/mkfs.log" 2>&1; then
+            echo "FAIL recovery-crash: image -- mkfs.ext4 failed, see $d/mkfs.log" > "$out/vm-recovery-crash"
+            echo "FAIL recovery: image -- no crashed image" > "$out/vm-recovery"
+            return
+        fi
+    done
+    REXT4_RUN=recovery-crash REXT4_VM_CRASH=1 REXT4_VM_TIMEOUT=300 \
+        qemu/vm.sh recovery-crash "$out/vm-recovery-crash" "$d/crash-1k.img" "$d/crash-4k.img" \
+        > "$out/vm-recovery-crash.out" 2>&1
+    for c in a-1k b-1k c-1k a-4k b-4k; do cp --sparse=always "$d/crash-${c#*-}.img" "$d/$c.img"; done
+    REXT4_RUN=recovery REXT4_VM_TIMEOUT=300 \
+        qemu/vm.sh recovery "$out/vm-recovery" "$d/a-1k.img" "$d/b-1k.img" "$d/c-1k.img:ro" \
+        "$d/a-4k.img" "$d/b-4k.img" > "$out/vm-recovery.out" 2>&1
+}
+vm_seq recovery-crash recovery -- recovery_boots
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.

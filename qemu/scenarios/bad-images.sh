@@ -1,7 +1,7 @@
 # Mounts of bad images fail with a clear "rext4 (vdX): ..." message and the
 # right error code; the kernel stays healthy and the module unloads.
 # Disks: vda zero, vdb badcsum, vdc 1k, vdd incompat, vde rocompat,
-#        vdf truncated, vdg geometry.
+#        vdf truncated, vdg geometry, vdh extjournal, vdi rootfile.
 SCENARIO=bad-images
 . /scenarios/lib.sh
 load_rext4
@@ -46,5 +46,10 @@ check "unknown ro_compat: mounted read-only" grep -q '^/dev/vde /mnt rext4 ro,' 
 check "unknown ro_compat: umount again" umount /mnt
 try "truncated device" vdf "Invalid argument" "filesystem needs 67108864 bytes but the device has only 33554432"
 try "bad geometry" vdg "Structure needs cleaning" "corrupt superblock: s_inodes_count \\(12345\\)"
+try "external journal" vdh "Invalid argument" "external journal \\(device 0x801\\) not supported"
+# Fails after the journal was loaded: the failed mount destroys it and
+# evicts its inode (no busy inodes, no leak; the console check and rmmod
+# below see to that).
+try "root not a directory" vdi "Structure needs cleaning" "corrupt root inode: not a directory"
 check_fails "nothing mounted" grep -q ' /mnt ' /proc/mounts
 check "rmmod" rmmod rext4

@@ -96,8 +96,10 @@ pub struct Superblock {
     pub volume_name: [u8; 16],
     /// Reserved GDT blocks for online resize.
     pub reserved_gdt_blocks: u16,
-    /// Journal inode number.
+    /// Journal inode number (0: the journal is on another device).
     pub journal_inum: u32,
+    /// Device number of an external journal (`s_journal_dev`).
+    pub journal_dev: u32,
     /// First orphan inode.
     pub last_orphan: u32,
     /// htree hash seed.
@@ -225,6 +227,7 @@ impl Superblock {
             volume_name: array(b, 0x78)?,
             reserved_gdt_blocks: le16(b, 0xCE)?,
             journal_inum: le32(b, 0xE0)?,
+            journal_dev: le32(b, 0xE4)?,
             last_orphan: le32(b, 0xE8)?,
             hash_seed: [
                 le32(b, 0xEC)?,
@@ -442,6 +445,54 @@ pub fn update_superblock_csum(b: &mut [u8]) -> Result<()> {
         .get_mut(CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4)
         .ok_or(Error::Truncated)?;
     slot.copy_from_slice(&c.to_le_bytes());
+    Ok(())
+}
+
+/// Offset of `s_feature_incompat`.
+const INCOMPAT_OFFSET: usize = 0x60;
+/// Offset of `s_state`.
+const STATE_OFFSET: usize = 0x3A;
+
+/// The error record ext4 writes outside the journal, `s_error_count` up to
+/// `s_mount_opts` (ext4's `EXT4_S_ERR_START..EXT4_S_ERR_END`).
+pub const ERROR_RECORD: core::ops::Range<usize> = 0x194..0x200;
+
+/// The superblock after a journal replay, as ext4 leaves it
+/// (`ext4_load_journal`, `ext4_mark_recovery_complete`): the error record
+/// as it was before the replay (`errors`: a replayed, older copy of the
+/// superblock must not roll it back), the error state kept if it was set
+/// (`error_state`), `needs_recovery` cleared, and with metadata_csum a
+/// fresh checksum. Fails before changing anything.
+pub fn mark_recovered(
+    b: &mut [u8],
+    errors: &[u8],
+    error_state: bool,
+    metadata_csum: bool,
+) -> Result<()> {
+    if b.len() < SUPERBLOCK_SIZE || errors.len() != ERROR_RECORD.len() {
+        return Err(Error::Truncated);
+    }
+    let rec = b.get_mut(ERROR_RECORD).ok_or(Error::Truncated)?;
+    rec.copy_from_slice(errors);
+    if error_state {
+        let state = b
+            .get_mut(STATE_OFFSET..STATE_OFFSET + 2)
+            .ok_or(Error::Truncated)?;
+        let mut v = [0u8; 2];
+        v.copy_from_slice(state);
+        let v = u16::from_le_bytes(v) | STATE_ERROR;
+        state.copy_from_slice(&v.to_le_bytes());
+    }
+    let slot = b
+        .get_mut(INCOMPAT_OFFSET..INCOMPAT_OFFSET + 4)
+        .ok_or(Error::Truncated)?;
+    let mut v = [0u8; 4];
+    v.copy_from_slice(slot);
+    let bits = u32::from_le_bytes(v) & !incompat::RECOVER;
+    slot.copy_from_slice(&bits.to_le_bytes());
+    if metadata_csum {
+        update_superblock_csum(b)?;
+    }
     Ok(())
 }
 

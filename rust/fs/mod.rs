@@ -4,7 +4,8 @@
 //! responsibility the way ext4's files are:
 //!
 //! - `super_ops.rs`: mounting (superblock, group descriptors, per-mount
-//!   state), statfs, remount (ext4's super.c);
+//!   state, loading and replaying the journal), statfs, remount (ext4's
+//!   super.c);
 //! - `inode.rs`: reading inodes into the VFS (inode.c);
 //! - `extents.rs`: the extent tree walk over the buffer cache
 //!   (extents.c);

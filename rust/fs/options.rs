@@ -266,6 +266,15 @@ impl MountOptions {
         None
     }
 
+    /// The interval between journal commits in seconds (`commit=`; 0 or
+    /// none: jbd2's default).
+    pub(crate) fn commit_interval(&self) -> u32 {
+        match self.commit_secs {
+            None | Some(0) => DEFAULT_COMMIT_SECS,
+            Some(c) => c,
+        }
+    }
+
     /// The data mode in effect: the option, else the superblock's default
     /// journal mode (`s_default_mount_opts`), else ordered, as ext4.
     pub(crate) fn data_mode(&self, d: &Superblock) -> DataMode {
@@ -274,7 +283,7 @@ impl MountOptions {
 
     /// Whether journal checksums are on: asked for (also by
     /// `journal_async_commit`) or, by default, with metadata_csum.
-    fn journal_checksum_on(&self, d: &Superblock) -> bool {
+    pub(crate) fn journal_checksum_on(&self, d: &Superblock) -> bool {
         self.journal_checksum.unwrap_or(d.has_metadata_csum())
     }
 

@@ -2,14 +2,23 @@
 
 //! Mounting and superblock-wide operations (ext4's super.c): read and
 //! validate the superblock and group descriptors, build the per-mount
-//! state, statfs, remount.
+//! state, the journal, statfs, remount.
 //!
 //! The per-mount state ([`FsInfo`]) is shaped for the write path although
-//! nothing writes yet: the superblock buffer and every group-descriptor
-//! buffer stay referenced for the life of the mount (as ext4's `s_sbh` and
-//! `s_group_desc`); each group's decoded descriptor sits under its own
+//! nothing but journal recovery writes yet: the superblock buffer and every
+//! group-descriptor buffer stay referenced for the life of the mount (as
+//! ext4's `s_sbh` and `s_group_desc`); each group's decoded descriptor sits under its own
 //! spinlock; the free block, free inode and directory counts are percpu
 //! counters (as ext4's `s_freeclusters_counter` & co.).
+//!
+//! The journal is loaded here (ext4's `ext4_load_journal`), through the
+//! glue's jbd2 wrapper on the journal inode, before the metadata a replay
+//! may rewrite is trusted: an image that needs recovery is replayed (jbd2
+//! writes the logged blocks home through the buffer cache, even on a
+//! read-only mount, unless the device itself is read-only: EROFS), then
+//! `needs_recovery` is cleared in the superblock on disk and the
+//! superblock and descriptors are read again. The journal lives in
+//! [`FsInfo`] and is destroyed with it (unmount, or a failed mount).
 //!
 //! The system zone (ext4's block_validity.c) is built here too, once per
 //! mount and never changed: the blocks of every group's superblock and
@@ -28,15 +37,16 @@ use crate::disk::bytes::{div, rem};
 use crate::disk::extent::{self, Mapping};
 use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
-use crate::disk::inode::{inode_location, JOURNAL_INO, ROOT_INO};
+use crate::disk::inode::{inode_location, ROOT_INO};
 use crate::disk::superblock::{
-    Superblock, UuidDisplay, EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, SUPERBLOCK_OFFSET,
-    SUPERBLOCK_SIZE,
+    mark_recovered, Superblock, UuidDisplay, ERROR_RECORD, EXT4_MAGIC, MAX_DESC_SIZE,
+    MIN_BLOCK_SIZE, STATE_ERROR, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::Error as DiskError;
 use crate::glue::buffer::BufferHead;
 use crate::glue::errno as gerrno;
+use crate::glue::jbd2::{Journal, JournalExtent};
 use crate::glue::percpu::PercpuCounter;
 use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{StatFs, SuperParams};
@@ -54,6 +64,9 @@ pub(crate) type Group = SpinLock<GroupDesc>;
 /// What rext4 keeps per mount (`s_fs_info`).
 #[pin_data]
 pub(crate) struct FsInfo {
+    /// The journal, loaded (and replayed) at mount; destroyed first when
+    /// the mount goes.
+    pub(crate) journal: Option<Journal>,
     /// The validated superblock (geometry and features).
     pub(crate) sb: Superblock,
     /// The buffer holding the superblock, referenced for the mount's life.
@@ -218,14 +231,6 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         sb_err!(sb, "{}", c);
         return Err(code::EINVAL);
     }
-    if d.needs_recovery() {
-        sb_err!(
-            sb,
-            "the journal needs recovery, which rext4 cannot do yet; \
-             mount the filesystem once with ext4 or run e2fsck"
-        );
-        return Err(code::EINVAL);
-    }
     let need = d.blocks_count.saturating_mul(u64::from(d.block_size()));
     let have = sb.device_bytes();
     if need > have {
@@ -248,8 +253,42 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         sb_err!(sb, "the superblock changed while mounting");
         return Err(code::EINVAL);
     }
-    let (gd_bhs, descs) = read_groups(sb, &d)?;
-    if d.state & crate::disk::superblock::STATE_ERROR != 0 {
+    let (mut gd_bhs, mut descs) = read_groups(sb, &d)?;
+    let mut ranges = KVVec::new();
+    let errors = error_record(&sbh, &d)?;
+    let (journal, mut journal_blocks) = match journal_map(sb, &d, &descs, &mut ranges)? {
+        None => (None, 0),
+        Some(ji) => {
+            let n = ji.nblocks;
+            (load_journal(sb, &d, ji, &opts)?, n)
+        }
+    };
+    let mut d = d;
+    let mut sbh = sbh;
+    if let Some(j) = journal.as_ref().filter(|_| d.needs_recovery()) {
+        mark_recovery_complete(sb, j, &sbh, &d, &errors)?;
+        // The replay rewrote metadata blocks through the buffer cache: the
+        // superblock (now without needs_recovery, its checksum verified
+        // again) and the descriptors are read afresh, and so is the
+        // journal's map for the system zone.
+        drop(sbh);
+        let (sbh2, d2) = read_superblock(sb, d.block_size())?;
+        if d2.needs_recovery()
+            || d2.block_size() != d.block_size()
+            || d2.blocks_count != d.blocks_count
+            || d2.access(page).is_err()
+        {
+            sb_err!(sb, "the superblock after journal recovery is not usable");
+            return Err(code::EINVAL);
+        }
+        (sbh, d) = (sbh2, d2);
+        drop(gd_bhs);
+        (gd_bhs, descs) = read_groups(sb, &d)?;
+        ranges = KVVec::new();
+        journal_blocks = journal_map(sb, &d, &descs, &mut ranges)?.map_or(0, |ji| ji.nblocks);
+        sb_info!(sb, "recovery complete");
+    }
+    if d.state & STATE_ERROR != 0 {
         sb_err!(
             sb,
             "warning: the filesystem has errors recorded; run e2fsck"
@@ -272,8 +311,6 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     // POSIX ACLs are always enforced (ext4 sets POSIX_ACL whatever
     // s_default_mount_opts says).
     sb.set_posix_acl(true);
-    let mut ranges = KVVec::new();
-    let journal_blocks = journal_blocks(sb, &d, &descs, &mut ranges)?;
     let zone = system_zone(sb, &d, &descs, ranges)?;
     let overhead = overhead_blocks(&d, journal_blocks);
     let sum = |f: fn(&GroupDesc) -> u32| -> i64 { descs.iter().map(|g| i64::from(f(g))).sum() };
@@ -292,6 +329,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     let block_bits = d.block_bits();
     let info = KBox::try_pin_init(
         try_pin_init!(FsInfo {
+            journal,
             sb: d,
             _sbh: sbh,
             _gd_bhs: gd_bhs,
@@ -334,25 +372,51 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
     Ok(root)
 }
 
-/// Size of the internal journal in blocks (0 without one); the blocks its
-/// extent map names are appended to `ranges` (ext4 protects them in the
-/// system zone). The tree is walked without the zone (it is not built yet)
-/// and without marking its blocks verified, so a file whose tree later
-/// reaches them validates them against the zone.
-fn journal_blocks(
+/// The internal journal inode as [`journal_map`] read it.
+struct JournalInode {
+    /// Its inode number.
+    ino: u32,
+    /// `i_size` in bytes.
+    size: u64,
+    /// Its size in blocks, rounded up and capped at the 32-bit logical
+    /// block space (what statfs counts as overhead).
+    nblocks: u64,
+    /// Whether the inode is extent-mapped (else block-mapped, which rext4
+    /// does not read).
+    extent_mapped: bool,
+    /// Its extents in logical order.
+    extents: KVVec<JournalExtent>,
+}
+
+/// Reads the internal journal's inode (`None` without a journal); the
+/// blocks its extent map names are appended to `ranges` (ext4 protects
+/// them in the system zone). The tree is walked without the zone (it is
+/// not built yet) and without marking its blocks verified, so a file whose
+/// tree later reaches them validates them against the zone. An external
+/// journal (`s_journal_inum` 0) is refused: rext4 does not open other
+/// devices.
+fn journal_map(
     sb: &Sb<New>,
     d: &Superblock,
     groups: &[GroupDesc],
     ranges: &mut KVVec<Range>,
-) -> Result<u64> {
+) -> Result<Option<JournalInode>> {
     if !d.has_journal() {
-        return Ok(0);
+        return Ok(None);
     }
-    let ino = if d.journal_inum == 0 {
-        JOURNAL_INO
-    } else {
-        d.journal_inum
-    };
+    if d.journal_inum != 0 && d.journal_dev != 0 {
+        sb_err!(sb, "filesystem has both journal inode and journal device");
+        return Err(code::EINVAL);
+    }
+    if d.journal_inum == 0 {
+        sb_err!(
+            sb,
+            "external journal (device {:#x}) not supported; rext4 uses the journal inode only",
+            d.journal_dev
+        );
+        return Err(code::EINVAL);
+    }
+    let ino = d.journal_inum;
     let itable = inode_location(d, ino)
         .ok()
         .and_then(|(g, _)| groups.get(g as usize))
@@ -361,11 +425,17 @@ fn journal_blocks(
     // Rounded up, as ext4_protect_reserved_inode does; a size beyond the
     // 32-bit logical block space is walked up to that space's end.
     let nblocks = raw.size.div_ceil(1 << d.block_bits()).min(1 << 32);
-    // An external journal (s_journal_inum 0) has no blocks here; a
-    // block-mapped journal (ext3 style) is not protected: rext4 reads
-    // extent trees only.
-    if d.journal_inum == 0 || !raw.has_extents() {
-        return Ok(nblocks);
+    let mut extents = KVVec::new();
+    // A block-mapped journal (ext3 style) is not protected: rext4 reads
+    // extent trees only (and does not load it, see `load_journal`).
+    if !raw.has_extents() {
+        return Ok(Some(JournalInode {
+            ino,
+            size: raw.size,
+            nblocks,
+            extent_mapped: false,
+            extents,
+        }));
     }
     let refs = BlockRefs::bounds(d.blocks_count);
     let src = Blocks {
@@ -390,13 +460,170 @@ fn journal_blocks(
                 Mapping::Mapped { pblk, len, .. } => {
                     let len = u64::from(len).min(nblocks - lblk);
                     ranges.push(Range::new(pblk, len), GFP_KERNEL)?;
+                    // `len` is at most an extent's length (< 2^16).
+                    let n = u32::try_from(len).map_err(|_| code::EINVAL)?;
+                    extents.push(
+                        JournalExtent {
+                            lblk: l,
+                            pblk,
+                            len: n,
+                        },
+                        GFP_KERNEL,
+                    )?;
                     len
                 }
                 Mapping::Hole { len } => u64::from(len),
             };
         lblk += len.max(1);
     }
-    Ok(nblocks)
+    Ok(Some(JournalInode {
+        ino,
+        size: raw.size,
+        nblocks,
+        extent_mapped: true,
+        extents,
+    }))
+}
+
+/// Opens the journal and loads it, replaying it if the filesystem needs
+/// recovery (ext4's `ext4_load_journal`). Recovery writes to the device
+/// even on a read-only mount, as ext4's does; on a read-only device it is
+/// refused (EROFS). Without recovery the log is wiped first (written back
+/// empty unless the device is read-only), as ext4 does.
+fn load_journal(
+    sb: &Sb<New>,
+    d: &Superblock,
+    ji: JournalInode,
+    opts: &MountOptions,
+) -> Result<Option<Journal>> {
+    let ro_dev = sb.is_device_read_only();
+    if d.needs_recovery() {
+        sb_info!(sb, "recovery required on readonly filesystem");
+        if ro_dev {
+            sb_err!(
+                sb,
+                "write access unavailable, cannot proceed (the device is read-only)"
+            );
+            return Err(code::EROFS);
+        }
+        sb_info!(sb, "write access will be enabled during recovery");
+    }
+    if !ji.extent_mapped {
+        // rext4 maps extent trees only (as for every file); a clean
+        // block-mapped (ext3-style) journal is left alone on a read-only
+        // mount, one to replay is refused.
+        if d.needs_recovery() {
+            sb_err!(
+                sb,
+                "journal inode #{} is block-mapped: rext4 cannot replay it; \
+                 mount the filesystem once with ext4 or run e2fsck",
+                ji.ino
+            );
+            return Err(code::EINVAL);
+        }
+        sb_info!(
+            sb,
+            "journal inode #{} is block-mapped: not loaded (read-only mount)",
+            ji.ino
+        );
+        return Ok(None);
+    }
+    let journal = Journal::init_inode(sb, ji.ino, ji.size, ji.extents).inspect_err(|e| {
+        sb_err!(
+            sb,
+            "unable to open the journal (inode #{}): error {}",
+            ji.ino,
+            e.to_errno()
+        );
+    })?;
+    journal.set_barrier(opts.barrier.unwrap_or(true));
+    journal.set_commit_interval(opts.commit_interval());
+    if !journal.has_barrier() {
+        sb_info!(sb, "barriers disabled");
+    }
+    if !d.needs_recovery() {
+        journal.wipe(!ro_dev).inspect_err(|_| {
+            sb_err!(sb, "error loading journal");
+        })?;
+    }
+    journal.load().inspect_err(|e| {
+        sb_err!(sb, "error loading journal: error {}", e.to_errno());
+    })?;
+    set_journal_csum(&journal, d, opts).inspect_err(|_| {
+        sb_err!(sb, "failed to set journal checksum feature set");
+    })?;
+    Ok(Some(journal))
+}
+
+/// The journal's checksum features from the options, as ext4's
+/// `set_journal_csum_feature_set`: v3 with metadata_csum, else v1; async
+/// commit with `journal_async_commit`.
+fn set_journal_csum(journal: &Journal, d: &Superblock, opts: &MountOptions) -> Result {
+    use crate::sys::{
+        REXT4_JBD2_FEATURE_COMPAT_CHECKSUM as COMPAT_CSUM,
+        REXT4_JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT as ASYNC,
+        REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V2 as CSUM_V2,
+        REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V3 as CSUM_V3,
+    };
+    let (compat, incompat) = if d.has_metadata_csum() {
+        (0, CSUM_V3)
+    } else {
+        (COMPAT_CSUM, 0)
+    };
+    journal.clear_features(COMPAT_CSUM, 0, CSUM_V3 | CSUM_V2);
+    if opts.journal_async_commit {
+        journal.set_features(compat, 0, ASYNC | incompat)
+    } else if opts.journal_checksum_on(d) {
+        let r = journal.set_features(compat, 0, incompat);
+        journal.clear_features(0, 0, ASYNC);
+        r
+    } else {
+        journal.clear_features(0, 0, ASYNC);
+        Ok(())
+    }
+}
+
+/// The superblock's error record before a replay (see
+/// [`mark_recovery_complete`]).
+type ErrorRecord = [u8; ERROR_RECORD.end - ERROR_RECORD.start];
+
+/// Copies the error record out of the superblock buffer.
+fn error_record(sbh: &BufferHead, d: &Superblock) -> Result<ErrorRecord> {
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
+    let mut rec = [0u8; ERROR_RECORD.end - ERROR_RECORD.start];
+    sbh.read(off + ERROR_RECORD.start, &mut rec)?;
+    Ok(rec)
+}
+
+/// After a replay: checkpoints the journal and writes the superblock at
+/// once without `needs_recovery`, with the error record and error state
+/// from before the replay (`errors`, `d`: the replay may have put back an
+/// older copy of the superblock) and a fresh checksum (ext4's
+/// `ext4_load_journal`, `ext4_mark_recovery_complete` and
+/// `ext4_commit_super`).
+fn mark_recovery_complete(
+    sb: &Sb<New>,
+    journal: &Journal,
+    sbh: &BufferHead,
+    d: &Superblock,
+    errors: &ErrorRecord,
+) -> Result {
+    journal.flush().inspect_err(|e| {
+        sb_err!(sb, "error flushing the journal: error {}", e.to_errno());
+    })?;
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
+    let csum = d.has_metadata_csum();
+    let error_state = d.state & STATE_ERROR != 0;
+    sbh.write_sync(off, SUPERBLOCK_SIZE, |b| {
+        mark_recovered(b, errors, error_state, csum).map_err(errno)
+    })
+    .inspect_err(|e| {
+        sb_err!(
+            sb,
+            "unable to write the superblock after recovery: error {}",
+            e.to_errno()
+        );
+    })
 }
 
 /// Builds the system zone from the groups' metadata and the journal's

@@ -23,8 +23,11 @@
 //! Writers (the write path) will get `&mut [u8]` only through a guard that
 //! holds jbd2 write access to the buffer (`jbd2_journal_get_write_access`
 //! taken, the buffer locked against other writers), and give it back with
-//! `jbd2_journal_dirty_metadata`; nothing else in the glue writes buffer
-//! memory.
+//! `jbd2_journal_dirty_metadata`. The one other writer is
+//! [`BufferHead::write_sync`], for a block written outside any journal
+//! transaction (the superblock at mount, as ext4's `ext4_commit_super`):
+//! `&mut` access under the buffer lock, then a synchronous write; nothing
+//! else in the glue writes buffer memory.
 
 use crate::sys;
 use core::ptr::NonNull;
@@ -32,7 +35,7 @@ use kernel::alloc::{
     flags::{__GFP_ZERO, GFP_KERNEL},
     KVec,
 };
-use kernel::error::{code, Result};
+use kernel::error::{code, to_result, Result};
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
 /// A buffer head of the block device of a mounted filesystem.
@@ -139,6 +142,47 @@ impl BufferHead {
             v.set_len(n);
         }
         Ok(v)
+    }
+
+    /// Changes bytes `off..off + len` of the block through `f`, under the
+    /// buffer lock, and writes the block to the device synchronously
+    /// (`mark_buffer_dirty` + `sync_dirty_buffer`), returning the write's
+    /// error. Only for blocks no journal transaction holds (a journalled
+    /// block is written through the journal), and while nothing else of
+    /// the filesystem reads this range (the mount being set up).
+    /// When `f` fails (which it must do before changing any byte), nothing
+    /// is written and its error is returned.
+    pub(crate) fn write_sync(
+        &self,
+        off: usize,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> Result,
+    ) -> Result {
+        let end = off.checked_add(len).ok_or(code::EINVAL)?;
+        if end > self.size() {
+            return Err(code::EINVAL);
+        }
+        let bh = self.raw();
+        // SAFETY: live, mapped buffer (type invariant) and `off..end` lies
+        // inside it. The buffer lock excludes every other writer of the
+        // block (jbd2 and the buffer cache lock it to write or change it),
+        // and the caller guarantees no reader of the filesystem copies the
+        // range meanwhile, so the `&mut` is the only access to the bytes
+        // while it lives; it ends before the buffer is unlocked.
+        let changed = unsafe {
+            sys::rext4_lock_buffer(bh);
+            let p = (*bh).b_data.cast::<u8>().add(off);
+            let r = f(core::slice::from_raw_parts_mut(p, len));
+            if r.is_ok() {
+                sys::mark_buffer_dirty(bh);
+            }
+            sys::unlock_buffer(bh);
+            r
+        };
+        changed?;
+        // SAFETY: live buffer; `sync_dirty_buffer` locks it, writes it if
+        // dirty, waits, and returns -EIO if the write failed.
+        to_result(unsafe { sys::sync_dirty_buffer(bh) })
     }
 
     /// Whether the block's checksum was already verified since it was read

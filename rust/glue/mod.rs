@@ -24,9 +24,10 @@
 //! POSIX ACLs), `fs_type.rs` (the filesystem type and its fs_context),
 //! `fs_param.rs` (mount options through `fs_parse`), plus kernel services:
 //! `lock.rs` (rw_semaphore), `percpu.rs` (percpu counters), `ratelimit.rs`,
-//! `print.rs`, `task.rs`, `errno.rs`, `checksum.rs` (the kernel's crc32c).
-//! jbd2 and workqueues come with the
-//! write path.
+//! `print.rs`, `task.rs`, `errno.rs`, `checksum.rs` (the kernel's crc32c),
+//! `jbd2.rs` (the journal: created on the journal inode, loaded and
+//! replayed at mount, destroyed at unmount; handles come with the write
+//! path).
 //!
 //! # Buffer and page memory
 //!
@@ -40,7 +41,9 @@
 //! a whole block), and checksum ranges in place
 //! ([`buffer::BufferHead::crc32c`]). Writers will
 //! get `&mut [u8]` only through a guard holding jbd2 write access to the
-//! buffer; see `buffer.rs`.
+//! buffer, or, for a block written outside the journal (the superblock at
+//! mount), under the buffer lock with a synchronous write
+//! ([`buffer::BufferHead::write_sync`]); see `buffer.rs`.
 
 #[macro_use]
 pub(crate) mod print;
@@ -54,6 +57,7 @@ pub(crate) mod fs_param;
 pub(crate) mod fs_type;
 pub(crate) mod inode;
 pub(crate) mod iomap;
+pub(crate) mod jbd2;
 pub(crate) mod lock;
 pub(crate) mod percpu;
 pub(crate) mod ratelimit;

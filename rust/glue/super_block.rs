@@ -105,6 +105,13 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         Ok(unsafe { BufferHead::from_bread(bh) })
     }
 
+    /// Whether the block device is read-only (`bdev_read_only`): nothing,
+    /// not even journal recovery, can write to it.
+    pub(crate) fn is_device_read_only(&self) -> bool {
+        // SAFETY: by the type invariant `s_bdev` is set and live.
+        unsafe { sys::rext4_sb_bdev_read_only(self.as_ptr()) }
+    }
+
     /// Size of the underlying block device in bytes.
     pub(crate) fn device_bytes(&self) -> u64 {
         // SAFETY: by the type invariant `s_bdev` is set and live.

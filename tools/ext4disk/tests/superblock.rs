@@ -356,3 +356,56 @@ fn largedir_and_orphan_present_are_read_only() {
         })
     );
 }
+
+/// What rext4 writes after a journal replay: the superblock without
+/// needs_recovery, the error record and error state from before the
+/// replay, every other byte as it was, and a checksum that parses (with
+/// metadata_csum; without it the checksum bytes stay as they were).
+#[test]
+fn mark_recovered_resigns_and_keeps_errors() {
+    use ext4disk::superblock::{mark_recovered, ERROR_RECORD};
+    let (_s, good) = default_sb();
+    let incompat = Superblock::parse(&good).unwrap().feature_incompat;
+    let flagged = patched(&good, 0x60, incompat | incompat::RECOVER);
+    assert!(Superblock::parse(&flagged).unwrap().needs_recovery());
+    let no_errors = good[ERROR_RECORD].to_vec();
+
+    let mut b = flagged.clone();
+    mark_recovered(&mut b, &no_errors, false, true).unwrap();
+    assert!(!Superblock::parse(&b).unwrap().needs_recovery());
+    assert_eq!(b, good);
+
+    // An error recorded before the replay (3 errors, state ERROR_FS)
+    // survives a replayed superblock that had none.
+    let mut errors = no_errors.clone();
+    errors[..4].copy_from_slice(&3u32.to_le_bytes());
+    let mut b = flagged.clone();
+    mark_recovered(&mut b, &errors, true, true).unwrap();
+    let sb = Superblock::parse(&b).unwrap();
+    assert!(!sb.needs_recovery());
+    assert_eq!(sb.error_count, 3);
+    assert_eq!(sb.state & 0x2, 0x2);
+    assert_eq!(&b[ERROR_RECORD], &errors[..]);
+
+    // Without re-signing, a metadata_csum superblock no longer parses.
+    let mut unsigned = flagged.clone();
+    mark_recovered(&mut unsigned, &no_errors, false, false).unwrap();
+    assert_eq!(&unsigned[0x3FC..], &flagged[0x3FC..]);
+    assert!(matches!(
+        Superblock::parse(&unsigned),
+        Err(Error::BadChecksum { .. })
+    ));
+    // Short input fails before any byte changes.
+    let mut short = flagged[..1000].to_vec();
+    assert_eq!(
+        mark_recovered(&mut short, &no_errors, true, true),
+        Err(Error::Truncated)
+    );
+    assert_eq!(&short[..], &flagged[..1000]);
+    let mut b = flagged.clone();
+    assert_eq!(
+        mark_recovered(&mut b, &no_errors[1..], false, true),
+        Err(Error::Truncated)
+    );
+    assert_eq!(b, flagged);
+}

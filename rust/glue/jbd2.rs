@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's journalling layer (jbd2): a [`Journal`] owns a `journal_t`
+//! on a filesystem's internal journal inode.
+//!
+//! # The journal inode
+//!
+//! `jbd2_journal_init_inode` maps the journal's blocks through `bmap()` on
+//! the inode's address space (block 0 at once, to find the journal
+//! superblock, then every log block it reads or writes). The journal
+//! inode is therefore not an inode of the filesystem's own tables: the
+//! glue takes it from the inode cache itself, gives it an address space
+//! whose only operation is `->bmap`, and answers `bmap` from the extent
+//! list the filesystem read from the inode's extent tree and handed over
+//! ([`JournalExtent`]), kept next to the `journal_t` and reached through
+//! `i_private`. So the journal can be created, and replayed, while the
+//! superblock is still being filled in ([`New`](super::New)): before the
+//! filesystem reads any metadata the replay may rewrite.
+//!
+//! # Lifetime
+//!
+//! `jbd2_journal_destroy` (on drop) kills the commit thread, checkpoints,
+//! marks the journal empty when it holds nothing, and drops the inode
+//! reference it took over from `jbd2_journal_init_inode`. The glue keeps a
+//! second reference of its own, so it can clear `i_private` (the extent
+//! list is freed right after) before the inode can be reached again.
+
+use super::fs_type::FileSystem;
+use super::super_block::SuperBlock;
+use super::zeroed;
+use crate::sys;
+use core::ffi::c_int;
+use core::ptr::NonNull;
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
+use kernel::error::{code, from_err_ptr, to_result, Result};
+
+/// One extent of the journal inode: `len` blocks from logical block
+/// `lblk` at physical block `pblk`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct JournalExtent {
+    pub(crate) lblk: u32,
+    pub(crate) pblk: u64,
+    pub(crate) len: u32,
+}
+
+/// The journal inode's block map, sorted by logical block, not
+/// overlapping (checked by [`Journal::init_inode`]).
+struct ExtentMap(KVVec<JournalExtent>);
+
+impl ExtentMap {
+    /// The physical block of logical block `lblk`, or 0 (what `bmap`
+    /// returns for a hole: jbd2 then fails the I/O).
+    fn map(&self, lblk: u64) -> u64 {
+        let Ok(l) = u32::try_from(lblk) else {
+            return 0;
+        };
+        // The last extent starting at or before `l`.
+        let i = self.0.partition_point(|e| e.lblk <= l);
+        let Some(e) = i.checked_sub(1).and_then(|i| self.0.get(i)) else {
+            return 0;
+        };
+        let off = l - e.lblk;
+        if off < e.len {
+            e.pblk + u64::from(off)
+        } else {
+            0
+        }
+    }
+}
+
+/// The journal inode's address-space operations: only `bmap`.
+const JOURNAL_AOPS: sys::address_space_operations = sys::address_space_operations {
+    bmap: Some(journal_bmap),
+    ..zeroed()
+};
+
+/// `address_space_operations.bmap` of the journal inode.
+///
+/// # Safety
+///
+/// Called by `bmap()` with the address space of a live inode.
+unsafe extern "C" fn journal_bmap(mapping: *mut sys::address_space, block: u64) -> u64 {
+    // SAFETY: the mapping's host is the journal inode (only it has these
+    // operations); `i_private` is NULL or the `ExtentMap` its `Journal`
+    // owns and keeps alive until it has cleared the pointer (module docs).
+    unsafe {
+        let inode = (*mapping).host;
+        let map = core::ptr::read_volatile(&raw const (*inode).i_private).cast::<ExtentMap>();
+        match map.as_ref() {
+            Some(m) => m.map(block),
+            None => 0,
+        }
+    }
+}
+
+/// A loaded (or loadable) jbd2 journal in a filesystem's inode.
+///
+/// INVARIANT: `journal` is a live `journal_t` from
+/// `jbd2_journal_init_inode`, destroyed only by `drop`; `inode` is its
+/// journal inode, on which the glue holds a reference of its own, with
+/// `i_private` pointing to `*map` until `drop` clears it.
+pub(crate) struct Journal {
+    journal: NonNull<sys::journal_t>,
+    inode: NonNull<sys::inode>,
+    _map: KBox<ExtentMap>,
+}
+
+// SAFETY: a `journal_t` is used from any task (jbd2 locks its state
+// internally); the glue's own calls need no particular thread.
+unsafe impl Send for Journal {}
+// SAFETY: as above; the methods taking `&self` are jbd2 calls that lock
+// what they change.
+unsafe impl Sync for Journal {}
+
+impl Journal {
+    /// Creates the journal of inode `ino` of `sb`: `size` bytes, mapped by
+    /// `extents` (sorted by logical block, not overlapping). Neither loads
+    /// nor replays it: see [`Self::load`].
+    pub(crate) fn init_inode<T: FileSystem, S>(
+        sb: &SuperBlock<T, S>,
+        ino: u32,
+        size: u64,
+        extents: KVVec<JournalExtent>,
+    ) -> Result<Self> {
+        let sorted = extents.windows(2).all(|w| match w {
+            [a, b] => u64::from(a.lblk) + u64::from(a.len) <= u64::from(b.lblk),
+            _ => true,
+        });
+        if !sorted {
+            return Err(code::EINVAL);
+        }
+        let size = i64::try_from(size).map_err(|_| code::EFBIG)?;
+        let ino = usize::try_from(ino).map_err(|_| code::EINVAL)?;
+        let map = KBox::new(ExtentMap(extents), GFP_KERNEL)?;
+        // SAFETY: `sb` is a live super_block of `T` (its invariant) whose
+        // inode cache is usable from `fill_super` on (`s_op` installed).
+        let p = unsafe { sys::iget_locked(sb.as_ptr(), ino) };
+        let inode = NonNull::new(p).ok_or(code::ENOMEM)?;
+        let i = inode.as_ptr();
+        // SAFETY: `iget_locked` returned a referenced live inode; `i_state`
+        // is read once (READ_ONCE), I_NEW set only for the one to fill it.
+        let state = unsafe { core::ptr::read_volatile(&raw const (*i).i_state) };
+        if u64::from(state) & u64::from(sys::REXT4_I_NEW as u32) == 0 {
+            // Somebody else's inode (the filesystem read the journal inode
+            // as a file): not ours to reconfigure.
+            // SAFETY: drops the reference `iget_locked` gave.
+            unsafe { sys::iput(i) };
+            return Err(code::EBUSY);
+        }
+        let mapp: *const ExtentMap = &*map;
+        // SAFETY: a new locked inode only this task sees: its mode, size,
+        // address-space operations (a static table) and private pointer
+        // are set before `unlock_new_inode` publishes it. `i_private`
+        // points to the boxed map, which lives in `Self` until `drop`
+        // clears the pointer. The second reference (ihold) is the glue's.
+        unsafe {
+            sys::rext4_inode_set_journal(
+                i,
+                (sys::REXT4_S_IFREG | 0o600) as u16,
+                &JOURNAL_AOPS,
+                mapp.cast_mut().cast(),
+            );
+            sys::rext4_i_size_write(i, size);
+            sys::unlock_new_inode(i);
+            sys::ihold(i);
+        }
+        // SAFETY: the inode is set up with `->bmap`; on success the journal
+        // takes over one reference (released by `jbd2_journal_destroy`), on
+        // failure it takes none.
+        let j = unsafe { sys::jbd2_journal_init_inode(i) };
+        let j = match from_err_ptr(j).ok().and_then(NonNull::new) {
+            Some(j) => j,
+            None => {
+                let e = from_err_ptr(j).err().unwrap_or(code::ENOMEM);
+                // SAFETY: both references are ours; nobody else uses the
+                // inode, whose private pointer is cleared before the map
+                // (dropped on return) goes.
+                unsafe {
+                    sys::rext4_inode_clear_private(i);
+                    sys::iput(i);
+                    sys::iput(i);
+                }
+                return Err(e);
+            }
+        };
+        // SAFETY: the journal is live and not yet shared; `j_private` is
+        // the filesystem's field, here its super_block.
+        unsafe { (*j.as_ptr()).j_private = sb.as_ptr().cast() };
+        // INVARIANT: as established above.
+        Ok(Journal {
+            journal: j,
+            inode,
+            _map: map,
+        })
+    }
+
+    fn raw(&self) -> *mut sys::journal_t {
+        self.journal.as_ptr()
+    }
+
+    /// Turns write barriers (cache flushes around commit records) on or
+    /// off (`JBD2_BARRIER`).
+    pub(crate) fn set_barrier(&self, on: bool) {
+        // SAFETY: live journal (type invariant); the shim takes
+        // `j_state_lock` around the change.
+        unsafe { sys::rext4_journal_set_barrier(self.raw(), on) }
+    }
+
+    /// Whether write barriers are on.
+    pub(crate) fn has_barrier(&self) -> bool {
+        // SAFETY: live journal (type invariant); a racy read of a flag word.
+        unsafe { sys::rext4_journal_has_barrier(self.raw()) }
+    }
+
+    /// Sets the interval between commits, in seconds.
+    pub(crate) fn set_commit_interval(&self, secs: u32) {
+        // SAFETY: live journal (type invariant); under `j_state_lock`.
+        unsafe { sys::rext4_journal_set_commit_interval(self.raw(), secs) }
+    }
+
+    /// Turns jbd2 features on (`jbd2_journal_set_features`, which returns
+    /// 1 on success and 0 on failure, e.g. an unknown feature or a
+    /// checksum driver that does not load).
+    pub(crate) fn set_features(&self, compat: u32, ro: u32, incompat: u32) -> Result {
+        // SAFETY: live journal (type invariant).
+        let ok = unsafe {
+            sys::jbd2_journal_set_features(
+                self.raw(),
+                compat as usize,
+                ro as usize,
+                incompat as usize,
+            )
+        };
+        if ok == 1 {
+            Ok(())
+        } else {
+            Err(code::EINVAL)
+        }
+    }
+
+    /// Turns jbd2 features off.
+    pub(crate) fn clear_features(&self, compat: u32, ro: u32, incompat: u32) {
+        // SAFETY: live journal (type invariant).
+        unsafe {
+            sys::jbd2_journal_clear_features(
+                self.raw(),
+                compat as usize,
+                ro as usize,
+                incompat as usize,
+            )
+        }
+    }
+
+    /// Forgets what the log holds without replaying it, writing the empty
+    /// log back when `write` (`jbd2_journal_wipe`; before [`Self::load`]).
+    pub(crate) fn wipe(&self, write: bool) -> Result {
+        // SAFETY: live journal (type invariant); not loaded yet (the
+        // filesystem calls this before `load`, as jbd2 asserts).
+        to_result(unsafe { sys::jbd2_journal_wipe(self.raw(), c_int::from(write)) })
+    }
+
+    /// Loads the journal: replays every committed transaction of the log
+    /// to its home blocks (through the block device's buffer cache, then
+    /// synced), resets the log and starts the commit thread.
+    pub(crate) fn load(&self) -> Result {
+        // SAFETY: live journal (type invariant), loaded at most once by its
+        // owner.
+        to_result(unsafe { sys::jbd2_journal_load(self.raw()) })
+    }
+
+    /// Commits and checkpoints everything (`jbd2_journal_flush`).
+    pub(crate) fn flush(&self) -> Result {
+        // SAFETY: live, loaded journal (type invariant); no handle of this
+        // task is open (the glue hands out none yet).
+        to_result(unsafe { sys::jbd2_journal_flush(self.raw(), 0) })
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let i = self.inode.as_ptr();
+        // SAFETY: the journal is live and used by nobody else any more
+        // (its owner is being dropped); destroy releases its own inode
+        // reference. The glue's reference keeps the inode alive while its
+        // private pointer is cleared, before the map is freed (`_map` is
+        // dropped after this function, with the other fields).
+        unsafe {
+            // Errors here (an aborted journal) were reported by jbd2.
+            sys::jbd2_journal_destroy(self.raw());
+            sys::rext4_inode_clear_private(i);
+            sys::iput(i);
+        }
+    }
+}
