@@ -10,6 +10,7 @@
 #ifndef REXT4_BINDINGS_H
 #define REXT4_BINDINGS_H
 
+#include <crypto/hash.h>
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 #include <linux/crc32c.h>
@@ -113,5 +114,9 @@ void rext4_inode_set_journal(struct inode *inode, umode_t mode,
 			     const struct address_space_operations *aops,
 			     void *private);
 void rext4_inode_clear_private(struct inode *inode);
+struct crypto_shash *rext4_crc32c_driver_alloc(void);
+void rext4_crc32c_driver_free(struct crypto_shash *tfm);
+u32 rext4_crc32c_driver_update(struct crypto_shash *tfm, u32 crc,
+			       const void *data, unsigned int len);
 
 #endif /* REXT4_BINDINGS_H */

@@ -203,3 +203,42 @@ void rext4_inode_clear_private(struct inode *inode)
 {
 	WRITE_ONCE(inode->i_private, NULL);
 }
+
+/*
+ * crc32c through the crypto API's "crc32c" driver with a descriptor of
+ * its exact size on the stack (as ext4_chksum): the library crc32c()
+ * declares a descriptor of the largest size any hash may need, which the
+ * kernel's automatic stack initialisation zeroes on every call.
+ */
+struct crypto_shash *rext4_crc32c_driver_alloc(void)
+{
+	struct crypto_shash *tfm = crypto_alloc_shash("crc32c", 0, 0);
+
+	if (IS_ERR(tfm))
+		return NULL;
+	if (crypto_shash_descsize(tfm) != sizeof(u32)) {
+		crypto_free_shash(tfm);
+		return NULL;
+	}
+	return tfm;
+}
+
+void rext4_crc32c_driver_free(struct crypto_shash *tfm)
+{
+	crypto_free_shash(tfm);
+}
+
+u32 rext4_crc32c_driver_update(struct crypto_shash *tfm, u32 crc,
+			       const void *data, unsigned int len)
+{
+	struct {
+		struct shash_desc shash;
+		u32 ctx;
+	} desc;
+
+	desc.shash.tfm = tfm;
+	desc.ctx = crc;
+	/* The crc32c drivers' update cannot fail. */
+	crypto_shash_update(&desc.shash, data, len);
+	return desc.ctx;
+}

@@ -195,3 +195,57 @@ impl<T: AsRef<[u8]>> Bytes for T {
         self.as_ref().equals_at(off, s)
     }
 }
+
+/// Bytes `start..start + len` of other bytes, read through them (an inode
+/// inside an inode table block, read in place).
+pub struct Window<'a, B: Bytes + ?Sized> {
+    inner: &'a B,
+    start: usize,
+    len: usize,
+}
+
+impl<'a, B: Bytes + ?Sized> Window<'a, B> {
+    /// The window `start..start + len` of `inner`, which must lie inside it.
+    pub fn new(inner: &'a B, start: usize, len: usize) -> Result<Self> {
+        let end = start.checked_add(len).ok_or(Error::Truncated)?;
+        if end > inner.size() {
+            return Err(Error::Truncated);
+        }
+        Ok(Window { inner, start, len })
+    }
+
+    /// The offset in `inner` of byte `off..off + n` of the window.
+    #[inline]
+    fn at(&self, off: usize, n: usize) -> Result<usize> {
+        let end = off.checked_add(n).ok_or(Error::Truncated)?;
+        if end > self.len {
+            return Err(Error::Truncated);
+        }
+        Ok(self.start + off)
+    }
+}
+
+impl<B: Bytes + ?Sized> Bytes for Window<'_, B> {
+    #[inline]
+    fn size(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
+        self.inner.read_into(self.at(off, dst.len())?, dst)
+    }
+
+    fn crc32c_range(&self, crc: u32, off: usize, len: usize) -> Result<u32> {
+        self.inner.crc32c_range(crc, self.at(off, len)?, len)
+    }
+
+    #[inline]
+    fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
+        self.inner.array_at(self.at(off, N)?)
+    }
+
+    fn equals_at(&self, off: usize, s: &[u8]) -> Result<bool> {
+        self.inner.equals_at(self.at(off, s.len())?, s)
+    }
+}

@@ -1,7 +1,7 @@
 //! On-disk inodes (`struct ext4_inode`, 128 bytes plus the extra space up to
 //! `s_inode_size`).
 
-use super::bytes::{array, div, le16, le32, lo_hi, rem};
+use super::bytes::{array, div, le16, le32, lo_hi, rem, Bytes};
 use super::crc32c::crc32c;
 use super::features::ro_compat;
 use super::superblock::Superblock;
@@ -149,37 +149,55 @@ fn decode_time(sec: u32, extra: Option<u32>) -> Timestamp {
     Timestamp { sec: s, nsec }
 }
 
+/// The checksum seed of inode `ino` with generation `gen` (`ei->i_csum_seed`:
+/// the filesystem's seed, then the inode number and generation).
+pub fn csum_seed(sb: &Superblock, ino: u32, gen: u32) -> u32 {
+    crc32c(crc32c(sb.csum_seed, &ino.to_le_bytes()), &gen.to_le_bytes())
+}
+
 /// Computes the checksum of raw inode bytes `b` (`s_inode_size` long) of
 /// inode `ino`, with the checksum fields taken as zero.
-pub fn inode_csum(sb: &Superblock, ino: u32, b: &[u8]) -> Result<u32> {
+pub fn inode_csum<B: Bytes + ?Sized>(sb: &Superblock, ino: u32, b: &B) -> Result<u32> {
+    let gen = b.le32_at(0x64)?;
+    csum_with_seed(sb, csum_seed(sb, ino, gen), b)
+}
+
+/// [`inode_csum`] from the inode's checksum seed.
+fn csum_with_seed<B: Bytes + ?Sized>(sb: &Superblock, seed: u32, b: &B) -> Result<u32> {
     let isz = usize::from(sb.inode_size);
-    let b = b.get(..isz).ok_or(Error::Truncated)?;
-    let gen = le32(b, 0x64)?;
-    let seed = crc32c(crc32c(sb.csum_seed, &ino.to_le_bytes()), &gen.to_le_bytes());
-    let part = |from: usize, to: usize| b.get(from..to).ok_or(Error::Truncated);
-    let mut c = crc32c(seed, part(0, 0x7C)?);
-    c = crc32c(c, &[0, 0]);
-    c = crc32c(c, part(0x7E, GOOD_OLD_INODE_SIZE)?);
+    if b.size() < isz {
+        return Err(Error::Truncated);
+    }
+    const ZERO: [u8; 2] = [0, 0];
+    let mut c = b.crc32c_range(seed, 0, 0x7C)?;
+    c = ZERO.crc32c_range(c, 0, 2)?;
+    c = b.crc32c_range(c, 0x7E, GOOD_OLD_INODE_SIZE - 0x7E)?;
     if isz > GOOD_OLD_INODE_SIZE {
-        let extra = le16(b, 0x80)?;
-        c = crc32c(c, part(GOOD_OLD_INODE_SIZE, 0x82)?);
+        let extra = b.le16_at(0x80)?;
+        c = b.crc32c_range(c, GOOD_OLD_INODE_SIZE, 2)?;
         let mut off = 0x82;
         if fits(extra, 0x84) {
-            c = crc32c(c, &[0, 0]);
+            c = ZERO.crc32c_range(c, 0, 2)?;
             off = 0x84;
         }
-        c = crc32c(c, part(off, isz)?);
+        c = b.crc32c_range(c, off, isz - off)?;
     }
     Ok(c)
 }
 
 impl Inode {
-    /// Parses and verifies the raw bytes of inode `ino`.
-    pub fn parse(sb: &Superblock, ino: u32, b: &[u8]) -> Result<Inode> {
+    /// Parses and verifies the raw bytes of inode `ino` (at least
+    /// `s_inode_size` of them; a slice, or read in place).
+    pub fn parse<B: Bytes + ?Sized>(sb: &Superblock, ino: u32, b: &B) -> Result<Inode> {
         let isz = usize::from(sb.inode_size);
-        let b = b.get(..isz).ok_or(Error::Truncated)?;
+        if b.size() < isz || isz < GOOD_OLD_INODE_SIZE {
+            return Err(Error::Truncated);
+        }
+        // The fields of the original 128-byte inode, read at once.
+        let h = b.array_at::<GOOD_OLD_INODE_SIZE>(0)?;
+        let h = &h[..];
         let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
-            le16(b, 0x80)?
+            b.le16_at(0x80)?
         } else {
             0
         };
@@ -193,17 +211,19 @@ impl Inode {
         }
         let ex = |off: usize| -> Result<Option<u32>> {
             if fits(extra_isize, off + 4) {
-                Ok(Some(le32(b, off)?))
+                Ok(Some(b.le32_at(off)?))
             } else {
                 Ok(None)
             }
         };
+        let gen = le32(h, 0x64)?;
+        let seed = csum_seed(sb, ino, gen);
 
         if sb.has_metadata_csum() {
-            let computed = inode_csum(sb, ino, b)?;
-            let lo = u32::from(le16(b, 0x7C)?);
+            let computed = csum_with_seed(sb, seed, b)?;
+            let lo = u32::from(le16(h, 0x7C)?);
             let (stored, computed) = if fits(extra_isize, 0x84) {
-                (lo | (u32::from(le16(b, 0x82)?) << 16), computed)
+                (lo | (u32::from(b.le16_at(0x82)?) << 16), computed)
             } else {
                 (lo, computed & 0xFFFF)
             };
@@ -216,38 +236,37 @@ impl Inode {
             }
         }
 
-        let flags = le32(b, 0x20)?;
-        let mut blocks_512 = u64::from(le32(b, 0x1C)?);
+        let flags = le32(h, 0x20)?;
+        let mut blocks_512 = u64::from(le32(h, 0x1C)?);
         if sb.has_ro_compat(ro_compat::HUGE_FILE) {
-            blocks_512 |= u64::from(le16(b, 0x74)?) << 32;
+            blocks_512 |= u64::from(le16(h, 0x74)?) << 32;
             if flags & flags::HUGE_FILE != 0 {
                 blocks_512 = blocks_512.saturating_mul(u64::from(sb.block_size() / 512));
             }
         }
-        let gen = le32(b, 0x64)?;
         let crtime = match ex(0x90)? {
             Some(s) => Some(decode_time(s, ex(0x94)?)),
             None => None,
         };
         Ok(Inode {
             ino,
-            mode: le16(b, 0x0)?,
-            uid: u32::from(le16(b, 0x2)?) | (u32::from(le16(b, 0x78)?) << 16),
-            gid: u32::from(le16(b, 0x18)?) | (u32::from(le16(b, 0x7A)?) << 16),
-            size: lo_hi(le32(b, 0x4)?, le32(b, 0x6C)?),
-            atime: decode_time(le32(b, 0x8)?, ex(0x8C)?),
-            ctime: decode_time(le32(b, 0xC)?, ex(0x84)?),
-            mtime: decode_time(le32(b, 0x10)?, ex(0x88)?),
+            mode: le16(h, 0x0)?,
+            uid: u32::from(le16(h, 0x2)?) | (u32::from(le16(h, 0x78)?) << 16),
+            gid: u32::from(le16(h, 0x18)?) | (u32::from(le16(h, 0x7A)?) << 16),
+            size: lo_hi(le32(h, 0x4)?, le32(h, 0x6C)?),
+            atime: decode_time(le32(h, 0x8)?, ex(0x8C)?),
+            ctime: decode_time(le32(h, 0xC)?, ex(0x84)?),
+            mtime: decode_time(le32(h, 0x10)?, ex(0x88)?),
             crtime,
-            dtime: le32(b, 0x14)?,
-            links_count: le16(b, 0x1A)?,
+            dtime: le32(h, 0x14)?,
+            links_count: le16(h, 0x1A)?,
             blocks_512,
             flags,
             generation: gen,
-            file_acl: lo_hi(le32(b, 0x68)?, u32::from(le16(b, 0x76)?)),
+            file_acl: lo_hi(le32(h, 0x68)?, u32::from(le16(h, 0x76)?)),
             extra_isize,
-            block: array(b, 0x28)?,
-            csum_seed: crc32c(crc32c(sb.csum_seed, &ino.to_le_bytes()), &gen.to_le_bytes()),
+            block: array(h, 0x28)?,
+            csum_seed: seed,
         })
     }
 

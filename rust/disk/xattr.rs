@@ -60,7 +60,7 @@
 //! * A block whose buffer is already verified: [`Xattrs::block_checked`]
 //!   without the checksum and hashes.
 
-use super::bytes::{le16, le32, u8_at};
+use super::bytes::{le16, le32, u8_at, Bytes};
 use super::crc32c::crc32c;
 use super::features::incompat;
 use super::superblock::Superblock;
@@ -338,17 +338,12 @@ impl<'a> Xattrs<'a> {
     /// attributes or no magic there (it has none), an error when the area
     /// is malformed.
     pub fn in_inode(sb: &Superblock, raw: &'a [u8], extra_isize: u16) -> Result<Option<Self>> {
+        if !Self::has_in_inode(sb, raw, extra_isize)? {
+            return Ok(None);
+        }
         let isz = usize::from(sb.inode_size);
-        let raw = raw.get(..isz).ok_or(Error::Truncated)?;
         let start = GOOD_OLD_INODE_SIZE + usize::from(extra_isize);
-        // EXT4_INODE_HAS_XATTR_SPACE: magic and one pad word must fit.
-        if extra_isize == 0 || start + 4 + 4 > isz {
-            return Ok(None);
-        }
-        let area = raw.get(start..).ok_or(Error::Truncated)?;
-        if le32(area, 0)? != MAGIC {
-            return Ok(None);
-        }
+        let area = raw.get(start..isz).ok_or(Error::Truncated)?;
         let x = Xattrs {
             area,
             first: 4,
@@ -358,6 +353,27 @@ impl<'a> Xattrs<'a> {
         };
         x.check(sb, true)?;
         Ok(Some(x))
+    }
+
+    /// Whether the raw inode `raw` (`s_inode_size` bytes, a slice or read
+    /// in place) has an in-inode attribute area: room for it after
+    /// `i_extra_isize`, starting with the magic. [`Self::in_inode`] parses
+    /// exactly those.
+    pub fn has_in_inode<B: Bytes + ?Sized>(
+        sb: &Superblock,
+        raw: &B,
+        extra_isize: u16,
+    ) -> Result<bool> {
+        let isz = usize::from(sb.inode_size);
+        if raw.size() < isz {
+            return Err(Error::Truncated);
+        }
+        let start = GOOD_OLD_INODE_SIZE + usize::from(extra_isize);
+        // EXT4_INODE_HAS_XATTR_SPACE: magic and one pad word must fit.
+        if extra_isize == 0 || start + 4 + 4 > isz {
+            return Ok(false);
+        }
+        Ok(raw.le32_at(start)? == MAGIC)
     }
 
     /// The attribute block `b` read from filesystem block `blocknr`

@@ -57,6 +57,11 @@ impl DevBlock {
     pub(crate) fn copy(&self) -> Result<KVec<u8>> {
         self.0.copy()
     }
+
+    /// A private copy of bytes `off..off + len` of the block.
+    pub(crate) fn copy_range(&self, off: usize, len: usize) -> Result<KVec<u8>> {
+        self.0.copy_range(off, len)
+    }
 }
 
 impl Bytes for DevBlock {
@@ -79,6 +84,15 @@ impl Bytes for DevBlock {
         self.0
             .crc32c(crc, off, len)
             .map_err(|_| DiskError::Truncated)
+    }
+
+    #[inline]
+    fn array_at<const N: usize>(&self, off: usize) -> core::result::Result<[u8; N], DiskError> {
+        self.0.read_array(off).map_err(|_| DiskError::Truncated)
+    }
+
+    fn equals_at(&self, off: usize, s: &[u8]) -> core::result::Result<bool, DiskError> {
+        self.0.equals(off, s).map_err(|_| DiskError::Truncated)
     }
 }
 

@@ -3,14 +3,17 @@
 //! Reading inodes from disk into the VFS (`iget`; ext4's inode.c).
 
 use super::errors::errno;
+use super::extents::DevBlock;
 use super::{INode, Rext4, Sb};
-use crate::disk::bytes::{div, rem};
+use crate::disk::bytes::{div, rem, Window};
 use crate::disk::extent;
 use crate::disk::inode::{self as dinode, flags, inode_location, Inode as DiskInode, ROOT_INO};
 use crate::disk::superblock::Superblock;
+use crate::disk::xattr::Xattrs;
 use crate::glue::errno::{efscorrupted, eopnotsupp};
 use crate::glue::inode::{iget_locked, Got, INodeParams, INodeType, StatxExtra, VfsFlags};
 use crate::glue::SuperBlock;
+use kernel::error::code;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
@@ -64,17 +67,38 @@ pub(crate) fn read_raw_at<S>(
     itable: Option<u64>,
     ino: u32,
 ) -> Result<DiskInode> {
-    read_bytes_at(sb, d, itable, ino).map(|(_, i)| i)
+    read_at(sb, d, itable, ino).map(|(_, i)| i)
 }
 
-/// [`read_raw_at`], also returning the on-disk bytes (`s_inode_size` of
-/// them: the in-inode attribute area lies beyond the parsed fields).
-fn read_bytes_at<S>(
+/// An on-disk inode in its inode table block, read in place.
+pub(crate) struct RawInode {
+    block: DevBlock,
+    off: usize,
+    len: usize,
+}
+
+impl RawInode {
+    /// The inode's `s_inode_size` bytes, read through the buffer.
+    fn window(&self) -> Result<Window<'_, DevBlock>> {
+        Window::new(&self.block, self.off, self.len).map_err(|_| code::EINVAL)
+    }
+
+    /// A private copy of the inode's bytes (what the attribute parser
+    /// takes).
+    pub(crate) fn copy(&self) -> Result<KVec<u8>> {
+        self.block.copy_range(self.off, self.len)
+    }
+}
+
+/// [`read_raw_at`], also returning the on-disk inode in its block (the
+/// in-inode attribute area lies beyond the parsed fields). The inode is
+/// parsed and its checksum verified in place: no copy of it is made.
+fn read_at<S>(
     sb: &SuperBlock<Rext4, S>,
     d: &Superblock,
     itable: Option<u64>,
     ino: u32,
-) -> Result<(KVec<u8>, DiskInode)> {
+) -> Result<(RawInode, DiskInode)> {
     let fail = |e| {
         fs_err!(sb, "inode #{}: {}", ino, e);
         errno(e)
@@ -96,27 +120,38 @@ fn read_bytes_at<S>(
             blk
         );
     })?;
-    // A private copy of the on-disk inode (at most one block) is parsed.
-    let mut bytes = crate::glue::buffer::zeroed(usize::from(d.inode_size))?;
-    buf.read(rem(off, bs) as usize, &mut bytes).map_err(|_| {
+    let raw = RawInode {
+        block: DevBlock::new(buf),
+        off: rem(off, bs) as usize,
+        len: usize::from(d.inode_size),
+    };
+    let w = Window::new(&raw.block, raw.off, raw.len).map_err(|_| {
         fail(crate::disk::Error::Corrupt {
             what: "inode offset",
             value: off,
         })
     })?;
-    let inode = DiskInode::parse(d, ino, &bytes).map_err(fail)?;
-    Ok((bytes, inode))
+    let inode = DiskInode::parse(d, ino, &w).map_err(fail)?;
+    Ok((raw, inode))
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem;
-/// returns its bytes too (what `ext4_get_inode_loc` gives the xattr code).
+/// returns a copy of its bytes too (what `ext4_get_inode_loc` gives the
+/// xattr code).
 pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
+    let (raw, inode) = read_located(sb, ino)?;
+    Ok((raw.copy()?, inode))
+}
+
+/// Reads and verifies the on-disk inode `ino` of a mounted filesystem, in
+/// place.
+fn read_located(sb: &Sb, ino: u32) -> Result<(RawInode, DiskInode)> {
     let fi = sb.data();
     let itable = inode_location(&fi.sb, ino)
         .ok()
         .and_then(|(g, _)| fi.group(g))
         .map(|g| g.inode_table);
-    read_bytes_at(sb, &fi.sb, itable, ino)
+    read_at(sb, &fi.sb, itable, ino)
 }
 
 /// Gets inode `ino`: from the inode cache, or read from disk.
@@ -131,7 +166,7 @@ pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
         Got::Cached(i) => Ok(i),
         // On error the new inode is dropped, which marks it bad.
         Got::New(n) => {
-            let (bytes, raw) = read_bytes(sb, n.ino() as u32)?;
+            let (bytes, raw) = read_located(sb, n.ino() as u32)?;
             check_xattr_places(sb, &bytes, &raw)?;
             let mut typ_buf = [0u8; 60];
             let p = params(sb, &raw, &mut typ_buf)?;
@@ -271,12 +306,17 @@ fn params<'a>(
 /// block number outside the data blocks or in the system zone fails the
 /// inode (EFSCORRUPTED, or
 /// EFSBADCRC for a bad entry hash) rather than a later getxattr.
-fn check_xattr_places(sb: &Sb, bytes: &[u8], raw: &DiskInode) -> Result {
+fn check_xattr_places(sb: &Sb, bytes: &RawInode, raw: &DiskInode) -> Result {
     let d = &sb.data().sb;
-    crate::disk::xattr::Xattrs::in_inode(d, bytes, raw.extra_isize).map_err(|e| {
+    let bad = |e| {
         fs_err!(sb, "inode #{}: in-inode xattrs: {}", raw.ino, e);
         errno(e)
-    })?;
+    };
+    // Most inodes have no in-inode area: its magic is read in place, and
+    // only an inode that has one is copied to be parsed.
+    if Xattrs::has_in_inode(d, &bytes.window()?, raw.extra_isize).map_err(bad)? {
+        Xattrs::in_inode(d, &bytes.copy()?, raw.extra_isize).map_err(bad)?;
+    }
     let blk = raw.file_acl;
     if blk == 0 {
         return Ok(());

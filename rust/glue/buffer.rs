@@ -31,10 +31,7 @@
 
 use crate::sys;
 use core::ptr::NonNull;
-use kernel::alloc::{
-    flags::{__GFP_ZERO, GFP_KERNEL},
-    KVec,
-};
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code, to_result, Result};
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
@@ -131,17 +128,81 @@ impl BufferHead {
     /// Copies the whole block (into memory that is written once: no
     /// zero-filling first, which costs as much as the copy).
     pub(crate) fn copy(&self) -> Result<KVec<u8>> {
-        let n = self.size();
-        let mut v = KVec::<u8>::with_capacity(n, GFP_KERNEL)?;
-        // SAFETY: `b_data` maps `b_size` (= `n`) bytes (type invariant),
-        // read with a raw copy, never through a reference (see the module
-        // docs); `v` is a distinct allocation with room for `n` bytes, all
-        // of which the copy initialises before the length covers them.
+        self.copy_range(0, self.size())
+    }
+
+    /// Copies bytes `off..off + len` of the block into a new vector
+    /// (written once, as [`Self::copy`]).
+    pub(crate) fn copy_range(&self, off: usize, len: usize) -> Result<KVec<u8>> {
+        let end = off.checked_add(len).ok_or(code::EINVAL)?;
+        if end > self.size() {
+            return Err(code::EINVAL);
+        }
+        let mut v = KVec::<u8>::with_capacity(len, GFP_KERNEL)?;
+        // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
+        // `off..end` lies inside them, read with a raw copy, never through
+        // a reference (see the module docs); `v` is a distinct allocation
+        // with room for `len` bytes, all of which the copy initialises
+        // before the length covers them.
         unsafe {
-            core::ptr::copy_nonoverlapping((*self.raw()).b_data.cast::<u8>(), v.as_mut_ptr(), n);
-            v.set_len(n);
+            let src = (*self.raw()).b_data.cast::<u8>().add(off);
+            core::ptr::copy_nonoverlapping(src, v.as_mut_ptr(), len);
+            v.set_len(len);
         }
         Ok(v)
+    }
+
+    /// The `N` bytes from byte `off` of the block, read as one unaligned
+    /// load of an array (a few instructions for the small fields parsers
+    /// read, where [`Self::read`] would call `memcpy`).
+    #[inline]
+    pub(crate) fn read_array<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
+        let end = off.checked_add(N).ok_or(code::EINVAL)?;
+        if end > self.size() {
+            return Err(code::EINVAL);
+        }
+        // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
+        // `off..end` lies inside them; the bytes are loaded by value
+        // through the raw pointer (no reference to them is created, see
+        // the module docs), and any bit pattern is a valid `[u8; N]`.
+        Ok(unsafe {
+            let src = (*self.raw()).b_data.cast::<u8>().add(off);
+            core::ptr::read_unaligned(src.cast::<[u8; N]>())
+        })
+    }
+
+    /// Whether bytes `off..off + s.len()` of the block equal `s`, compared
+    /// in place, eight bytes at a time (no copy); a range past the block's
+    /// end is `EINVAL`.
+    pub(crate) fn equals(&self, off: usize, s: &[u8]) -> Result<bool> {
+        let end = off.checked_add(s.len()).ok_or(code::EINVAL)?;
+        if end > self.size() {
+            return Err(code::EINVAL);
+        }
+        // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
+        // `off..end` lies inside them.
+        let src = unsafe { (*self.raw()).b_data.cast::<u8>().add(off) };
+        let mut words = s.chunks_exact(8);
+        let mut at = 0;
+        for w in &mut words {
+            // SAFETY: `at + 8 <= s.len()`, so the 8 bytes from `src + at`
+            // lie inside the range checked above; loaded by value through
+            // the raw pointer (see the module docs).
+            let got = unsafe { core::ptr::read_unaligned(src.add(at).cast::<[u8; 8]>()) };
+            if got[..] != *w {
+                return Ok(false);
+            }
+            at += 8;
+        }
+        for &want in words.remainder() {
+            // SAFETY: `at < s.len()`: inside the checked range, as above.
+            let got = unsafe { core::ptr::read(src.add(at)) };
+            if got != want {
+                return Ok(false);
+            }
+            at += 1;
+        }
+        Ok(true)
     }
 
     /// Changes bytes `off..off + len` of the block through `f`, under the
@@ -197,15 +258,4 @@ impl BufferHead {
         // SAFETY: live buffer head (type invariant); an atomic bit set.
         unsafe { sys::rext4_set_buffer_verified(self.raw()) }
     }
-}
-
-/// A buffer of `len` zero bytes for a block (or part of one) to be copied
-/// into, zeroed by the allocator (`__GFP_ZERO`, a `memset`) rather than
-/// byte by byte as `KVec::from_elem` fills it.
-pub(crate) fn zeroed(len: usize) -> Result<KVec<u8>> {
-    let mut v = KVec::<u8>::with_capacity(len, GFP_KERNEL | __GFP_ZERO)?;
-    // SAFETY: the allocation has room for at least `len` bytes and the
-    // allocator zeroed all of it (`__GFP_ZERO`); zero is a valid `u8`.
-    unsafe { v.set_len(len) };
-    Ok(v)
 }

@@ -156,10 +156,12 @@ unsafe impl Sync for FsType {}
 
 static FS_TYPE: FsType = FsType(UnsafeCell::new(zeroed()));
 
-/// Keeps a filesystem type registered (and its inode cache alive).
+/// Keeps a filesystem type registered (and its inode cache and crc32c
+/// driver alive).
 pub(crate) struct Registration<T: FileSystem> {
-    // Dropped after `Drop::drop` unregistered the type.
+    // Dropped after `Drop::drop` unregistered the type, in this order.
     _cache: InodeCache<T>,
+    _crc: super::checksum::Crc32cDriver,
 }
 
 impl<T: FileSystem> Registration<T> {
@@ -168,6 +170,7 @@ impl<T: FileSystem> Registration<T> {
         // The parser walks the list up to its END: a list without one (or
         // with another) does not build.
         const { assert!(ParamSpec::valid_list(T::PARAMS)) };
+        let crc = super::checksum::Crc32cDriver::load();
         let cache = InodeCache::<T>::create()?;
         let fst = FS_TYPE.0.get();
         // SAFETY: module init runs once; nothing else accesses `FS_TYPE`
@@ -185,7 +188,10 @@ impl<T: FileSystem> Registration<T> {
         // SAFETY: `fst` is a fully set up file_system_type in static memory
         // that stays valid until `unregister_filesystem` in `drop`.
         to_result(unsafe { sys::register_filesystem(fst) })?;
-        Ok(Registration { _cache: cache })
+        Ok(Registration {
+            _cache: cache,
+            _crc: crc,
+        })
     }
 }
 
