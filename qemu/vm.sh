@@ -22,7 +22,8 @@
 # that marker and no end marker, and there is no kmemleak scan; the disks
 # keep what the crash left, for a later boot to inspect),
 # REXT4_VM_TIMEOUT (seconds, default 900), REXT4_VM_MEM (MiB, default 1024),
-# REXT4_VM_APPEND (extra kernel arguments), REXT4_KERNEL (test or bench,
+# REXT4_VM_APPEND (extra kernel arguments), REXT4_QEMU_ARGS (extra QEMU
+# arguments, split at spaces: tools/profile.sh adds a gdbstub), REXT4_KERNEL (test or bench,
 # default test), REXT4_MODDIR (where the .ko files are, default the source
 # tree), REXT4_EXPECT_FAIL (negative controls, one a line: "LABEL|CHECK|REGEX",
 # the check that must fail and the report it must show).
@@ -78,7 +79,7 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
     -nographic -no-reboot -monitor none -serial stdio \
     -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initrd" \
     -append "console=ttyS0 $acpi panic=-1 oops=panic rdinit=/init rext4.scenario=$scenario ${REXT4_VM_APPEND:-}" \
-    "${drives[@]}" </dev/null >"$log" 2>&1
+    "${drives[@]}" ${REXT4_QEMU_ARGS:-} </dev/null >"$log" 2>&1
 qrc=$?
 elapsed=$((SECONDS - start))
 

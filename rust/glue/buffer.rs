@@ -117,11 +117,11 @@ impl BufferHead {
         // `b_size` is at most a page, so `len` fits the C length.
         let n = u32::try_from(len).map_err(|_| code::EINVAL)?;
         // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
-        // `off..end` lies inside them; crc32c() only reads them through the
-        // raw pointer (as a `memcpy` would, see the module docs).
+        // `off..end` lies inside them; the checksum only reads them through
+        // the raw pointer (as a `memcpy` would, see the module docs).
         Ok(unsafe {
             let src = (*self.raw()).b_data.cast::<u8>().add(off);
-            sys::crc32c(crc, src.cast(), n)
+            super::checksum::crc32c_raw(crc, src, n)
         })
     }
 

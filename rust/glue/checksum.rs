@@ -24,23 +24,33 @@ static DRIVER: AtomicPtr<sys::crypto_shash> = AtomicPtr::new(null_mut());
 /// Continues a CRC32C computation from `crc` over `data`, with no final
 /// inversion (the raw register value ext4 and jbd2 store).
 pub(crate) fn crc32c(mut crc: u32, data: &[u8]) -> u32 {
-    let tfm = DRIVER.load(Ordering::Acquire);
     // The length argument is 32-bit; blocks are at most a page, but a
     // longer slice is handled in pieces all the same.
     for piece in data.chunks(u32::MAX as usize) {
-        let len = piece.len() as u32;
-        crc = if tfm.is_null() {
-            // SAFETY: `piece` is a valid slice for reads of its length
-            // (which fits `c_uint`); crc32c() only reads it.
-            unsafe { sys::crc32c(crc, piece.as_ptr().cast(), len) }
-        } else {
-            // SAFETY: `tfm` is the loaded crc32c driver, freed only after
-            // the module's last use of it (see `DRIVER`); `piece` is valid
-            // for reads of `len` bytes, which the driver only reads.
-            unsafe { sys::rext4_crc32c_driver_update(tfm, crc, piece.as_ptr().cast(), len) }
-        };
+        // SAFETY: `piece` is a valid slice for reads of its length, which
+        // fits `u32`.
+        crc = unsafe { crc32c_raw(crc, piece.as_ptr(), piece.len() as u32) };
     }
     crc
+}
+
+/// [`crc32c`] over `len` bytes at `data`, which are only read.
+///
+/// # Safety
+///
+/// `data` must be valid for reads of `len` bytes (it need not be a Rust
+/// slice: the glue checksums buffer memory in place this way).
+pub(crate) unsafe fn crc32c_raw(crc: u32, data: *const u8, len: u32) -> u32 {
+    let tfm = DRIVER.load(Ordering::Acquire);
+    if tfm.is_null() {
+        // SAFETY: the caller's guarantee; crc32c() only reads the bytes.
+        unsafe { sys::crc32c(crc, data.cast(), len) }
+    } else {
+        // SAFETY: `tfm` is the loaded crc32c driver, freed only after the
+        // module's last use of it (see `DRIVER`); the caller guarantees
+        // the bytes, which the driver only reads.
+        unsafe { sys::rext4_crc32c_driver_update(tfm, crc, data.cast(), len) }
+    }
 }
 
 /// Keeps the crc32c driver loaded (see the module docs).
