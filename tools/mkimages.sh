@@ -16,6 +16,10 @@
 #               of the journal inode, re-signed
 # rootfile.img  probe.img whose root inode is a regular file: the mount fails
 #               after the journal is loaded (the failed mount destroys it)
+# fcrecover.img fast_commit, flagged needs_recovery (over an empty journal):
+#               rext4 cannot replay fast commits and refuses to recover
+# jdeleted.img  probe.img whose journal inode has links_count 0
+# jnotreg.img   probe.img naming the root directory as its journal inode
 # reference.img empty, for the in-kernel ext4 reference scenario
 # plain.img     256 MiB, plain `mkfs.ext4 IMG` (Debian's defaults: 1 KiB blocks)
 # xattr.img     empty, default features: the xattr scenario's ext4 writes
@@ -51,6 +55,15 @@ cp "$dir/probe.img" "$dir/rootfile.img"
 debugfs -w -R "sif <2> mode 0100644" "$dir/rootfile.img" > /dev/null 2>&1
 debugfs -R "stat <2>" "$dir/rootfile.img" 2>/dev/null | grep -q "Type: regular" ||
     { echo "mkimages: rootfile.img: root inode not changed" >&2; exit 1; }
+mk fcrecover.img 64 -b 4096 -O fast_commit
+debugfs -w -R "feature needs_recovery" "$dir/fcrecover.img" > /dev/null 2>&1
+dumpe2fs -h "$dir/fcrecover.img" 2>/dev/null | grep -q "needs_recovery" ||
+    { echo "mkimages: fcrecover.img: needs_recovery not set" >&2; exit 1; }
+cp "$dir/probe.img" "$dir/jdeleted.img"
+debugfs -w -R "sif <8> links_count 0" "$dir/jdeleted.img" > /dev/null 2>&1
+debugfs -R "stat <8>" "$dir/jdeleted.img" 2>/dev/null | grep -q "Links: 0" ||
+    { echo "mkimages: jdeleted.img: journal inode not changed" >&2; exit 1; }
+cp "$dir/probe.img" "$dir/jnotreg.img"; "$img" sb-set32 "$dir/jnotreg.img" 0xE0 2
 mk reference.img 128 -b 4096
 mk xattr.img 64 -b 4096 -L rext4-xattr
 mk xattr-nocsum.img 32 -b 4096 -O ^metadata_csum -L rext4-xattr-nc

@@ -236,7 +236,7 @@ vm insmod insmod
 vm probe probe "$img/probe.img" "$img/nojournal.img"
 vm bad-images bad-images "$img/zero.img" "$img/badcsum.img" "$img/1k.img" "$img/incompat.img" \
     "$img/rocompat.img" "$img/truncated.img" "$img/geometry.img" "$img/extjournal.img" \
-    "$img/rootfile.img"
+    "$img/rootfile.img" "$img/fcrecover.img" "$img/jdeleted.img" "$img/jnotreg.img"
 vm ext4-itself-reference ext4-reference "$img/reference.img"
 # The image a new user makes: plain mkfs.ext4 (1 KiB blocks), filled by
 # ext4, read back by rext4, umount then rmmod at once.

@@ -1,7 +1,8 @@
 # Mounts of bad images fail with a clear "rext4 (vdX): ..." message and the
 # right error code; the kernel stays healthy and the module unloads.
 # Disks: vda zero, vdb badcsum, vdc 1k, vdd incompat, vde rocompat,
-#        vdf truncated, vdg geometry, vdh extjournal, vdi rootfile.
+#        vdf truncated, vdg geometry, vdh extjournal, vdi rootfile,
+#        vdj fcrecover, vdk jdeleted, vdl jnotreg.
 SCENARIO=bad-images
 . /scenarios/lib.sh
 load_rext4
@@ -51,5 +52,10 @@ try "external journal" vdh "Invalid argument" "external journal \\(device 0x801\
 # evicts its inode (no busy inodes, no leak; the console check and rmmod
 # below see to that).
 try "root not a directory" vdi "Structure needs cleaning" "corrupt root inode: not a directory"
+# A journal that may hold fast commits is not replayed without them.
+try "fast commits to replay" vdj "Operation not supported" "the journal may hold fast commits \(fast_commit\), which rext4 cannot replay"
+# The journal inode as ext4_get_journal_inode checks it.
+try "journal inode deleted" vdk "Structure needs cleaning" "journal inode #8 is deleted"
+try "journal inode not a file" vdl "Structure needs cleaning" "invalid journal inode #2"
 check_fails "nothing mounted" grep -q ' /mnt ' /proc/mounts
 check "rmmod" rmmod rext4

@@ -162,6 +162,13 @@ pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
         fs_err!(sb, "directory entry refers to invalid inode #{}", ino);
         return Err(efscorrupted());
     }
+    // The journal inode belongs to jbd2 (the glue keeps it in the inode
+    // cache set up for the journal only), never a file: refused even when
+    // `s_journal_inum` is above the reserved inodes.
+    if d.has_journal() && ino == d.journal_inum {
+        fs_err!(sb, "directory entry refers to the journal inode #{}", ino);
+        return Err(efscorrupted());
+    }
     match iget_locked(sb, ino.into())? {
         Got::Cached(i) => Ok(i),
         // On error the new inode is dropped, which marks it bad.

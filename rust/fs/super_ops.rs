@@ -422,6 +422,17 @@ fn journal_map(
         .and_then(|(g, _)| groups.get(g as usize))
         .map(|g| g.inode_table);
     let raw = read_raw_at(sb, d, itable, ino)?;
+    // As ext4_get_journal_inode: a deleted inode, or one that is not a
+    // regular file (the root directory named as the journal, say), is no
+    // journal.
+    if raw.links_count == 0 {
+        sb_err!(sb, "journal inode #{} is deleted", ino);
+        return Err(gerrno::efscorrupted());
+    }
+    if !raw.is_reg() || raw.flags & crate::disk::inode::flags::ENCRYPT != 0 {
+        sb_err!(sb, "invalid journal inode #{}", ino);
+        return Err(gerrno::efscorrupted());
+    }
     // Rounded up, as ext4_protect_reserved_inode does; a size beyond the
     // 32-bit logical block space is walked up to that space's end.
     let nblocks = raw.size.div_ceil(1 << d.block_bits()).min(1 << 32);
@@ -497,6 +508,17 @@ fn load_journal(
     opts: &MountOptions,
 ) -> Result<Option<Journal>> {
     let ro_dev = sb.is_device_read_only();
+    // ext4 replays fast commits (fast_commit) through its own jbd2 hook
+    // after the full commits; jbd2 alone skips them silently, and clearing
+    // needs_recovery afterwards would lose them for good.
+    if d.needs_recovery() && d.has_compat(crate::disk::features::compat::FAST_COMMIT) {
+        sb_err!(
+            sb,
+            "the journal may hold fast commits (fast_commit), which rext4 cannot replay; \
+             mount the filesystem once with ext4"
+        );
+        return Err(gerrno::eopnotsupp());
+    }
     if d.needs_recovery() {
         sb_info!(sb, "recovery required on readonly filesystem");
         if ro_dev {
