@@ -74,6 +74,8 @@ const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT = JBD2_FEATURE_INCOM
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
 struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block);
+struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
+					 sector_t ra_start, sector_t ra_end);
 void rext4_brelse(struct buffer_head *bh);
 void rext4_get_bh(struct buffer_head *bh);
 loff_t rext4_sb_bdev_nr_bytes(struct super_block *sb);

@@ -10,6 +10,29 @@ struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block)
 	return sb_bread(sb, block);
 }
 
+/*
+ * sb_bread() of @block; if it is not in the buffer cache yet, blocks
+ * [@ra_start, @ra_end) are first read ahead in one plugged batch (as
+ * ext4's inode table readahead in __ext4_get_inode_loc).
+ */
+struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
+					 sector_t ra_start, sector_t ra_end)
+{
+	struct buffer_head *bh = sb_find_get_block(sb, block);
+
+	if (!bh || !buffer_uptodate(bh)) {
+		struct blk_plug plug;
+		sector_t b;
+
+		blk_start_plug(&plug);
+		for (b = ra_start; b < ra_end; b++)
+			sb_breadahead(sb, b);
+		blk_finish_plug(&plug);
+	}
+	brelse(bh);
+	return sb_bread(sb, block);
+}
+
 void rext4_brelse(struct buffer_head *bh)
 {
 	brelse(bh);

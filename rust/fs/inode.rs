@@ -7,6 +7,7 @@ use super::extents::DevBlock;
 use super::{INode, Rext4, Sb};
 use crate::disk::bytes::{div, rem, Window};
 use crate::disk::extent;
+use crate::disk::features::ro_compat;
 use crate::disk::inode::{self as dinode, flags, inode_location, Inode as DiskInode, ROOT_INO};
 use crate::disk::superblock::Superblock;
 use crate::disk::xattr::Xattrs;
@@ -67,7 +68,7 @@ pub(crate) fn read_raw_at<S>(
     itable: Option<u64>,
     ino: u32,
 ) -> Result<DiskInode> {
-    read_at(sb, d, itable, ino).map(|(_, i)| i)
+    read_at(sb, d, itable, ino, None).map(|(_, i)| i)
 }
 
 /// An on-disk inode in its inode table block, read in place.
@@ -98,6 +99,7 @@ fn read_at<S>(
     d: &Superblock,
     itable: Option<u64>,
     ino: u32,
+    used_end: Option<u64>,
 ) -> Result<(RawInode, DiskInode)> {
     let fail = |e| {
         fs_err!(sb, "inode #{}: {}", ino, e);
@@ -112,7 +114,19 @@ fn read_at<S>(
     })?;
     let bs = u64::from(d.block_size());
     let blk = itable + div(off, bs);
-    let buf = sb.bread(blk).inspect_err(|_| {
+    // With `used_end` (the end of the table's blocks that hold inodes in
+    // use), a block not in the cache yet is read with the aligned window
+    // of INODE_READAHEAD_BLOCKS around it, as ext4's inode table
+    // readahead (`inode_readahead_blks`, 32 by default).
+    let ahead = used_end.map(|end| {
+        let start = (blk & !(INODE_READAHEAD_BLOCKS - 1)).max(itable);
+        start..(start + INODE_READAHEAD_BLOCKS).min(end).max(blk + 1)
+    });
+    let read = match ahead {
+        Some(ahead) => sb.bread_ahead(blk, ahead),
+        None => sb.bread(blk),
+    };
+    let buf = read.inspect_err(|_| {
         fs_err!(
             sb,
             "inode #{}: unable to read inode table block {}",
@@ -147,12 +161,28 @@ pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
 /// place.
 fn read_located(sb: &Sb, ino: u32) -> Result<(RawInode, DiskInode)> {
     let fi = sb.data();
-    let itable = inode_location(&fi.sb, ino)
-        .ok()
-        .and_then(|(g, _)| fi.group(g))
-        .map(|g| g.inode_table);
-    read_at(sb, &fi.sb, itable, ino)
+    let d = &fi.sb;
+    let gd = inode_location(d, ino).ok().and_then(|(g, _)| fi.group(g));
+    let itable = gd.as_ref().map(|g| g.inode_table);
+    // The table's blocks holding inodes in use: all of them, or (with
+    // descriptor checksums, which make `itable_unused` trustworthy, as
+    // ext4 has it) those before the never-used tail.
+    let used_end = gd.as_ref().map(|g| {
+        let per_block = u64::from(d.block_size() / u32::from(d.inode_size.max(1))).max(1);
+        let unused = if d.has_metadata_csum() || d.has_ro_compat(ro_compat::GDT_CSUM) {
+            g.itable_unused.min(d.inodes_per_group)
+        } else {
+            0
+        };
+        let used = u64::from(d.inodes_per_group - unused);
+        g.inode_table + used.div_ceil(per_block)
+    });
+    read_at(sb, d, itable, ino, used_end)
 }
+
+/// Inode table blocks read ahead together (ext4's default
+/// `inode_readahead_blks`); a power of two.
+const INODE_READAHEAD_BLOCKS: u64 = 32;
 
 /// Gets inode `ino`: from the inode cache, or read from disk.
 pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {

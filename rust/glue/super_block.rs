@@ -105,6 +105,26 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         Ok(unsafe { BufferHead::from_bread(bh) })
     }
 
+    /// [`Self::bread`] of `block`, reading blocks `ahead` (a range that
+    /// should hold `block`) ahead in one batch first when `block` is not
+    /// in the buffer cache yet: for tables read block by block, as ext4
+    /// reads its inode tables ahead.
+    pub(crate) fn bread_ahead(
+        &self,
+        block: u64,
+        ahead: core::ops::Range<u64>,
+    ) -> Result<ARef<BufferHead>> {
+        // SAFETY: by the type invariant the super_block is live and has a
+        // block device and a block size; readahead of blocks beyond the
+        // device fails quietly, and `sb_bread` returns NULL on I/O errors
+        // and on blocks beyond the device.
+        let bh = unsafe { sys::rext4_sb_bread_ahead(self.as_ptr(), block, ahead.start, ahead.end) };
+        let bh = NonNull::new(bh).ok_or(code::EIO)?;
+        // SAFETY: `sb_bread` returned an up-to-date buffer with a reference
+        // the caller owns.
+        Ok(unsafe { BufferHead::from_bread(bh) })
+    }
+
     /// Whether the block device is read-only (`bdev_read_only`): nothing,
     /// not even journal recovery, can write to it.
     pub(crate) fn is_device_read_only(&self) -> bool {
