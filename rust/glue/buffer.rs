@@ -26,8 +26,9 @@
 //! `jbd2_journal_dirty_metadata`. The one other writer is
 //! [`BufferHead::write_sync`], for a block written outside any journal
 //! transaction (the superblock at mount, as ext4's `ext4_commit_super`):
-//! `&mut` access under the buffer lock, then a synchronous write; nothing
-//! else in the glue writes buffer memory.
+//! the range is copied out under the buffer lock, changed as a private
+//! copy, copied back and written synchronously; nothing else in the glue
+//! writes buffer memory.
 
 use crate::sys;
 use core::ptr::NonNull;
@@ -205,14 +206,16 @@ impl BufferHead {
         Ok(true)
     }
 
-    /// Changes bytes `off..off + len` of the block through `f`, under the
-    /// buffer lock, and writes the block to the device synchronously
-    /// (`mark_buffer_dirty` + `sync_dirty_buffer`), returning the write's
-    /// error. Only for blocks no journal transaction holds (a journalled
-    /// block is written through the journal), and while nothing else of
-    /// the filesystem reads this range (the mount being set up).
-    /// When `f` fails (which it must do before changing any byte), nothing
-    /// is written and its error is returned.
+    /// Changes bytes `off..off + len` of the block through `f` and writes
+    /// the block to the device synchronously (`mark_buffer_dirty` +
+    /// `sync_dirty_buffer`), returning the write's error. `f` works on a
+    /// private copy of the range, taken and put back under the buffer lock
+    /// (never a `&mut` to the buffer's memory, which another opener of the
+    /// device could write meanwhile). Only for blocks no journal
+    /// transaction holds (a journalled block is written through the
+    /// journal), and while nothing else of the filesystem reads this range
+    /// (the mount being set up). When `f` fails, nothing is changed or
+    /// written and its error is returned.
     pub(crate) fn write_sync(
         &self,
         off: usize,
@@ -223,18 +226,23 @@ impl BufferHead {
         if end > self.size() {
             return Err(code::EINVAL);
         }
+        let mut copy = KVec::<u8>::with_capacity(len, GFP_KERNEL)?;
         let bh = self.raw();
         // SAFETY: live, mapped buffer (type invariant) and `off..end` lies
-        // inside it. The buffer lock excludes every other writer of the
-        // block (jbd2 and the buffer cache lock it to write or change it),
-        // and the caller guarantees no reader of the filesystem copies the
-        // range meanwhile, so the `&mut` is the only access to the bytes
-        // while it lives; it ends before the buffer is unlocked.
+        // inside it; the bytes are copied out and back with raw copies
+        // (see the module docs) into and from `copy`, a distinct
+        // allocation with room for `len` bytes, all initialised by the
+        // first copy before its length covers them. The buffer lock keeps
+        // jbd2 and the buffer cache, which lock it to write or change it,
+        // away in between.
         let changed = unsafe {
             sys::rext4_lock_buffer(bh);
             let p = (*bh).b_data.cast::<u8>().add(off);
-            let r = f(core::slice::from_raw_parts_mut(p, len));
+            core::ptr::copy_nonoverlapping(p, copy.as_mut_ptr(), len);
+            copy.set_len(len);
+            let r = f(&mut copy);
             if r.is_ok() {
+                core::ptr::copy_nonoverlapping(copy.as_ptr(), p, len);
                 sys::mark_buffer_dirty(bh);
             }
             sys::unlock_buffer(bh);

@@ -41,9 +41,9 @@
 //! a whole block), and checksum ranges in place
 //! ([`buffer::BufferHead::crc32c`]). Writers will
 //! get `&mut [u8]` only through a guard holding jbd2 write access to the
-//! buffer, or, for a block written outside the journal (the superblock at
-//! mount), under the buffer lock with a synchronous write
-//! ([`buffer::BufferHead::write_sync`]); see `buffer.rs`.
+//! buffer; a block written outside the journal (the superblock at mount)
+//! is changed as a private copy put back under the buffer lock and written
+//! synchronously ([`buffer::BufferHead::write_sync`]); see `buffer.rs`.
 
 #[macro_use]
 pub(crate) mod print;

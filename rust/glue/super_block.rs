@@ -318,7 +318,12 @@ impl<T: FileSystem> Tables<T> {
 ///
 /// Called by the VFS once, in `generic_shutdown_super` of a mounted `T`.
 unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut sys::super_block) {
-    // SAFETY: every inode is gone and no other callback runs any more.
+    // SAFETY: no other callback runs any more, and every inode of the
+    // filesystem's own is gone (evicted before `put_super`). The journal
+    // inode, if the data holds a journal, is still referenced: dropping the
+    // data destroys the journal and puts that last reference, and since
+    // `SB_ACTIVE` is already clear the inode is evicted right then, before
+    // the VFS checks for busy inodes.
     drop(unsafe { take_data::<T>(sb) });
 }
 
