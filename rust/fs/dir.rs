@@ -98,6 +98,12 @@ pub(crate) fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Resul
 /// device (ext4's verified bit), not on every lookup that walks the block.
 /// The bit is set here for leaf blocks only: an index block gets it from
 /// the htree walk, which checks more than the checksum (the hash order).
+/// The bit is one per buffer, shared by every role a block can play
+/// (extent node, directory leaf, index node), as in ext4: a block that a
+/// corrupt tree reaches in a second role after passing the checks of the
+/// first is not checked again for the second. The parsers stay
+/// bounds-checked on every read, so that yields a wrong answer or a
+/// corruption report, never an access outside the block.
 fn verify<B: Bytes + ?Sized>(
     dir: &INode,
     lblk: u64,
