@@ -800,15 +800,11 @@ impl DxPath {
         };
         let f = *self.frames.get(level).ok_or(Error::Truncated)?;
         let raw = reader.read_dir_block(f.lblk)?;
-        let verified = reader.is_verified(&raw);
         let blk = if level == 0 {
-            parse_root(p, &raw, verified)?.1
+            parse_checked_root(p, reader, &raw)?.1
         } else {
-            parse_node(p, &raw, verified)?
+            parse_checked_node(p, reader, &raw)?
         };
-        if !verified {
-            reader.set_verified(&raw);
-        }
         let at = usize::from(f.at) + 1;
         if at >= blk.count() {
             return Ok(None);
@@ -933,11 +929,7 @@ pub fn probe<R: DirBlockReader + ?Sized>(
         return Err(corrupt("htree: empty directory", 0));
     }
     let raw = reader.read_dir_block(0)?;
-    let verified = reader.is_verified(&raw);
-    let (root, blk) = parse_root(p, &raw, verified)?;
-    if !verified {
-        reader.set_verified(&raw);
-    }
+    let (root, blk) = parse_checked_root(p, reader, &raw)?;
     let hash = p.hash.hash(root.hash_version, name)?;
     let mut path = DxPath {
         hash,
@@ -971,8 +963,23 @@ pub fn probe<R: DirBlockReader + ?Sized>(
     Ok(path)
 }
 
-/// [`parse_node`] with the reader's verified bit: the checks that depend on
+/// [`parse_root`] with the reader's verified bit: the checks that depend on
 /// the block's bytes alone run once per read of the block.
+fn parse_checked_root<'a, R: DirBlockReader + ?Sized>(
+    p: &DxParams,
+    reader: &R,
+    raw: &'a R::Block,
+) -> Result<(RootInfo, DxBlock<'a, R::Block>)> {
+    let verified = reader.is_verified(raw);
+    let root = parse_root(p, raw, verified)?;
+    if !verified {
+        reader.set_verified(raw);
+    }
+    Ok(root)
+}
+
+/// [`parse_node`] with the reader's verified bit (see
+/// [`parse_checked_root`]).
 fn parse_checked_node<'a, R: DirBlockReader + ?Sized>(
     p: &DxParams,
     reader: &R,
