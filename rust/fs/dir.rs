@@ -128,16 +128,19 @@ fn verify<B: Bytes + ?Sized>(
     Ok(kind)
 }
 
-/// The live entries of a directory block.
+/// Whether a directory block of `kind` ends with a checksum tail record.
 ///
-/// Only leaf blocks end with a checksum tail record: an htree root ends
-/// with a `dx_tail`, whose bytes may look like a leaf tail (ext4 leaves the
-/// old leaf's tail there when it turns a leaf into the root), and its ".."
-/// record covers the block.
+/// Only leaf blocks do: an htree root ends with a `dx_tail`, whose bytes
+/// may look like a leaf tail (ext4 leaves the old leaf's tail there when it
+/// turns a leaf into the root), and its ".." record covers the block.
+pub(crate) fn has_csum_tail(dir: &INode, kind: BlockKind) -> bool {
+    dir.sb().data().sb.has_metadata_csum() && kind == BlockKind::Leaf
+}
+
+/// The live entries of a directory block.
 pub(crate) fn entries<'a>(dir: &INode, b: &'a DirBlock) -> Entries<'a> {
-    let fi = dir.sb().data();
-    let tail = fi.sb.has_metadata_csum() && b.kind == BlockKind::Leaf;
-    Entries::new(&b.bytes, 0, tail, fi.sb.inodes_count)
+    let tail = has_csum_tail(dir, b.kind);
+    Entries::new(&b.bytes, 0, tail, dir.sb().data().sb.inodes_count)
 }
 
 /// Reports a bad record of block `lblk` of `dir`.

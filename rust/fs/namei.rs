@@ -7,7 +7,7 @@
 //! an indexed one whose index is malformed (ext4's `ERR_BAD_DX_DIR`, after
 //! a warning), are scanned block by block.
 
-use super::dir::{bad_entry, block_in_place, device_block, InPlace};
+use super::dir::{bad_entry, block_in_place, device_block, has_csum_tail, InPlace};
 use super::errors::errno;
 use super::extents::DevBlock;
 use super::inode::iget;
@@ -67,10 +67,8 @@ fn find_in_block(
     lblk: u64,
     name: &[u8],
 ) -> Result<Option<u32>> {
-    let fi = dir.sb().data();
-    // Only leaf blocks end with a checksum tail (see `dir::entries`).
-    let tail = fi.sb.has_metadata_csum() && kind == BlockKind::Leaf;
-    find_name(b, tail, fi.sb.inodes_count, name).map_err(|e| bad_entry(dir, lblk, e))
+    let tail = has_csum_tail(dir, kind);
+    find_name(b, tail, dir.sb().data().sb.inodes_count, name).map_err(|e| bad_entry(dir, lblk, e))
 }
 
 /// Every block of the directory in turn (index blocks skipped).
