@@ -70,6 +70,7 @@ const unsigned int REXT4_JBD2_FEATURE_COMPAT_CHECKSUM = JBD2_FEATURE_COMPAT_CHEC
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V2 = JBD2_FEATURE_INCOMPAT_CSUM_V2;
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V3 = JBD2_FEATURE_INCOMPAT_CSUM_V3;
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT = JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT;
+const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_FAST_COMMIT = JBD2_FEATURE_INCOMPAT_FAST_COMMIT;
 #endif
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
@@ -112,6 +113,7 @@ void rext4_lock_buffer(struct buffer_head *bh);
 void rext4_journal_set_barrier(journal_t *journal, bool on);
 void rext4_journal_set_commit_interval(journal_t *journal, unsigned int secs);
 bool rext4_journal_has_barrier(journal_t *journal);
+u32 rext4_journal_incompat(journal_t *journal);
 void rext4_inode_set_journal(struct inode *inode, umode_t mode,
 			     const struct address_space_operations *aops,
 			     void *private);

@@ -213,6 +213,12 @@ bool rext4_journal_has_barrier(journal_t *journal)
 	return READ_ONCE(journal->j_flags) & JBD2_BARRIER;
 }
 
+/* The incompat features of the journal superblock (read at init). */
+u32 rext4_journal_incompat(journal_t *journal)
+{
+	return be32_to_cpu(journal->j_superblock->s_feature_incompat);
+}
+
 void rext4_inode_set_journal(struct inode *inode, umode_t mode,
 			     const struct address_space_operations *aops,
 			     void *private)

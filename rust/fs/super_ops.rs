@@ -558,6 +558,18 @@ fn load_journal(
             e.to_errno()
         );
     })?;
+    // The journal's own fast_commit bit, which is what makes jbd2 look for
+    // fast commits (ext4's may be off while the log still holds some).
+    if d.needs_recovery()
+        && journal.incompat_features() & crate::sys::REXT4_JBD2_FEATURE_INCOMPAT_FAST_COMMIT != 0
+    {
+        sb_err!(
+            sb,
+            "the journal may hold fast commits (fast_commit), which rext4 cannot replay; \
+             mount the filesystem once with ext4"
+        );
+        return Err(gerrno::eopnotsupp());
+    }
     journal.set_barrier(opts.barrier.unwrap_or(true));
     journal.set_commit_interval(opts.commit_interval());
     if !journal.has_barrier() {

@@ -229,26 +229,30 @@ impl BufferHead {
         let mut copy = KVec::<u8>::with_capacity(len, GFP_KERNEL)?;
         let bh = self.raw();
         // SAFETY: live, mapped buffer (type invariant) and `off..end` lies
-        // inside it; the bytes are copied out and back with raw copies
-        // (see the module docs) into and from `copy`, a distinct
-        // allocation with room for `len` bytes, all initialised by the
-        // first copy before its length covers them. The buffer lock keeps
-        // jbd2 and the buffer cache, which lock it to write or change it,
-        // away in between.
-        let changed = unsafe {
+        // inside it; the bytes are copied out with a raw copy (see the
+        // module docs) into `copy`, a distinct allocation with room for
+        // `len` bytes, all initialised before its length covers them. The
+        // buffer lock, held until the copy is put back, keeps jbd2 and the
+        // buffer cache (which lock it to write or change it) away.
+        let p = unsafe {
             sys::rext4_lock_buffer(bh);
             let p = (*bh).b_data.cast::<u8>().add(off);
             core::ptr::copy_nonoverlapping(p, copy.as_mut_ptr(), len);
             copy.set_len(len);
-            let r = f(&mut copy);
+            p
+        };
+        // `f` sees only the private copy (it must not lock this buffer).
+        let r = f(&mut copy);
+        // SAFETY: the buffer is still locked by this task and `p..p + len`
+        // lies inside it (above); `copy` holds `len` bytes.
+        unsafe {
             if r.is_ok() {
                 core::ptr::copy_nonoverlapping(copy.as_ptr(), p, len);
                 sys::mark_buffer_dirty(bh);
             }
             sys::unlock_buffer(bh);
-            r
-        };
-        changed?;
+        }
+        r?;
         // SAFETY: live buffer; `sync_dirty_buffer` locks it, writes it if
         // dirty, waits, and returns -EIO if the write failed.
         to_result(unsafe { sys::sync_dirty_buffer(bh) })

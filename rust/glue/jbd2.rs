@@ -212,6 +212,14 @@ impl Journal {
         unsafe { sys::rext4_journal_has_barrier(self.raw()) }
     }
 
+    /// The journal superblock's incompat features (`JBD2_FEATURE_INCOMPAT_*`),
+    /// as read by [`Self::init_inode`].
+    pub(crate) fn incompat_features(&self) -> u32 {
+        // SAFETY: live journal (type invariant), whose superblock buffer
+        // `jbd2_journal_init_inode` read and keeps until destroy.
+        unsafe { sys::rext4_journal_incompat(self.raw()) }
+    }
+
     /// Sets the interval between commits, in seconds.
     pub(crate) fn set_commit_interval(&self, secs: u32) {
         // SAFETY: live journal (type invariant); under `j_state_lock`.

@@ -105,8 +105,8 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         Ok(unsafe { BufferHead::from_bread(bh) })
     }
 
-    /// [`Self::bread`] of `block`, reading blocks `ahead` (a range that
-    /// should hold `block`) ahead in one batch first when `block` is not
+    /// [`Self::bread`] of `block`, reading blocks `ahead` (a range holding
+    /// `block`, at most `MAX_READAHEAD_BLOCKS` long) ahead in one batch first when `block` is not
     /// in the buffer cache yet: for tables read block by block, as ext4
     /// reads its inode tables ahead.
     pub(crate) fn bread_ahead(
@@ -114,10 +114,16 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         block: u64,
         ahead: core::ops::Range<u64>,
     ) -> Result<ARef<BufferHead>> {
+        // A window that misses `block` or is larger than any table window
+        // is not read ahead at all.
+        if !ahead.contains(&block) || ahead.end - ahead.start > MAX_READAHEAD_BLOCKS {
+            return self.bread(block);
+        }
         // SAFETY: by the type invariant the super_block is live and has a
-        // block device and a block size; readahead of blocks beyond the
-        // device fails quietly, and `sb_bread` returns NULL on I/O errors
-        // and on blocks beyond the device.
+        // block device and a block size. Readahead of a block beyond the
+        // device fails (with the block layer's message) without effect on
+        // `block`; callers pass windows inside validated tables. `sb_bread`
+        // returns NULL on I/O errors and on blocks beyond the device.
         let bh = unsafe { sys::rext4_sb_bread_ahead(self.as_ptr(), block, ahead.start, ahead.end) };
         let bh = NonNull::new(bh).ok_or(code::EIO)?;
         // SAFETY: `sb_bread` returned an up-to-date buffer with a reference
@@ -390,3 +396,6 @@ fn seq_print(m: *mut sys::seq_file, args: fmt::Arguments<'_>) {
         )
     };
 }
+
+/// The largest window [`SuperBlock::bread_ahead`] reads ahead.
+const MAX_READAHEAD_BLOCKS: u64 = 64;
