@@ -40,6 +40,29 @@ pub fn le64(b: &[u8], off: usize) -> Result<u64> {
     Ok(u64::from_le_bytes(array(b, off)?))
 }
 
+/// Writes `v` at `off` (bounds-checked: nothing is written if it does not
+/// fit).
+#[inline]
+pub fn put<const N: usize>(b: &mut [u8], off: usize, v: [u8; N]) -> Result<()> {
+    let end = off.checked_add(N).ok_or(Error::Truncated)?;
+    b.get_mut(off..end)
+        .ok_or(Error::Truncated)?
+        .copy_from_slice(&v);
+    Ok(())
+}
+
+/// Writes a little-endian `u16` at `off`.
+#[inline]
+pub fn put_le16(b: &mut [u8], off: usize, v: u16) -> Result<()> {
+    put(b, off, v.to_le_bytes())
+}
+
+/// Writes a little-endian `u32` at `off`.
+#[inline]
+pub fn put_le32(b: &mut [u8], off: usize, v: u32) -> Result<()> {
+    put(b, off, v.to_le_bytes())
+}
+
 /// Joins the split `lo`/`hi` halves ext4 uses for 48/64-bit quantities.
 #[inline]
 pub fn lo_hi(lo: u32, hi: u32) -> u64 {

@@ -308,19 +308,53 @@ impl<B: Bytes + ?Sized> Iterator for Records<'_, B> {
 }
 
 /// Searches a leaf block for `name` (ext4's `ext4_search_dir`): the inode
-/// number of the live entry with that name, checking every record header
-/// passed on the way ([`Records`]). Names are compared in place, so a
-/// block read through an accessor is never copied whole.
+/// number of the live entry with that name. Names are compared in place,
+/// so a block read through an accessor is never copied whole.
+///
+/// Like ext4, the walk checks of every record it passes only what it needs
+/// to step over it safely (a `rec_len` that is at least the minimum, a
+/// multiple of 4 and inside the block); the record whose name matches gets
+/// every check of [`Records`] before its inode number is returned, so a
+/// damaged entry is never returned, and a bad `rec_len` on the way is the
+/// same error [`Records`] gives. Records that are only passed over are not
+/// otherwise judged (readdir and e2fsck do that); this is what keeps a
+/// lookup in a 4 KiB leaf of a hundred names as cheap as ext4's.
 pub fn find_name<B: Bytes + ?Sized>(
     b: &B,
     csum_tail: bool,
     max_ino: u32,
     name: &[u8],
 ) -> Result<Option<u32>> {
-    for r in Records::new(b, 0, csum_tail, max_ino) {
-        let r = r?;
-        if r.is_live() && r.name_len == name.len() && b.equals_at(r.name_offset(), name)? {
-            return Ok(Some(r.ino));
+    let records = Records::new(b, 0, csum_tail, max_ino);
+    let (size, end) = (b.size(), records.end);
+    let mut off = 0;
+    while off < end {
+        let skip = if off + 8 <= end {
+            let h = b.array_at::<8>(off)?;
+            let rl = rec_len(&h, 0, size)?;
+            let (ino, name_len) = (h.le32_at(0)?, usize::from(h.byte_at(6)?));
+            if rl >= MIN_REC_LEN && rl % 4 == 0 && off + rl <= end {
+                if ino != 0 && name_len == name.len() {
+                    // A name running past its record is reported by the
+                    // full check rather than compared.
+                    if 8 + name_len > rl || b.equals_at(off + 8, name)? {
+                        // The match: checked in full, as every record is
+                        // by readdir.
+                        return records.check(off).map(|(r, _)| Some(r.ino));
+                    }
+                }
+                Some(rl)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        match skip {
+            Some(rl) => off += rl,
+            // A record that cannot be stepped over: the full check names
+            // what is wrong with it.
+            None => return records.check(off).map(|_| None),
         }
     }
     Ok(None)

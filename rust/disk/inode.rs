@@ -1,7 +1,7 @@
 //! On-disk inodes (`struct ext4_inode`, 128 bytes plus the extra space up to
 //! `s_inode_size`).
 
-use super::bytes::{array, div, le16, le32, lo_hi, rem, Bytes};
+use super::bytes::{array, div, le16, le32, lo_hi, put, put_le16, put_le32, rem, Bytes};
 use super::crc32c::crc32c;
 use super::features::ro_compat;
 use super::superblock::Superblock;
@@ -149,6 +149,45 @@ fn decode_time(sec: u32, extra: Option<u32>) -> Timestamp {
     Timestamp { sec: s, nsec }
 }
 
+/// The range of seconds a timestamp can hold: 32 bits of signed seconds,
+/// widened by two epoch bits when the inode has the extra time fields
+/// (1901 to 2446), or the 32 bits alone.
+pub fn time_range(extra: bool) -> (i64, i64) {
+    let lo = i64::from(i32::MIN);
+    if extra {
+        (lo, lo + (1 << 34) - 1)
+    } else {
+        (lo, i64::from(i32::MAX))
+    }
+}
+
+/// Encodes `t` as the base seconds field and the extra field (epoch bits
+/// and nanoseconds), clamped to what the fields hold (the inverse of
+/// [`decode_time`] inside that range).
+fn encode_time(t: Timestamp, extra: bool) -> (u32, u32) {
+    let (lo, hi) = time_range(extra);
+    let sec = t.sec.clamp(lo, hi);
+    let base = sec as u32;
+    // What the base field gives back, signed; the rest is the epoch.
+    let epoch = ((sec - i64::from(base as i32)) >> 32) as u32 & 3;
+    (base, epoch | (t.nsec.min(999_999_999) << 2))
+}
+
+/// Stores the checksum of raw inode `b` of inode `ino` in it (metadata_csum
+/// only; the low half always, the high half when the extra space holds
+/// it), as [`Inode::parse`] verifies it.
+pub fn store_csum(sb: &Superblock, ino: u32, b: &mut [u8]) -> Result<()> {
+    if !sb.has_metadata_csum() {
+        return Ok(());
+    }
+    let c = inode_csum(sb, ino, &*b)?;
+    put_le16(b, 0x7C, c as u16)?;
+    if usize::from(sb.inode_size) > GOOD_OLD_INODE_SIZE && fits(le16(b, 0x80)?, 0x84) {
+        put_le16(b, 0x82, (c >> 16) as u16)?;
+    }
+    Ok(())
+}
+
 /// The checksum seed of inode `ino` with generation `gen` (`ei->i_csum_seed`:
 /// the filesystem's seed, then the inode number and generation).
 pub fn csum_seed(sb: &Superblock, ino: u32, gen: u32) -> u32 {
@@ -268,6 +307,101 @@ impl Inode {
             block: array(h, 0x28)?,
             csum_seed: seed,
         })
+    }
+
+    /// Writes the fields of this inode into its raw bytes `b` (at least
+    /// `s_inode_size` of them: the inode as read, or zeroes for a new
+    /// one) and stores the checksum: the inverse of [`Inode::parse`].
+    /// Bytes this type does not hold (`i_version`, the project id, the
+    /// in-inode attribute area) are left as they are; `csum_seed` is
+    /// derived, not stored. Timestamps beyond what the fields hold are
+    /// clamped (the VFS clamps them first, from [`time_range`]). Errors:
+    /// `i_extra_isize` larger than the inode, or a block count beyond
+    /// what the superblock's features can record.
+    pub fn store(&self, sb: &Superblock, b: &mut [u8]) -> Result<()> {
+        let isz = usize::from(sb.inode_size);
+        if b.len() < isz || isz < GOOD_OLD_INODE_SIZE {
+            return Err(Error::Truncated);
+        }
+        let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
+            if GOOD_OLD_INODE_SIZE + usize::from(self.extra_isize) > isz
+                || self.extra_isize % 4 != 0
+            {
+                return Err(Error::Corrupt {
+                    what: "inode: i_extra_isize",
+                    value: self.extra_isize.into(),
+                });
+            }
+            put_le16(b, 0x80, self.extra_isize)?;
+            self.extra_isize
+        } else {
+            0
+        };
+        let (blocks_lo, blocks_hi, huge) = self.encode_blocks(sb)?;
+        let flags = (self.flags & !flags::HUGE_FILE) | if huge { flags::HUGE_FILE } else { 0 };
+        put_le16(b, 0x0, self.mode)?;
+        put_le16(b, 0x2, self.uid as u16)?;
+        put_le16(b, 0x78, (self.uid >> 16) as u16)?;
+        put_le16(b, 0x18, self.gid as u16)?;
+        put_le16(b, 0x7A, (self.gid >> 16) as u16)?;
+        put_le32(b, 0x4, self.size as u32)?;
+        put_le32(b, 0x6C, (self.size >> 32) as u32)?;
+        let times = [
+            (self.atime, 0x8, 0x8C),
+            (self.ctime, 0xC, 0x84),
+            (self.mtime, 0x10, 0x88),
+        ];
+        for (t, base, ex) in times {
+            let has_extra = fits(extra_isize, ex + 4);
+            let (s, x) = encode_time(t, has_extra);
+            put_le32(b, base, s)?;
+            if has_extra {
+                put_le32(b, ex, x)?;
+            }
+        }
+        if let Some(t) = self.crtime {
+            if fits(extra_isize, 0x98) {
+                let (s, x) = encode_time(t, true);
+                put_le32(b, 0x90, s)?;
+                put_le32(b, 0x94, x)?;
+            }
+        }
+        put_le32(b, 0x14, self.dtime)?;
+        put_le16(b, 0x1A, self.links_count)?;
+        put_le32(b, 0x1C, blocks_lo)?;
+        put_le16(b, 0x74, blocks_hi)?;
+        put_le32(b, 0x20, flags)?;
+        put_le32(b, 0x64, self.generation)?;
+        put_le32(b, 0x68, self.file_acl as u32)?;
+        put_le16(b, 0x76, (self.file_acl >> 32) as u16)?;
+        put(b, 0x28, self.block)?;
+        store_csum(sb, self.ino, b)
+    }
+
+    /// `i_blocks` as stored: (low 32 bits, high 16 bits, whether counted
+    /// in filesystem blocks: the HUGE_FILE flag), as ext4 encodes it.
+    fn encode_blocks(&self, sb: &Superblock) -> Result<(u32, u16, bool)> {
+        let n = self.blocks_512;
+        if n <= u64::from(u32::MAX) {
+            return Ok((n as u32, 0, false));
+        }
+        let too_big = Err(Error::Corrupt {
+            what: "inode: block count",
+            value: n,
+        });
+        if !sb.has_ro_compat(ro_compat::HUGE_FILE) {
+            return too_big;
+        }
+        if n < 1 << 48 {
+            return Ok((n as u32, (n >> 32) as u16, false));
+        }
+        let per = u64::from(sb.block_size() / 512).max(1);
+        let fs_blocks = n / per;
+        if fs_blocks < 1 << 48 {
+            Ok((fs_blocks as u32, (fs_blocks >> 32) as u16, true))
+        } else {
+            too_big
+        }
     }
 
     /// The file type bits.

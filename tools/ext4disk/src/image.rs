@@ -146,6 +146,14 @@ impl Image {
         }
     }
 
+    /// The byte offset of inode `ino`'s raw bytes in the image file.
+    pub fn inode_offset(&self, ino: u32) -> Result<u64> {
+        let (group, off) = inode_location(&self.sb, ino)?;
+        let gd = self.groups.get(group as usize).ok_or(Error::Truncated)?;
+        let bs = u64::from(self.sb.block_size());
+        Ok(gd.inode_table * bs + off)
+    }
+
     /// Reads inode `ino`.
     pub fn inode(&self, ino: u32) -> Result<Inode> {
         let (group, off) = inode_location(&self.sb, ino)?;

@@ -49,7 +49,7 @@ impl Drop for Scratch {
     }
 }
 
-fn tool(name: &str) -> PathBuf {
+pub fn tool(name: &str) -> PathBuf {
     for dir in ["/sbin", "/usr/sbin", "/usr/bin", "/bin"] {
         let p = Path::new(dir).join(name);
         if p.exists() {
