@@ -545,8 +545,10 @@ fn check_init_against_dumpe2fs(path: &Path, name: &str) -> u32 {
 #[test]
 fn init_block_bitmap_matches_libext2fs() {
     let s = Scratch::new("bitmap-init");
-    let sets: [(&str, u64, &[&str]); 7] = [
+    let sets: [(&str, u64, &[&str]); 8] = [
         ("default", 2048, &[]),
+        // Groups of 4096 blocks: a bitmap block is mostly padding.
+        ("small-groups", 256, &["-g", "4096"]),
         ("1k", 256, &["-b", "1024"]),
         ("no-flex", 1024, &["-O", "^flex_bg"]),
         (
@@ -739,8 +741,9 @@ fn uninit_groups(img: &Img) -> (u32, u32, u32) {
 #[test]
 fn uninit_groups_initialised_pass_e2fsck() {
     let s = Scratch::new("bitmap-e2fsck-init");
-    let sets: [(&str, u64, &[&str]); 4] = [
+    let sets: [(&str, u64, &[&str]); 5] = [
         ("default", 2048, &[]),
+        ("small-groups", 256, &["-g", "4096"]),
         ("1k-no-flex", 256, &["-b", "1024", "-O", "^flex_bg"]),
         ("short-last", 1000, &["-O", "^64bit"]),
         (
@@ -826,6 +829,12 @@ fn uninit_groups_initialised_wrong_are_caught() {
     let ipg = img.sb.inodes_per_group as usize;
     init_inode_group(&img, g, |b| b[ipg / 8 + 3] = 0);
     assert_caught(&path, "inode padding", "Padding at end of inode bitmap");
+    // An inode of the group marked in use.
+    let path = mkfs(&s.0, "iused", 2048, &[]);
+    let img = Img::open(&path);
+    let (_, _, g) = uninit_groups(&img);
+    init_inode_group(&img, g, |b| b[2] |= 1);
+    assert_caught(&path, "inode marked used", "Inode bitmap differences");
 }
 
 /// Claims `n` blocks in group `g` as the write path will: find a free run,
