@@ -15,6 +15,18 @@ pub const BG_INODE_ZEROED: u16 = 0x0004;
 
 /// Offset of `bg_checksum` in a descriptor.
 const CHECKSUM_OFFSET: usize = 0x1E;
+/// Offset of `bg_block_bitmap_csum_lo`.
+pub const DESC_BLOCK_BITMAP_CSUM_LO: usize = 0x18;
+/// Offset of `bg_inode_bitmap_csum_lo`.
+pub const DESC_INODE_BITMAP_CSUM_LO: usize = 0x1A;
+/// Offset of `bg_block_bitmap_csum_hi` (present when `s_desc_size` reaches
+/// past it).
+pub const DESC_BLOCK_BITMAP_CSUM_HI: usize = 0x38;
+/// Offset of `bg_inode_bitmap_csum_hi` (present when `s_desc_size` reaches
+/// past it).
+pub const DESC_INODE_BITMAP_CSUM_HI: usize = 0x3A;
+/// Offset of `bg_flags`.
+const FLAGS_OFFSET: usize = 0x12;
 
 /// One decoded group descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,7 +126,7 @@ impl GroupDesc {
             free_blocks_count: u32::from(le16(d, 0xC)?) | (hi16(0x2C)? << 16),
             free_inodes_count: u32::from(le16(d, 0xE)?) | (hi16(0x2E)? << 16),
             used_dirs_count: u32::from(le16(d, 0x10)?) | (hi16(0x30)? << 16),
-            flags: le16(d, 0x12)?,
+            flags: le16(d, FLAGS_OFFSET)?,
             itable_unused: u32::from(le16(d, 0x1C)?) | (hi16(0x32)? << 16),
             checksum: le16(d, CHECKSUM_OFFSET)?,
         };
@@ -155,6 +167,90 @@ impl GroupDesc {
         }
         Ok(g)
     }
+}
+
+/// Writes `v` as little-endian `u16` at `off` of `d`.
+fn put16(d: &mut [u8], off: usize, v: u16) -> Result<()> {
+    let s = d.get_mut(off..off + 2).ok_or(Error::Truncated)?;
+    s.copy_from_slice(&v.to_le_bytes());
+    Ok(())
+}
+
+/// Stores a 32-bit count split into the 16-bit halves at `lo` and `hi`
+/// of the descriptor bytes `d`; with 32-byte descriptors there is no high
+/// half and a count above 0xFFFF is refused. Checks `d` holds
+/// `s_desc_size` bytes; changes nothing on error.
+fn put_count(
+    sb: &Superblock,
+    d: &mut [u8],
+    lo: usize,
+    hi: usize,
+    v: u32,
+    what: &'static str,
+) -> Result<()> {
+    if d.len() < usize::from(sb.desc_size) {
+        return Err(Error::Truncated);
+    }
+    let is64 = sb.desc_size >= 64;
+    if !is64 && v > 0xFFFF {
+        return Err(Error::Corrupt {
+            what,
+            value: v.into(),
+        });
+    }
+    if is64 {
+        // Bounds first, so that an error leaves both halves as they were.
+        d.get(hi..hi + 2).ok_or(Error::Truncated)?;
+    }
+    put16(d, lo, (v & 0xFFFF) as u16)?;
+    if is64 {
+        put16(d, hi, (v >> 16) as u16)?;
+    }
+    Ok(())
+}
+
+/// Sets the free blocks count (`bg_free_blocks_count_lo`/`_hi`) in the
+/// descriptor bytes `d` (`s_desc_size` long, as [`GroupDesc::parse`] reads
+/// them). The descriptor checksum must be updated afterwards
+/// ([`update_desc_csum`]).
+pub fn set_free_blocks(sb: &Superblock, d: &mut [u8], v: u32) -> Result<()> {
+    put_count(sb, d, 0xC, 0x2C, v, "group descriptor: free blocks")
+}
+
+/// Sets the free inodes count (`bg_free_inodes_count_lo`/`_hi`), as
+/// [`set_free_blocks`].
+pub fn set_free_inodes(sb: &Superblock, d: &mut [u8], v: u32) -> Result<()> {
+    put_count(sb, d, 0xE, 0x2E, v, "group descriptor: free inodes")
+}
+
+/// Sets the directory count (`bg_used_dirs_count_lo`/`_hi`), as
+/// [`set_free_blocks`].
+pub fn set_used_dirs(sb: &Superblock, d: &mut [u8], v: u32) -> Result<()> {
+    put_count(sb, d, 0x10, 0x30, v, "group descriptor: used dirs")
+}
+
+/// Sets the never-used inode count (`bg_itable_unused_lo`/`_hi`), as
+/// [`set_free_blocks`].
+pub fn set_itable_unused(sb: &Superblock, d: &mut [u8], v: u32) -> Result<()> {
+    put_count(sb, d, 0x1C, 0x32, v, "group descriptor: itable unused")
+}
+
+/// Sets `bg_flags` (`BG_*`), as [`set_free_blocks`].
+pub fn set_flags(sb: &Superblock, d: &mut [u8], flags: u16) -> Result<()> {
+    if d.len() < usize::from(sb.desc_size) {
+        return Err(Error::Truncated);
+    }
+    put16(d, FLAGS_OFFSET, flags)
+}
+
+/// Recomputes the checksum of the descriptor bytes `d` of group `group`
+/// in place (crc32c with metadata_csum, crc16 with gdt_csum; nothing
+/// without either).
+pub fn update_desc_csum(sb: &Superblock, group: u32, d: &mut [u8]) -> Result<()> {
+    if let Some(c) = desc_csum(sb, group, d)? {
+        put16(d, CHECKSUM_OFFSET, c)?;
+    }
+    Ok(())
 }
 
 /// Whether `group` holds a copy of the superblock (and the descriptor

@@ -448,6 +448,58 @@ pub fn update_superblock_csum(b: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes `v` little-endian at `off` of the superblock bytes `b`, after
+/// checking `b` holds a whole superblock.
+fn put_bytes(b: &mut [u8], off: usize, v: &[u8]) -> Result<()> {
+    if b.len() < SUPERBLOCK_SIZE {
+        return Err(Error::Truncated);
+    }
+    let s = b.get_mut(off..off + v.len()).ok_or(Error::Truncated)?;
+    s.copy_from_slice(v);
+    Ok(())
+}
+
+/// Sets the free blocks count (`s_free_blocks_count_lo`, and `_hi` with
+/// the 64bit feature) in the raw superblock bytes `b` of filesystem `sb`.
+/// A count above the block count, or above 32 bits without 64bit, is
+/// refused. The checksum must be updated afterwards
+/// ([`update_superblock_csum`]).
+pub fn set_free_blocks_count(sb: &Superblock, b: &mut [u8], v: u64) -> Result<()> {
+    let is64 = sb.has_incompat(incompat::BIT64);
+    if v > sb.blocks_count || (!is64 && v > u64::from(u32::MAX)) {
+        return Err(Error::Corrupt {
+            what: "superblock: s_free_blocks_count",
+            value: v,
+        });
+    }
+    if b.len() < SUPERBLOCK_SIZE {
+        return Err(Error::Truncated);
+    }
+    put_bytes(b, 0xC, &(v as u32).to_le_bytes())?;
+    if is64 {
+        put_bytes(b, 0x158, &((v >> 32) as u32).to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// Sets `s_free_inodes_count` in the raw superblock bytes `b`; a count
+/// above the inode count is refused.
+pub fn set_free_inodes_count(sb: &Superblock, b: &mut [u8], v: u32) -> Result<()> {
+    if v > sb.inodes_count {
+        return Err(Error::Corrupt {
+            what: "superblock: s_free_inodes_count",
+            value: v.into(),
+        });
+    }
+    put_bytes(b, 0x10, &v.to_le_bytes())
+}
+
+/// Sets `s_last_orphan` (the head of the orphan list) in the raw
+/// superblock bytes `b`.
+pub fn set_last_orphan(b: &mut [u8], ino: u32) -> Result<()> {
+    put_bytes(b, 0xE8, &ino.to_le_bytes())
+}
+
 /// Offset of `s_feature_incompat`.
 const INCOMPAT_OFFSET: usize = 0x60;
 /// Offset of `s_state`.
