@@ -1,6 +1,6 @@
 //! Block group descriptors (32 bytes, or `s_desc_size` with 64bit).
 
-use super::bytes::{div, div_ceil, le16, le32, lo_hi, rem};
+use super::bytes::{div, div_ceil, le16, le32, lo_hi, put_le16, rem};
 use super::crc16::crc16;
 use super::crc32c::crc32c;
 use super::superblock::Superblock;
@@ -169,13 +169,6 @@ impl GroupDesc {
     }
 }
 
-/// Writes `v` as little-endian `u16` at `off` of `d`.
-fn put16(d: &mut [u8], off: usize, v: u16) -> Result<()> {
-    let s = d.get_mut(off..off + 2).ok_or(Error::Truncated)?;
-    s.copy_from_slice(&v.to_le_bytes());
-    Ok(())
-}
-
 /// Stores a 32-bit count split into the 16-bit halves at `lo` and `hi`
 /// of the descriptor bytes `d`; with 32-byte descriptors there is no high
 /// half and a count above 0xFFFF is refused. Checks `d` holds
@@ -202,9 +195,9 @@ fn put_count(
         // Bounds first, so that an error leaves both halves as they were.
         d.get(hi..hi + 2).ok_or(Error::Truncated)?;
     }
-    put16(d, lo, (v & 0xFFFF) as u16)?;
+    put_le16(d, lo, (v & 0xFFFF) as u16)?;
     if is64 {
-        put16(d, hi, (v >> 16) as u16)?;
+        put_le16(d, hi, (v >> 16) as u16)?;
     }
     Ok(())
 }
@@ -240,7 +233,7 @@ pub fn set_flags(sb: &Superblock, d: &mut [u8], flags: u16) -> Result<()> {
     if d.len() < usize::from(sb.desc_size) {
         return Err(Error::Truncated);
     }
-    put16(d, FLAGS_OFFSET, flags)
+    put_le16(d, FLAGS_OFFSET, flags)
 }
 
 /// Recomputes the checksum of the descriptor bytes `d` of group `group`
@@ -248,7 +241,7 @@ pub fn set_flags(sb: &Superblock, d: &mut [u8], flags: u16) -> Result<()> {
 /// without either).
 pub fn update_desc_csum(sb: &Superblock, group: u32, d: &mut [u8]) -> Result<()> {
     if let Some(c) = desc_csum(sb, group, d)? {
-        put16(d, CHECKSUM_OFFSET, c)?;
+        put_le16(d, CHECKSUM_OFFSET, c)?;
     }
     Ok(())
 }
