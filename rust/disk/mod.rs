@@ -16,6 +16,7 @@ pub mod bytes;
 pub mod crc16;
 pub mod crc32c;
 pub mod dir;
+pub mod dir_write;
 pub mod error;
 pub mod extent;
 pub mod features;
