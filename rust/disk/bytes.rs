@@ -44,10 +44,17 @@ pub fn le64(b: &[u8], off: usize) -> Result<u64> {
 /// fit).
 #[inline]
 pub fn put<const N: usize>(b: &mut [u8], off: usize, v: [u8; N]) -> Result<()> {
-    let end = off.checked_add(N).ok_or(Error::Truncated)?;
+    put_slice(b, off, &v)
+}
+
+/// Writes the bytes `v` at `off` (bounds-checked: nothing is written if
+/// they do not fit).
+#[inline]
+pub fn put_slice(b: &mut [u8], off: usize, v: &[u8]) -> Result<()> {
+    let end = off.checked_add(v.len()).ok_or(Error::Truncated)?;
     b.get_mut(off..end)
         .ok_or(Error::Truncated)?
-        .copy_from_slice(&v);
+        .copy_from_slice(v);
     Ok(())
 }
 

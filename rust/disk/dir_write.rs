@@ -30,7 +30,7 @@
 //! `EXT4_INDEX_FL` in the inode): [`dx_root_to_linear`] and
 //! [`dx_node_to_leaf`] rewrite the index blocks; the leaves stay as they are.
 
-use super::bytes::Bytes;
+use super::bytes::{put_slice as put, Bytes};
 use super::dir::{has_tail, rec_len_for, Record, Records, MIN_REC_LEN, TAIL_LEN};
 use super::superblock::Superblock;
 use super::{features, Error, Result};
@@ -138,14 +138,6 @@ pub fn rec_len_to_disk(len: usize, block_size: usize) -> Result<u16> {
         what: "directory entry: rec_len to write",
         value: len as u64,
     })
-}
-
-fn put(b: &mut [u8], off: usize, v: &[u8]) -> Result<()> {
-    let end = off.checked_add(v.len()).ok_or(Error::Truncated)?;
-    b.get_mut(off..end)
-        .ok_or(Error::Truncated)?
-        .copy_from_slice(v);
-    Ok(())
 }
 
 fn zero(b: &mut [u8], off: usize, len: usize) -> Result<()> {

@@ -201,30 +201,6 @@ pub fn inode_csum<B: Bytes + ?Sized>(sb: &Superblock, ino: u32, b: &B) -> Result
     csum_with_seed(sb, csum_seed(sb, ino, gen), b)
 }
 
-/// Recomputes and stores the checksum of raw inode bytes `b` (at least
-/// `s_inode_size` of them) of inode `ino` after a change: the low 16 bits in
-/// `i_checksum_lo`, the high 16 in `i_checksum_hi` when the extra space
-/// holds it, as [`Inode::parse`] verifies. Does nothing without
-/// metadata_csum (those fields are then not checksums).
-pub fn set_inode_csum(sb: &Superblock, ino: u32, b: &mut [u8]) -> Result<()> {
-    if !sb.has_metadata_csum() {
-        return Ok(());
-    }
-    let isz = usize::from(sb.inode_size);
-    let raw = b.get_mut(..isz).ok_or(Error::Truncated)?;
-    let c = inode_csum(sb, ino, &*raw)?;
-    let [l0, l1, h0, h1] = c.to_le_bytes();
-    raw.get_mut(0x7C..0x7E)
-        .ok_or(Error::Truncated)?
-        .copy_from_slice(&[l0, l1]);
-    if isz > GOOD_OLD_INODE_SIZE && fits(le16(raw, 0x80)?, 0x84) {
-        raw.get_mut(0x82..0x84)
-            .ok_or(Error::Truncated)?
-            .copy_from_slice(&[h0, h1]);
-    }
-    Ok(())
-}
-
 /// [`inode_csum`] from the inode's checksum seed.
 fn csum_with_seed<B: Bytes + ?Sized>(sb: &Superblock, seed: u32, b: &B) -> Result<u32> {
     let isz = usize::from(sb.inode_size);

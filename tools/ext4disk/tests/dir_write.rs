@@ -15,7 +15,7 @@ use ext4disk::disk::dir::{
 use ext4disk::disk::dir_write::{self as dw, DirFormat, Located, Slot};
 use ext4disk::disk::extent::Mapping;
 use ext4disk::disk::htree::{self, DxParams};
-use ext4disk::disk::inode::{self, flags, inode_location, set_inode_csum, Inode};
+use ext4disk::disk::inode::{self, flags, inode_location, store_csum, Inode};
 use ext4disk::image::Image;
 use ext4disk::Error;
 use std::collections::{BTreeMap, BTreeSet};
@@ -636,7 +636,7 @@ impl Edit {
         let pos = self.inode_pos(ino);
         self.file.read_exact_at(&mut raw, pos).unwrap();
         f(&mut raw);
-        set_inode_csum(&self.img.sb, ino, &mut raw).unwrap();
+        store_csum(&self.img.sb, ino, &mut raw).unwrap();
         self.file.write_all_at(&raw, pos).unwrap();
     }
 }
