@@ -1251,10 +1251,11 @@ unsafe extern "C" fn bitmap_allocate_and_free(t: *mut Test) {
     check_eq!(t, bitmap::count_zeros(&b, n), Ok(n - 28));
     // Allocating a block already in use and freeing a free one are
     // refused and change nothing.
-    let before = b.clone();
+    let mut before = [0u8; 32];
+    before.copy_from_slice(&b[..32]);
     check!(t, bitmap::set_range(&mut b, n, 120, 16).is_err());
     check!(t, bitmap::clear_range(&mut b, n, 127, 2).is_err());
-    check!(t, b[..] == before[..]);
+    check!(t, b[..32] == before[..]);
     // A full bitmap wraps once and reports none.
     check_eq!(t, bitmap::set_range(&mut b, n, 0, 100), Ok(()));
     check_eq!(t, bitmap::set_range(&mut b, n, 128, n - 128), Ok(()));
@@ -1311,8 +1312,14 @@ unsafe extern "C" fn inode_store_parse_round_trip(t: *mut Test) {
         uid: 100_000,
         gid: 7,
         size: 5 << 32,
-        atime: Timestamp { sec: 1_700_000_000, nsec: 1 },
-        ctime: Timestamp { sec: 4_102_444_800, nsec: 999_999_999 },
+        atime: Timestamp {
+            sec: 1_700_000_000,
+            nsec: 1,
+        },
+        ctime: Timestamp {
+            sec: 4_102_444_800,
+            nsec: 999_999_999,
+        },
         mtime: Timestamp { sec: -5, nsec: 0 },
         crtime: Some(Timestamp { sec: 0, nsec: 42 }),
         dtime: 0,
@@ -1337,7 +1344,77 @@ unsafe extern "C" fn inode_store_parse_round_trip(t: *mut Test) {
     // the same bytes are not inode 13's.
     check!(t, DiskInode::parse(&sb, 13, &raw[..]).is_err());
     raw[0x2] ^= 1;
-    check!(t, matches!(DiskInode::parse(&sb, 12, &raw[..]), Err(Error::BadChecksum { .. })));
+    check!(
+        t,
+        matches!(
+            DiskInode::parse(&sb, 12, &raw[..]),
+            Err(Error::BadChecksum { .. })
+        )
+    );
+}
+
+unsafe extern "C" fn dir_block_add_delete(t: *mut Test) {
+    use disk::dir_write::{add_entry, delete_entry, init_first_block, locate, set_leaf_csum};
+    use disk::dir_write::{DirFormat, Slot};
+    let fmt = DirFormat {
+        csum: true,
+        filetype: true,
+        max_ino: 1000,
+    };
+    let Ok(mut b) = KVec::from_elem(0u8, 1024, GFP_KERNEL) else {
+        return check!(t, false);
+    };
+    let seed = 0x1234_5678;
+    check_eq!(t, init_first_block(&mut b, &fmt, 12, 2), Ok(()));
+    check_eq!(t, set_leaf_csum(&mut b, seed), Ok(()));
+    check_eq!(t, verify_csum(&b[..], BlockKind::Leaf, seed), Ok(()));
+    // Names are added until the block is full, then refused.
+    let mut added = 0u32;
+    loop {
+        let mut name = *b"entry-000";
+        name[6] = b'0' + (added / 100 % 10) as u8;
+        name[7] = b'0' + (added / 10 % 10) as u8;
+        name[8] = b'0' + (added % 10) as u8;
+        match add_entry(&mut b, &fmt, &name, 20 + added, 1) {
+            Ok(Slot::Fits(_)) => added += 1,
+            Ok(Slot::NoSpace) => break,
+            _ => return check!(t, false),
+        }
+    }
+    // 1024 - 12 (".") - 12 ("..") - 12 (tail) = 988 bytes of 20-byte records.
+    check_eq!(t, added, 49);
+    check!(
+        t,
+        matches!(
+            add_entry(&mut b, &fmt, b"entry-007", 99, 1),
+            Ok(Slot::Exists { .. })
+        )
+    );
+    check_eq!(t, find_name(&b[..], true, 1000, b"entry-030"), Ok(Some(50)));
+    // Deleting one makes room for one; the checksum follows the changes.
+    let Ok(Some(at)) = locate(&b, &fmt, b"entry-030") else {
+        return check!(t, false);
+    };
+    check_eq!(t, delete_entry(&mut b, &fmt, at.offset), Ok(()));
+    check_eq!(t, find_name(&b[..], true, 1000, b"entry-030"), Ok(None));
+    check!(t, verify_csum(&b[..], BlockKind::Leaf, seed).is_err());
+    check_eq!(t, set_leaf_csum(&mut b, seed), Ok(()));
+    check_eq!(t, verify_csum(&b[..], BlockKind::Leaf, seed), Ok(()));
+    check!(
+        t,
+        matches!(
+            add_entry(&mut b, &fmt, b"renamed-1", 77, 1),
+            Ok(Slot::Fits(_))
+        )
+    );
+    check_eq!(t, find_name(&b[..], true, 1000, b"renamed-1"), Ok(Some(77)));
+    check!(
+        t,
+        matches!(
+            add_entry(&mut b, &fmt, b"one-more!", 78, 1),
+            Ok(Slot::NoSpace)
+        )
+    );
 }
 
 kunit_suite!(
@@ -1347,5 +1424,6 @@ kunit_suite!(
         bitmap_allocate_and_free,
         bitmap_uninit_group,
         inode_store_parse_round_trip,
+        dir_block_add_delete,
     ]
 );
