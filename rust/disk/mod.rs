@@ -17,6 +17,7 @@ pub mod crc32c;
 pub mod dir;
 pub mod error;
 pub mod extent;
+pub mod extent_tree;
 pub mod features;
 pub mod group;
 pub mod htree;
