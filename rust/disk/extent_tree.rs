@@ -204,7 +204,13 @@ fn put_index(b: &mut [u8], i: usize, key: u32, child: u64) -> Result<()> {
 /// Moves the entries `from..n` of a node to `to..` (either way), inside
 /// the first `room` entries of the node.
 fn shift_entries(b: &mut [u8], from: usize, n: usize, to: usize, room: usize) -> Result<()> {
-    if from > n || n > room || to.checked_add(n - from).filter(|&end| end <= room).is_none() {
+    if from > n
+        || n > room
+        || to
+            .checked_add(n - from)
+            .filter(|&end| end <= room)
+            .is_none()
+    {
         return Err(Error::Truncated);
     }
     let count = n - from;
