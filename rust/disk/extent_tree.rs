@@ -75,6 +75,20 @@ pub trait NodeStore {
     fn free_node(&mut self, pblk: u64) -> Result<()>;
     /// Frees `len` data blocks from `pblk` that the tree no longer maps.
     fn free_data(&mut self, pblk: u64, len: u32) -> Result<()>;
+
+    /// Whether block `pblk` already passed the checks that depend on its
+    /// bytes alone (checksum and [`super::extent::validate`]) since the
+    /// store read it from the device (the kernel's buffer verified bit;
+    /// none by default). Blocks this module writes stay valid, so a bit
+    /// set before a [`modify`](NodeStore::modify) stays true after it; the
+    /// store must forget it when the block is freed or written by anyone
+    /// else.
+    fn is_verified(&mut self, _pblk: u64) -> bool {
+        false
+    }
+
+    /// Records that block `pblk` passed those checks.
+    fn set_verified(&mut self, _pblk: u64) {}
 }
 
 /// What a tree needs to know about its filesystem and inode.
@@ -204,16 +218,11 @@ fn put_index(b: &mut [u8], i: usize, key: u32, child: u64) -> Result<()> {
 /// Moves the entries `from..n` of a node to `to..` (either way), inside
 /// the first `room` entries of the node.
 fn shift_entries(b: &mut [u8], from: usize, n: usize, to: usize, room: usize) -> Result<()> {
-    if from > n
-        || n > room
-        || to
-            .checked_add(n - from)
-            .filter(|&end| end <= room)
-            .is_none()
-    {
+    let count = n.checked_sub(from).ok_or(Error::Truncated)?;
+    let end = to.checked_add(count).ok_or(Error::Truncated)?;
+    if n > room || end > room {
         return Err(Error::Truncated);
     }
-    let count = n - from;
     if count == 0 || from == to {
         return Ok(());
     }
@@ -406,15 +415,22 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
         let bs = self.p.block_size;
         let seed = self.p.csum_seed;
         let refs = self.p.refs;
-        self.rd(At::Block(blk), |b| {
+        let verified = self.store.is_verified(blk);
+        let l = self.rd(At::Block(blk), |b| {
             let h = header(b, NodeKind::Block { block_size: bs }, Some(depth))?;
-            if let Some(s) = seed {
-                verify_block_csum(b, &h, s)?;
+            if !verified {
+                if let Some(s) = seed {
+                    verify_block_csum(b, &h, s)?;
+                }
+                validate(b, &h, &refs)?;
             }
-            validate(b, &h, &refs)?;
             check_span(b, &h, Some(first), limit)?;
             level_of(b, At::Block(blk), &h, lblk, limit)
-        })
+        })?;
+        if !verified {
+            self.store.set_verified(blk);
+        }
+        Ok(l)
     }
 
     /// The child of index entry `i` of level `l`, checked, as a level of a

@@ -41,6 +41,9 @@ struct MemStore {
     /// Damaged trees: unknown blocks are I/O errors, frees are not
     /// accounted.
     lenient: bool,
+    /// Remember verified blocks (as the kernel's buffer bit does).
+    cache: bool,
+    verified: HashSet<u64>,
 }
 
 impl MemStore {
@@ -56,6 +59,8 @@ impl MemStore {
             freed_data: 0,
             fail_alloc: false,
             lenient: false,
+            cache: false,
+            verified: HashSet::new(),
         }
     }
 }
@@ -87,6 +92,7 @@ impl NodeStore for MemStore {
         }
         let b = self.next_node;
         self.next_node += 1;
+        assert!(!self.verified.contains(&b));
         // Garbage, as a reused block would hold: the tree must write it all.
         self.blocks.insert(b, vec![0xA5; self.bs]);
         self.live_nodes.insert(b);
@@ -103,6 +109,7 @@ impl NodeStore for MemStore {
             "node {pblk} freed twice or never allocated"
         );
         self.blocks.remove(&pblk);
+        self.verified.remove(&pblk);
         self.nodes_freed += 1;
         Ok(())
     }
@@ -119,6 +126,14 @@ impl NodeStore for MemStore {
         }
         self.freed_data += u64::from(len);
         Ok(())
+    }
+    fn is_verified(&mut self, pblk: u64) -> bool {
+        self.cache && self.verified.contains(&pblk)
+    }
+    fn set_verified(&mut self, pblk: u64) {
+        if self.cache {
+            self.verified.insert(pblk);
+        }
     }
 }
 
@@ -252,7 +267,20 @@ impl Fixture {
                 got.insert(e.lblk + k, (e.pblk + u64::from(k), e.unwritten));
             }
         }
-        assert_eq!(&got, model, "tree maps what the model maps");
+        if &got != model {
+            let k = got
+                .iter()
+                .zip(model.iter())
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| (*a.0).min(*b.0));
+            panic!(
+                "tree maps {} blocks, model {}; first difference at {k:?}: tree {:?}, model {:?}",
+                got.len(),
+                model.len(),
+                k.and_then(|k| got.get(&k)),
+                k.and_then(|k| model.get(&k))
+            );
+        }
         // Every live node is in the tree exactly once, and nothing else.
         let set: HashSet<u64> = nodes.iter().copied().collect();
         assert_eq!(set.len(), nodes.len(), "a node linked twice");
@@ -342,8 +370,17 @@ fn model_insert(m: &mut Model, lblk: u32, len: u32, pblk: u64, unw: bool) {
     }
 }
 
-fn random_ops(bs: u32, seed: Option<u32>, rng_seed: u64, ops: usize, space: u32, prefill: u32) {
+fn random_ops(
+    bs: u32,
+    seed: Option<u32>,
+    rng_seed: u64,
+    ops: usize,
+    space: u32,
+    prefill: u32,
+    cache: bool,
+) {
     let mut f = Fixture::new(bs, seed);
+    f.store.cache = cache;
     let mut model = Model::new();
     let mut rng = XorShift::new(rng_seed);
     let mut alloc = DataAlloc::new();
@@ -444,22 +481,22 @@ fn random_ops(bs: u32, seed: Option<u32>, rng_seed: u64, ops: usize, space: u32,
 
 #[test]
 fn random_ops_1k_csum() {
-    random_ops(1024, Some(0xdead_beef), 1, 3000, 6000, 0);
+    random_ops(1024, Some(0xdead_beef), 1, 3000, 6000, 0, false);
 }
 
 #[test]
 fn random_ops_1k_plain() {
-    random_ops(1024, None, 2, 3000, 6000, 0);
+    random_ops(1024, None, 2, 3000, 6000, 0, true);
 }
 
 #[test]
 fn random_ops_4k_csum() {
-    random_ops(4096, Some(0x1234_5678), 3, 2500, 30000, 2500);
+    random_ops(4096, Some(0x1234_5678), 3, 2500, 30000, 2500, true);
 }
 
 #[test]
 fn random_ops_4k_plain() {
-    random_ops(4096, None, 4, 2500, 30000, 2500);
+    random_ops(4096, None, 4, 2500, 30000, 2500, false);
 }
 
 /// 100 000 one-block extents whose physical blocks are never contiguous.
