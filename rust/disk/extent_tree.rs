@@ -938,7 +938,8 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
     /// Marks `len` blocks from `lblk`, which must lie inside one unwritten
     /// extent, as written: the extent is split into up to three (the
     /// unwritten parts before and after stay), and the written part merges
-    /// with a written extent before it when it continues it. May allocate
+    /// with a written extent in the same leaf that it continues (before
+    /// it, or on both sides when the whole extent is converted). May allocate
     /// nodes; on failure the tree is left valid, but blocks of the range
     /// may be left unmapped.
     pub fn convert_to_written(&mut self, lblk: u32, len: u32) -> Result<()> {
@@ -969,7 +970,14 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
             unwritten: true,
         };
         if a.len == 0 && c.len == 0 {
-            return self.wr(leaf.at, |blk| put_extent(blk, i, &b));
+            // The whole extent: written in place, then joined with written
+            // neighbours in the same leaf it now continues.
+            let n = leaf.n;
+            let max = leaf.max;
+            return self.wr(leaf.at, |blk| {
+                put_extent(blk, i, &b)?;
+                merge_neighbours(blk, n, max, i)
+            });
         }
         // The entry keeps the first unwritten part; the others are
         // inserted.
@@ -1048,6 +1056,37 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
             }
         }
     }
+}
+
+/// Joins extent `i` of a leaf of `n` entries with the one before and the
+/// one after it where they merge. The first entry keeps its first block.
+fn merge_neighbours(b: &mut [u8], n: usize, max: usize, i: usize) -> Result<()> {
+    let mut n = n;
+    let mut i = i;
+    let mut cur = leaf_entry(b, i)?;
+    if let Some(j) = i.checked_sub(1) {
+        let prev = leaf_entry(b, j)?;
+        if mergeable(&prev, &cur) {
+            cur = Extent {
+                len: prev.len + cur.len,
+                ..prev
+            };
+            put_extent(b, j, &cur)?;
+            shift_entries(b, i + 1, n, i, max)?;
+            n -= 1;
+            i = j;
+        }
+    }
+    if i + 1 < n {
+        let next = leaf_entry(b, i + 1)?;
+        if mergeable(&cur, &next) {
+            cur.len += next.len;
+            put_extent(b, i, &cur)?;
+            shift_entries(b, i + 2, n, i + 1, max)?;
+            n -= 1;
+        }
+    }
+    set_entries(b, n)
 }
 
 /// The level of a walk to `lblk` at a checked node.

@@ -688,9 +688,35 @@ fn punch_and_convert_shapes() {
     f.tree().remove(1000, 2000).unwrap();
     f.tree().remove(0, 5).unwrap();
     f.check(&m, &mut rng);
+    // Converting a whole unwritten extent between two written ones it
+    // continues joins all three.
+    f.tree().remove(0, 1 << 32).unwrap();
+    m.clear();
+    f.store.owned.extend(300..330);
+    for (l, unw) in [(0u32, false), (10, true), (20, false)] {
+        f.insert(l, 10, 300 + u64::from(l), unw).unwrap();
+        model_insert(&mut m, l, 10, 300 + u64::from(l), false);
+    }
+    assert_eq!(f.walk().0.len(), 3);
+    f.tree().convert_to_written(10, 10).unwrap();
+    f.check(&m, &mut rng);
+    assert_eq!(
+        f.walk().0,
+        vec![Extent {
+            lblk: 0,
+            len: 30,
+            pblk: 300,
+            unwritten: false
+        }]
+    );
+    f.store.owned.extend(400..410);
+    f.insert(40, 10, 400, true).unwrap();
+    model_insert(&mut m, 40, 10, 400, true);
     // Converting outside an unwritten extent is refused.
     assert!(f.tree().convert_to_written(5, 1).is_err());
-    assert!(f.tree().convert_to_written(80, 10).is_err());
+    assert!(f.tree().convert_to_written(45, 10).is_err());
+    assert!(f.tree().convert_to_written(35, 1).is_err());
+    f.check(&m, &mut rng);
 }
 
 /// Splits that fail to get a node leave the tree as it was.
