@@ -24,6 +24,7 @@
 //! empty on removal are freed and their index entries removed; a tree that
 //! becomes empty is reset to an empty leaf in the root.
 
+use super::bytes::Bytes;
 use super::extent::{
     check_span, header, index_entry, leaf_entry, validate, verify_block_csum, Extent, Header,
     NodeKind, EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH,
@@ -59,10 +60,14 @@ const PBLK_LIMIT: u64 = 1 << 48;
 /// an image file.
 ///
 /// Every closure is handed exactly one block of the filesystem's block
-/// size; the tree never holds two blocks at once.
+/// size; the tree never holds two blocks at once. Reads go through
+/// [`Bytes`], as on the read side (buffer-cache memory need not be lent out
+/// as a slice); writes get the block as `&mut [u8]`.
 pub trait NodeStore {
+    /// A block's bytes as [`read`](NodeStore::read) lends them.
+    type Node: Bytes + ?Sized;
     /// Runs `f` on the bytes of block `pblk`.
-    fn read<R>(&mut self, pblk: u64, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R>;
+    fn read<R>(&mut self, pblk: u64, f: impl FnOnce(&Self::Node) -> Result<R>) -> Result<R>;
     /// Runs `f` on the bytes of block `pblk`, which the store writes back
     /// (marks dirty) afterwards. The tree has already checked the block
     /// with [`read`](NodeStore::read) or got it from
@@ -241,7 +246,7 @@ fn shift_entries(b: &mut [u8], from: usize, n: usize, to: usize, room: usize) ->
 /// Recomputes the checksum tail of a block node after its `eh_max`
 /// entries.
 fn set_csum(b: &mut [u8], seed: u32) -> Result<()> {
-    let max = usize::from(u16::from_le_bytes(super::bytes::array(b, 4)?));
+    let max = usize::from(b.le16_at(4)?);
     let covered = entry_off(max)?;
     let crc = super::crc32c::crc32c(seed, b.get(..covered).ok_or(Error::Truncated)?);
     put32(b, covered, crc)
@@ -249,11 +254,11 @@ fn set_csum(b: &mut [u8], seed: u32) -> Result<()> {
 
 /// The number of entries among the first `n` whose first logical block is
 /// at or before `lblk` (the entries of a checked node are in order).
-fn count_at_or_before(b: &[u8], n: usize, lblk: u32) -> Result<usize> {
+fn count_at_or_before<B: Bytes + ?Sized>(b: &B, n: usize, lblk: u32) -> Result<usize> {
     let (mut lo, mut hi) = (0usize, n);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if super::bytes::le32(b, entry_off(mid)?)? <= lblk {
+        if b.le32_at(entry_off(mid)?)? <= lblk {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -262,8 +267,8 @@ fn count_at_or_before(b: &[u8], n: usize, lblk: u32) -> Result<usize> {
     Ok(lo)
 }
 
-fn first_key(b: &[u8]) -> Result<u32> {
-    super::bytes::le32(b, HEADER)
+fn first_key<B: Bytes + ?Sized>(b: &B) -> Result<u32> {
+    b.le32_at(HEADER)
 }
 
 fn end_of(e: &Extent) -> u64 {
@@ -285,6 +290,42 @@ fn mergeable(a: &Extent, b: &Extent) -> bool {
         && end_of(a) == u64::from(b.lblk)
         && a.pblk.checked_add(u64::from(a.len)) == Some(b.pblk)
         && a.len + b.len <= max_len(a.unwritten)
+}
+
+/// A node's bytes as read: the root's slice or a block from the store.
+enum View<'x, N: ?Sized> {
+    Root(&'x [u8]),
+    Block(&'x N),
+}
+
+impl<N: Bytes + ?Sized> Bytes for View<'_, N> {
+    fn size(&self) -> usize {
+        match self {
+            View::Root(r) => r.len(),
+            View::Block(b) => b.size(),
+        }
+    }
+
+    fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
+        match self {
+            View::Root(r) => r.read_into(off, dst),
+            View::Block(b) => b.read_into(off, dst),
+        }
+    }
+
+    fn crc32c_range(&self, crc: u32, off: usize, len: usize) -> Result<u32> {
+        match self {
+            View::Root(r) => r.crc32c_range(crc, off, len),
+            View::Block(b) => b.crc32c_range(crc, off, len),
+        }
+    }
+
+    fn array_at<const M: usize>(&self, off: usize) -> Result<[u8; M]> {
+        match self {
+            View::Root(r) => r.array_at(off),
+            View::Block(b) => b.array_at(off),
+        }
+    }
 }
 
 /// A node: the root or a block.
@@ -365,16 +406,16 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
         block_capacity(self.p.block_size)
     }
 
-    fn rd<R>(&mut self, at: At, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    fn rd<R>(&mut self, at: At, f: impl FnOnce(&View<'_, S::Node>) -> Result<R>) -> Result<R> {
         match at {
-            At::Root => f(&self.root[..]),
+            At::Root => f(&View::Root(&self.root[..])),
             At::Block(b) => {
                 let bs = self.p.block_size as usize;
                 self.store.read(b, |d| {
-                    if d.len() != bs {
+                    if d.size() != bs {
                         return Err(Error::Truncated);
                     }
-                    f(d)
+                    f(&View::Block(d))
                 })
             }
         }
@@ -636,10 +677,7 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
             let so = entry_off(from + done)?;
             let dof = entry_off(to + done)?;
             self.rd(src, |b| {
-                buf.get_mut(..bytes)
-                    .ok_or(Error::Truncated)?
-                    .copy_from_slice(b.get(so..so + bytes).ok_or(Error::Truncated)?);
-                Ok(())
+                b.read_into(so, buf.get_mut(..bytes).ok_or(Error::Truncated)?)
             })?;
             self.wr(dst, |b| {
                 b.get_mut(dof..dof + bytes)
@@ -817,7 +855,7 @@ impl<'a, 'z, S: NodeStore> ExtentTree<'a, 'z, S> {
             let rm_hi = if head_kept { hi.j } else { hi.j + 1 };
             let rm_lo = if tail_kept { lo.j + 1 } else { lo.j };
             let (n, max) = (leaf.n, leaf.max);
-            let old_first = self.rd(leaf.at, first_key)?;
+            let old_first = self.rd(leaf.at, |b| first_key(b))?;
             let new_n = n - (rm_hi - rm_lo);
             let new_first = self.wr(leaf.at, |b| {
                 if head_kept {
@@ -1090,7 +1128,7 @@ fn merge_neighbours(b: &mut [u8], n: usize, max: usize, i: usize) -> Result<()> 
 }
 
 /// The level of a walk to `lblk` at a checked node.
-fn level_of(b: &[u8], at: At, h: &Header, lblk: u32, limit: u64) -> Result<Level> {
+fn level_of<B: Bytes + ?Sized>(b: &B, at: At, h: &Header, lblk: u32, limit: u64) -> Result<Level> {
     let n = usize::from(h.entries);
     let c = count_at_or_before(b, n, lblk)?;
     let idx = if h.depth > 0 { c.saturating_sub(1) } else { c };

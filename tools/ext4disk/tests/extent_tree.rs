@@ -66,6 +66,7 @@ impl MemStore {
 }
 
 impl NodeStore for MemStore {
+    type Node = [u8];
     fn read<R>(&mut self, pblk: u64, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
         assert!(
             self.lenient || self.live_nodes.contains(&pblk),
@@ -844,6 +845,7 @@ impl FileStore {
 }
 
 impl NodeStore for FileStore {
+    type Node = [u8];
     fn read<R>(&mut self, pblk: u64, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
         f(&self.block(pblk))
     }
