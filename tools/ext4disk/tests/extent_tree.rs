@@ -753,6 +753,41 @@ fn allocation_failure_leaves_tree_intact() {
     assert_eq!(f.walk().2, 1);
 }
 
+/// Punching inside extents of full leaves of a depth-2 tree: each punch
+/// needs a split; without a node the punch is refused and the tree is as
+/// before.
+#[test]
+fn punch_inside_full_leaves_splits() {
+    let mut f = Fixture::new(1024, Some(21));
+    let mut rng = XorShift::new(8);
+    let mut m = Model::new();
+    // Extents of 4 blocks, 1 block apart logically and physically: appends
+    // keep split leaves full.
+    for k in 0..2000u32 {
+        let (l, p) = (5 * k, 100_000 + 5 * u64::from(k));
+        f.store.owned.extend(p..p + 4);
+        f.insert(l, 4, p, k % 3 == 0).unwrap();
+        model_insert(&mut m, l, 4, p, k % 3 == 0);
+    }
+    assert_eq!(f.walk().2, 2);
+    let nodes = f.store.nodes_allocated;
+    f.store.fail_alloc = true;
+    let before = f.store.blocks.clone();
+    assert!(f.tree().remove(5 * 1000 + 1, 5 * 1000 + 3).is_err());
+    assert!(f.store.blocks == before, "a failed punch changed nothing");
+    f.check(&m, &mut rng);
+    f.store.fail_alloc = false;
+    for k in (0..2000u32).step_by(7) {
+        let l = 5 * k + 1 + k % 2;
+        f.tree().remove(l, u64::from(l) + 1).unwrap();
+        m.remove(&l);
+    }
+    f.check(&m, &mut rng);
+    assert!(f.store.nodes_allocated > nodes + 10, "punches split leaves");
+    f.tree().remove(0, 1 << 32).unwrap();
+    assert!(f.store.live_nodes.is_empty() && f.store.owned.is_empty());
+}
+
 /// Damaged nodes in the store make every operation fail with an error,
 /// never a panic.
 #[test]
