@@ -19,6 +19,7 @@ pub mod dir;
 pub mod dir_write;
 pub mod error;
 pub mod extent;
+pub mod extent_tree;
 pub mod features;
 pub mod group;
 pub mod htree;
