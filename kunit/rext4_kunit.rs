@@ -1417,6 +1417,172 @@ unsafe extern "C" fn dir_block_add_delete(t: *mut Test) {
     );
 }
 
+/// Node blocks of an in-memory extent tree: `NODES` 1 KiB blocks from
+/// block `NODE_BASE` on, handed out in order, each freed at most once.
+struct NodeMem {
+    blocks: KVec<u8>,
+    used: [bool; NODES],
+    next: usize,
+    double_free: bool,
+    data_freed: u64,
+}
+
+const NODES: usize = 16;
+const NODE_BASE: u64 = 1000;
+const NODE_BS: usize = 1024;
+
+impl NodeMem {
+    fn slot(&self, pblk: u64) -> disk::Result<usize> {
+        let i = pblk
+            .checked_sub(NODE_BASE)
+            .ok_or(Error::Io { block: pblk })? as usize;
+        if i < self.next {
+            Ok(i)
+        } else {
+            Err(Error::Io { block: pblk })
+        }
+    }
+
+    fn block(&self, pblk: u64) -> disk::Result<&[u8]> {
+        let i = self.slot(pblk)?;
+        self.blocks
+            .get(i * NODE_BS..(i + 1) * NODE_BS)
+            .ok_or(Error::Truncated)
+    }
+}
+
+impl disk::extent_tree::NodeStore for NodeMem {
+    type Node = [u8];
+    fn read<R>(&mut self, pblk: u64, f: impl FnOnce(&[u8]) -> disk::Result<R>) -> disk::Result<R> {
+        f(self.block(pblk)?)
+    }
+    fn modify<R>(
+        &mut self,
+        pblk: u64,
+        f: impl FnOnce(&mut [u8]) -> disk::Result<R>,
+    ) -> disk::Result<R> {
+        let i = self.slot(pblk)?;
+        let b = self
+            .blocks
+            .get_mut(i * NODE_BS..(i + 1) * NODE_BS)
+            .ok_or(Error::Truncated)?;
+        f(b)
+    }
+    fn alloc_node(&mut self, _goal: u64) -> disk::Result<u64> {
+        if self.next == NODES {
+            return Err(Error::Io { block: 0 });
+        }
+        self.used[self.next] = true;
+        self.next += 1;
+        Ok(NODE_BASE + self.next as u64 - 1)
+    }
+    fn free_node(&mut self, pblk: u64) -> disk::Result<()> {
+        let i = self.slot(pblk)?;
+        self.double_free |= !self.used[i];
+        self.used[i] = false;
+        Ok(())
+    }
+    fn free_data(&mut self, _pblk: u64, len: u32) -> disk::Result<()> {
+        self.data_freed += u64::from(len);
+        Ok(())
+    }
+}
+
+/// The node blocks of a [`NodeMem`] as the read side reads them.
+struct NodeView<'a>(&'a [u8], usize);
+
+impl<'a> BlockSource for NodeView<'a> {
+    type Block = &'a [u8];
+    fn read(&self, pblk: u64) -> core::result::Result<&'a [u8], Error> {
+        let i = pblk
+            .checked_sub(NODE_BASE)
+            .ok_or(Error::Io { block: pblk })? as usize;
+        if i >= self.1 {
+            return Err(Error::Io { block: pblk });
+        }
+        self.0
+            .get(i * NODE_BS..(i + 1) * NODE_BS)
+            .ok_or(Error::Truncated)
+    }
+}
+
+unsafe extern "C" fn extent_tree_insert_split(t: *mut Test) {
+    use disk::extent::Extent;
+    use disk::extent_tree::{init_root, ExtentTree, TreeParams};
+    let Ok(blocks) = KVec::from_elem(0u8, NODES * NODE_BS, GFP_KERNEL) else {
+        return check!(t, false);
+    };
+    let mut mem = NodeMem {
+        blocks,
+        used: [false; NODES],
+        next: 0,
+        double_free: false,
+        data_freed: 0,
+    };
+    let mut root = [0u8; 60];
+    check_eq!(t, init_root(&mut root), Ok(()));
+    let params = || TreeParams {
+        block_size: NODE_BS as u32,
+        csum_seed: Some(SEED),
+        refs: REFS,
+    };
+    // 400 one-block extents, never contiguous, inserted out of order: the
+    // root (4 entries) grows into a leaf level, 1 KiB leaves (84 entries)
+    // split, and the index follows.
+    const N: u32 = 400;
+    {
+        let mut tree = ExtentTree::new(&mut mem, &mut root, params());
+        for k in 0..N {
+            let i = (k * 7) % N;
+            let e = Extent {
+                lblk: 2 * i,
+                len: 1,
+                pblk: 5000 + 3 * u64::from(i),
+                unwritten: false,
+            };
+            if tree.insert(e).is_err() {
+                return check!(t, false);
+            }
+        }
+        // An overlapping insert is refused.
+        let dup = Extent {
+            lblk: 10,
+            len: 2,
+            pblk: 90_000,
+            unwritten: false,
+        };
+        check!(t, tree.insert(dup).is_err());
+    }
+    check!(t, mem.next > 5);
+    // The read side maps every block as inserted, and the holes between.
+    let view = NodeView(&mem.blocks, mem.next);
+    for i in 0..N {
+        let m = extent::map(&view, &root, 2 * i, &REFS, NODE_BS as u32, Some(SEED));
+        check!(
+            t,
+            matches!(m, Ok(Mapping::Mapped { pblk, len: 1, unwritten: false })
+                if pblk == 5000 + 3 * u64::from(i))
+        );
+        let h = extent::map(&view, &root, 2 * i + 1, &REFS, NODE_BS as u32, Some(SEED));
+        check!(t, matches!(h, Ok(Mapping::Hole { .. })));
+    }
+    // Truncating to 0 frees every data block and every node, once each.
+    {
+        let mut tree = ExtentTree::new(&mut mem, &mut root, params());
+        check_eq!(t, tree.remove(0, 1 << 32), Ok(()));
+    }
+    check_eq!(t, mem.data_freed, u64::from(N));
+    check!(t, !mem.double_free);
+    check!(t, mem.used.iter().all(|u| !u));
+    check!(
+        t,
+        matches!(
+            extent::map(&no_blocks(), &root, 0, &REFS, NODE_BS as u32, Some(SEED)),
+            Ok(Mapping::Hole { .. })
+        )
+    );
+}
+
 kunit_suite!(
     write_suite,
     "rext4_write",
@@ -1425,5 +1591,6 @@ kunit_suite!(
         bitmap_uninit_group,
         inode_store_parse_round_trip,
         dir_block_add_delete,
+        extent_tree_insert_split,
     ]
 );

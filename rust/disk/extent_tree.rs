@@ -24,7 +24,7 @@
 //! empty on removal are freed and their index entries removed; a tree that
 //! becomes empty is reset to an empty leaf in the root.
 
-use super::bytes::Bytes;
+use super::bytes::{put_le16 as put16, put_le32 as put32, Bytes};
 use super::extent::{
     check_span, header, index_entry, leaf_entry, validate, verify_block_csum, Extent, Header,
     NodeKind, EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH,
@@ -157,24 +157,6 @@ pub fn init_root(root: &mut [u8; ROOT_SIZE]) -> Result<()> {
         },
     )?;
     root.get_mut(HEADER..).ok_or(Error::Truncated)?.fill(0);
-    Ok(())
-}
-
-/// Writes the 16-bit value `v` at `off`.
-fn put16(b: &mut [u8], off: usize, v: u16) -> Result<()> {
-    let end = off.checked_add(2).ok_or(Error::Truncated)?;
-    b.get_mut(off..end)
-        .ok_or(Error::Truncated)?
-        .copy_from_slice(&v.to_le_bytes());
-    Ok(())
-}
-
-/// Writes the 32-bit value `v` at `off`.
-fn put32(b: &mut [u8], off: usize, v: u32) -> Result<()> {
-    let end = off.checked_add(4).ok_or(Error::Truncated)?;
-    b.get_mut(off..end)
-        .ok_or(Error::Truncated)?
-        .copy_from_slice(&v.to_le_bytes());
     Ok(())
 }
 
