@@ -71,6 +71,8 @@ const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V2 = JBD2_FEATURE_INCOMPAT_C
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_CSUM_V3 = JBD2_FEATURE_INCOMPAT_CSUM_V3;
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT = JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT;
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_FAST_COMMIT = JBD2_FEATURE_INCOMPAT_FAST_COMMIT;
+const int REXT4_I_DIRTY_TIME = I_DIRTY_TIME;
+const unsigned int REXT4_ATTR_SIZE = ATTR_SIZE;
 #endif
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
@@ -122,5 +124,11 @@ struct crypto_shash *rext4_crc32c_driver_alloc(void);
 void rext4_crc32c_driver_free(struct crypto_shash *tfm);
 u32 rext4_crc32c_driver_update(struct crypto_shash *tfm, u32 crc,
 			       const void *data, unsigned int len);
+bool rext4_experimental_write(void);
+void rext4_handle_set_sync(handle_t *handle);
+uid_t rext4_i_uid_read(const struct inode *inode);
+gid_t rext4_i_gid_read(const struct inode *inode);
+loff_t rext4_i_size_read(const struct inode *inode);
+void rext4_mark_inode_dirty(struct inode *inode);
 
 #endif /* REXT4_BINDINGS_H */

@@ -271,3 +271,42 @@ u32 rext4_crc32c_driver_update(struct crypto_shash *tfm, u32 crc,
 	crypto_shash_update(&desc.shash, data, len);
 	return desc.ctx;
 }
+
+/*
+ * Read-write mounts are incomplete (only attribute changes are written so
+ * far); they are refused unless this parameter is set.
+ */
+static bool experimental_write;
+module_param(experimental_write, bool, 0644);
+MODULE_PARM_DESC(experimental_write,
+		 "allow read-write mounts while the write path is incomplete (attribute changes only)");
+
+bool rext4_experimental_write(void)
+{
+	return READ_ONCE(experimental_write);
+}
+
+void rext4_handle_set_sync(handle_t *handle)
+{
+	handle->h_sync = 1;
+}
+
+uid_t rext4_i_uid_read(const struct inode *inode)
+{
+	return i_uid_read(inode);
+}
+
+gid_t rext4_i_gid_read(const struct inode *inode)
+{
+	return i_gid_read(inode);
+}
+
+loff_t rext4_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void rext4_mark_inode_dirty(struct inode *inode)
+{
+	mark_inode_dirty(inode);
+}

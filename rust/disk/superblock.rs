@@ -1,6 +1,6 @@
 //! The ext4 superblock: 1024 bytes at byte offset 1024 of the device.
 
-use super::bytes::{array, le16, le32, lo_hi, u8_at};
+use super::bytes::{array, le16, le32, lo_hi, put_le16, put_le32, put_slice, u8_at};
 use super::crc32c::crc32c;
 use super::features::{self, compat, incompat, ro_compat, Access};
 use super::{Error, Result};
@@ -543,6 +543,81 @@ pub fn mark_recovered(
     let bits = u32::from_le_bytes(v) & !incompat::RECOVER;
     slot.copy_from_slice(&bits.to_le_bytes());
     if metadata_csum {
+        update_superblock_csum(b)?;
+    }
+    Ok(())
+}
+
+/// What [`update_for_commit`] writes into the superblock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitFields {
+    /// The time, in seconds since the epoch (`s_wtime`, and `s_mtime` when
+    /// mounting).
+    pub now: i64,
+    /// Free blocks (`s_free_blocks_count`), from the in-memory counters.
+    pub free_blocks: u64,
+    /// Free inodes (`s_free_inodes_count`).
+    pub free_inodes: u32,
+    /// Whether `needs_recovery` is set: from a read-write mount (or
+    /// remount) until the journal is flushed at unmount, remount
+    /// read-only or freeze.
+    pub needs_recovery: bool,
+    /// A read-write mount begins: the mount count goes up by one (a
+    /// `s_max_mnt_count` of 0 becomes ext4's default, 20) and `s_mtime` is
+    /// set.
+    pub mounting: bool,
+}
+
+/// Offsets of the fields [`update_for_commit`] writes.
+const MTIME: usize = 0x2C;
+const WTIME: usize = 0x30;
+const MNT_COUNT: usize = 0x34;
+const MAX_MNT_COUNT: usize = 0x36;
+const WTIME_HI: usize = 0x274;
+const MTIME_HI: usize = 0x275;
+/// ext4's `EXT4_DFL_MAX_MNT_COUNT`.
+const DEFAULT_MAX_MNT_COUNT: u16 = 20;
+
+/// Updates the raw superblock bytes `b` of filesystem `sb` as ext4 does
+/// before it writes the superblock outside the journal
+/// (`ext4_setup_super` when mounting read-write, `ext4_update_super` and
+/// `ext4_commit_super` on every write): write time, free counts,
+/// `needs_recovery`, mount count and time when mounting, and the checksum
+/// with metadata_csum. Refuses (changing nothing) a free count larger
+/// than the filesystem.
+pub fn update_for_commit(sb: &Superblock, b: &mut [u8], c: &CommitFields) -> Result<()> {
+    if b.len() < SUPERBLOCK_SIZE {
+        return Err(Error::Truncated);
+    }
+    // The checks of the setters first, so an error changes nothing.
+    if c.free_blocks > sb.blocks_count || c.free_inodes > sb.inodes_count {
+        return Err(Error::Corrupt {
+            what: "superblock: free count",
+            value: c.free_blocks,
+        });
+    }
+    set_free_blocks_count(sb, b, c.free_blocks)?;
+    set_free_inodes_count(sb, b, c.free_inodes)?;
+    let stamp = |b: &mut [u8], lo: usize, hi: usize| -> Result<()> {
+        put_le32(b, lo, c.now as u32)?;
+        put_slice(b, hi, &[(c.now >> 32) as u8])
+    };
+    stamp(b, WTIME, WTIME_HI)?;
+    if c.mounting {
+        stamp(b, MTIME, MTIME_HI)?;
+        put_le16(b, MNT_COUNT, le16(b, MNT_COUNT)?.wrapping_add(1))?;
+        if le16(b, MAX_MNT_COUNT)? == 0 {
+            put_le16(b, MAX_MNT_COUNT, DEFAULT_MAX_MNT_COUNT)?;
+        }
+    }
+    let bits = le32(b, INCOMPAT_OFFSET)?;
+    let bits = if c.needs_recovery {
+        bits | incompat::RECOVER
+    } else {
+        bits & !incompat::RECOVER
+    };
+    put_le32(b, INCOMPAT_OFFSET, bits)?;
+    if sb.has_metadata_csum() {
         update_superblock_csum(b)?;
     }
     Ok(())

@@ -20,15 +20,16 @@
 //! so a concurrent change yields a wrong answer or a corruption report,
 //! never an access outside the buffer or a torn `&[u8]`.
 //!
-//! Writers (the write path) will get `&mut [u8]` only through a guard that
-//! holds jbd2 write access to the buffer (`jbd2_journal_get_write_access`
-//! taken, the buffer locked against other writers), and give it back with
-//! `jbd2_journal_dirty_metadata`. The one other writer is
-//! [`BufferHead::write_sync`], for a block written outside any journal
-//! transaction (the superblock at mount, as ext4's `ext4_commit_super`):
-//! the range is copied out under the buffer lock, changed as a private
-//! copy, copied back and written synchronously; nothing else in the glue
-//! writes buffer memory.
+//! Writers get `&mut [u8]` only to a private copy of the range they
+//! change, taken and put back under the buffer lock
+//! (`BufferHead::modify_locked`), so no `&mut` to memory another opener of
+//! the device could write ever exists. Journalled blocks are changed
+//! through the jbd2 write-access guard (`jbd2::WriteAccess`: write access
+//! taken with `jbd2_journal_get_write_access`, given back with
+//! `jbd2_journal_dirty_metadata`); the one block written outside the
+//! journal is the superblock, through [`BufferHead::write_sync`] (as
+//! ext4's `ext4_commit_super`). Nothing else in the glue writes buffer
+//! memory.
 
 use crate::sys;
 use core::ptr::NonNull;
@@ -206,22 +207,22 @@ impl BufferHead {
         Ok(true)
     }
 
-    /// Changes bytes `off..off + len` of the block through `f` and writes
-    /// the block to the device synchronously (`mark_buffer_dirty` +
-    /// `sync_dirty_buffer`), returning the write's error. `f` works on a
-    /// private copy of the range, taken and put back under the buffer lock
-    /// (never a `&mut` to the buffer's memory, which another opener of the
-    /// device could write meanwhile). Only for blocks no journal
-    /// transaction holds (a journalled block is written through the
-    /// journal), and while nothing else of the filesystem reads this range
-    /// (the mount being set up). When `f` fails, nothing is changed or
-    /// written and its error is returned.
-    pub(crate) fn write_sync(
+    /// Changes bytes `off..off + len` of the block through `f`, which works
+    /// on a private copy of the range taken and put back under the buffer
+    /// lock (never a `&mut` to the buffer's memory, which another opener
+    /// of the device could write meanwhile). With the lock held across
+    /// copy, change and copy-back, two changers of one block (two inodes
+    /// of one inode table block, say) never lose each other's change.
+    /// When `f` fails, nothing is changed and its error is returned; the
+    /// buffer is marked dirty with `mark_dirty` only (the journal files a
+    /// journalled block itself). `f` must not lock this buffer.
+    pub(super) fn modify_locked<R>(
         &self,
         off: usize,
         len: usize,
-        f: impl FnOnce(&mut [u8]) -> Result,
-    ) -> Result {
+        mark_dirty: bool,
+        f: impl FnOnce(&mut [u8]) -> Result<R>,
+    ) -> Result<R> {
         let end = off.checked_add(len).ok_or(code::EINVAL)?;
         if end > self.size() {
             return Err(code::EINVAL);
@@ -232,8 +233,9 @@ impl BufferHead {
         // inside it; the bytes are copied out with a raw copy (see the
         // module docs) into `copy`, a distinct allocation with room for
         // `len` bytes, all initialised before its length covers them. The
-        // buffer lock, held until the copy is put back, keeps jbd2 and the
-        // buffer cache (which lock it to write or change it) away.
+        // buffer lock, held until the copy is put back, keeps jbd2, the
+        // buffer cache and other changers (which lock it to write or
+        // change it) away.
         let p = unsafe {
             sys::rext4_lock_buffer(bh);
             let p = (*bh).b_data.cast::<u8>().add(off);
@@ -241,21 +243,44 @@ impl BufferHead {
             copy.set_len(len);
             p
         };
-        // `f` sees only the private copy (it must not lock this buffer).
+        // `f` sees only the private copy.
         let r = f(&mut copy);
         // SAFETY: the buffer is still locked by this task and `p..p + len`
         // lies inside it (above); `copy` holds `len` bytes.
         unsafe {
             if r.is_ok() {
                 core::ptr::copy_nonoverlapping(copy.as_ptr(), p, len);
-                sys::mark_buffer_dirty(bh);
+                if mark_dirty {
+                    sys::mark_buffer_dirty(bh);
+                }
             }
             sys::unlock_buffer(bh);
         }
-        r?;
+        r
+    }
+
+    /// Changes bytes `off..off + len` of the block through `f` (as
+    /// [`Self::modify_locked`]) and writes the block to the device
+    /// synchronously (`mark_buffer_dirty` + `sync_dirty_buffer`),
+    /// returning the write's error. Only for blocks no journal transaction
+    /// holds (a journalled block is written through the journal): the
+    /// superblock, as ext4's `ext4_commit_super`. When `f` fails, nothing
+    /// is changed or written and its error is returned.
+    pub(crate) fn write_sync(
+        &self,
+        off: usize,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> Result,
+    ) -> Result {
+        self.modify_locked(off, len, true, f)?;
         // SAFETY: live buffer; `sync_dirty_buffer` locks it, writes it if
         // dirty, waits, and returns -EIO if the write failed.
-        to_result(unsafe { sys::sync_dirty_buffer(bh) })
+        to_result(unsafe { sys::sync_dirty_buffer(self.raw()) })
+    }
+
+    /// The buffer head, for the glue's jbd2 calls.
+    pub(super) fn as_ptr(&self) -> *mut sys::buffer_head {
+        self.raw()
     }
 
     /// Whether the block's checksum was already verified since it was read

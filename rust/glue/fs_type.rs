@@ -7,7 +7,7 @@
 use super::dentry::DirEmitter;
 use super::file::SeekData;
 use super::fs_param::{Param, ParamSpec};
-use super::inode::{INode, InodeCache, StatxExtra};
+use super::inode::{INode, InodeCache, SetAttr, StatxExtra};
 use super::iomap::IoMap;
 use super::super_block::{self, New, StatFs, SuperBlock};
 use super::xattr::{AclType, ListFilter, PosixAcl, XattrNs};
@@ -62,6 +62,27 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
 
     /// Remount with `opts`; `read_only` is the requested state.
     fn reconfigure(_sb: &SuperBlock<Self>, _opts: &Self::Options, _read_only: bool) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Makes the filesystem's metadata durable (`sync_fs`): with `wait`,
+    /// the caller returns only when it is on disk.
+    fn sync_fs(_sb: &SuperBlock<Self>, _wait: bool) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The VFS changed the inode's attributes in memory (`dirty_inode`,
+    /// from `mark_inode_dirty`): the filesystem writes them to its inode
+    /// on disk (ext4 journals the inode right away). `time_only`: only
+    /// lazily kept timestamps changed (`I_DIRTY_TIME`).
+    fn dirty_inode(_inode: &INode<Self>, _time_only: bool) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `setattr`: the change was checked by `setattr_prepare`; the
+    /// filesystem refuses what it cannot do and applies the rest with
+    /// [`SetAttr::apply`].
+    fn setattr(_inode: &INode<Self>, _attr: &SetAttr<'_>) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

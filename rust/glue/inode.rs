@@ -237,6 +237,29 @@ impl<T: FileSystem> INode<T> {
         unsafe { SuperBlock::from_raw((*self.as_ptr()).i_sb) }
     }
 
+    /// The attributes the VFS keeps in the inode, read for writing them to
+    /// disk (the caller serialises against their writers as the VFS does:
+    /// `i_rwsem` for setattr, or accepts a racy snapshot of timestamps).
+    pub(crate) fn attrs(&self) -> VfsAttrs {
+        let i = self.as_ptr();
+        // SAFETY: live by the type invariant; the ids and the size through
+        // the kernel's accessors, the rest plain reads of plain fields.
+        unsafe {
+            VfsAttrs {
+                mode: (*i).i_mode,
+                uid: sys::rext4_i_uid_read(i),
+                gid: sys::rext4_i_gid_read(i),
+                nlink: (*i).__bindgen_anon_1.i_nlink,
+                size: sys::rext4_i_size_read(i),
+                atime: ((*i).i_atime_sec, (*i).i_atime_nsec),
+                mtime: ((*i).i_mtime_sec, (*i).i_mtime_nsec),
+                ctime: ((*i).i_ctime_sec, (*i).i_ctime_nsec),
+                blocks_512: (*i).i_blocks,
+                generation: (*i).i_generation,
+            }
+        }
+    }
+
     /// The filesystem's data, shared (`down_read` of the data lock).
     pub(crate) fn read(&self) -> ReadGuard<'_, T::INodeData> {
         let info = self.info();
@@ -251,6 +274,80 @@ impl<T: FileSystem> INode<T> {
         let info = self.info();
         // SAFETY: as for `read`.
         unsafe { WriteGuard::new(&(*info).data_sem, &(*info).data) }
+    }
+}
+
+/// The attributes of an inode the VFS keeps (see [`INode::attrs`]).
+pub(crate) struct VfsAttrs {
+    pub(crate) mode: u16,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) nlink: u32,
+    pub(crate) size: i64,
+    pub(crate) atime: (i64, u32),
+    pub(crate) mtime: (i64, u32),
+    pub(crate) ctime: (i64, u32),
+    pub(crate) blocks_512: u64,
+    pub(crate) generation: u32,
+}
+
+/// An attribute change handed to [`FileSystem::setattr`], already checked
+/// by `setattr_prepare` (permissions, limits).
+pub(crate) struct SetAttr<'a> {
+    idmap: *mut sys::mnt_idmap,
+    inode: *mut sys::inode,
+    attr: &'a sys::iattr,
+}
+
+impl SetAttr<'_> {
+    /// The new size, when the change sets one.
+    pub(crate) fn size(&self) -> Option<i64> {
+        (self.attr.ia_valid & sys::REXT4_ATTR_SIZE != 0).then_some(self.attr.ia_size)
+    }
+
+    /// Applies the change to the inode in memory (`setattr_copy`) and
+    /// marks it dirty, which writes it through the filesystem's
+    /// [`FileSystem::dirty_inode`].
+    pub(crate) fn apply(&self) {
+        // SAFETY: the pointers are the live ones the VFS passed to
+        // `setattr`, which runs with the inode locked (`i_rwsem`), as
+        // `setattr_copy` wants.
+        unsafe {
+            sys::setattr_copy(self.idmap, self.inode, self.attr);
+            sys::rext4_mark_inode_dirty(self.inode);
+        }
+    }
+}
+
+/// `inode_operations.setattr`: `setattr_prepare`, then the filesystem.
+///
+/// # Safety
+///
+/// Called by the VFS (`notify_change`) with a live dentry of an inode of
+/// `T`, its `i_rwsem` held, and the change.
+unsafe extern "C" fn setattr<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dentry: *mut sys::dentry,
+    attr: *mut sys::iattr,
+) -> c_int {
+    // SAFETY: live arguments from the VFS (see above).
+    let r = unsafe { sys::setattr_prepare(idmap, dentry, attr) };
+    if r != 0 {
+        return r;
+    }
+    // SAFETY: the dentry is positive and its inode a live inode of `T`;
+    // `attr` lives for the call.
+    let (raw, attr) = unsafe { ((*dentry).d_inode, &*attr) };
+    // SAFETY: as above.
+    let inode = unsafe { INode::<T>::from_raw(raw) };
+    let a = SetAttr {
+        idmap,
+        inode: raw,
+        attr,
+    };
+    match T::setattr(inode, &a) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 
@@ -475,6 +572,14 @@ impl<T: FileSystem> Tables<T> {
         None
     };
 
+    const SETATTR: Option<
+        unsafe extern "C" fn(*mut sys::mnt_idmap, *mut sys::dentry, *mut sys::iattr) -> c_int,
+    > = if T::HAS_SETATTR {
+        Some(setattr::<T>)
+    } else {
+        None
+    };
+
     const DIR: sys::inode_operations = sys::inode_operations {
         lookup: if T::HAS_LOOKUP {
             Some(dentry::lookup::<T>)
@@ -482,6 +587,7 @@ impl<T: FileSystem> Tables<T> {
             None
         },
         getattr: Some(getattr::<T>),
+        setattr: Self::SETATTR,
         fiemap: Self::FIEMAP,
         listxattr: Self::LISTXATTR,
         get_inode_acl: Self::GET_INODE_ACL,
@@ -489,6 +595,7 @@ impl<T: FileSystem> Tables<T> {
     };
     const FILE: sys::inode_operations = sys::inode_operations {
         getattr: Some(getattr::<T>),
+        setattr: Self::SETATTR,
         fiemap: Self::FIEMAP,
         listxattr: Self::LISTXATTR,
         get_inode_acl: Self::GET_INODE_ACL,
@@ -497,12 +604,14 @@ impl<T: FileSystem> Tables<T> {
     const FAST_SYMLINK: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::simple_get_link),
         getattr: Some(getattr::<T>),
+        setattr: Self::SETATTR,
         listxattr: Self::LISTXATTR,
         ..zeroed()
     };
     const SLOW_SYMLINK: sys::inode_operations = sys::inode_operations {
         get_link: Some(sys::page_get_link),
         getattr: Some(getattr::<T>),
+        setattr: Self::SETATTR,
         listxattr: Self::LISTXATTR,
         ..zeroed()
     };
@@ -511,6 +620,7 @@ impl<T: FileSystem> Tables<T> {
     /// list attributes but have no ACLs (as ext4's).
     const SPECIAL: sys::inode_operations = sys::inode_operations {
         getattr: Some(getattr::<T>),
+        setattr: Self::SETATTR,
         listxattr: Self::LISTXATTR,
         get_inode_acl: Self::GET_INODE_ACL,
         ..zeroed()

@@ -17,6 +17,22 @@
 //! superblock is still being filled in ([`New`](super::New)): before the
 //! filesystem reads any metadata the replay may rewrite.
 //!
+//! # Handles and write access
+//!
+//! A metadata change happens inside a [`Handle`] (`jbd2_journal_start` ..
+//! `jbd2_journal_stop`), which reserves the journal blocks it may dirty
+//! (its credits). jbd2 keeps the running handle in the task
+//! (`current->journal_info`), so a handle is `!Send`: it is started, used
+//! and stopped by one task, and a nested start in that task joins it. A
+//! block is changed only through [`Handle::write_access`], which declares
+//! the change to jbd2 (`jbd2_journal_get_write_access`: the block joins
+//! the running transaction, and a copy of it is frozen first if a
+//! committing transaction still writes it) and returns a [`WriteAccess`]
+//! guard; [`WriteAccess::modify`] hands out a private copy of the bytes as
+//! `&mut [u8]`, put back under the buffer lock (see `buffer.rs`), and
+//! [`WriteAccess::dirty`] files the block in the transaction
+//! (`jbd2_journal_dirty_metadata`).
+//!
 //! # Lifetime
 //!
 //! `jbd2_journal_destroy` (on drop) kills the commit thread, checkpoints,
@@ -29,7 +45,9 @@ use super::fs_type::FileSystem;
 use super::super_block::SuperBlock;
 use super::zeroed;
 use crate::sys;
+use super::buffer::BufferHead;
 use core::ffi::c_int;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
 use kernel::error::{code, from_err_ptr, to_result, Result};
@@ -281,6 +299,142 @@ impl Journal {
         // SAFETY: live, loaded journal (type invariant); no handle of this
         // task is open (the glue hands out none yet).
         to_result(unsafe { sys::jbd2_journal_flush(self.raw(), 0) })
+    }
+}
+
+impl Journal {
+    /// Starts a handle that may dirty up to `credits` blocks (joins the
+    /// handle this task already runs, if any).
+    pub(crate) fn start(&self, credits: u32) -> Result<Handle<'_>> {
+        let n = c_int::try_from(credits).map_err(|_| code::EINVAL)?;
+        // SAFETY: live, loaded journal (type invariant); the handle belongs
+        // to this task until `jbd2_journal_stop`.
+        let h = unsafe { sys::jbd2_journal_start(self.raw(), n) };
+        let h = from_err_ptr(h)?;
+        let h = NonNull::new(h).ok_or(code::ENOMEM)?;
+        // INVARIANT: a running handle of this task on this journal.
+        Ok(Handle {
+            raw: h,
+            _journal: PhantomData,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Commits the running transaction and waits for it
+    /// (`jbd2_journal_force_commit`); the task must run no handle.
+    pub(crate) fn force_commit(&self) -> Result {
+        // SAFETY: live, loaded journal (type invariant); `Handle` is
+        // `!Send` and borrows the journal, and the callers (sync_fs,
+        // remount) run outside any handle.
+        to_result(unsafe { sys::jbd2_journal_force_commit(self.raw()) })
+    }
+
+    /// Asks for the running transaction to be committed, without waiting.
+    pub(crate) fn start_commit(&self) {
+        let mut tid = 0;
+        // SAFETY: live, loaded journal (type invariant); `tid` receives
+        // the transaction's id, unused here.
+        unsafe { sys::jbd2_journal_start_commit(self.raw(), &mut tid) };
+    }
+
+    /// Waits out every running handle and holds new ones back until
+    /// [`Self::unlock_updates`] (the task must run no handle).
+    pub(crate) fn lock_updates(&self) {
+        // SAFETY: live, loaded journal (type invariant).
+        unsafe { sys::jbd2_journal_lock_updates(self.raw()) }
+    }
+
+    /// Lets handles start again after [`Self::lock_updates`].
+    pub(crate) fn unlock_updates(&self) {
+        // SAFETY: live journal; paired with `lock_updates` by the caller.
+        unsafe { sys::jbd2_journal_unlock_updates(self.raw()) }
+    }
+
+    /// The journal's error: `Err` once it was aborted.
+    pub(crate) fn errno(&self) -> Result {
+        // SAFETY: live journal (type invariant).
+        to_result(unsafe { sys::jbd2_journal_errno(self.raw()) })
+    }
+}
+
+/// A running jbd2 handle: the metadata changes of one operation.
+///
+/// INVARIANT: `raw` is a handle this task started on the journal `'j`
+/// borrows and has not stopped; it is stopped exactly once, by
+/// [`Handle::stop`] or on drop.
+pub(crate) struct Handle<'j> {
+    raw: NonNull<sys::handle_t>,
+    _journal: PhantomData<&'j Journal>,
+    /// jbd2 keeps the running handle in the task: never sent elsewhere.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'j> Handle<'j> {
+    /// Makes the transaction commit synchronously when the handle stops
+    /// (`h_sync`: O_SYNC and DIRSYNC semantics).
+    pub(crate) fn set_sync(&self) {
+        // SAFETY: live handle of this task (type invariant).
+        unsafe { sys::rext4_handle_set_sync(self.raw.as_ptr()) }
+    }
+
+    /// Declares that the handle changes block `bh`
+    /// (`jbd2_journal_get_write_access`): the block joins the running
+    /// transaction. Fails (EROFS/EIO) once the journal is aborted.
+    pub(crate) fn write_access<'h>(&'h self, bh: &'h BufferHead) -> Result<WriteAccess<'h, 'j>> {
+        // SAFETY: live handle of this task (type invariant) and a live,
+        // up-to-date buffer of the filesystem's device, referenced by the
+        // caller for the guard's life.
+        to_result(unsafe { sys::jbd2_journal_get_write_access(self.raw.as_ptr(), bh.as_ptr()) })?;
+        Ok(WriteAccess { handle: self, bh })
+    }
+
+    /// Stops the handle, returning the transaction's error (a synchronous
+    /// handle waits for its commit).
+    pub(crate) fn stop(self) -> Result {
+        let h = self.raw.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: the handle is live and stopped once: `self` is
+        // forgotten, so `drop` does not stop it again.
+        to_result(unsafe { sys::jbd2_journal_stop(h) })
+    }
+}
+
+impl Drop for Handle<'_> {
+    fn drop(&mut self) {
+        // SAFETY: live handle of this task, stopped here once (`stop`
+        // forgets `self`). The error was recorded in the journal, where
+        // the next handle or commit reports it.
+        unsafe { sys::jbd2_journal_stop(self.raw.as_ptr()) };
+    }
+}
+
+/// Write access to one block inside a handle (see the module docs).
+pub(crate) struct WriteAccess<'h, 'j> {
+    handle: &'h Handle<'j>,
+    bh: &'h BufferHead,
+}
+
+impl WriteAccess<'_, '_> {
+    /// Changes bytes `off..off + len` of the block through `f`, on a
+    /// private copy put back under the buffer lock (see `buffer.rs`);
+    /// nothing changes when `f` fails. `f` must not take buffer locks.
+    pub(crate) fn modify<R>(
+        &mut self,
+        off: usize,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> Result<R>,
+    ) -> Result<R> {
+        self.bh.modify_locked(off, len, false, f)
+    }
+
+    /// Files the changed block in the handle's transaction
+    /// (`jbd2_journal_dirty_metadata`).
+    pub(crate) fn dirty(self) -> Result {
+        // SAFETY: live handle of this task with write access to this live
+        // buffer (taken in `write_access`).
+        to_result(unsafe {
+            sys::jbd2_journal_dirty_metadata(self.handle.raw.as_ptr(), self.bh.as_ptr())
+        })
     }
 }
 

@@ -312,6 +312,16 @@ impl<T: FileSystem> Tables<T> {
         } else {
             None
         },
+        sync_fs: if T::HAS_SYNC_FS {
+            Some(sync_fs::<T>)
+        } else {
+            None
+        },
+        dirty_inode: if T::HAS_DIRTY_INODE {
+            Some(dirty_inode::<T>)
+        } else {
+            None
+        },
         ..zeroed()
     };
 }
@@ -360,6 +370,34 @@ unsafe extern "C" fn statfs<T: FileSystem>(
         }
         Err(e) => e.to_errno(),
     }
+}
+
+/// `super_operations.sync_fs`.
+///
+/// # Safety
+///
+/// Called by the VFS with a mounted super_block of `T` (`s_umount` held).
+unsafe extern "C" fn sync_fs<T: FileSystem>(sb: *mut sys::super_block, wait: c_int) -> c_int {
+    // SAFETY: a mounted super_block of `T` whose data is installed (the
+    // VFS syncs only active super_blocks).
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    match T::sync_fs(sb, wait != 0) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `super_operations.dirty_inode` (from `__mark_inode_dirty`).
+///
+/// # Safety
+///
+/// Called by the VFS with a live, set-up inode of `T`.
+unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut sys::inode, flags: c_int) {
+    // SAFETY: the VFS marks only live inodes dirty; new inodes (`I_NEW`)
+    // of rext4 are never marked dirty before `init` (nothing dirties them
+    // while they are filled in).
+    let i = unsafe { super::inode::INode::<T>::from_raw(inode) };
+    T::dirty_inode(i, flags == sys::REXT4_I_DIRTY_TIME);
 }
 
 /// Formats through a filesystem's `show_options`.

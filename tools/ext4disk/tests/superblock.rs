@@ -409,3 +409,103 @@ fn mark_recovered_resigns_and_keeps_errors() {
     );
     assert_eq!(b, flagged);
 }
+
+/// The superblock writes of a read-write mount (`update_for_commit`):
+/// mounting sets needs_recovery and counts the mount, the clean unmount
+/// clears it again; dumpe2fs reads what was written and e2fsck accepts the
+/// clean result.
+#[test]
+fn commit_fields_mount_and_clean_unmount() {
+    use ext4disk::superblock::{update_for_commit, CommitFields};
+    use std::os::unix::fs::FileExt;
+    for opts in [&[][..], &["-O", "^metadata_csum,^64bit"][..]] {
+        let s = Scratch::new("commit");
+        let img = mkfs(&s.0, "c.img", 16, opts);
+        let write = |b: &[u8]| {
+            let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
+            f.write_all_at(b, 1024).unwrap();
+        };
+        let mut b = sb_bytes(&img);
+        let sb = Superblock::parse(&b).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        // Past 2106 the time needs the high byte (checked on a copy: e2fsck
+        // rightly refuses times in the future).
+        let mut later = b.clone();
+        let far = CommitFields {
+            now: 5_000_000_000,
+            free_blocks: 0,
+            free_inodes: 0,
+            needs_recovery: false,
+            mounting: true,
+        };
+        update_for_commit(&sb, &mut later, &far).unwrap();
+        assert_eq!(later[0x274], 1); // s_wtime_hi
+        assert_eq!(later[0x275], 1); // s_mtime_hi
+        assert_eq!(&later[0x30..0x34], &(5_000_000_000u64 as u32).to_le_bytes());
+        let mount = CommitFields {
+            now,
+            free_blocks: sb.free_blocks_count,
+            free_inodes: sb.free_inodes_count,
+            needs_recovery: true,
+            mounting: true,
+        };
+        // A free count past the filesystem's size is refused, unchanged.
+        let before = b.clone();
+        let bad = CommitFields {
+            free_blocks: sb.blocks_count + 1,
+            ..mount
+        };
+        assert!(update_for_commit(&sb, &mut b, &bad).is_err());
+        assert_eq!(b, before);
+
+        update_for_commit(&sb, &mut b, &mount).unwrap();
+        let after = Superblock::parse(&b).unwrap();
+        assert!(after.needs_recovery());
+        assert_eq!(after.mnt_count, sb.mnt_count + 1);
+        write(&b);
+        let kv = dumpe2fs(&img);
+        assert!(field(&kv, "Filesystem features").contains("needs_recovery"));
+        assert_eq!(field(&kv, "Mount count"), format!("{}", sb.mnt_count + 1));
+        assert_ne!(field(&kv, "Last mount time"), "n/a");
+
+        let clean = CommitFields {
+            needs_recovery: false,
+            mounting: false,
+            free_blocks: sb.free_blocks_count - 1,
+            ..mount
+        };
+        update_for_commit(&sb, &mut b, &clean).unwrap();
+        write(&b);
+        let kv = dumpe2fs(&img);
+        assert!(!field(&kv, "Filesystem features").contains("needs_recovery"));
+        assert_eq!(
+            field(&kv, "Free blocks"),
+            format!("{}", sb.free_blocks_count - 1)
+        );
+        // The counts are what e2fsck recomputes: it notices the one that
+        // is off (the control) and accepts the true one.
+        let out = std::process::Command::new(tool("e2fsck"))
+            .arg("-fn")
+            .arg(&img)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Free blocks count wrong"), "{text}");
+        let fixed = CommitFields {
+            free_blocks: sb.free_blocks_count,
+            ..clean
+        };
+        update_for_commit(&sb, &mut b, &fixed).unwrap();
+        write(&b);
+        let out = std::process::Command::new(tool("e2fsck"))
+            .arg("-fn")
+            .arg(&img)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && !text.contains("Fix?"), "{text}");
+    }
+}
