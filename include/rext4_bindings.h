@@ -125,7 +125,6 @@ void rext4_crc32c_driver_free(struct crypto_shash *tfm);
 u32 rext4_crc32c_driver_update(struct crypto_shash *tfm, u32 crc,
 			       const void *data, unsigned int len);
 bool rext4_experimental_write(void);
-void rext4_handle_set_sync(handle_t *handle);
 uid_t rext4_i_uid_read(const struct inode *inode);
 gid_t rext4_i_gid_read(const struct inode *inode);
 loff_t rext4_i_size_read(const struct inode *inode);

@@ -286,11 +286,6 @@ bool rext4_experimental_write(void)
 	return READ_ONCE(experimental_write);
 }
 
-void rext4_handle_set_sync(handle_t *handle)
-{
-	handle->h_sync = 1;
-}
-
 uid_t rext4_i_uid_read(const struct inode *inode)
 {
 	return i_uid_read(inode);

@@ -42,6 +42,11 @@ impl DevBlock {
         DevBlock(bh)
     }
 
+    /// The buffer (for write access through the journal).
+    pub(crate) fn buffer(&self) -> &BufferHead {
+        &self.0
+    }
+
     /// Whether the block's checks already passed since it was read from
     /// the device (the buffer's verified bit).
     pub(crate) fn is_verified(&self) -> bool {

@@ -84,6 +84,16 @@ impl RawInode {
         Window::new(&self.block, self.off, self.len).map_err(|_| code::EINVAL)
     }
 
+    /// The inode table block's buffer.
+    pub(crate) fn buffer(&self) -> &crate::glue::buffer::BufferHead {
+        self.block.buffer()
+    }
+
+    /// Where the inode lies in the block: (offset, `s_inode_size`).
+    pub(crate) fn range(&self) -> (usize, usize) {
+        (self.off, self.len)
+    }
+
     /// A private copy of the inode's bytes (what the attribute parser
     /// takes).
     pub(crate) fn copy(&self) -> Result<KVec<u8>> {
@@ -155,6 +165,12 @@ fn read_at<S>(
 pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
     let (raw, inode) = read_located(sb, ino)?;
     Ok((raw.copy()?, inode))
+}
+
+/// The on-disk inode `ino` of a mounted filesystem in its table block,
+/// verified (for writing it).
+pub(crate) fn locate(sb: &Sb, ino: u32) -> Result<RawInode> {
+    read_located(sb, ino).map(|(raw, _)| raw)
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem, in
@@ -410,4 +426,23 @@ pub(crate) fn statx_extra(inode: &INode) -> StatxExtra {
         nodump: d.flags & flags::NODUMP != 0,
         compressed: d.flags & flags::COMPR != 0,
     }
+}
+
+/// `setattr` (ext4's `ext4_setattr`): mode, owner and times are applied in
+/// memory and written through `dirty_inode` in a handle. Changing the size
+/// needs the block allocator and truncate, which the write path does not
+/// have yet: refused (EOPNOTSUPP).
+pub(crate) fn setattr(inode: &INode, attr: &crate::glue::inode::SetAttr<'_>) -> Result {
+    if let Some(size) = attr.size() {
+        if size != inode.size() {
+            fs_err!(
+                inode.sb(),
+                "inode #{}: changing the size is not supported yet",
+                inode.ino()
+            );
+            return Err(eopnotsupp());
+        }
+    }
+    attr.apply();
+    Ok(())
 }

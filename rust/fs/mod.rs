@@ -7,6 +7,8 @@
 //!   state, loading and replaying the journal), statfs, remount (ext4's
 //!   super.c);
 //! - `inode.rs`: reading inodes into the VFS (inode.c);
+//! - `journal.rs`: jbd2 handles and the journalled writing of inodes
+//!   (ext4_jbd2.c, `ext4_mark_inode_dirty`);
 //! - `extents.rs`: the extent tree walk over the buffer cache
 //!   (extents.c);
 //! - `dir.rs`: directory blocks and readdir (dir.c);
@@ -27,6 +29,7 @@ pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;
 pub(crate) mod inode;
+pub(crate) mod journal;
 pub(crate) mod namei;
 pub(crate) mod options;
 pub(crate) mod super_ops;
@@ -34,7 +37,7 @@ pub(crate) mod xattr;
 
 use crate::glue::dentry::DirEmitter;
 use crate::glue::file::SeekData;
-use crate::glue::inode::StatxExtra;
+use crate::glue::inode::{SetAttr, StatxExtra};
 use crate::glue::iomap::IoMap;
 use crate::glue::super_block::StatFs;
 use crate::glue::xattr::{AclType, ListFilter, PosixAcl, XattrNs};
@@ -78,6 +81,30 @@ impl FileSystem for Rext4 {
 
     fn statfs(sb: &Sb) -> Result<StatFs> {
         super_ops::statfs(sb)
+    }
+
+    fn put_super(sb: &Sb) {
+        super_ops::put_super(sb)
+    }
+
+    fn sync_fs(sb: &Sb, wait: bool) -> Result {
+        super_ops::sync_fs(sb, wait)
+    }
+
+    fn freeze_fs(sb: &Sb) -> Result {
+        super_ops::freeze_fs(sb)
+    }
+
+    fn unfreeze_fs(sb: &Sb) -> Result {
+        super_ops::unfreeze_fs(sb)
+    }
+
+    fn dirty_inode(inode: &INode, time_only: bool) {
+        journal::dirty_inode(inode, time_only)
+    }
+
+    fn setattr(inode: &INode, attr: &SetAttr<'_>) -> Result {
+        inode::setattr(inode, attr)
     }
 
     fn show_options(sb: &Sb, f: &mut fmt::Formatter<'_>) -> fmt::Result {

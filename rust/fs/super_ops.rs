@@ -31,6 +31,7 @@
 use super::errors::errno;
 use super::extents::Blocks;
 use super::inode::{iget, read_raw_at};
+use super::options::DataMode;
 use super::options::{MountOptions, OptionList};
 use super::{INode, Rext4, Sb};
 use crate::disk::bytes::{div, rem};
@@ -39,8 +40,8 @@ use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
 use crate::disk::inode::{inode_location, ROOT_INO};
 use crate::disk::superblock::{
-    mark_recovered, Superblock, UuidDisplay, ERROR_RECORD, EXT4_MAGIC, MAX_DESC_SIZE,
-    MIN_BLOCK_SIZE, STATE_ERROR, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+    mark_recovered, update_for_commit, CommitFields, Superblock, UuidDisplay, ERROR_RECORD,
+    EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, STATE_ERROR, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::Error as DiskError;
@@ -51,7 +52,7 @@ use crate::glue::percpu::PercpuCounter;
 use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{StatFs, SuperParams};
 use crate::glue::{New, SuperBlock};
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::error::code;
 use kernel::new_spinlock;
 use kernel::prelude::*;
@@ -70,7 +71,10 @@ pub(crate) struct FsInfo {
     /// The validated superblock (geometry and features).
     pub(crate) sb: Superblock,
     /// The buffer holding the superblock, referenced for the mount's life.
-    _sbh: ARef<BufferHead>,
+    sbh: ARef<BufferHead>,
+    /// Whether the mount is read-write (set after the superblock was
+    /// marked for it, cleared before it is marked clean again).
+    writable: AtomicBool,
     /// The group-descriptor blocks, referenced for the mount's life.
     _gd_bhs: KVVec<ARef<BufferHead>>,
     /// Every group's descriptor, validated at mount, under its lock.
@@ -101,6 +105,11 @@ pub(crate) struct FsInfo {
 }
 
 impl FsInfo {
+    /// Whether the mount is read-write.
+    pub(crate) fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
+    }
+
     /// The descriptor of group `g`, copied under the group's lock.
     pub(crate) fn group(&self, g: u32) -> Option<GroupDesc> {
         let lock = self.groups.get(g as usize)?;
@@ -221,11 +230,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         }
     }
     if !sb.is_read_only() {
-        sb_err!(
-            sb,
-            "read-write mounts are not supported yet; mount read-only (-o ro)"
-        );
-        return Err(code::EROFS);
+        check_writable(sb, &d, &opts)?;
     }
     if let Some(c) = opts.journal_conflict(&d) {
         sb_err!(sb, "{}", c);
@@ -306,6 +311,9 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         } else {
             i64::from(i32::MAX)
         },
+        // Nanoseconds need the extra timestamp fields (as ext4's
+        // `s_time_gran`).
+        time_gran: if extra_times { 1 } else { 1_000_000_000 },
         uuid: d.uuid,
     });
     // POSIX ACLs are always enforced (ext4 sets POSIX_ACL whatever
@@ -319,6 +327,24 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         sum(|g| g.free_inodes_count),
         sum(|g| g.used_dirs_count),
     );
+    let writable = !sb.is_read_only();
+    if writable {
+        if journal.is_none() {
+            sb_err!(
+                sb,
+                "read-write mounts need the journal (a block-mapped one is not loaded)"
+            );
+            return Err(code::EROFS);
+        }
+        let fields = CommitFields {
+            now: crate::glue::task::real_seconds(),
+            free_blocks: u64::try_from(free_blocks).unwrap_or(0),
+            free_inodes: u32::try_from(free_inodes).unwrap_or(0),
+            needs_recovery: true,
+            mounting: true,
+        };
+        write_super(sb, &sbh, &d, &fields)?;
+    }
     let mut groups = KVVec::with_capacity(descs.len(), GFP_KERNEL)?;
     for gd in descs.iter() {
         groups.push(
@@ -331,7 +357,8 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         try_pin_init!(FsInfo {
             journal,
             sb: d,
-            _sbh: sbh,
+            sbh,
+            writable: AtomicBool::new(writable),
             _gd_bhs: gd_bhs,
             groups,
             free_blocks <- PercpuCounter::new(free_blocks),
@@ -360,8 +387,9 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
     let d = &fi.sb;
     sb_info!(
         sb,
-        "mounted filesystem {} read-only: {} blocks of {} bytes, {} inodes, {} groups, features: {}; options:{}",
+        "mounted filesystem {} {}: {} blocks of {} bytes, {} inodes, {} groups, features: {}; options:{}",
         UuidDisplay(&d.uuid),
+        if fi.is_writable() { "read-write (experimental: attribute changes only)" } else { "read-only" },
         d.blocks_count,
         d.block_size(),
         d.inodes_count,
@@ -693,15 +721,14 @@ fn system_zone(
     Ok(zone)
 }
 
-/// Remount: rext4 mounts are read-only for now, so remounting read-write
-/// is refused, and so is a change of mount options (rather than accepting
-/// and ignoring it).
+/// Remount (ext4's `ext4_reconfigure`): read-only to read-write marks the
+/// superblock as [`fill_super`] does for a read-write mount; read-write to
+/// read-only (after the VFS synced the filesystem) flushes the journal and
+/// marks the superblock clean. A change of mount options is refused
+/// (rather than accepted and ignored).
 pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Result {
-    if !read_only {
-        sb_err!(sb, "remounting read-write is not supported yet");
-        return Err(code::EROFS);
-    }
-    if let Some(key) = opts.changed_from(&sb.data().opts) {
+    let fi = sb.data();
+    if let Some(key) = opts.changed_from(&fi.opts) {
         sb_err!(
             sb,
             "changing mount option '{}' on remount is not supported yet",
@@ -709,7 +736,150 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
         );
         return Err(code::EINVAL);
     }
+    if read_only == !fi.is_writable() {
+        return Ok(());
+    }
+    if read_only {
+        return mark_clean(sb);
+    }
+    check_writable(sb, &fi.sb, &fi.opts)?;
+    let Some(journal) = fi.journal.as_ref() else {
+        sb_err!(sb, "read-write mounts need the journal");
+        return Err(code::EROFS);
+    };
+    if journal.errno().is_err() {
+        sb_err!(sb, "the journal was aborted; cannot remount read-write");
+        return Err(code::EROFS);
+    }
+    commit_super(sb, true, true)?;
+    fi.writable.store(true, Ordering::Release);
     Ok(())
+}
+
+/// Whether this filesystem may be mounted read-write: only while the write
+/// path is incomplete with the module parameter `experimental_write`, and
+/// only with data=journal (the mode the write path implements first).
+fn check_writable<S>(sb: &SuperBlock<Rext4, S>, d: &Superblock, opts: &MountOptions) -> Result {
+    if !crate::glue::task::experimental_write() {
+        sb_err!(
+            sb,
+            "read-write mounts are not complete yet (attribute changes only); mount read-only \
+             (-o ro), or load rext4 with experimental_write=1 to try them"
+        );
+        return Err(code::EROFS);
+    }
+    if opts.data_mode(d) != DataMode::Journal {
+        sb_err!(
+            sb,
+            "read-write mounts need data=journal for now (data=ordered and data=writeback come later)"
+        );
+        return Err(code::EROFS);
+    }
+    Ok(())
+}
+
+/// Writes the superblock outside the journal (ext4's `ext4_commit_super`),
+/// synchronously, with the fields of `c`.
+fn write_super<S>(
+    sb: &SuperBlock<Rext4, S>,
+    sbh: &BufferHead,
+    d: &Superblock,
+    c: &CommitFields,
+) -> Result {
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
+    sbh.write_sync(off, SUPERBLOCK_SIZE, |b| {
+        update_for_commit(d, b, c).map_err(errno)
+    })
+    .inspect_err(|e| {
+        sb_err!(sb, "unable to write the superblock: error {}", e.to_errno());
+    })
+}
+
+/// [`write_super`] of a mounted filesystem, with the free counts of the
+/// in-memory counters; `mounting` counts a read-write mount.
+fn commit_super(sb: &Sb, needs_recovery: bool, mounting: bool) -> Result {
+    let fi = sb.data();
+    let c = CommitFields {
+        now: crate::glue::task::real_seconds(),
+        free_blocks: fi.free_blocks.sum_positive().min(fi.sb.blocks_count),
+        free_inodes: u32::try_from(fi.free_inodes.sum_positive())
+            .unwrap_or(u32::MAX)
+            .min(fi.sb.inodes_count),
+        needs_recovery,
+        mounting,
+    };
+    write_super(sb, &fi.sbh, &fi.sb, &c)
+}
+
+/// Leaves a read-write mount clean (unmount, remount read-only; ext4's
+/// `ext4_mark_recovery_complete` and the end of `ext4_put_super`):
+/// everything committed and checkpointed, then `needs_recovery` cleared in
+/// the superblock. If the journal was aborted, `needs_recovery` stays, so
+/// the next mount replays what did commit.
+fn mark_clean(sb: &Sb) -> Result {
+    let fi = sb.data();
+    if !fi.writable.swap(false, Ordering::AcqRel) {
+        return Ok(());
+    }
+    let Some(journal) = fi.journal.as_ref() else {
+        return Ok(());
+    };
+    let flushed = journal.flush().inspect_err(|e| {
+        sb_err!(sb, "error flushing the journal: error {}", e.to_errno());
+    });
+    if flushed.is_err() || journal.errno().is_err() {
+        sb_err!(sb, "the journal was aborted; the next mount replays it");
+        return Err(code::EIO);
+    }
+    commit_super(sb, false, false)
+}
+
+/// Unmount: a read-write mount is left clean ([`mark_clean`]); the journal
+/// is destroyed when the per-mount data goes, right after.
+pub(crate) fn put_super(sb: &Sb) {
+    // Reported by `mark_clean`; the unmount goes on (as ext4's).
+    let _ = mark_clean(sb);
+}
+
+/// `freeze_fs` (ext4's `ext4_freeze`): with handles held back, the
+/// journal is flushed and `needs_recovery` cleared, so a frozen
+/// filesystem's device can be copied as a clean image. The mount stays
+/// read-write; [`unfreeze_fs`] sets `needs_recovery` again.
+pub(crate) fn freeze_fs(sb: &Sb) -> Result {
+    let fi = sb.data();
+    let Some(journal) = fi.journal.as_ref().filter(|_| fi.is_writable()) else {
+        return Ok(());
+    };
+    journal.lock_updates();
+    let r = journal
+        .flush()
+        .and_then(|()| journal.errno())
+        .and_then(|()| commit_super(sb, false, false));
+    journal.unlock_updates();
+    r.inspect_err(|e| sb_err!(sb, "unable to freeze: error {}", e.to_errno()))
+}
+
+/// `unfreeze_fs`: the read-write mount's `needs_recovery` back.
+pub(crate) fn unfreeze_fs(sb: &Sb) -> Result {
+    if !sb.data().is_writable() {
+        return Ok(());
+    }
+    commit_super(sb, true, false)
+}
+
+/// `sync_fs`: commits the running transaction; with `wait`, waits for it
+/// (ext4's `ext4_sync_fs`).
+pub(crate) fn sync_fs(sb: &Sb, wait: bool) -> Result {
+    let fi = sb.data();
+    let Some(journal) = fi.journal.as_ref().filter(|_| fi.is_writable()) else {
+        return Ok(());
+    };
+    if wait {
+        journal.force_commit()
+    } else {
+        journal.start_commit();
+        Ok(())
+    }
 }
 
 /// `statfs`, with ext4's arithmetic: total blocks minus metadata overhead;

@@ -65,9 +65,26 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Unmount (`put_super`), after every inode was evicted and before
+    /// the per-mount data is dropped: the filesystem's last writes.
+    fn put_super(_sb: &SuperBlock<Self>) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Makes the filesystem's metadata durable (`sync_fs`): with `wait`,
     /// the caller returns only when it is on disk.
     fn sync_fs(_sb: &SuperBlock<Self>, _wait: bool) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Freezes the filesystem (`freeze_fs`, after the VFS stopped writers
+    /// and synced): everything on disk, nothing to recover.
+    fn freeze_fs(_sb: &SuperBlock<Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Thaws a frozen filesystem (`unfreeze_fs`).
+    fn unfreeze_fs(_sb: &SuperBlock<Self>) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

@@ -41,11 +41,11 @@
 //! second reference of its own, so it can clear `i_private` (the extent
 //! list is freed right after) before the inode can be reached again.
 
+use super::buffer::BufferHead;
 use super::fs_type::FileSystem;
 use super::super_block::SuperBlock;
 use super::zeroed;
 use crate::sys;
-use super::buffer::BufferHead;
 use core::ffi::c_int;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -370,13 +370,6 @@ pub(crate) struct Handle<'j> {
 }
 
 impl<'j> Handle<'j> {
-    /// Makes the transaction commit synchronously when the handle stops
-    /// (`h_sync`: O_SYNC and DIRSYNC semantics).
-    pub(crate) fn set_sync(&self) {
-        // SAFETY: live handle of this task (type invariant).
-        unsafe { sys::rext4_handle_set_sync(self.raw.as_ptr()) }
-    }
-
     /// Declares that the handle changes block `bh`
     /// (`jbd2_journal_get_write_access`): the block joins the running
     /// transaction. Fails (EROFS/EIO) once the journal is aborted.

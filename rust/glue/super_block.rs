@@ -44,6 +44,9 @@ pub(crate) struct SuperParams {
     pub(crate) maxbytes: i64,
     pub(crate) time_min: i64,
     pub(crate) time_max: i64,
+    /// Timestamp granularity in nanoseconds (1, or 10^9 when the inodes
+    /// keep whole seconds only).
+    pub(crate) time_gran: u32,
     pub(crate) uuid: [u8; 16],
 }
 
@@ -215,6 +218,7 @@ impl<T: FileSystem> SuperBlock<T, New> {
             (*sb).s_maxbytes = p.maxbytes;
             (*sb).s_time_min = p.time_min;
             (*sb).s_time_max = p.time_max;
+            (*sb).s_time_gran = p.time_gran;
             sys::rext4_super_set_uuid(sb, p.uuid.as_ptr());
         }
     }
@@ -317,6 +321,16 @@ impl<T: FileSystem> Tables<T> {
         } else {
             None
         },
+        freeze_fs: if T::HAS_FREEZE_FS {
+            Some(freeze_fs::<T>)
+        } else {
+            None
+        },
+        unfreeze_fs: if T::HAS_UNFREEZE_FS {
+            Some(unfreeze_fs::<T>)
+        } else {
+            None
+        },
         dirty_inode: if T::HAS_DIRTY_INODE {
             Some(dirty_inode::<T>)
         } else {
@@ -334,12 +348,19 @@ impl<T: FileSystem> Tables<T> {
 ///
 /// Called by the VFS once, in `generic_shutdown_super` of a mounted `T`.
 unsafe extern "C" fn put_super<T: FileSystem>(sb: *mut sys::super_block) {
-    // SAFETY: no other callback runs any more, and every inode of the
-    // filesystem's own is gone (evicted before `put_super`). The journal
-    // inode, if the data holds a journal, is still referenced: dropping the
-    // data destroys the journal and puts that last reference, and since
-    // `SB_ACTIVE` is already clear the inode is evicted right then, before
-    // the VFS checks for busy inodes.
+    // No other callback runs any more, and every inode of the filesystem's
+    // own is gone (evicted before `put_super`). The journal inode, if the
+    // data holds a journal, is still referenced: dropping the data destroys
+    // the journal and puts that last reference, and since `SB_ACTIVE` is
+    // already clear the inode is evicted right then, before the VFS checks
+    // for busy inodes.
+    if T::HAS_PUT_SUPER {
+        // SAFETY: a mounted super_block of `T` whose data is still
+        // installed (it is taken below).
+        T::put_super(unsafe { SuperBlock::<T>::from_raw(sb) });
+    }
+    // SAFETY: the filesystem's `put_super` returned and no other callback
+    // runs, so nothing refers to the data any more.
     drop(unsafe { take_data::<T>(sb) });
 }
 
@@ -382,6 +403,34 @@ unsafe extern "C" fn sync_fs<T: FileSystem>(sb: *mut sys::super_block, wait: c_i
     // VFS syncs only active super_blocks).
     let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
     match T::sync_fs(sb, wait != 0) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `super_operations.freeze_fs`.
+///
+/// # Safety
+///
+/// Called by the VFS with a mounted super_block of `T`, writers stopped.
+unsafe extern "C" fn freeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_int {
+    // SAFETY: a mounted super_block of `T` whose data is installed.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    match T::freeze_fs(sb) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `super_operations.unfreeze_fs`.
+///
+/// # Safety
+///
+/// Called by the VFS with a mounted, frozen super_block of `T`.
+unsafe extern "C" fn unfreeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_int {
+    // SAFETY: a mounted super_block of `T` whose data is installed.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    match T::unfreeze_fs(sb) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The current task: yielding in long loops and noticing fatal signals.
+//! The current task: yielding in long loops and noticing fatal signals;
+//! the wall clock.
 
 use crate::sys;
 use kernel::error::Result;
@@ -18,4 +19,19 @@ pub(crate) fn yield_point() -> Result {
         }
     }
     Ok(())
+}
+
+/// The wall-clock time in seconds since the epoch
+/// (`ktime_get_real_seconds`).
+pub(crate) fn real_seconds() -> i64 {
+    // SAFETY: a plain read of the kernel's clock.
+    unsafe { sys::ktime_get_real_seconds() }
+}
+
+/// Whether read-write mounts are allowed while the write path is
+/// incomplete (the module parameter `experimental_write`, defined in the
+/// C helpers).
+pub(crate) fn experimental_write() -> bool {
+    // SAFETY: a READ_ONCE of a module parameter.
+    unsafe { sys::rext4_experimental_write() }
 }

@@ -41,6 +41,9 @@
  *                             line each, "DIR<TAB>INO D_TYPE NAME" (sort
  *                             the output to compare: the order is the
  *                             filesystem's hash order)
+ *   rext4probe utimens PATH ASEC ANSEC MSEC MNSEC
+ *                             utimensat(2) of PATH (not following a
+ *                             symlink): atime and mtime to the nanosecond
  *
  * Exit status: 0 on success, 1 when a check fails or a system call fails
  * (the message on stderr names the call, the path and the errno name; with
@@ -743,10 +746,24 @@ static int cmd_fiemap(int n, char **paths)
 	return rc;
 }
 
+static int cmd_utimens(char **a)
+{
+	struct timespec ts[2] = {
+		{ .tv_sec = strtoll(a[1], NULL, 10), .tv_nsec = strtol(a[2], NULL, 10) },
+		{ .tv_sec = strtoll(a[3], NULL, 10), .tv_nsec = strtol(a[4], NULL, 10) },
+	};
+
+	if (utimensat(AT_FDCWD, a[0], ts, AT_SYMLINK_NOFOLLOW)) {
+		fprintf(stderr, "utimensat %s: %s\n", a[0], strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: %s mmapcat FILE | mmapsum FILE... | seekmap [-l] FILE... | statx PATH... | fiemap FILE... |\n"
+		"usage: %s mmapcat FILE | mmapsum FILE... | utimens PATH ASEC ANSEC MSEC MNSEC | seekmap [-l] FILE... | statx PATH... | fiemap FILE... |\n"
 		"       statfs DIR | readdir DIR | dirents DIR...\n", prog);
 	return 2;
 }
@@ -770,6 +787,8 @@ int main(int argc, char **argv)
 		return cmd_fiemap(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "dirents"))
 		return cmd_dirents(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "utimens"))
+		return argc == 7 ? cmd_utimens(argv + 2) : usage();
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "mmapcat"))

@@ -1,0 +1,109 @@
+# Read-write mounts, first slice: attribute changes (chmod, chown, utimes)
+# journalled through jbd2 with data=journal. For a 1 KiB and a 4 KiB
+# image (vda, vdb; made here by mkfs.ext4 -d of a small tree): read-write
+# mounts are refused without the module parameter experimental_write and
+# without data=journal; with both, changed attributes are what ext4 reads
+# after the unmount, e2fsck -fn is clean, and needs_recovery is set only
+# while mounted read-write (cleared by remount read-only and by a freeze).
+# The boot ends by resetting the guest with one more change committed to
+# the journal but not yet written home (commit=1, then a reset well
+# before the page cache's 30 s writeback): write-replay.sh, the next boot,
+# replays it.
+SCENARIO=write-attrs
+. /scenarios/lib.sh
+load_rext4
+
+needs_recovery() { dumpe2fs -h "$1" 2>/dev/null | grep -q '^Filesystem features:.* needs_recovery'; }
+manifest() { sh /scenarios/manifest.sh "$1"; }
+# The attribute changes under test, applied to the tree at $1.
+change() {
+    chmod 0640 "$1/a.txt" &&
+        chown 1234:5678 "$1/a.txt" &&
+        rext4probe utimens "$1/a.txt" 1000000000 5 1967612889 123456789 &&
+        rext4probe utimens "$1/sub/b.bin" 0 0 -14182940 999999999 &&
+        chmod 1777 "$1/sub" &&
+        chown -h 42:43 "$1/link" &&
+        rext4probe utimens "$1/link" 1 2 1500000000 7 &&
+        chmod 0600 "$1/fifo" &&
+        chown 70000:80000 "$1/sub/b.bin"
+}
+
+mkdir -p /t/tree/sub /mnt
+echo hello > /t/tree/a.txt
+yes 0123456789 | head -c 70000 > /t/tree/sub/b.bin
+ln -s a.txt /t/tree/link
+mkfifo /t/tree/fifo
+
+for dev in vda vdb; do
+    case $dev in vda) L=1k; B=1024 ;; *) L=4k; B=4096 ;; esac
+    check "$L: mkfs.ext4 -d" mkfs.ext4 -q -F -b $B -d /t/tree /dev/$dev
+    mark_dmesg
+    check_fails "$L: read-write mount refused without experimental_write" \
+        mount -w -t rext4 -o data=journal /dev/$dev /mnt
+    dmesg_has "$L: message names the parameter" "rext4 \\($dev\\): read-write mounts are not complete yet.*experimental_write=1"
+done
+check "reload with experimental_write=1" sh -c 'rmmod rext4 && insmod /rext4/rext4.ko experimental_write=1'
+
+for dev in vda vdb; do
+    case $dev in vda) L=1k ;; *) L=4k ;; esac
+    mark_dmesg
+    check_fails "$L: data=ordered read-write refused" mount -w -t rext4 -o data=ordered /dev/$dev /mnt
+    dmesg_has "$L: data=ordered message" "rext4 \\($dev\\): read-write mounts need data=journal"
+    check "$L: mount read-write" mount -w -t rext4 -o data=journal,journal_checksum /dev/$dev /mnt
+    dmesg_has "$L: mount message says read-write" "rext4 \\($dev\\): mounted filesystem .* read-write"
+    check "$L: needs_recovery while mounted read-write" needs_recovery /dev/$dev
+    check "$L: chmod, chown, utimes" change /mnt
+    check_fails "$L: size change refused" truncate -s 1 /mnt/a.txt
+    check_fails "$L: mkdir not supported yet" mkdir /mnt/new
+    manifest /mnt > /tmp/want.$dev
+    got=$(grep '^a.txt	' /tmp/want.$dev)
+    want="a.txt	f	0640	1234	5678	1	6	1967612889.123456789"
+    case $got in
+        "$want	"*) pass "$L: changes visible before unmount" ;;
+        *) fail "$L: changes visible before unmount" "manifest line: $got" ;;
+    esac
+    check "$L: umount" umount /mnt
+    check_fails "$L: needs_recovery cleared at unmount" needs_recovery /dev/$dev
+    check "$L: e2fsck -fn clean" e2fsck -fn /dev/$dev
+    check "$L: ext4 reads it" mount -t ext4 -o ro /dev/$dev /mnt
+    manifest /mnt > /tmp/got.$dev
+    umount /mnt
+    if [ -s /tmp/want.$dev ] && cmp -s /tmp/want.$dev /tmp/got.$dev; then
+        pass "$L: ext4 sees what rext4 wrote" "$(wc -l < /tmp/got.$dev) entries"
+    else
+        fail "$L: ext4 sees what rext4 wrote" "$(diff /tmp/want.$dev /tmp/got.$dev | head -6)"
+    fi
+
+    # Remount read-only and back; freeze.
+    check "$L: mount again" mount -w -t rext4 -o data=journal /dev/$dev /mnt
+    check "$L: chmod 0604" chmod 0604 /mnt/a.txt
+    check "$L: remount read-only" mount -o remount,ro /mnt
+    check_fails "$L: needs_recovery cleared by remount read-only" needs_recovery /dev/$dev
+    check_fails "$L: chmod refused read-only" chmod 0600 /mnt/a.txt
+    check "$L: e2fsck -fn clean while read-only" e2fsck -fn /dev/$dev
+    check "$L: remount read-write" mount -o remount,rw /mnt
+    check "$L: needs_recovery set again" needs_recovery /dev/$dev
+    check "$L: chmod 0644" chmod 0644 /mnt/a.txt
+    check "$L: fsfreeze" fsfreeze --freeze /mnt
+    check_fails "$L: frozen: needs_recovery cleared" needs_recovery /dev/$dev
+    check "$L: frozen: e2fsck -fn clean" e2fsck -fn /dev/$dev
+    check "$L: frozen: chmod 0644 on disk" sh -c "debugfs -R 'stat /a.txt' /dev/$dev 2>/dev/null | grep -q 'Mode:  0644'"
+    check "$L: thaw" fsfreeze --unfreeze /mnt
+    check "$L: thawed: needs_recovery set" needs_recovery /dev/$dev
+
+    check "$L: umount" umount /mnt
+done
+
+# The crash: a change committed (commit=1 s) but not checkpointed.
+mkdir -p /mnt/1k /mnt/4k
+for disk in "1k vda" "4k vdb"; do
+    set -- $disk
+    check "$1: mount read-write, commit=1" mount -w -t rext4 -o data=journal,commit=1 /dev/$2 /mnt/$1
+    check "$1: chown 7:8" chown 7:8 /mnt/$1/a.txt
+done
+sleep 3
+# The marker that tells the host this boot ends here on purpose.
+echo "REXT4-CRASH-NOW $SCENARIO"
+echo b > /proc/sysrq-trigger
+sleep 10
+fail "crash" "the guest did not reset"

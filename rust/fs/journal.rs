@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Journalled metadata changes (ext4's ext4_jbd2.c, and the inode writing
+//! of its inode.c).
+//!
+//! Every change to metadata runs inside a jbd2 handle started here, with
+//! the credits (journal blocks) the change may dirty, and goes through the
+//! glue's write-access guard: `Handle::write_access` on the block,
+//! `WriteAccess::modify` on a private copy of its bytes, then
+//! `WriteAccess::dirty`. So far the only change is an inode's attributes:
+//! the VFS marks an inode dirty (setattr, timestamps) and
+//! [`dirty_inode`] writes the in-memory attributes into the on-disk inode
+//! in its own handle, as `ext4_dirty_inode` does.
+//!
+//! # Lock order
+//!
+//! `i_rwsem` (held by the VFS around setattr) → handle start (jbd2's
+//! transaction "lock") → the inode's data lock (`i_data_sem`, read here
+//! before any buffer is locked) → the buffer lock (held by
+//! `WriteAccess::modify` for the copy-back only). Nothing here waits for
+//! a commit while a handle is open.
+
+use super::errors::errno;
+use super::{inode, INode};
+use crate::disk::inode::{Inode as DiskInode, Timestamp};
+use crate::glue::jbd2::Handle;
+use kernel::error::code;
+use kernel::prelude::*;
+
+/// Credits of a change to one inode: its inode table block, and one more
+/// as ext4 reserves for the superblock (`ext4_dirty_inode` asks for 2).
+const INODE_CREDITS: u32 = 2;
+
+/// ext4's `EXT4_LINK_MAX`: a directory with more links counts 1 on disk
+/// (dir_nlink).
+const LINK_MAX: u32 = 65000;
+
+/// `dirty_inode`: writes the inode's attributes to disk in a handle of
+/// its own (ext4's `ext4_dirty_inode`). Lazily kept timestamps
+/// (`time_only`, lazytime) are not written; nor is anything on a
+/// read-only mount. Errors are reported (the VFS gives the callback no
+/// way to return one).
+pub(crate) fn dirty_inode(inode: &INode, time_only: bool) {
+    if time_only {
+        return;
+    }
+    let sb = inode.sb();
+    let fi = sb.data();
+    if !fi.is_writable() {
+        return;
+    }
+    let Some(journal) = fi.journal.as_ref() else {
+        return;
+    };
+    let r = journal.start(INODE_CREDITS).and_then(|h| {
+        let r = write_inode(&h, inode);
+        let s = h.stop();
+        r.and(s)
+    });
+    if let Err(e) = r {
+        fs_err!(
+            sb,
+            "inode #{}: unable to write the inode: error {}",
+            inode.ino(),
+            e.to_errno()
+        );
+    }
+}
+
+/// Writes the in-memory attributes of `inode` into its on-disk inode
+/// inside handle `h` (ext4's `ext4_mark_inode_dirty`): the VFS's mode,
+/// owner, size, link count, times, block count and generation, and
+/// rext4's flags, extent root and attribute block; what neither keeps
+/// (creation time, `i_version`, the in-inode attribute area) stays as it
+/// is on disk.
+pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
+    let sb = inode.sb();
+    let d = &sb.data().sb;
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    // The data lock before the buffer lock (see the module docs).
+    let data = *inode.read();
+    let a = inode.attrs();
+    let raw = inode::locate(sb, ino)?;
+    let (off, len) = raw.range();
+    let mut access = h.write_access(raw.buffer())?;
+    let time = |(sec, nsec): (i64, u32)| Timestamp { sec, nsec };
+    access.modify(off, len, |b| {
+        let mut di = DiskInode::parse(d, ino, &*b).map_err(|e| {
+            fs_err!(sb, "inode #{}: {}", ino, e);
+            errno(e)
+        })?;
+        di.mode = a.mode;
+        di.uid = a.uid;
+        di.gid = a.gid;
+        di.size = u64::try_from(a.size).map_err(|_| code::EINVAL)?;
+        di.links_count = if a.nlink > LINK_MAX {
+            1
+        } else {
+            a.nlink as u16
+        };
+        di.atime = time(a.atime);
+        di.mtime = time(a.mtime);
+        di.ctime = time(a.ctime);
+        di.blocks_512 = a.blocks_512;
+        di.generation = a.generation;
+        di.flags = data.flags;
+        di.block = data.i_block;
+        di.file_acl = data.file_acl;
+        di.store(d, b).map_err(|e| {
+            fs_err!(sb, "inode #{}: cannot store: {}", ino, e);
+            errno(e)
+        })
+    })?;
+    access.dirty()
+}
