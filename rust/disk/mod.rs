@@ -11,6 +11,7 @@
 //! The format reference is `Documentation/filesystems/ext4/` in the kernel
 //! source.
 
+pub mod alloc;
 pub mod bitmap;
 pub mod bytes;
 pub mod crc16;
