@@ -14,7 +14,9 @@
 #   2. the same seed twice: byte-identical --verbose traces
 #   3. --ops replay of subsets (every index not divisible by 3; one in ten)
 #   4. --fsync-log then check-fsynced passes; after one byte of a logged
-#      file is changed, check-fsynced must report FSYNC-LOST
+#      file is changed, check-fsynced must report FSYNC-LOST; runs killed
+#      (SIGKILL) at several points pass check-fsynced (the invalidation
+#      lines come before the operations that change synced files)
 #   5. WLGEN_FAULT=I on a write of a 2000-op run: the run must print a
 #      MISMATCH, and wlgen-shrink.sh must reduce it to at most 40 operations
 #      including I
@@ -95,7 +97,7 @@ if [ -n "$logdir" ]; then
     "$w" run "$t" 1 5000 --fsync-log "$log" >"$tmp/out" 2>/dev/null || { rm -f "$log"; fail "--fsync-log: $(cat "$tmp/out")"; }
     "$w" check-fsynced "$t" "$log" >"$tmp/out" || { rm -f "$log"; fail "check-fsynced: $(cat "$tmp/out")"; }
     echo "wlgen-selftest: $(cat "$tmp/out")"
-    f=$(awk '$2 > 0 { print $1; exit }' "$log")
+    f=$(awk '$1 == "F" && $3 > 0 { f = $2 } $1 == "!" && $2 == f { f = "" } END { print f }' "$log")
     [ -n "$f" ] || { rm -f "$log"; fail "no non-empty file in the fsync log"; }
     printf '\377' | dd of="$t/$f" bs=1 seek=0 conv=notrunc 2>/dev/null
     printf '\376' | dd of="$t/$f" bs=1 seek=0 conv=notrunc 2>/dev/null
@@ -104,6 +106,18 @@ if [ -n "$logdir" ]; then
     rm -f "$log"
     [ $rc -eq 1 ] && grep -q FSYNC-LOST "$tmp/out" || fail "a changed fsynced file passed check-fsynced"
     echo "wlgen-selftest: changed file caught: $(cat "$tmp/out")"
+    for secs in 0.1 0.3 0.6 1.0 1.5; do
+        fresh
+        rm -f "$log"
+        "$w" run "$t" 21 5000 --fsync-log "$log" >/dev/null 2>&1 &
+        pid=$!
+        sleep "$secs"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        "$w" check-fsynced "$t" "$log" >"$tmp/out" 2>&1 || { rm -f "$log"; fail "killed at $secs s: $(cat "$tmp/out")"; }
+        echo "wlgen-selftest: killed after $secs s: $(cat "$tmp/out")"
+    done
+    rm -f "$log"
 else
     echo "wlgen-selftest: no log directory on another filesystem: fsync log not tested"
 fi

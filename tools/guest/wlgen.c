@@ -21,9 +21,8 @@
  *                       operation runs with the same arguments and the
  *                       model predicts its result on the resulting tree
  *     --check-every K   walk and compare after every K executed operations
- *     --fsync-log FILE  after every "final" successful sync (see below)
- *                       append "PATH SIZE HASH" to FILE, then fsync FILE;
- *                       FILE must be on another filesystem than DIR
+ *     --fsync-log FILE  log the syncs (see "The fsync log" below) to FILE,
+ *                       which must be on another filesystem than DIR
  *     --no-mmap         shared-mapping writes are done with pwrite instead
  *     --max-bytes B     cap on the sum of file sizes while generating
  *                       (default 64 MiB; holes count in full)
@@ -37,23 +36,30 @@
  *                       (ext4 with 128-byte inodes keeps no nanoseconds)
  *     --verbose         print each executed operation and its result
  *   wlgen check-fsynced DIR FILE
- *       for every complete line "PATH SIZE HASH" of FILE: DIR/PATH must be
- *       a regular file of exactly SIZE bytes whose FNV-1a 64 hash is HASH.
- *       Prints "wlgen: fsynced ok lines=N" (exit 0) or the first
+ *       checks DIR against the fsync log FILE (below). Prints
+ *       "wlgen: fsynced ok lines=N checked=C" (exit 0) or the first
  *       "wlgen: FSYNC-LOST ..." line (exit 1)
  *   wlgen trace SEED NOPS   print the generated sequence only
  *
- * The fsync guarantee. A sync is an fsync, an fdatasync, an O_SYNC write or
- * a shared-mapping write followed by msync(MS_SYNC), that succeeds on a
- * regular file reached by path P. Before running, the executed sequence
- * (after --ops) is simulated on the model; a sync of P at index i is final
- * when no later executed operation (a) changes the content or size of the
- * inode P names at i (through any of its names), or (b) is an unlink, rmdir
- * or rename with a source or target path equal to P or to a directory
- * above P. For a final sync wlgen also fsyncs every directory from P's
- * parent up to DIR, then logs P with the size and hash the model holds.
- * check-fsynced therefore asserts: after a crash at any point, every logged
- * path still names a regular file with exactly the logged content.
+ * The fsync log. A sync is a successful fsync or fdatasync of a regular
+ * file (whole file), or a successful O_SYNC write or shared-mapping write
+ * with msync(MS_SYNC) of a non-empty range (that range only), reached by
+ * path P. After each sync, wlgen fsyncs every directory from P's parent up
+ * to DIR, then appends to FILE and fsyncs FILE:
+ *   F P SIZE HASH        fsync/fdatasync: P's size and FNV-1a 64 hash
+ *   R P OFF LEN HASH     O_SYNC/msync: the hash of bytes [OFF, OFF+LEN)
+ * Before running, the executed sequence (after --ops) is simulated on the
+ * model. Before an operation that may change what a logged sync of P
+ * recorded runs, wlgen appends (and fsyncs) "! P", invalidating every
+ * earlier line of P. Such operations are: one that changes the content or
+ * size of the inode P named at the sync (write, append, truncate, mapped
+ * write, through any of its names), and an unlink, rmdir or rename with a
+ * source or target path equal to P or to a directory above P.
+ * The guarantee check-fsynced asserts, for a crash (or kill) at any point:
+ * every F or R line of FILE not followed by a "! P" line holds on DIR:
+ * P is a regular file; for F its size is SIZE and its content hashes to
+ * HASH; for R its size is at least OFF+LEN and those bytes hash to HASH.
+ * A torn last line of FILE is ignored.
  *
  * WLGEN_FAULT=I (environment): operation I's filesystem side misbehaves on
  * purpose (one wrong byte written, mode or size off by one), for testing
@@ -1418,19 +1424,32 @@ static int sync_dirs(const char *path)
 	return rc;
 }
 
-static int log_sync(const char *path, struct ino *n)
+static void log_write(const char *line, size_t len)
+{
+	if (write(log_fd, line, len) != (ssize_t)len || fsync(log_fd)) {
+		fprintf(stderr, "wlgen: writing the fsync log: %s\n", strerror(errno));
+		exit(2);
+	}
+}
+
+/* After a sync of path: its directories, then the log line. */
+static int log_sync(const struct op *o, struct ino *n)
 {
 	char line[4200];
 	int len;
 
-	if (sync_dirs(path))
+	if (sync_dirs(o->a))
 		return 1;
-	len = snprintf(line, sizeof(line), "%s %lld %016" PRIx64 "\n", path, n->size,
-		       fnv(FNV0, n->data, (size_t)n->size));
-	if (write(log_fd, line, (size_t)len) != len || fsync(log_fd)) {
-		fprintf(stderr, "wlgen: writing the fsync log: %s\n", strerror(errno));
-		exit(2);
+	if (o->type == OP_FSYNC || o->type == OP_FDATASYNC) {
+		len = snprintf(line, sizeof(line), "F %s %lld %016" PRIx64 "\n", o->a, n->size,
+			       fnv(FNV0, n->data, (size_t)n->size));
+	} else {
+		long long off = o->off, l = o->type == OP_MMAP ? mmap_len(o, n->size) : o->len;
+
+		len = snprintf(line, sizeof(line), "R %s %lld %lld %016" PRIx64 "\n", o->a, off, l,
+			       fnv(FNV0, n->data + off, (size_t)l));
 	}
+	log_write(line, (size_t)len);
 	return 0;
 }
 
@@ -1441,54 +1460,59 @@ static int path_under(const char *q, const char *p)
 	return !strncmp(q, p, n) && (p[n] == '\0' || p[n] == '/');
 }
 
-static int is_sync(const struct op *o)
-{
-	return o->type == OP_FSYNC || o->type == OP_FDATASYNC || o->type == OP_OSYNC ||
-	       (o->type == OP_MMAP && o->flag);
-}
-
 static int modifies(const struct op *o)
 {
 	return o->type == OP_WRITE || o->type == OP_OSYNC || o->type == OP_APPEND ||
 	       o->type == OP_MMAP || o->type == OP_TRUNC;
 }
 
-/* final[k] for the k-th executed op: see "The fsync guarantee" above. */
-static char *final_syncs(struct op *ops, long *run, long nrun)
+/*
+ * The sync plan over the executed sequence (see "The fsync guarantee"):
+ * killed[k] is -2 when the k-th executed op logs nothing, -1 when it logs
+ * a sync nothing later invalidates, else the executed index j of the first
+ * later op that may change what it logged. The op list is simulated on a
+ * model without data.
+ */
+static long *plan_syncs(struct op *ops, long *run, long nrun)
 {
 	struct model *m = new_model(1);
 	long *mod = xmalloc(sizeof(long) * (size_t)(nrun ? nrun : 1));
 	long *target = xmalloc(sizeof(long) * (size_t)(nrun ? nrun : 1));
-	char *fin = xmalloc((size_t)nrun + 1);
+	long *killed = xmalloc(sizeof(long) * (size_t)(nrun ? nrun : 1));
 	struct ino *hit;
 
 	for (long k = 0; k < nrun; k++) {
 		struct op *o = &ops[run[k]];
 		int err = model_op(m, o, 1, -1, &hit);
+		int sync = o->type == OP_FSYNC || o->type == OP_FDATASYNC || o->type == OP_OSYNC ||
+			   o->type == OP_MMAP;
 
 		/* hit may be freed by an unlink: look only after the op kind */
 		mod[k] = modifies(o) && !err && hit ? hit->id : -1;
-		target[k] = is_sync(o) && !err && hit && hit->type == T_REG ? hit->id : -1;
+		target[k] = -1;
+		if (sync && !err && hit && hit->type == T_REG &&
+		    (o->type != OP_MMAP || (o->flag && mmap_len(o, hit->size) > 0)))
+			target[k] = hit->id;
 	}
 	for (long k = 0; k < nrun; k++) {
 		const char *p = ops[run[k]].a;
 
-		fin[k] = target[k] >= 0;
-		for (long j = k + 1; j < nrun && fin[k]; j++) {
+		killed[k] = target[k] >= 0 ? -1 : -2;
+		for (long j = k + 1; j < nrun && killed[k] == -1; j++) {
 			struct op *o = &ops[run[j]];
 
 			if (mod[j] == target[k])
-				fin[k] = 0;
+				killed[k] = j;
 			if ((o->type == OP_UNLINK || o->type == OP_RMDIR || o->type == OP_RENAME) &&
 			    (path_under(o->a, p) || (o->type == OP_RENAME && path_under(o->b, p))))
-				fin[k] = 0;
+				killed[k] = j;
 		}
 	}
 	free(mod);
 	free(target);
 	free_tree(m, m->root);
 	free(m);
-	return fin;
+	return killed;
 }
 
 /* ---- commands ---- */
@@ -1574,7 +1598,7 @@ static int cmd_run(int argc, char **argv)
 	long nops, nrun, *run;
 	struct op *ops;
 	struct model *m;
-	char *fin = NULL;
+	long *killed = NULL, *kfirst = NULL, *knext = NULL;
 	struct stat st, lst;
 	struct statfs sfs;
 	DIR *dir;
@@ -1654,8 +1678,20 @@ static int cmd_run(int argc, char **argv)
 			run[i] = i;
 		nrun = nops;
 	}
-	if (opt.fsync_log)
-		fin = final_syncs(ops, run, nrun);
+	if (opt.fsync_log) {
+		killed = plan_syncs(ops, run, nrun);
+		/* the syncs each op invalidates, as lists */
+		kfirst = xmalloc(sizeof(long) * (size_t)(nrun + 1));
+		knext = xmalloc(sizeof(long) * (size_t)(nrun + 1));
+		for (long k = 0; k < nrun; k++)
+			kfirst[k] = -1;
+		for (long k = nrun - 1; k >= 0; k--) {
+			if (killed[k] >= 0) {
+				knext[k] = kfirst[killed[k]];
+				kfirst[killed[k]] = k;
+			}
+		}
+	}
 
 	m = new_model(0);
 	m->root->nlink = (long)st.st_nlink;
@@ -1669,6 +1705,13 @@ static int cmd_run(int argc, char **argv)
 		int want, got;
 
 		cur_op = run[k];
+		/* before op k runs: "! P" for each logged sync it may change */
+		for (long i = killed ? kfirst[k] : -1; i >= 0; i = knext[i]) {
+			char line[4200];
+			int len = snprintf(line, sizeof(line), "! %s\n", ops[run[i]].a);
+
+			log_write(line, (size_t)len);
+		}
 		want = model_op(m, o, 0, -1, &hit);
 		got = fs_op(run[k], o, &count);
 		if (opt.verbose) {
@@ -1706,7 +1749,7 @@ static int cmd_run(int argc, char **argv)
 							o->a, o->off + b, hit->data[o->off + b], rbuf[b]);
 		}
 		model_op(m, o, 1, -1, &hit);
-		if (fin && fin[k] && log_sync(o->a, hit))
+		if (killed && killed[k] >= -1 && log_sync(o, hit))
 			return 1;
 		if (opt.check_every && (k + 1) % opt.check_every == 0 && check_tree(m))
 			return 1;
@@ -1734,13 +1777,62 @@ static int cmd_trace(int argc, char **argv)
 	return 0;
 }
 
+struct logged {
+	char *path;
+	int whole;		/* F: the whole file; R: a range */
+	long long a, b;		/* F: size; R: offset, length */
+	uint64_t hash;
+	int live;
+	long line;
+};
+
+/* Checks one logged sync against DIR: 0, or 1 after a FSYNC-LOST line. */
+static int check_logged(int dfd, const struct logged *l)
+{
+	int fd = openat(dfd, l->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+	long long off = l->whole ? 0 : l->a, end = l->whole ? l->a : l->a + l->b;
+	uint64_t h = FNV0;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		printf("wlgen: FSYNC-LOST line=%ld %s: %s\n", l->line, l->path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode) || (l->whole ? st.st_size != end : st.st_size < end)) {
+		printf("wlgen: FSYNC-LOST line=%ld %s: expected a file of %s%lld bytes, got %s of %lld\n",
+		       l->line, l->path, l->whole ? "" : "at least ", end, tname(st_type(st.st_mode)),
+		       (long long)st.st_size);
+		close(fd);
+		return 1;
+	}
+	while (off < end) {
+		ssize_t r = pread(fd, rbuf, end - off > MAXW ? MAXW : (size_t)(end - off), off);
+
+		if (r <= 0) {
+			printf("wlgen: FSYNC-LOST line=%ld %s: read at %lld failed\n", l->line, l->path, off);
+			close(fd);
+			return 1;
+		}
+		h = fnv(h, rbuf, (size_t)r);
+		off += r;
+	}
+	close(fd);
+	if (h != l->hash) {
+		printf("wlgen: FSYNC-LOST line=%ld %s: %s hash expected %016" PRIx64 " got %016" PRIx64 "\n",
+		       l->line, l->path, l->whole ? "file" : "range", l->hash, h);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_check_fsynced(int argc, char **argv)
 {
-	FILE *f;
+	struct logged *ls = NULL;
+	long nls = 0, cap = 0, lines = 0, checked = 0;
 	char *line = NULL;
-	size_t cap = 0;
+	size_t lcap = 0;
 	ssize_t len;
-	long lines = 0;
+	FILE *f;
 	int dfd;
 
 	if (argc != 4)
@@ -1751,60 +1843,49 @@ static int cmd_check_fsynced(int argc, char **argv)
 		fprintf(stderr, "wlgen: %s: %s\n", dfd < 0 ? argv[2] : argv[3], strerror(errno));
 		return 2;
 	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		char *path = line, *sp1, *sp2;
-		long long size, off = 0;
-		uint64_t want, h = FNV0;
-		struct stat st;
-		int fd;
+	while ((len = getline(&line, &lcap, f)) > 0) {
+		char path[4200], hash[32];
+		struct logged l = { .live = 1 };
+		int n = 0;
 
 		if (line[len - 1] != '\n')
 			break;	/* torn last line */
-		line[len - 1] = '\0';
-		sp2 = strrchr(line, ' ');
-		if (!sp2)
-			goto bad;
-		*sp2 = '\0';
-		sp1 = strrchr(line, ' ');
-		if (!sp1)
-			goto bad;
-		*sp1 = '\0';
-		size = num(sp1 + 1);
-		want = strtoull(sp2 + 1, NULL, 16);
 		lines++;
-		fd = openat(dfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-		if (fd < 0 || fstat(fd, &st)) {
-			printf("wlgen: FSYNC-LOST line=%ld %s: %s\n", lines, path, strerror(errno));
-			return 1;
+		if (len > 4000)
+			goto bad;
+		if (line[0] == '!' && sscanf(line, "! %s%n", path, &n) == 1 && line[n] == '\n') {
+			for (long i = 0; i < nls; i++)
+				if (ls[i].live && !strcmp(ls[i].path, path))
+					ls[i].live = 0;
+			continue;
 		}
-		if (!S_ISREG(st.st_mode) || st.st_size != size) {
-			printf("wlgen: FSYNC-LOST line=%ld %s: expected a file of %lld bytes, got %s of %lld\n",
-			       lines, path, size, tname(st_type(st.st_mode)), (long long)st.st_size);
-			return 1;
+		if (line[0] == 'F' && sscanf(line, "F %s %lld %16s%n", path, &l.a, hash, &n) == 3)
+			l.whole = 1;
+		else if (line[0] != 'R' || sscanf(line, "R %s %lld %lld %16s%n", path, &l.a, &l.b, hash, &n) != 4)
+			goto bad;
+		if (line[n] != '\n')
+			goto bad;
+		l.hash = strtoull(hash, NULL, 16);
+		l.path = xstrdup(path);
+		l.line = lines;
+		if (nls == cap) {
+			cap = cap ? 2 * cap : 64;
+			ls = xrealloc(ls, cap * sizeof(*ls));
 		}
-		if (!rbuf)
-			rbuf = xmalloc(MAXW);
-		while (off < size) {
-			ssize_t r = pread(fd, rbuf, MAXW, off);
-
-			if (r <= 0) {
-				printf("wlgen: FSYNC-LOST line=%ld %s: read at %lld failed\n", lines, path, off);
-				return 1;
-			}
-			h = fnv(h, rbuf, (size_t)r);
-			off += r;
-		}
-		close(fd);
-		if (h != want) {
-			printf("wlgen: FSYNC-LOST line=%ld %s: hash expected %016" PRIx64 " got %016" PRIx64 "\n",
-			       lines, path, want, h);
-			return 1;
-		}
+		ls[nls++] = l;
 	}
-	printf("wlgen: fsynced ok lines=%ld\n", lines);
+	rbuf = xmalloc(MAXW);
+	for (long i = 0; i < nls; i++) {
+		if (!ls[i].live)
+			continue;
+		if (check_logged(dfd, &ls[i]))
+			return 1;
+		checked++;
+	}
+	printf("wlgen: fsynced ok lines=%ld checked=%ld\n", lines, checked);
 	return 0;
 bad:
-	fprintf(stderr, "wlgen: %s: malformed line %ld\n", argv[3], lines + 1);
+	fprintf(stderr, "wlgen: %s: malformed line %ld\n", argv[3], lines);
 	return 2;
 }
 
