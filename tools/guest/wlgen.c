@@ -20,6 +20,12 @@
  *                       still generated from SEED and NOPS, each kept
  *                       operation runs with the same arguments and the
  *                       model predicts its result on the resulting tree
+ *     --only LIST       run only the operations of these kinds (comma
+ *                       separated names as in the trace: create, mkdir,
+ *                       write, append, truncate, unlink, rmdir, rename,
+ *                       link, symlink, chmod, utimes, mkfifo, fsync,
+ *                       fdatasync, osync, mmap, read); also after --ops
+ *     --without LIST    run all but the operations of these kinds
  *     --check-every K   walk and compare after every K executed operations
  *     --fsync-log FILE  log the syncs (see "The fsync log" below) to FILE,
  *                       which must be on another filesystem than DIR
@@ -40,6 +46,18 @@
  *       "wlgen: fsynced ok lines=N checked=C" (exit 0) or the first
  *       "wlgen: FSYNC-LOST ..." line (exit 1)
  *   wlgen trace SEED NOPS   print the generated sequence only
+ *
+ * The sequence. Each operation's kind and arguments are drawn (xorshift64*)
+ * from a model of the tree as the full sequence leaves it, so operation I
+ * is the same whatever subset runs. Names: 1..255 bytes of "abcdefgh_-019"
+ * (mostly 1-2, so they collide); new directories at most 6 levels deep
+ * (renames may move trees deeper); paths at most ~3300 bytes. Writes are
+ * 1 B..256 KiB, at offsets inside, at or past the end (holes up to 4 MiB);
+ * truncates up to 8 MiB. Symlink targets are 1..4095 bytes of components
+ * starting with '~' (never resolving; the model predicts ENAMETOOLONG
+ * above the filesystem's limit: statfs block size - 1). Opens use
+ * O_NOFOLLOW|O_NONBLOCK (symlink: ELOOP, FIFO for writing: ENXIO); chmod
+ * and truncate follow symlinks (dangling: ENOENT); utimes does not.
  *
  * The fsync log. A sync is a successful fsync or fdatasync of a regular
  * file (whole file), or a successful O_SYNC write or shared-mapping write
@@ -1077,15 +1095,9 @@ static int fs_op(long idx, const struct op *o, long long *count)
 
 		return utimensat(dirfd_root, o->a, ts, AT_SYMLINK_NOFOLLOW) ? errno : 0;
 	}
-	case OP_TRUNC: {
-		size_t n = strlen(root_path) + strlen(o->a) + 2;
-		char *p = xmalloc(n);
-
-		snprintf(p, n, "%s/%s", root_path, o->a);
-		err = truncate(p, o->off + fault) ? errno : 0;
-		free(p);
-		return err;
-	}
+	case OP_TRUNC:
+		/* relative to DIR, the working directory (no truncateat) */
+		return truncate(o->a, o->off + fault) ? errno : 0;
 	case OP_FSYNC:
 	case OP_FDATASYNC:
 		fd = openat(dirfd_root, o->a, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -1544,7 +1556,8 @@ static uint64_t unum(const char *s)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: wlgen run DIR SEED NOPS [--ops FILE] [--check-every K] [--fsync-log FILE]\n"
+		"usage: wlgen run DIR SEED NOPS [--ops FILE] [--only|--without KIND,...]\n"
+		"                 [--check-every K] [--fsync-log FILE]\n"
 		"                 [--no-mmap] [--max-bytes B] [--enospc] [--coarse-times] [--verbose]\n"
 		"       wlgen check-fsynced DIR FILE\n"
 		"       wlgen trace SEED NOPS\n");
@@ -1581,6 +1594,29 @@ static long *read_list(const char *file, long nops, long *nrun)
 			run[(*nrun)++] = i;
 	free(keep);
 	return run;
+}
+
+static char skip_kind[OP_N];
+
+/* --only LIST / --without LIST: comma-separated operation names. */
+static void kinds(const char *list, int only)
+{
+	char *l = xstrdup(list), *save = NULL;
+
+	for (int t = 0; t < OP_N; t++)
+		skip_kind[t] = only ? 1 : skip_kind[t];
+	for (char *w = strtok_r(l, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int t = 0;
+
+		while (t < OP_N && strcmp(op_names[t], w))
+			t++;
+		if (t == OP_N) {
+			fprintf(stderr, "wlgen: unknown operation '%s'\n", w);
+			exit(2);
+		}
+		skip_kind[t] = !only;
+	}
+	free(l);
 }
 
 static double now(void)
@@ -1623,6 +1659,8 @@ static int cmd_run(int argc, char **argv)
 			opt.fsync_log = argv[++i];
 		else if (!strcmp(a, "--max-bytes") && i + 1 < argc)
 			opt.maxbytes = num(argv[++i]);
+		else if ((!strcmp(a, "--only") || !strcmp(a, "--without")) && i + 1 < argc)
+			kinds(argv[i + 1], !strcmp(a, "--only")), i++;
 		else if (!strcmp(a, "--no-mmap"))
 			opt.no_mmap = 1;
 		else if (!strcmp(a, "--enospc"))
@@ -1654,6 +1692,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (dir)
 		closedir(dir);
+	if (fchdir(dirfd_root)) {
+		fprintf(stderr, "wlgen: chdir %s: %s\n", root_path, strerror(errno));
+		return 2;
+	}
 	if (fstatfs(dirfd_root, &sfs) == 0 && sfs.f_bsize > 0 && sfs.f_bsize - 1 < symmax)
 		symmax = (long)sfs.f_bsize - 1;
 	if (opt.fsync_log) {
@@ -1677,6 +1719,14 @@ static int cmd_run(int argc, char **argv)
 		for (long i = 0; i < nops; i++)
 			run[i] = i;
 		nrun = nops;
+	}
+	{
+		long kept = 0;
+
+		for (long k = 0; k < nrun; k++)
+			if (!skip_kind[ops[run[k]].type])
+				run[kept++] = run[k];
+		nrun = kept;
 	}
 	if (opt.fsync_log) {
 		killed = plan_syncs(ops, run, nrun);
