@@ -286,6 +286,11 @@ write_boots() {
         "$d/a-4k.img" "$d/b-4k.img" > "$out/vm-write-replay.out" 2>&1
 }
 vm_seq write-attrs write-replay -- write_boots
+# The write path's workload generator checked against the in-kernel ext4
+# (data=journal) in the guest, and its fault control.
+wl=$out/wlgen
+mkdir -p "$wl" && rm -f "$wl"/*.img && truncate -s 128M "$wl/w-1k.img" "$wl/w-4k.img"
+vm wlgen-ext4 wlgen-ext4 "$wl/w-1k.img" "$wl/w-4k.img"
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.
