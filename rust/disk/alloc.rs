@@ -27,6 +27,7 @@
 //! group qualifies.
 
 use super::bitmap;
+use super::bytes::{div, rem};
 use super::extent::Extent;
 use super::extent_tree::Around;
 use super::features::{incompat, ro_compat};
@@ -271,9 +272,9 @@ where
         .find(|&g| stats_of(geo, stats, g).free_inodes > 0)
 }
 
-/// `(base + i) % n` without overflow (`n > 0`).
+/// `(base + i) % n` without overflow (0 when `n` is 0: no panic path).
 fn wrap(base: u64, i: u64, n: u64) -> u32 {
-    ((base % n + i % n) % n) as u32
+    rem(rem(base, n) + rem(i, n), n) as u32
 }
 
 /// Orlov's choice. `top`: spread (new directory under a top directory),
@@ -289,14 +290,14 @@ where
     let flex = u64::from(geo.flex_size());
     let units = u64::from(geo.flex_count().max(1));
     let tot = fs_totals(geo, &mut *stats);
-    let ave_inodes = tot.free_inodes / units;
-    let ave_blocks = tot.free_blocks / units;
+    let ave_inodes = div(tot.free_inodes, units);
+    let ave_blocks = div(tot.free_blocks, units);
     let ipg = i64::from(geo.inodes_per_group);
     let found = if top {
         // The unit with the fewest directories among those with at least
         // average free inodes and blocks; the first such in scan order
         // wins a tie.
-        let start = u64::from(seed) % units;
+        let start = rem(u64::from(seed), units);
         let mut best: Option<(u32, u64)> = None;
         for i in 0..units {
             let u = wrap(start, i, units);
@@ -315,7 +316,7 @@ where
     } else {
         // The first unit from the parent's (or the last one used) with
         // not too many directories and enough free inodes and blocks.
-        let max_dirs = i64::try_from(tot.used_dirs / units)
+        let max_dirs = i64::try_from(div(tot.used_dirs, units))
             .unwrap_or(i64::MAX)
             .saturating_add(ipg.saturating_mul(flex as i64) / 16);
         let min_inodes = i64::try_from(ave_inodes)
@@ -344,7 +345,7 @@ where
     // Fallback: from the parent's own group, the first group with at
     // least the average free inodes, then any with a free inode.
     let n = u64::from(real);
-    let ave = tot.free_inodes / n;
+    let ave = div(tot.free_inodes, n);
     for floor in [ave, 0] {
         let hit = (0..n)
             .map(|i| wrap(u64::from(parent.group), i, n))
