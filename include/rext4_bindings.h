@@ -73,6 +73,8 @@ const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_ASYNC_COMMIT = JBD2_FEATURE_INCOM
 const unsigned int REXT4_JBD2_FEATURE_INCOMPAT_FAST_COMMIT = JBD2_FEATURE_INCOMPAT_FAST_COMMIT;
 const int REXT4_I_DIRTY_TIME = I_DIRTY_TIME;
 const unsigned int REXT4_ATTR_SIZE = ATTR_SIZE;
+const unsigned int REXT4_ATTR_MODE = ATTR_MODE;
+const unsigned int REXT4_ATTR_KILL_PRIV = ATTR_KILL_PRIV;
 #endif
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
@@ -128,6 +130,6 @@ bool rext4_experimental_write(void);
 uid_t rext4_i_uid_read(const struct inode *inode);
 gid_t rext4_i_gid_read(const struct inode *inode);
 loff_t rext4_i_size_read(const struct inode *inode);
-void rext4_mark_inode_dirty(struct inode *inode);
+bool rext4_journal_handle_running(void);
 
 #endif /* REXT4_BINDINGS_H */

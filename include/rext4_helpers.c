@@ -301,7 +301,9 @@ loff_t rext4_i_size_read(const struct inode *inode)
 	return i_size_read(inode);
 }
 
-void rext4_mark_inode_dirty(struct inode *inode)
+
+/* Whether this task runs a jbd2 handle (current->journal_info). */
+bool rext4_journal_handle_running(void)
 {
-	mark_inode_dirty(inode);
+	return journal_current_handle() != NULL;
 }

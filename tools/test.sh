@@ -276,9 +276,9 @@ write_boots() {
     local d=$out/write c
     mkdir -p "$d"
     rm -f "$d"/*.img
-    truncate -s 64M "$d/w-1k.img" "$d/w-4k.img"
+    truncate -s 64M "$d/w-1k.img" "$d/w-4k.img" "$d/w-x.img"
     REXT4_RUN=write-attrs REXT4_VM_CRASH=1 REXT4_VM_TIMEOUT=300 \
-        qemu/vm.sh write-attrs "$out/vm-write-attrs" "$d/w-1k.img" "$d/w-4k.img" \
+        qemu/vm.sh write-attrs "$out/vm-write-attrs" "$d/w-1k.img" "$d/w-4k.img" "$d/w-x.img" \
         > "$out/vm-write-attrs.out" 2>&1
     for c in a-1k b-1k a-4k b-4k; do cp --sparse=always "$d/w-${c#*-}.img" "$d/$c.img"; done
     REXT4_RUN=write-replay REXT4_VM_TIMEOUT=300 \

@@ -4,7 +4,10 @@
 # mounts are refused without the module parameter experimental_write and
 # without data=journal; with both, changed attributes are what ext4 reads
 # after the unmount, e2fsck -fn is clean, and needs_recovery is set only
-# while mounted read-write (cleared by remount read-only and by a freeze).
+# while mounted read-write (cleared by remount read-only and by a freeze);
+# fsync commits; what needs xattr writes (chmod of a file with an ACL,
+# chown of a file with capabilities) is refused, and so is a remount
+# read-write of an image with a feature rext4 can only read (vdc).
 # The boot ends by resetting the guest with one more change committed to
 # the journal but not yet written home (commit=1, then a reset well
 # before the page cache's 30 s writeback): write-replay.sh, the next boot,
@@ -53,6 +56,7 @@ for dev in vda vdb; do
     dmesg_has "$L: mount message says read-write" "rext4 \\($dev\\): mounted filesystem .* read-write"
     check "$L: needs_recovery while mounted read-write" needs_recovery /dev/$dev
     check "$L: chmod, chown, utimes" change /mnt
+    check "$L: fsync" sync /mnt/a.txt
     check_fails "$L: size change refused" truncate -s 1 /mnt/a.txt
     check_fails "$L: mkdir not supported yet" mkdir /mnt/new
     manifest /mnt > /tmp/want.$dev
@@ -91,8 +95,33 @@ for dev in vda vdb; do
     check "$L: thaw" fsfreeze --unfreeze /mnt
     check "$L: thawed: needs_recovery set" needs_recovery /dev/$dev
 
-    check "$L: umount" umount /mnt
+    check "$L: umount after the thaw" umount /mnt
 done
+
+# What needs xattr writes is refused, not done halfway: a chmod must
+# rewrite an access ACL's mask, a chown must drop file capabilities.
+check "xattr: mkfs.ext4" mkfs.ext4 -q -F -b 4096 /dev/vdc
+check "xattr: ext4 sets an ACL and capabilities" sh -c 'mount -t ext4 /dev/vdc /mnt &&
+    echo x > /mnt/acl && setfacl -m u:1000:rw /mnt/acl && echo y > /mnt/cap &&
+    setfattr -n security.capability -v 0x0000000201000000000000000000000000000000 /mnt/cap &&
+    echo z > /mnt/plain && umount /mnt'
+check "xattr: mount read-write" mount -w -t rext4 -o data=journal /dev/vdc /mnt
+check_fails "xattr: chmod of a file with an ACL refused" chmod 0600 /mnt/acl
+check "xattr: its ACL mask unchanged" sh -c 'getfacl -c /mnt/acl | grep -qx "mask::rw-"'
+check_fails "xattr: chown of a file with capabilities refused" chown 1:1 /mnt/cap
+check "xattr: capabilities kept" sh -c 'getfattr -n security.capability /mnt/cap | grep -q capability'
+check "xattr: chown of a plain file" chown 1:1 /mnt/plain
+check "xattr: umount" umount /mnt
+check "xattr: e2fsck -fn clean" e2fsck -fn /dev/vdc
+# A feature rext4 reads but cannot write (quota): read-only mounts only,
+# and a remount read-write is refused too.
+check "ro feature: tune2fs -O quota" tune2fs -O quota /dev/vdc
+mark_dmesg
+check_fails "ro feature: read-write mount refused" mount -w -t rext4 -o data=journal /dev/vdc /mnt
+dmesg_has "ro feature: message" "rext4 \(vdc\): cannot mount read-write: .*mount read-only"
+check "ro feature: read-only mount" mount -t rext4 -o ro,data=journal /dev/vdc /mnt
+check_fails "ro feature: remount read-write refused" mount -o remount,rw /mnt
+check "ro feature: umount" umount /mnt
 
 # The crash: a change committed (commit=1 s) but not checkpointed.
 mkdir -p /mnt/1k /mnt/4k

@@ -3,10 +3,11 @@
 //! Errors found while the filesystem is in use, through one entry point
 //! (ext4's `ext4_error`): [`fs_err!`] reports the error, rate-limited per
 //! mount (one bad extent block under a large file must not print a line for
-//! every block read through it), and counts it. Today every mount is
-//! read-only, so that is all; with the write path this is also where
-//! `errors=continue|remount-ro|panic` is applied and the superblock's
-//! error fields (count, first/last error) are recorded for e2fsck.
+//! every block read through it), and counts it. That is all so far, also
+//! on the experimental read-write mounts; the error policy
+//! (`errors=continue|remount-ro|panic`, aborting the journal) and the
+//! superblock's error fields (count, first/last error, for e2fsck) come
+//! here with the rest of the write path.
 //!
 //! Also the mapping of disk-layer errors to the errno ext4 returns.
 

@@ -429,20 +429,23 @@ pub(crate) fn statx_extra(inode: &INode) -> StatxExtra {
 }
 
 /// `setattr` (ext4's `ext4_setattr`): mode, owner and times are applied in
-/// memory and written through `dirty_inode` in a handle. Changing the size
-/// needs the block allocator and truncate, which the write path does not
-/// have yet: refused (EOPNOTSUPP).
+/// memory and written in a handle, and the write's error is returned.
+/// Refused (EOPNOTSUPP) until the write path has what they need: a size
+/// change (block allocation and truncate), a chmod of a file with an
+/// access ACL (ext4 rewrites the ACL's mask, an xattr write), and a
+/// change that must drop the file's capabilities (`security.capability`,
+/// an xattr removal).
 pub(crate) fn setattr(inode: &INode, attr: &crate::glue::inode::SetAttr<'_>) -> Result {
-    if let Some(size) = attr.size() {
-        if size != inode.size() {
-            fs_err!(
-                inode.sb(),
-                "inode #{}: changing the size is not supported yet",
-                inode.ino()
-            );
-            return Err(eopnotsupp());
-        }
+    if !inode.sb().data().is_writable() {
+        return Err(code::EROFS);
     }
-    attr.apply();
-    Ok(())
+    if attr.size().is_some_and(|size| size != inode.size()) || attr.kills_priv() {
+        return Err(eopnotsupp());
+    }
+    if attr.sets_mode()
+        && super::acl::get_acl(inode, crate::glue::xattr::AclType::Access)?.is_some()
+    {
+        return Err(eopnotsupp());
+    }
+    super::journal::update_inode(inode, || attr.copy())
 }

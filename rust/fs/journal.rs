@@ -36,14 +36,13 @@ const INODE_CREDITS: u32 = 2;
 const LINK_MAX: u32 = 65000;
 
 /// `dirty_inode`: writes the inode's attributes to disk in a handle of
-/// its own (ext4's `ext4_dirty_inode`). Lazily kept timestamps
-/// (`time_only`, lazytime) are not written; nor is anything on a
-/// read-only mount. Errors are reported (the VFS gives the callback no
-/// way to return one).
-pub(crate) fn dirty_inode(inode: &INode, time_only: bool) {
-    if time_only {
-        return;
-    }
+/// its own (ext4's `ext4_dirty_inode`: timestamps the VFS updated, and
+/// lazily kept ones when they expire). Nothing is written on a read-only
+/// mount; a mount going read-only (remount, unmount) holds handles back
+/// while it flushes the journal, so the flag is looked at again once the
+/// handle runs. Errors are reported (the VFS gives the callback no way to
+/// return one).
+pub(crate) fn dirty_inode(inode: &INode) {
     let sb = inode.sb();
     let fi = sb.data();
     if !fi.is_writable() {
@@ -53,7 +52,11 @@ pub(crate) fn dirty_inode(inode: &INode, time_only: bool) {
         return;
     };
     let r = journal.start(INODE_CREDITS).and_then(|h| {
-        let r = write_inode(&h, inode);
+        let r = if fi.is_writable() {
+            write_inode(&h, inode)
+        } else {
+            Ok(())
+        };
         let s = h.stop();
         r.and(s)
     });
@@ -64,6 +67,43 @@ pub(crate) fn dirty_inode(inode: &INode, time_only: bool) {
             inode.ino(),
             e.to_errno()
         );
+    }
+}
+
+/// Writes the inode's attributes in a handle of its own and returns the
+/// error (setattr); EROFS on a read-only mount.
+pub(crate) fn update_inode(inode: &INode, change: impl FnOnce()) -> Result {
+    let fi = inode.sb().data();
+    let journal = fi
+        .journal
+        .as_ref()
+        .filter(|_| fi.is_writable())
+        .ok_or(code::EROFS)?;
+    let h = journal.start(INODE_CREDITS)?;
+    if !fi.is_writable() {
+        return Err(code::EROFS);
+    }
+    change();
+    let r = write_inode(&h, inode).inspect_err(|e| {
+        fs_err!(
+            inode.sb(),
+            "inode #{}: unable to write the inode: error {}",
+            inode.ino(),
+            e.to_errno()
+        );
+    });
+    let s = h.stop();
+    r.and(s)
+}
+
+/// `fsync` (ext4's `ext4_sync_file` with data=journal: everything of the
+/// file is metadata of the running transaction, so the transaction is
+/// committed and waited for). Nothing to do on a read-only mount.
+pub(crate) fn fsync(inode: &INode) -> Result {
+    let fi = inode.sb().data();
+    match fi.journal.as_ref().filter(|_| fi.is_writable()) {
+        Some(journal) => journal.force_commit(),
+        None => Ok(()),
     }
 }
 
@@ -79,12 +119,16 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
     let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
     // The data lock before the buffer lock (see the module docs).
     let data = *inode.read();
-    let a = inode.attrs();
     let raw = inode::locate(sb, ino)?;
     let (off, len) = raw.range();
     let mut access = h.write_access(raw.buffer())?;
     let time = |(sec, nsec): (i64, u32)| Timestamp { sec, nsec };
     access.modify(off, len, |b| {
+        // The VFS attributes are read under the buffer lock: of two tasks
+        // writing this inode, the later one writes what memory holds then,
+        // which includes the earlier one's change (ext4 copies them under
+        // `i_raw_lock` for the same reason).
+        let a = inode.attrs();
         let mut di = DiskInode::parse(d, ino, &*b).map_err(|e| {
             fs_err!(sb, "inode #{}: {}", ino, e);
             errno(e)

@@ -99,8 +99,12 @@ impl FileSystem for Rext4 {
         super_ops::unfreeze_fs(sb)
     }
 
-    fn dirty_inode(inode: &INode, time_only: bool) {
-        journal::dirty_inode(inode, time_only)
+    fn dirty_inode(inode: &INode) {
+        journal::dirty_inode(inode)
+    }
+
+    fn fsync(inode: &INode, _datasync: bool) -> Result {
+        journal::fsync(inode)
     }
 
     fn setattr(inode: &INode, attr: &SetAttr<'_>) -> Result {

@@ -190,8 +190,8 @@ fn read_groups(
     Ok((bhs, groups))
 }
 
-/// `fill_super`: validate the filesystem and build the per-mount state of
-/// a read-only mount.
+/// `fill_super`: validate the filesystem and build the per-mount state (a
+/// read-write mount's superblock is marked in [`init_root`]).
 pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<FsInfo>>> {
     // Blocks cached (and marked verified) before this mount are not trusted.
     sb.invalidate_device_cache();
@@ -200,7 +200,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     })?;
     let (first, d) = read_superblock(sb, bs)?;
     let page = kernel::page::PAGE_SIZE as u32;
-    let access = d.access(page).map_err(|e| {
+    d.access(page).map_err(|e| {
         sb_info!(
             sb,
             "ext4 filesystem, {} blocks of {} bytes, features: {}",
@@ -211,24 +211,6 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         sb_err!(sb, "cannot mount: {}", e);
         errno(e)
     })?;
-    if let Access::ReadOnly { unknown_ro_compat } = access {
-        if !sb.is_read_only() {
-            let ro_incompat = d.feature_incompat & crate::disk::features::INCOMPAT_READ_ONLY;
-            let e = if unknown_ro_compat == 0 && ro_incompat != 0 {
-                DiskError::UnsupportedFeatures {
-                    set: Set::Incompat,
-                    bits: ro_incompat,
-                }
-            } else {
-                DiskError::UnsupportedFeatures {
-                    set: Set::RoCompat,
-                    bits: unknown_ro_compat,
-                }
-            };
-            sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
-            return Err(code::EROFS);
-        }
-    }
     if !sb.is_read_only() {
         check_writable(sb, &d, &opts)?;
     }
@@ -327,23 +309,12 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         sum(|g| g.free_inodes_count),
         sum(|g| g.used_dirs_count),
     );
-    let writable = !sb.is_read_only();
-    if writable {
-        if journal.is_none() {
-            sb_err!(
-                sb,
-                "read-write mounts need the journal (a block-mapped one is not loaded)"
-            );
-            return Err(code::EROFS);
-        }
-        let fields = CommitFields {
-            now: crate::glue::task::real_seconds(),
-            free_blocks: u64::try_from(free_blocks).unwrap_or(0),
-            free_inodes: u32::try_from(free_inodes).unwrap_or(0),
-            needs_recovery: true,
-            mounting: true,
-        };
-        write_super(sb, &sbh, &d, &fields)?;
+    if !sb.is_read_only() && journal.is_none() {
+        sb_err!(
+            sb,
+            "read-write mounts need the journal (a block-mapped one is not loaded)"
+        );
+        return Err(code::EROFS);
     }
     let mut groups = KVVec::with_capacity(descs.len(), GFP_KERNEL)?;
     for gd in descs.iter() {
@@ -358,7 +329,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
             journal,
             sb: d,
             sbh,
-            writable: AtomicBool::new(writable),
+            writable: AtomicBool::new(false),
             _gd_bhs: gd_bhs,
             groups,
             free_blocks <- PercpuCounter::new(free_blocks),
@@ -384,6 +355,12 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
         return Err(gerrno::efscorrupted());
     }
     let fi = sb.data();
+    // A read-write mount marks the superblock last, once nothing else can
+    // fail but the root dentry's allocation (ext4's `ext4_setup_super`).
+    if !sb.is_read_only() {
+        commit_super(sb, true, true)?;
+        fi.writable.store(true, Ordering::Release);
+    }
     let d = &fi.sb;
     sb_info!(
         sb,
@@ -740,6 +717,8 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
         return Ok(());
     }
     if read_only {
+        // The VFS does not sync before a remount (ext4 does it itself).
+        sb.sync()?;
         return mark_clean(sb);
     }
     check_writable(sb, &fi.sb, &fi.opts)?;
@@ -760,6 +739,23 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
 /// path is incomplete with the module parameter `experimental_write`, and
 /// only with data=journal (the mode the write path implements first).
 fn check_writable<S>(sb: &SuperBlock<Rext4, S>, d: &Superblock, opts: &MountOptions) -> Result {
+    let page = kernel::page::PAGE_SIZE as u32;
+    if let Ok(Access::ReadOnly { unknown_ro_compat }) = d.access(page) {
+        let ro_incompat = d.feature_incompat & crate::disk::features::INCOMPAT_READ_ONLY;
+        let e = if unknown_ro_compat == 0 && ro_incompat != 0 {
+            DiskError::UnsupportedFeatures {
+                set: Set::Incompat,
+                bits: ro_incompat,
+            }
+        } else {
+            DiskError::UnsupportedFeatures {
+                set: Set::RoCompat,
+                bits: unknown_ro_compat,
+            }
+        };
+        sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
+        return Err(code::EROFS);
+    }
     if !crate::glue::task::experimental_write() {
         sb_err!(
             sb,
@@ -824,14 +820,22 @@ fn mark_clean(sb: &Sb) -> Result {
     let Some(journal) = fi.journal.as_ref() else {
         return Ok(());
     };
-    let flushed = journal.flush().inspect_err(|e| {
-        sb_err!(sb, "error flushing the journal: error {}", e.to_errno());
-    });
-    if flushed.is_err() || journal.errno().is_err() {
-        sb_err!(sb, "the journal was aborted; the next mount replays it");
-        return Err(code::EIO);
-    }
-    commit_super(sb, false, false)
+    // Handles are held back while the journal is flushed and the
+    // superblock written: one started before `writable` was cleared
+    // finishes first, one started after sees it clear.
+    journal.lock_updates()?;
+    let r = journal
+        .flush()
+        .and_then(|()| journal.errno())
+        .and_then(|()| commit_super(sb, false, false));
+    journal.unlock_updates();
+    r.inspect_err(|e| {
+        sb_err!(
+            sb,
+            "unable to leave the filesystem clean (error {}); the next mount replays the journal",
+            e.to_errno()
+        );
+    })
 }
 
 /// Unmount: a read-write mount is left clean ([`mark_clean`]); the journal
@@ -850,7 +854,7 @@ pub(crate) fn freeze_fs(sb: &Sb) -> Result {
     let Some(journal) = fi.journal.as_ref().filter(|_| fi.is_writable()) else {
         return Ok(());
     };
-    journal.lock_updates();
+    journal.lock_updates()?;
     let r = journal
         .flush()
         .and_then(|()| journal.errno())

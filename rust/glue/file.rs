@@ -29,6 +29,7 @@ impl<T: FileSystem> Tables<T> {
         mmap: Some(sys::generic_file_readonly_mmap),
         splice_read: Some(sys::filemap_splice_read),
         open: Some(sys::generic_file_open),
+        fsync: Self::FSYNC,
         ..zeroed()
     };
     const DIR: sys::file_operations = sys::file_operations {
@@ -39,8 +40,11 @@ impl<T: FileSystem> Tables<T> {
         } else {
             None
         },
+        fsync: Self::FSYNC,
         ..zeroed()
     };
+    const FSYNC: Option<unsafe extern "C" fn(*mut sys::file, i64, i64, c_int) -> c_int> =
+        if T::HAS_FSYNC { Some(fsync::<T>) } else { None };
 }
 
 /// The file operations of regular files of `T`.
@@ -97,5 +101,24 @@ unsafe extern "C" fn llseek<T: FileSystem>(
         // SAFETY: `vfs_setpos` validates and stores the new position.
         Ok(pos) => unsafe { sys::vfs_setpos(file, pos, inode.sb().max_bytes()) },
         Err(e) => e.to_errno().into(),
+    }
+}
+
+/// `fsync` of files and directories of `T`.
+///
+/// # Safety
+///
+/// Called by the VFS with an open file of `T`.
+unsafe extern "C" fn fsync<T: FileSystem>(
+    file: *mut sys::file,
+    _start: i64,
+    _end: i64,
+    datasync: c_int,
+) -> c_int {
+    // SAFETY: an open file pins its inode, one of `T`.
+    let inode = unsafe { INode::<T>::from_raw(sys::rext4_file_inode(file)) };
+    match T::fsync(inode, datasync != 0) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }

@@ -89,16 +89,22 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     }
 
     /// The VFS changed the inode's attributes in memory (`dirty_inode`,
-    /// from `mark_inode_dirty`): the filesystem writes them to its inode
-    /// on disk (ext4 journals the inode right away). `time_only`: only
-    /// lazily kept timestamps changed (`I_DIRTY_TIME`).
-    fn dirty_inode(_inode: &INode<Self>, _time_only: bool) {
+    /// from `mark_inode_dirty`, always with `I_DIRTY_SYNC` or
+    /// `I_DIRTY_DATASYNC` among the flags): the filesystem writes them to
+    /// its inode on disk (ext4 journals the inode right away).
+    fn dirty_inode(_inode: &INode<Self>) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `fsync(2)` of an open file or directory: with `datasync`, only
+    /// what reading the data back needs.
+    fn fsync(_inode: &INode<Self>, _datasync: bool) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// `setattr`: the change was checked by `setattr_prepare`; the
-    /// filesystem refuses what it cannot do and applies the rest with
-    /// [`SetAttr::apply`].
+    /// filesystem refuses what it cannot do, applies the rest in memory
+    /// with [`SetAttr::copy`] and writes it.
     fn setattr(_inode: &INode<Self>, _attr: &SetAttr<'_>) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }

@@ -238,24 +238,36 @@ impl<T: FileSystem> INode<T> {
     }
 
     /// The attributes the VFS keeps in the inode, read for writing them to
-    /// disk (the caller serialises against their writers as the VFS does:
-    /// `i_rwsem` for setattr, or accepts a racy snapshot of timestamps).
+    /// disk. Timestamps may change meanwhile (`touch_atime` holds no lock
+    /// a reader can take): each field is read once, as the kernel's
+    /// READ_ONCE, so a concurrent update gives an old or a new value.
     pub(crate) fn attrs(&self) -> VfsAttrs {
         let i = self.as_ptr();
         // SAFETY: live by the type invariant; the ids and the size through
-        // the kernel's accessors, the rest plain reads of plain fields.
+        // the kernel's accessors, the other fields by volatile loads of
+        // plain integers (any value is valid).
         unsafe {
+            use core::ptr::read_volatile as once;
             VfsAttrs {
-                mode: (*i).i_mode,
+                mode: once(&raw const (*i).i_mode),
                 uid: sys::rext4_i_uid_read(i),
                 gid: sys::rext4_i_gid_read(i),
-                nlink: (*i).__bindgen_anon_1.i_nlink,
+                nlink: once(&raw const (*i).__bindgen_anon_1.i_nlink),
                 size: sys::rext4_i_size_read(i),
-                atime: ((*i).i_atime_sec, (*i).i_atime_nsec),
-                mtime: ((*i).i_mtime_sec, (*i).i_mtime_nsec),
-                ctime: ((*i).i_ctime_sec, (*i).i_ctime_nsec),
-                blocks_512: (*i).i_blocks,
-                generation: (*i).i_generation,
+                atime: (
+                    once(&raw const (*i).i_atime_sec),
+                    once(&raw const (*i).i_atime_nsec),
+                ),
+                mtime: (
+                    once(&raw const (*i).i_mtime_sec),
+                    once(&raw const (*i).i_mtime_nsec),
+                ),
+                ctime: (
+                    once(&raw const (*i).i_ctime_sec),
+                    once(&raw const (*i).i_ctime_nsec),
+                ),
+                blocks_512: once(&raw const (*i).i_blocks),
+                generation: once(&raw const (*i).i_generation),
             }
         }
     }
@@ -305,17 +317,25 @@ impl SetAttr<'_> {
         (self.attr.ia_valid & sys::REXT4_ATTR_SIZE != 0).then_some(self.attr.ia_size)
     }
 
-    /// Applies the change to the inode in memory (`setattr_copy`) and
-    /// marks it dirty, which writes it through the filesystem's
-    /// [`FileSystem::dirty_inode`].
-    pub(crate) fn apply(&self) {
+    /// Whether the change sets the mode.
+    pub(crate) fn sets_mode(&self) -> bool {
+        self.attr.ia_valid & sys::REXT4_ATTR_MODE != 0
+    }
+
+    /// Whether the change must also remove the file's capabilities
+    /// (`ATTR_KILL_PRIV`: a chown or write of a file that has
+    /// `security.capability`).
+    pub(crate) fn kills_priv(&self) -> bool {
+        self.attr.ia_valid & sys::REXT4_ATTR_KILL_PRIV != 0
+    }
+
+    /// Applies the change to the inode in memory (`setattr_copy`); the
+    /// filesystem writes it to disk itself.
+    pub(crate) fn copy(&self) {
         // SAFETY: the pointers are the live ones the VFS passed to
         // `setattr`, which runs with the inode locked (`i_rwsem`), as
         // `setattr_copy` wants.
-        unsafe {
-            sys::setattr_copy(self.idmap, self.inode, self.attr);
-            sys::rext4_mark_inode_dirty(self.inode);
-        }
+        unsafe { sys::setattr_copy(self.idmap, self.inode, self.attr) }
     }
 }
 

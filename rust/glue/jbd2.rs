@@ -295,9 +295,12 @@ impl Journal {
     }
 
     /// Commits and checkpoints everything (`jbd2_journal_flush`).
+    /// EBUSY (with a warning) if this task runs a handle: the flush
+    /// would wait for it forever.
     pub(crate) fn flush(&self) -> Result {
-        // SAFETY: live, loaded journal (type invariant); no handle of this
-        // task is open (the glue hands out none yet).
+        no_running_handle()?;
+        // SAFETY: live, loaded journal (type invariant); this task runs no
+        // handle (checked above).
         to_result(unsafe { sys::jbd2_journal_flush(self.raw(), 0) })
     }
 }
@@ -321,11 +324,12 @@ impl Journal {
     }
 
     /// Commits the running transaction and waits for it
-    /// (`jbd2_journal_force_commit`); the task must run no handle.
+    /// (`jbd2_journal_force_commit`). EBUSY (with a warning) if this
+    /// task runs a handle (jbd2 asserts there is none).
     pub(crate) fn force_commit(&self) -> Result {
-        // SAFETY: live, loaded journal (type invariant); `Handle` is
-        // `!Send` and borrows the journal, and the callers (sync_fs,
-        // remount) run outside any handle.
+        no_running_handle()?;
+        // SAFETY: live, loaded journal (type invariant); this task runs no
+        // handle (checked above).
         to_result(unsafe { sys::jbd2_journal_force_commit(self.raw()) })
     }
 
@@ -338,10 +342,14 @@ impl Journal {
     }
 
     /// Waits out every running handle and holds new ones back until
-    /// [`Self::unlock_updates`] (the task must run no handle).
-    pub(crate) fn lock_updates(&self) {
-        // SAFETY: live, loaded journal (type invariant).
-        unsafe { sys::jbd2_journal_lock_updates(self.raw()) }
+    /// [`Self::unlock_updates`]. EBUSY (with a warning) if this task
+    /// runs a handle, which it would wait for forever.
+    pub(crate) fn lock_updates(&self) -> Result {
+        no_running_handle()?;
+        // SAFETY: live, loaded journal (type invariant); this task runs no
+        // handle (checked above).
+        unsafe { sys::jbd2_journal_lock_updates(self.raw()) };
+        Ok(())
     }
 
     /// Lets handles start again after [`Self::lock_updates`].
@@ -355,6 +363,17 @@ impl Journal {
         // SAFETY: live journal (type invariant).
         to_result(unsafe { sys::jbd2_journal_errno(self.raw()) })
     }
+}
+
+/// Refuses (EBUSY, with a warning) a call that waits for the journal's
+/// handles while this task runs one itself.
+fn no_running_handle() -> Result {
+    // SAFETY: reads the current task's `journal_info`.
+    if unsafe { sys::rext4_journal_handle_running() } {
+        kernel::pr_warn!("rext4: journal wait with a handle of this task open\n");
+        return Err(code::EBUSY);
+    }
+    Ok(())
 }
 
 /// A running jbd2 handle: the metadata changes of one operation.

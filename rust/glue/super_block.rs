@@ -15,7 +15,7 @@ use core::marker::PhantomData;
 use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::alloc::KBox;
-use kernel::error::{code, Result};
+use kernel::error::{code, to_result, Result};
 use kernel::ffi::c_char;
 use kernel::types::{ARef, Opaque};
 
@@ -225,6 +225,14 @@ impl<T: FileSystem> SuperBlock<T, New> {
 }
 
 impl<T: FileSystem> SuperBlock<T, Mounted> {
+    /// Writes every dirty inode and page of the filesystem and waits
+    /// (`sync_filesystem`: what a remount read-only needs first, as ext4
+    /// calls it). The caller holds `s_umount` (remount does).
+    pub(crate) fn sync(&self) -> Result {
+        // SAFETY: a mounted super_block; `s_umount` held by the caller.
+        to_result(unsafe { sys::sync_filesystem(self.as_ptr()) })
+    }
+
     /// The filesystem's data.
     pub(crate) fn data(&self) -> &T::Data {
         // SAFETY: `Mounted`: `s_fs_info` is a live `T::Data` (type
@@ -441,12 +449,13 @@ unsafe extern "C" fn unfreeze_fs<T: FileSystem>(sb: *mut sys::super_block) -> c_
 /// # Safety
 ///
 /// Called by the VFS with a live, set-up inode of `T`.
-unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut sys::inode, flags: c_int) {
-    // SAFETY: the VFS marks only live inodes dirty; new inodes (`I_NEW`)
-    // of rext4 are never marked dirty before `init` (nothing dirties them
-    // while they are filled in).
+unsafe extern "C" fn dirty_inode<T: FileSystem>(inode: *mut sys::inode, _flags: c_int) {
+    // SAFETY: the VFS marks only live inodes dirty. The filesystem's
+    // inodes are set up (`init`) before anything can dirty them, and the
+    // journal inode (never `init`ed) is never dirtied: nothing writes its
+    // attributes, and jbd2 writes its blocks through `bmap` only.
     let i = unsafe { super::inode::INode::<T>::from_raw(inode) };
-    T::dirty_inode(i, flags == sys::REXT4_I_DIRTY_TIME);
+    T::dirty_inode(i);
 }
 
 /// Formats through a filesystem's `show_options`.
