@@ -131,5 +131,11 @@ uid_t rext4_i_uid_read(const struct inode *inode);
 gid_t rext4_i_gid_read(const struct inode *inode);
 loff_t rext4_i_size_read(const struct inode *inode);
 bool rext4_journal_handle_running(void);
+bool rext4_buffer_mapped(struct buffer_head *bh);
+bool rext4_buffer_write_failed(struct buffer_head *bh);
+void rext4_buffer_clear_write_error(struct buffer_head *bh);
+void rext4_submit_bh_sync_write(struct buffer_head *bh, bool fua);
+void rext4_wait_on_buffer(struct buffer_head *bh);
+bool rext4_buffer_write_io_error(struct buffer_head *bh);
 
 #endif /* REXT4_BINDINGS_H */

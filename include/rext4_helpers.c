@@ -307,3 +307,40 @@ bool rext4_journal_handle_running(void)
 {
 	return journal_current_handle() != NULL;
 }
+
+/*
+ * The steps of a synchronous write of a buffer outside the journal (as
+ * ext4_commit_super takes them); the sequence is in the Rust glue.
+ */
+bool rext4_buffer_mapped(struct buffer_head *bh)
+{
+	return buffer_mapped(bh);
+}
+
+bool rext4_buffer_write_failed(struct buffer_head *bh)
+{
+	return buffer_write_io_error(bh) || !buffer_uptodate(bh);
+}
+
+void rext4_buffer_clear_write_error(struct buffer_head *bh)
+{
+	clear_buffer_write_io_error(bh);
+	set_buffer_uptodate(bh);
+}
+
+void rext4_submit_bh_sync_write(struct buffer_head *bh, bool fua)
+{
+	clear_buffer_dirty(bh);
+	bh->b_end_io = end_buffer_write_sync;
+	submit_bh(REQ_OP_WRITE | REQ_SYNC | (fua ? REQ_FUA : 0), bh);
+}
+
+void rext4_wait_on_buffer(struct buffer_head *bh)
+{
+	wait_on_buffer(bh);
+}
+
+bool rext4_buffer_write_io_error(struct buffer_head *bh)
+{
+	return buffer_write_io_error(bh);
+}

@@ -653,7 +653,7 @@ fn mark_recovery_complete(
     let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
     let csum = d.has_metadata_csum();
     let error_state = d.state & STATE_ERROR != 0;
-    sbh.write_sync(off, SUPERBLOCK_SIZE, |b| {
+    sbh.write_sync(off, SUPERBLOCK_SIZE, journal.has_barrier(), |b| {
         mark_recovered(b, errors, error_state, csum).map_err(errno)
     })
     .inspect_err(|e| {
@@ -780,10 +780,11 @@ fn write_super<S>(
     sb: &SuperBlock<Rext4, S>,
     sbh: &BufferHead,
     d: &Superblock,
+    fua: bool,
     c: &CommitFields,
 ) -> Result {
     let off = rem(SUPERBLOCK_OFFSET, u64::from(d.block_size())) as usize;
-    sbh.write_sync(off, SUPERBLOCK_SIZE, |b| {
+    sbh.write_sync(off, SUPERBLOCK_SIZE, fua, |b| {
         update_for_commit(d, b, c).map_err(errno)
     })
     .inspect_err(|e| {
@@ -804,7 +805,8 @@ fn commit_super(sb: &Sb, needs_recovery: bool, mounting: bool) -> Result {
         needs_recovery,
         mounting,
     };
-    write_super(sb, &fi.sbh, &fi.sb, &c)
+    let fua = fi.journal.as_ref().is_some_and(|j| j.has_barrier());
+    write_super(sb, &fi.sbh, &fi.sb, fua, &c)
 }
 
 /// Leaves a read-write mount clean (unmount, remount read-only; ext4's

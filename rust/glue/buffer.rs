@@ -34,7 +34,7 @@
 use crate::sys;
 use core::ptr::NonNull;
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
-use kernel::error::{code, to_result, Result};
+use kernel::error::{code, Result};
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
 /// A buffer head of the block device of a mounted filesystem.
@@ -213,14 +213,14 @@ impl BufferHead {
     /// of the device could write meanwhile). With the lock held across
     /// copy, change and copy-back, two changers of one block (two inodes
     /// of one inode table block, say) never lose each other's change.
-    /// When `f` fails, nothing is changed and its error is returned; the
-    /// buffer is marked dirty with `mark_dirty` only (the journal files a
-    /// journalled block itself). `f` must not lock this buffer.
+    /// When `f` fails, nothing is changed and its error is returned. The
+    /// buffer is not marked dirty: the journal files a journalled block
+    /// itself, and [`Self::write_sync`] writes its block at once. `f` must
+    /// not lock this buffer.
     pub(super) fn modify_locked<R>(
         &self,
         off: usize,
         len: usize,
-        mark_dirty: bool,
         f: impl FnOnce(&mut [u8]) -> Result<R>,
     ) -> Result<R> {
         let end = off.checked_add(len).ok_or(code::EINVAL)?;
@@ -250,9 +250,6 @@ impl BufferHead {
         unsafe {
             if r.is_ok() {
                 core::ptr::copy_nonoverlapping(copy.as_ptr(), p, len);
-                if mark_dirty {
-                    sys::mark_buffer_dirty(bh);
-                }
             }
             sys::unlock_buffer(bh);
         }
@@ -261,21 +258,47 @@ impl BufferHead {
 
     /// Changes bytes `off..off + len` of the block through `f` (as
     /// [`Self::modify_locked`]) and writes the block to the device
-    /// synchronously (`mark_buffer_dirty` + `sync_dirty_buffer`),
-    /// returning the write's error. Only for blocks no journal transaction
-    /// holds (a journalled block is written through the journal): the
-    /// superblock, as ext4's `ext4_commit_super`. When `f` fails, nothing
-    /// is changed or written and its error is returned.
+    /// synchronously, as ext4's `ext4_commit_super` writes the superblock:
+    /// a buffer no longer mapped (the device was invalidated) is EIO; an
+    /// earlier failed write is reported and cleared first (the buffer's
+    /// bytes are the ones to write); the write is `REQ_SYNC`, with
+    /// `REQ_FUA` when `fua` (barriers on); a failed write is EIO, with the
+    /// buffer left up to date for the next attempt. Only for blocks no
+    /// journal transaction holds (a journalled block is written through
+    /// the journal). When `f` fails, nothing is changed or written and its
+    /// error is returned.
     pub(crate) fn write_sync(
         &self,
         off: usize,
         len: usize,
+        fua: bool,
         f: impl FnOnce(&mut [u8]) -> Result,
     ) -> Result {
-        self.modify_locked(off, len, true, f)?;
-        // SAFETY: live buffer; `sync_dirty_buffer` locks it, writes it if
-        // dirty, waits, and returns -EIO if the write failed.
-        to_result(unsafe { sys::sync_dirty_buffer(self.raw()) })
+        self.modify_locked(off, len, f)?;
+        let bh = self.raw();
+        // SAFETY: live buffer (type invariant). Locked for the write, as
+        // `submit_bh` wants; the completion (`end_buffer_write_sync`)
+        // unlocks it and drops the reference taken here, after which the
+        // wait returns. The state bits are changed under the lock.
+        unsafe {
+            sys::rext4_lock_buffer(bh);
+            if !sys::rext4_buffer_mapped(bh) {
+                sys::unlock_buffer(bh);
+                return Err(code::EIO);
+            }
+            if sys::rext4_buffer_write_failed(bh) {
+                kernel::pr_err!("rext4: previous I/O error to the superblock detected\n");
+                sys::rext4_buffer_clear_write_error(bh);
+            }
+            sys::rext4_get_bh(bh);
+            sys::rext4_submit_bh_sync_write(bh, fua);
+            sys::rext4_wait_on_buffer(bh);
+            if sys::rext4_buffer_write_io_error(bh) {
+                sys::rext4_buffer_clear_write_error(bh);
+                return Err(code::EIO);
+            }
+        }
+        Ok(())
     }
 
     /// The buffer head, for the glue's jbd2 calls.

@@ -436,7 +436,7 @@ impl WriteAccess<'_, '_> {
         len: usize,
         f: impl FnOnce(&mut [u8]) -> Result<R>,
     ) -> Result<R> {
-        self.bh.modify_locked(off, len, false, f)
+        self.bh.modify_locked(off, len, f)
     }
 
     /// Files the changed block in the handle's transaction
