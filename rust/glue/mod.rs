@@ -39,11 +39,12 @@
 //! field ([`buffer::BufferHead::read`]; the disk layer's `Bytes` accessor
 //! over a buffer, which the lookup paths use so that a lookup does not copy
 //! a whole block), and checksum ranges in place
-//! ([`buffer::BufferHead::crc32c`]). Writers will
-//! get `&mut [u8]` only through a guard holding jbd2 write access to the
-//! buffer; a block written outside the journal (the superblock at mount)
-//! is changed as a private copy put back under the buffer lock and written
-//! synchronously ([`buffer::BufferHead::write_sync`]); see `buffer.rs`.
+//! ([`buffer::BufferHead::crc32c`]). Writers get
+//! `&mut [u8]` only to a private copy of the bytes, put back under the
+//! buffer lock: journalled blocks through the jbd2 write-access guard
+//! ([`jbd2::WriteAccess`]), the one block written outside the journal (the
+//! superblock) through [`buffer::BufferHead::write_sync`]; see `buffer.rs`
+//! and `jbd2.rs`.
 
 #[macro_use]
 pub(crate) mod print;
