@@ -428,10 +428,17 @@ unsafe extern "C" fn fill_super<T: FileSystem>(
         }
     };
     // SAFETY: `d_make_root` takes over the root inode reference (and drops
-    // it on failure); `s_root` is set once here under `s_umount`.
+    // it on failure, evicting the root, so no inode of the mount is left
+    // for `put_super` and the data's drop); `s_root` is set once here
+    // under `s_umount`.
     unsafe {
         let d = sys::d_make_root(ARef::into_raw(root).as_ptr().cast());
         if d.is_null() {
+            // What the mount wrote (a read-write mount's superblock) is
+            // undone as at unmount.
+            if T::HAS_PUT_SUPER {
+                T::put_super(sb);
+            }
             drop(super_block::take_data::<T>(sb.as_ptr()));
             return code::ENOMEM.to_errno();
         }
