@@ -122,6 +122,13 @@ dmesg_has "ro feature: message" "rext4 \(vdc\): cannot mount read-write: .*mount
 check "ro feature: read-only mount" mount -t rext4 -o ro,data=journal /dev/vdc /mnt
 check_fails "ro feature: remount read-write refused" mount -o remount,rw /mnt
 check "ro feature: umount" umount /mnt
+# An orphan list (left by a crash) is not processed yet: read-write
+# mounts are refused rather than leaking the orphans' blocks.
+check "orphans: mkfs.ext4 and s_last_orphan" sh -c \
+    "mkfs.ext4 -q -F /dev/vdc && debugfs -w -R 'ssv last_orphan 12' /dev/vdc"
+mark_dmesg
+check_fails "orphans: read-write mount refused" mount -w -t rext4 -o data=journal /dev/vdc /mnt
+dmesg_has "orphans: message" "rext4 \(vdc\): the filesystem has orphan inodes to clean up \(first #12\)"
 
 # The crash: a change committed (commit=1 s) but not checkpointed.
 mkdir -p /mnt/1k /mnt/4k

@@ -756,6 +756,18 @@ fn check_writable<S>(sb: &SuperBlock<Rext4, S>, d: &Superblock, opts: &MountOpti
         sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
         return Err(code::EROFS);
     }
+    // ext4 processes the orphan list (inodes unlinked while open, or
+    // truncated, at a crash) when it mounts read-write; rext4 cannot yet,
+    // and leaving it would leak their blocks for good.
+    if d.last_orphan != 0 {
+        sb_err!(
+            sb,
+            "the filesystem has orphan inodes to clean up (first #{}), which rext4 cannot do yet; \
+             mount it read-only, or once with ext4 or e2fsck",
+            d.last_orphan
+        );
+        return Err(code::EROFS);
+    }
     if !crate::glue::task::experimental_write() {
         sb_err!(
             sb,
