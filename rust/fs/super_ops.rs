@@ -274,6 +274,11 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         ranges = KVVec::new();
         journal_blocks = journal_map(sb, &d, &descs, &mut ranges)?.map_or(0, |ji| ji.nblocks);
         sb_info!(sb, "recovery complete");
+        // The replay may have brought back what refuses a read-write
+        // mount (ext4 journals the orphan list head in the superblock).
+        if !sb.is_read_only() {
+            check_writable(sb, &d, &opts)?;
+        }
     }
     if d.state & STATE_ERROR != 0 {
         sb_err!(
@@ -719,7 +724,18 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
     if read_only {
         // The VFS does not sync before a remount (ext4 does it itself).
         sb.sync()?;
-        return mark_clean(sb);
+        // As ext4: the remount goes on when the journal cannot be left
+        // clean (reported by `mark_clean`); `needs_recovery` then stays
+        // set and the next mount replays.
+        let _ = mark_clean(sb);
+        return Ok(());
+    }
+    if fi.sb.last_orphan != 0 {
+        sb_err!(
+            sb,
+            "couldn't remount read-write because of unprocessed orphan inode list"
+        );
+        return Err(code::EINVAL);
     }
     check_writable(sb, &fi.sb, &fi.opts)?;
     let Some(journal) = fi.journal.as_ref() else {

@@ -279,7 +279,9 @@ impl BufferHead {
         // SAFETY: live buffer (type invariant). Locked for the write, as
         // `submit_bh` wants; the completion (`end_buffer_write_sync`)
         // unlocks it and drops the reference taken here, after which the
-        // wait returns. The state bits are changed under the lock.
+        // wait returns. The state bits are atomic; the ones before the
+        // submission change under the lock, the error bits after the wait
+        // as `ext4_commit_super` changes them (the buffer unlocked).
         unsafe {
             sys::rext4_lock_buffer(bh);
             if !sys::rext4_buffer_mapped(bh) {

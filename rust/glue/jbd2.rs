@@ -295,7 +295,7 @@ impl Journal {
     }
 
     /// Commits and checkpoints everything (`jbd2_journal_flush`).
-    /// EBUSY (with a warning) if this task runs a handle: the flush
+    /// EIO (with a warning) if this task runs a handle: the flush
     /// would wait for it forever.
     pub(crate) fn flush(&self) -> Result {
         no_running_handle()?;
@@ -324,7 +324,7 @@ impl Journal {
     }
 
     /// Commits the running transaction and waits for it
-    /// (`jbd2_journal_force_commit`). EBUSY (with a warning) if this
+    /// (`jbd2_journal_force_commit`). EIO (with a warning) if this
     /// task runs a handle (jbd2 asserts there is none).
     pub(crate) fn force_commit(&self) -> Result {
         no_running_handle()?;
@@ -342,7 +342,7 @@ impl Journal {
     }
 
     /// Waits out every running handle and holds new ones back until
-    /// [`Self::unlock_updates`]. EBUSY (with a warning) if this task
+    /// [`Self::unlock_updates`]. EIO (with a warning) if this task
     /// runs a handle, which it would wait for forever.
     pub(crate) fn lock_updates(&self) -> Result {
         no_running_handle()?;
@@ -365,13 +365,13 @@ impl Journal {
     }
 }
 
-/// Refuses (EBUSY, with a warning) a call that waits for the journal's
-/// handles while this task runs one itself.
+/// Refuses (EIO, with a warning, as jbd2 answers the same misuse) a call
+/// that waits for the journal's handles while this task runs one itself.
 fn no_running_handle() -> Result {
     // SAFETY: reads the current task's `journal_info`.
     if unsafe { sys::rext4_journal_handle_running() } {
         kernel::pr_warn!("rext4: journal wait with a handle of this task open\n");
-        return Err(code::EBUSY);
+        return Err(code::EIO);
     }
     Ok(())
 }
