@@ -28,7 +28,7 @@
  * init_module, which would run the case twice); the scenario unloads the
  * module right after, and for kmemleak that unload is the bug.
  */
-#include <linux/delay.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -124,8 +124,17 @@ static int __init negctl_init(void)
 		/* One uninterruptible sleep: no context switch for `seconds`. */
 		schedule_timeout_uninterruptible(seconds * HZ);
 	} else if (!strcmp(what, "softlockup")) {
+		/*
+		 * Spin by the clock, not by mdelay(): under TCG the delay
+		 * loop's calibration drifts with the host's speed, and a
+		 * 15 s mdelay() was seen to last 11.5 s, too close to the
+		 * 10 s threshold.
+		 */
+		u64 end = ktime_get_ns() + (u64)seconds * NSEC_PER_SEC;
+
 		preempt_disable();
-		mdelay(seconds * 1000);
+		while (ktime_get_ns() < end)
+			cpu_relax();
 		preempt_enable();
 	} else if (!strcmp(what, "kmemleak")) {
 		/* rmmod frees the only references (`leaked`, module data). */
