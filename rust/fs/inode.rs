@@ -12,7 +12,9 @@ use crate::disk::inode::{self as dinode, flags, inode_location, Inode as DiskIno
 use crate::disk::superblock::Superblock;
 use crate::disk::xattr::Xattrs;
 use crate::glue::errno::{efscorrupted, eopnotsupp};
-use crate::glue::inode::{iget_locked, Got, INodeParams, INodeType, StatxExtra, VfsFlags};
+use crate::glue::inode::{
+    iget_locked, Got, INodeParams, INodeType, StatxExtra, VfsAttrs, VfsFlags,
+};
 use crate::glue::SuperBlock;
 use kernel::error::code;
 use kernel::prelude::*;
@@ -330,18 +332,21 @@ fn params<'a>(
     let time = |t: dinode::Timestamp| (t.sec, t.nsec.min(999_999_999));
     Ok(INodeParams {
         typ,
-        mode: raw.mode,
-        uid: raw.uid,
-        gid: raw.gid,
-        // With dir_nlink, a directory with more than 65000 subdirectories
-        // has a link count of 1, meaning "many"; the VFS shows 1 too.
-        nlink: raw.links_count.into(),
-        size,
-        atime: time(raw.atime),
-        mtime: time(raw.mtime),
-        ctime: time(raw.ctime),
-        blocks_512: raw.blocks_512,
-        generation: raw.generation,
+        attrs: VfsAttrs {
+            mode: raw.mode,
+            uid: raw.uid,
+            gid: raw.gid,
+            // With dir_nlink, a directory with more than 65000
+            // subdirectories has a link count of 1, meaning "many"; the
+            // VFS shows 1 too.
+            nlink: raw.links_count.into(),
+            size,
+            atime: time(raw.atime),
+            mtime: time(raw.mtime),
+            ctime: time(raw.ctime),
+            blocks_512: raw.blocks_512,
+            generation: raw.generation,
+        },
         flags: vfs_flags(raw.flags),
         data: InodeData {
             i_block: raw.block,

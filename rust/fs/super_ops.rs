@@ -850,22 +850,28 @@ fn mark_clean(sb: &Sb) -> Result {
     let Some(journal) = fi.journal.as_ref() else {
         return Ok(());
     };
-    // Handles are held back while the journal is flushed and the
-    // superblock written: one started before `writable` was cleared
-    // finishes first, one started after sees it clear.
-    journal.lock_updates()?;
-    let r = journal
-        .flush()
-        .and_then(|()| journal.errno())
-        .and_then(|()| commit_super(sb, false, false));
-    journal.unlock_updates();
-    r.inspect_err(|e| {
+    // One started before `writable` was cleared finishes first, one
+    // started after sees it clear.
+    flush_clean(sb, journal).inspect_err(|e| {
         sb_err!(
             sb,
             "unable to leave the filesystem clean (error {}); the next mount replays the journal",
             e.to_errno()
         );
     })
+}
+
+/// With handles held back, commits and checkpoints everything, then
+/// writes the superblock without `needs_recovery` (unless the journal was
+/// aborted): what unmount, remount read-only and freeze share.
+fn flush_clean(sb: &Sb, journal: &Journal) -> Result {
+    journal.lock_updates()?;
+    let r = journal
+        .flush()
+        .and_then(|()| journal.errno())
+        .and_then(|()| commit_super(sb, false, false));
+    journal.unlock_updates();
+    r
 }
 
 /// Unmount: a read-write mount is left clean ([`mark_clean`]); the journal
@@ -884,13 +890,8 @@ pub(crate) fn freeze_fs(sb: &Sb) -> Result {
     let Some(journal) = fi.journal.as_ref().filter(|_| fi.is_writable()) else {
         return Ok(());
     };
-    journal.lock_updates()?;
-    let r = journal
-        .flush()
-        .and_then(|()| journal.errno())
-        .and_then(|()| commit_super(sb, false, false));
-    journal.unlock_updates();
-    r.inspect_err(|e| sb_err!(sb, "unable to freeze: error {}", e.to_errno()))
+    flush_clean(sb, journal)
+        .inspect_err(|e| sb_err!(sb, "unable to freeze: error {}", e.to_errno()))
 }
 
 /// `unfreeze_fs`: the read-write mount's `needs_recovery` back.

@@ -374,16 +374,7 @@ unsafe extern "C" fn setattr<T: FileSystem>(
 /// The attributes of an inode being set up.
 pub(crate) struct INodeParams<'a, D> {
     pub(crate) typ: INodeType<'a>,
-    pub(crate) mode: u16,
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
-    pub(crate) nlink: u32,
-    pub(crate) size: i64,
-    pub(crate) atime: (i64, u32),
-    pub(crate) mtime: (i64, u32),
-    pub(crate) ctime: (i64, u32),
-    pub(crate) blocks_512: u64,
-    pub(crate) generation: u32,
+    pub(crate) attrs: VfsAttrs,
     pub(crate) flags: VfsFlags,
     pub(crate) data: D,
 }
@@ -508,18 +499,18 @@ impl<T: FileSystem> NewINode<T> {
         // read it are safe).
         unsafe {
             *(*info).data.get() = p.data;
-            (*i).i_mode = p.mode;
-            sys::rext4_i_uid_gid_write(i, p.uid, p.gid);
-            sys::set_nlink(i, p.nlink);
-            sys::rext4_i_size_write(i, p.size);
-            (*i).i_atime_sec = p.atime.0;
-            (*i).i_atime_nsec = p.atime.1;
-            (*i).i_mtime_sec = p.mtime.0;
-            (*i).i_mtime_nsec = p.mtime.1;
-            (*i).i_ctime_sec = p.ctime.0;
-            (*i).i_ctime_nsec = p.ctime.1;
-            (*i).i_blocks = p.blocks_512;
-            (*i).i_generation = p.generation;
+            (*i).i_mode = p.attrs.mode;
+            sys::rext4_i_uid_gid_write(i, p.attrs.uid, p.attrs.gid);
+            sys::set_nlink(i, p.attrs.nlink);
+            sys::rext4_i_size_write(i, p.attrs.size);
+            (*i).i_atime_sec = p.attrs.atime.0;
+            (*i).i_atime_nsec = p.attrs.atime.1;
+            (*i).i_mtime_sec = p.attrs.mtime.0;
+            (*i).i_mtime_nsec = p.attrs.mtime.1;
+            (*i).i_ctime_sec = p.attrs.ctime.0;
+            (*i).i_ctime_nsec = p.attrs.ctime.1;
+            (*i).i_blocks = p.attrs.blocks_512;
+            (*i).i_generation = p.attrs.generation;
             (*i).i_flags |= p.flags.bits();
             match p.typ {
                 INodeType::Reg => {
@@ -543,7 +534,7 @@ impl<T: FileSystem> NewINode<T> {
                 }
                 INodeType::Special { rdev } => {
                     (*i).i_op = &Tables::<T>::SPECIAL;
-                    sys::init_special_inode(i, p.mode, rdev);
+                    sys::init_special_inode(i, p.attrs.mode, rdev);
                 }
             }
         }
