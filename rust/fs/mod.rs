@@ -145,6 +145,18 @@ impl FileSystem for Rext4 {
         namespace::rmdir(dir, name, inode)
     }
 
+    fn rename(
+        old_dir: &INode,
+        old_name: &[u8],
+        inode: &INode,
+        new_dir: &INode,
+        new_name: &[u8],
+        target: Option<&INode>,
+        mode: crate::glue::inode::RenameMode,
+    ) -> Result {
+        namespace::rename(old_dir, old_name, inode, new_dir, new_name, target, mode)
+    }
+
     fn delete_inode(inode: &INode) {
         namespace::delete_inode(inode)
     }

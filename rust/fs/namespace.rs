@@ -31,6 +31,7 @@
 
 use super::dir::{block_in_place, InPlace};
 use super::errors::errno;
+use super::extents::DevBlock;
 use super::inode::params;
 use super::journal::write_inode;
 use super::{extents, ialloc, orphan, INode, Sb};
@@ -38,13 +39,15 @@ use crate::disk::alloc::{inode_goal, Geometry};
 use crate::disk::dir::{ftype, BlockKind};
 use crate::disk::dir_write::{
     delete_entry, dx_node_to_leaf, dx_root_to_linear, find_slot, init_empty_block,
-    init_first_block, insert_entry, is_empty_block, locate, set_leaf_csum, DirFormat, Slot,
+    init_first_block, insert_entry, is_empty_block, locate, set_dotdot, set_entry_inode,
+    set_leaf_csum, DirFormat, Located, Slot,
 };
 use crate::disk::inode::{
     self as dinode, csum_seed, flags, inode_location, Inode as DiskInode, Timestamp,
 };
 use crate::glue::errno::{efscorrupted, enametoolong, enotempty};
 use crate::glue::inode::NewSpec;
+use crate::glue::inode::RenameMode;
 use crate::glue::jbd2::{Handle, Journal};
 use kernel::error::code;
 use kernel::prelude::*;
@@ -421,19 +424,14 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     Ok(())
 }
 
-/// Removes entry `name`, which must name `ino`, from directory `dir`
-/// inside `h` (index blocks of an indexed directory are skipped and left
-/// as they are: a removal keeps the index valid). ENOENT if not found.
-fn remove_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32) -> Result {
+/// Finds entry `name` in directory `dir` (index blocks of an indexed
+/// directory skipped): its block's logical number and buffer, and where
+/// it is in the block.
+fn find_entry(dir: &INode, name: &[u8]) -> Result<Option<(u64, DevBlock, Located)>> {
     let sb = dir.sb();
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
     let bs = fi.block_size();
-    let seed = dir.read().csum_seed;
-    let bad = |lblk: u64, e| {
-        fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
-        errno(e)
-    };
     let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
     let mut lblk = 0;
     while lblk < nblocks {
@@ -444,39 +442,99 @@ fn remove_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32) -> Result {
             }
             InPlace::Block(dev, kind) => (dev, kind),
         };
-        if kind != BlockKind::Leaf {
-            lblk += 1;
-            continue;
-        }
-        let copy = dev.copy()?;
-        if let Some(l) = locate(&copy, &fmt, name).map_err(|e| bad(lblk, e))? {
-            if l.ino != ino {
-                fs_err!(
-                    sb,
-                    "directory inode #{}: entry names inode #{}, expected #{}",
-                    dir.ino(),
-                    l.ino,
-                    ino
-                );
-                return Err(efscorrupted());
-            }
-            let mut access = h.write_access(dev.buffer())?;
-            access.modify(0, bs as usize, |b| {
-                delete_entry(b, &fmt, l.offset)
-                    .and_then(|()| {
-                        if fmt.csum {
-                            set_leaf_csum(b, seed)
-                        } else {
-                            Ok(())
-                        }
-                    })
-                    .map_err(|e| bad(lblk, e))
+        if kind == BlockKind::Leaf {
+            let copy = dev.copy()?;
+            let found = locate(&copy, &fmt, name).map_err(|e| {
+                fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+                errno(e)
             })?;
-            return access.dirty();
+            if let Some(l) = found {
+                return Ok(Some((lblk, dev, l)));
+            }
         }
         lblk += 1;
     }
-    Err(code::ENOENT)
+    Ok(None)
+}
+
+/// Changes leaf block `lblk` (buffer `dev`) of directory `dir` inside `h`
+/// through `f`, and refreshes its checksum.
+fn edit_block(
+    h: &Handle<'_>,
+    dir: &INode,
+    lblk: u64,
+    dev: &DevBlock,
+    f: impl FnOnce(&mut [u8], &DirFormat) -> crate::disk::Result<()>,
+) -> Result {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let seed = dir.read().csum_seed;
+    let mut access = h.write_access(dev.buffer())?;
+    access.modify(0, fi.block_size() as usize, |b| {
+        f(b, &fmt)
+            .and_then(|()| {
+                if fmt.csum {
+                    set_leaf_csum(b, seed)
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| {
+                fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+                errno(e)
+            })
+    })?;
+    access.dirty()
+}
+
+/// Checks that entry `l` of `dir` names `ino` (what the VFS's dentry
+/// says): a mismatch is corruption.
+fn check_names(dir: &INode, l: &Located, ino: u32) -> Result {
+    if l.ino != ino {
+        fs_err!(
+            dir.sb(),
+            "directory inode #{}: entry names inode #{}, expected #{}",
+            dir.ino(),
+            l.ino,
+            ino
+        );
+        return Err(efscorrupted());
+    }
+    Ok(())
+}
+
+/// Removes entry `name`, which must name `ino`, from directory `dir`
+/// inside `h` (a removal keeps an index valid: index blocks are left as
+/// they are). ENOENT if not found.
+fn remove_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32) -> Result {
+    let (lblk, dev, l) = find_entry(dir, name)?.ok_or(code::ENOENT)?;
+    check_names(dir, &l, ino)?;
+    edit_block(h, dir, lblk, &dev, |b, fmt| delete_entry(b, fmt, l.offset))
+}
+
+/// Points entry `name` of `dir`, which names `old_ino`, at `ino` of type
+/// `ft` inside `h` (ext4's `ext4_setent`).
+fn set_link(h: &Handle<'_>, dir: &INode, name: &[u8], old_ino: u32, ino: u32, ft: u8) -> Result {
+    let (lblk, dev, l) = find_entry(dir, name)?.ok_or(code::ENOENT)?;
+    check_names(dir, &l, old_ino)?;
+    edit_block(h, dir, lblk, &dev, |b, fmt| {
+        set_entry_inode(b, fmt, name, ino, ft).map(|_| ())
+    })
+}
+
+/// Points directory `dir`'s ".." at `parent` inside `h` (a directory that
+/// moved to another parent; made linear first if it was indexed).
+fn set_parent(h: &Handle<'_>, dir: &INode, parent: u32) -> Result {
+    let dev = match block_in_place(dir, 0)? {
+        InPlace::Block(dev, BlockKind::Leaf) => dev,
+        _ => {
+            fs_err!(dir.sb(), "directory inode #{}: no first block", dir.ino());
+            return Err(efscorrupted());
+        }
+    };
+    let ino = dir.ino() as u32;
+    edit_block(h, dir, 0, &dev, |b, fmt| set_dotdot(b, fmt, ino, parent))
 }
 
 /// Turns an indexed directory into a plain one in a handle of its own
@@ -702,4 +760,160 @@ pub(crate) fn read_link(inode: &INode) -> Result<KVec<u8>> {
         return Err(efscorrupted());
     }
     Ok(v)
+}
+
+/// `rename` (ext4's `ext4_rename` and `ext4_cross_rename`): moves entry
+/// `old_name` of `old_dir` (naming `inode`) to `new_name` in `new_dir`,
+/// replacing `target` if there is one (its link dropped; a directory must
+/// be empty), or with [`RenameMode::Exchange`] swaps the two entries. A
+/// directory that changes parent gets its ".." rewritten and the parents'
+/// link counts follow. `RENAME_WHITEOUT` is refused (EINVAL): rext4 makes
+/// no whiteouts.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rename(
+    old_dir: &INode,
+    old_name: &[u8],
+    inode: &INode,
+    new_dir: &INode,
+    new_name: &[u8],
+    target: Option<&INode>,
+    mode: RenameMode,
+) -> Result {
+    check_name(new_name)?;
+    if mode == RenameMode::Whiteout {
+        return Err(code::EINVAL);
+    }
+    let sb = old_dir.sb();
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let is_dir = inode.read().is_dir;
+    let moves_dir = is_dir && old_dir.ino() != new_dir.ino();
+    if mode == RenameMode::Exchange {
+        let target = target.ok_or(code::ENOENT)?;
+        return exchange(old_dir, old_name, inode, new_dir, new_name, target);
+    }
+    if let Some(t) = target {
+        if t.read().is_dir && !is_empty(t)? {
+            return Err(enotempty());
+        }
+    } else if moves_dir && dir_full(new_dir) {
+        return Err(code::EMLINK);
+    }
+    make_linear(new_dir)?;
+    if moves_dir {
+        make_linear(inode)?;
+    }
+    let mode_bits = inode.attrs().mode;
+    let h = start(sb, CREATE_CREDITS + UNLINK_CREDITS)?;
+    let r = (|| {
+        match target {
+            Some(t) => {
+                let t_ino = u32::try_from(t.ino()).map_err(|_| code::EINVAL)?;
+                set_link(&h, new_dir, new_name, t_ino, ino, file_type(mode_bits))?;
+            }
+            None => add_link(&h, new_dir, new_name, ino, file_type(mode_bits))?,
+        }
+        remove_link(&h, old_dir, old_name, ino)?;
+        inode.touch(false);
+        write_inode(&h, inode)?;
+        if let Some(t) = target {
+            if t.read().is_dir {
+                t.clear_nlink();
+                t.set_size(0);
+            } else {
+                t.drop_nlink();
+            }
+            if t.nlink() == 0 {
+                orphan::add(&h, t)?;
+            }
+            t.touch(false);
+            write_inode(&h, t)?;
+        }
+        if is_dir {
+            if moves_dir {
+                set_parent(&h, inode, new_dir.ino() as u32)?;
+            }
+            // The moved directory's ".." leaves the old parent; the new
+            // parent gains it unless it replaces a directory there.
+            dec_dir_count(old_dir);
+            if target.is_none() {
+                inc_dir_count(new_dir);
+            }
+        }
+        old_dir.touch(true);
+        write_inode(&h, old_dir)?;
+        if new_dir.ino() != old_dir.ino() {
+            new_dir.touch(true);
+            write_inode(&h, new_dir)?;
+        }
+        Ok(())
+    })();
+    finish(h, r)
+}
+
+/// `RENAME_EXCHANGE`: the two entries swap inodes; directories that
+/// change parent get their ".." rewritten, and when a directory and a
+/// non-directory swap between two parents, the parents' link counts
+/// follow.
+fn exchange(
+    old_dir: &INode,
+    old_name: &[u8],
+    inode: &INode,
+    new_dir: &INode,
+    new_name: &[u8],
+    target: &INode,
+) -> Result {
+    let sb = old_dir.sb();
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let t_ino = u32::try_from(target.ino()).map_err(|_| code::EINVAL)?;
+    let (old_is_dir, new_is_dir) = (inode.read().is_dir, target.read().is_dir);
+    let cross = old_dir.ino() != new_dir.ino();
+    if cross {
+        if old_is_dir && !new_is_dir && dir_full(new_dir) {
+            return Err(code::EMLINK);
+        }
+        if new_is_dir && !old_is_dir && dir_full(old_dir) {
+            return Err(code::EMLINK);
+        }
+        if old_is_dir {
+            make_linear(inode)?;
+        }
+        if new_is_dir {
+            make_linear(target)?;
+        }
+    }
+    let (old_mode, new_mode) = (inode.attrs().mode, target.attrs().mode);
+    let h = start(sb, 2 * UNLINK_CREDITS + 4)?;
+    let r = (|| {
+        set_link(&h, new_dir, new_name, t_ino, ino, file_type(old_mode))?;
+        set_link(&h, old_dir, old_name, ino, t_ino, file_type(new_mode))?;
+        if cross {
+            if old_is_dir {
+                set_parent(&h, inode, new_dir.ino() as u32)?;
+            }
+            if new_is_dir {
+                set_parent(&h, target, old_dir.ino() as u32)?;
+            }
+            if old_is_dir != new_is_dir {
+                let (from, to) = if old_is_dir {
+                    (old_dir, new_dir)
+                } else {
+                    (new_dir, old_dir)
+                };
+                dec_dir_count(from);
+                inc_dir_count(to);
+            }
+        }
+        for i in [inode, target] {
+            i.touch(false);
+            write_inode(&h, i)?;
+        }
+        old_dir.touch(true);
+        write_inode(&h, old_dir)?;
+        if cross {
+            new_dir.touch(true);
+            write_inode(&h, new_dir)?;
+        }
+        Ok(())
+    })();
+    finish(h, r)
 }

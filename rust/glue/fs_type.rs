@@ -136,6 +136,23 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Renames entry `old_name` of `old_dir` (inode `inode`) to
+    /// `new_name` in `new_dir`, where `target` is the inode the new name
+    /// has now, if any. The VFS checked permissions, that a directory
+    /// does not move into itself, and file-type compatibility.
+    #[allow(clippy::too_many_arguments)]
+    fn rename(
+        _old_dir: &INode<Self>,
+        _old_name: &[u8],
+        _inode: &INode<Self>,
+        _new_dir: &INode<Self>,
+        _new_name: &[u8],
+        _target: Option<&INode<Self>>,
+        _mode: super::inode::RenameMode,
+    ) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// The inode's last link and last reference are gone: free it on disk
     /// (from `evict_inode`, after its page cache was dropped). Errors are
     /// the filesystem's to report.

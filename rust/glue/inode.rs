@@ -762,6 +762,11 @@ impl<T: FileSystem> Tables<T> {
             None
         },
         rmdir: if T::HAS_RMDIR { Some(rmdir::<T>) } else { None },
+        rename: if T::HAS_RENAME {
+            Some(rename::<T>)
+        } else {
+            None
+        },
         getattr: Some(getattr::<T>),
         setattr: Self::SETATTR,
         fiemap: Self::FIEMAP,
@@ -1118,5 +1123,70 @@ unsafe extern "C" fn get_link<T: FileSystem>(
             p.cast()
         }
         Err(e) => dentry::err_ptr(e),
+    }
+}
+
+/// What a rename asks for besides moving the entry (`RENAME_*` flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RenameMode {
+    /// Move, replacing an existing target (or refusing to, with
+    /// `RENAME_NOREPLACE`, which the VFS checked already).
+    Move,
+    /// Swap the two entries (`RENAME_EXCHANGE`; both exist).
+    Exchange,
+    /// Move and leave a whiteout behind (`RENAME_WHITEOUT`).
+    Whiteout,
+}
+
+/// `inode_operations.rename`: flags other than NOREPLACE, EXCHANGE and
+/// WHITEOUT are EINVAL.
+///
+/// # Safety
+///
+/// Called by the VFS (`vfs_rename`) with both directories of `T` locked,
+/// the old dentry positive, the new one positive or negative, and their
+/// inodes locked.
+unsafe extern "C" fn rename<T: FileSystem>(
+    _idmap: *mut sys::mnt_idmap,
+    old_dir: *mut sys::inode,
+    old: *mut sys::dentry,
+    new_dir: *mut sys::inode,
+    new: *mut sys::dentry,
+    flags: c_uint,
+) -> c_int {
+    let known =
+        sys::REXT4_RENAME_NOREPLACE | sys::REXT4_RENAME_EXCHANGE | sys::REXT4_RENAME_WHITEOUT;
+    if flags & !known != 0 {
+        return code::EINVAL.to_errno();
+    }
+    let mode = if flags & sys::REXT4_RENAME_EXCHANGE != 0 {
+        RenameMode::Exchange
+    } else if flags & sys::REXT4_RENAME_WHITEOUT != 0 {
+        RenameMode::Whiteout
+    } else {
+        RenameMode::Move
+    };
+    // SAFETY: per the contract: live, locked inodes of `T` and dentries
+    // whose names are stable during the call.
+    let r = unsafe {
+        let target = (*new).d_inode;
+        let target = if target.is_null() {
+            None
+        } else {
+            Some(INode::<T>::from_raw(target))
+        };
+        T::rename(
+            INode::<T>::from_raw(old_dir),
+            dentry_name(old),
+            INode::<T>::from_raw((*old).d_inode),
+            INode::<T>::from_raw(new_dir),
+            dentry_name(new),
+            target,
+            mode,
+        )
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
