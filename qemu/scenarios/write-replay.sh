@@ -36,7 +36,7 @@ for set in "1k vda vdb" "4k vdc vdd"; do
         "dumpe2fs -h /dev/$a 2>/dev/null | grep -q '^First orphan inode'"
     mark_dmesg
     check "$L: rext4: read-write mount" mount -w -t rext4 -o data=journal /dev/$a /mnt/a
-    dmesg_has "$L: rext4: orphans deleted" "rext4 \\($a\\): 2 orphan inodes deleted"
+    dmesg_has "$L: rext4: orphans deleted" "rext4 \\($a\\): 2 orphan inodes deleted, 0 truncates cleaned up"
     check "$L: rext4: umount after the cleanup" umount /mnt/a
     check "$L: rext4: e2fsck -fn clean after replay" e2fsck -fn /dev/$a
     check "$L: ext4: e2fsck -fn clean after replay" e2fsck -fn /dev/$b

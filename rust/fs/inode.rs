@@ -32,6 +32,8 @@ pub(crate) struct InodeData {
     pub(crate) csum_seed: u32,
     /// Whether the inode is a directory.
     pub(crate) is_dir: bool,
+    /// Whether the inode is a regular file.
+    is_reg: bool,
     /// `i_file_acl`: the extended attribute block, 0 for none; checked
     /// when the inode was read (inside the data blocks, outside the system
     /// zone), and what getxattr/listxattr use, as ext4 keeps it in
@@ -51,6 +53,7 @@ impl Default for InodeData {
             flags: 0,
             csum_seed: 0,
             is_dir: false,
+            is_reg: false,
             file_acl: 0,
             crtime: None,
             data_tid: None,
@@ -59,6 +62,11 @@ impl Default for InodeData {
 }
 
 impl InodeData {
+    /// Whether the inode is a regular file (with an extent tree).
+    pub(crate) fn is_reg(&self) -> bool {
+        self.is_reg
+    }
+
     /// Whether the directory has an htree index.
     pub(crate) fn is_indexed(&self) -> bool {
         self.flags & flags::INDEX != 0
@@ -367,6 +375,7 @@ pub(crate) fn params<'a>(
             flags: raw.flags,
             csum_seed: raw.csum_seed,
             is_dir: raw.is_dir(),
+            is_reg: raw.is_reg(),
             file_acl: raw.file_acl,
             crtime: raw.crtime.map(time),
             data_tid: None,

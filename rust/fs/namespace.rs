@@ -84,6 +84,11 @@ fn start(sb: &Sb, credits: u32) -> Result<Handle<'_>> {
     start_revoking(sb, credits, 0)
 }
 
+/// [`start`] for the orphan list's cleanup.
+pub(crate) fn start_handle(sb: &Sb, credits: u32) -> Result<Handle<'_>> {
+    start(sb, credits)
+}
+
 /// [`start`] of a handle that may revoke up to `revokes` freed blocks.
 fn start_revoking(sb: &Sb, credits: u32, revokes: u32) -> Result<Handle<'_>> {
     let h = journal(sb)?.start_revoking(credits, revokes)?;

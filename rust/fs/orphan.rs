@@ -12,10 +12,9 @@
 //! the link of the one before it, which is on the list too and so in
 //! memory (open, or being freed).
 //!
-//! A read-write mount frees what the chain holds before anything else
-//! ([`cleanup`], ext4's `ext4_orphan_cleanup`): every inode on it has no
-//! link left (rext4 does not truncate through the list yet, and a mount
-//! that finds a truncation to finish refuses to go read-write).
+//! A truncation puts the file on the list too, until its blocks past the
+//! new size are freed. A read-write mount finishes what the chain holds
+//! before anything else ([`cleanup`], ext4's `ext4_orphan_cleanup`).
 //!
 //! Lock order: handle start → the orphan list's mutex → inode data lock
 //! and buffer locks (inside `journal::write_inode`).
@@ -80,13 +79,13 @@ pub(crate) fn del(h: &Handle<'_>, inode: &INode) -> Result {
     Ok(())
 }
 
-/// Frees every inode on the orphan list of a mount going read-write
-/// (after a crash, or an ext4 that did not get to it). First reads the
-/// whole chain: an inode on it that still has links (a truncation
-/// interrupted by the crash, which rext4 cannot finish yet) or a chain
-/// that is corrupt refuses the read-write mount (EROFS / EFSCORRUPTED)
-/// before anything is written. Then each inode is evicted, which frees it
-/// and takes it off the list.
+/// Processes the orphan list of a mount going read-write (after a crash,
+/// or an ext4 that did not get to it), as ext4's `ext4_orphan_cleanup`:
+/// an inode with no link left is freed (evicted at once); a regular file
+/// that still has links was being truncated, and its blocks past its size
+/// are freed (`truncate::finish_truncate`); any other inode is just taken
+/// off the list. The whole chain is read first: a corrupt chain refuses
+/// the read-write mount (EFSCORRUPTED) before anything is written.
 pub(crate) fn cleanup(sb: &Sb) -> Result {
     let fi = sb.data();
     let d = &fi.sb;
@@ -104,16 +103,7 @@ pub(crate) fn cleanup(sb: &Sb) -> Result {
             .ok()
             .and_then(|(g, _)| fi.group(g));
         let raw = read_raw_at(sb, d, gd.map(|g| g.inode_table), ino)?;
-        if raw.links_count != 0 {
-            sb_err!(
-                sb,
-                "orphan list: inode #{} still has links (an interrupted truncation), which rext4 \
-                 cannot finish yet; mount it read-only, or once with ext4 or e2fsck",
-                ino
-            );
-            return Err(code::EROFS);
-        }
-        chain.push(ino, GFP_KERNEL)?;
+        chain.push((ino, raw.links_count != 0), GFP_KERNEL)?;
         ino = raw.dtime;
     }
     if chain.is_empty() {
@@ -121,19 +111,37 @@ pub(crate) fn cleanup(sb: &Sb) -> Result {
     }
     {
         let mut list = fi.orphans.lock();
-        for &ino in chain.iter().rev() {
+        for &(ino, _) in chain.iter().rev() {
             list.push(ino, GFP_KERNEL)?;
         }
     }
-    for &ino in chain.iter() {
-        // The last reference goes at once: evicted and freed.
-        drop(iget_orphan(sb, ino)?);
+    let (mut deleted, mut truncated) = (0, 0);
+    for &(ino, linked) in chain.iter() {
+        let inode = iget_orphan(sb, ino)?;
+        if !linked {
+            // The last reference goes at once: evicted and freed.
+            drop(inode);
+            deleted += 1;
+        } else if inode.read().is_reg() {
+            super::truncate::finish_truncate(&inode)?;
+            truncated += 1;
+        } else {
+            let h = super::namespace::start_handle(sb, 8)?;
+            let r = del(&h, &inode);
+            let s = h.stop();
+            r.and(s)?;
+        }
     }
     if !fi.orphans.lock().is_empty() {
         sb_err!(sb, "orphan list: inodes left after the cleanup");
         return Err(efscorrupted());
     }
-    sb_info!(sb, "{} orphan inodes deleted", chain.len());
+    sb_info!(
+        sb,
+        "{} orphan inodes deleted, {} truncates cleaned up",
+        deleted,
+        truncated
+    );
     Ok(())
 }
 
