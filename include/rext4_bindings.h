@@ -192,7 +192,12 @@ int rext4_write_and_wait(struct inode *inode);
 bool rext4_has_pages(struct inode *inode);
 u32 rext4_handle_tid(handle_t *handle);
 void rext4_invalidate_unlock(struct inode *inode);
-void rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
-			   const struct inode *dir, umode_t mode);
+int rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
+			  struct inode *dir, umode_t mode);
+struct buffer_head *rext4_sb_find_get_block(struct super_block *sb, sector_t block);
+void rext4_journal_set_commit_callback(journal_t *journal,
+				       void (*cb)(journal_t *, transaction_t *));
+u32 rext4_transaction_tid(transaction_t *transaction);
+void *rext4_journal_private(journal_t *journal);
 
 #endif /* REXT4_BINDINGS_H */

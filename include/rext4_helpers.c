@@ -403,12 +403,54 @@ bool rext4_is_bad_inode(struct inode *inode)
 	return is_bad_inode(inode);
 }
 
-/* The current task's idmapped owner for a new inode of `dir`. */
-void rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
-			   const struct inode *dir, umode_t mode)
+/*
+ * The owner, group and mode of a new inode of `dir` (inode_init_owner),
+ * then the mode as POSIX ACLs make it (posix_acl_create: the caller's
+ * umask when `dir` has no default ACL; the VFS leaves it to filesystems
+ * with ACLs), and its times now. -EOPNOTSUPP when `dir` has a default ACL
+ * the new inode would inherit (rext4 cannot write ACLs yet).
+ */
+int rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
+			  struct inode *dir, umode_t mode)
 {
+	struct posix_acl *default_acl, *acl;
+	int err;
+
 	inode_init_owner(idmap, inode, dir, mode);
+	err = posix_acl_create(dir, &inode->i_mode, &default_acl, &acl);
+	if (err)
+		return err;
+	if (default_acl || acl) {
+		posix_acl_release(default_acl);
+		posix_acl_release(acl);
+		return -EOPNOTSUPP;
+	}
 	simple_inode_init_ts(inode);
+	return 0;
+}
+
+/* The buffer of `block` if the block device's cache has it, else NULL. */
+struct buffer_head *rext4_sb_find_get_block(struct super_block *sb, sector_t block)
+{
+	return sb_find_get_block(sb, block);
+}
+
+/* Sets the journal's commit callback. */
+void rext4_journal_set_commit_callback(journal_t *journal,
+				       void (*cb)(journal_t *, transaction_t *))
+{
+	journal->j_commit_callback = cb;
+}
+
+/* The id and the journal's private pointer of a committed transaction. */
+u32 rext4_transaction_tid(transaction_t *transaction)
+{
+	return transaction->t_tid;
+}
+
+void *rext4_journal_private(journal_t *journal)
+{
+	return journal->j_private;
 }
 
 /* A symlink target in kmalloc'd memory, freed once the VFS is done with it. */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#![recursion_limit = "256"]
+
 //! rext4: the ext4 on-disk format in Rust, journalled through jbd2.
 //!
 //! The crate is layered so that `unsafe` stays at the bottom:

@@ -18,10 +18,24 @@
 //! allocated from. A bitmap read from the device has its checksum checked
 //! once per read (the buffer's verified bit).
 //!
+//! # Freed blocks
+//!
+//! A block freed inside a transaction is not handed out again until that
+//! transaction has committed (ext4's busy extents): until then the
+//! committing transaction may still hold its buffer as metadata (jbd2
+//! refuses a new block whose buffer belongs to the committing transaction,
+//! and aborts the journal), and a crash would bring the freeing back
+//! undone while the block had a new owner. Freed ranges are recorded with
+//! the freeing transaction's id ([`Busy`]); the allocator treats them as
+//! in use; the journal's commit callback drops them
+//! ([`transaction_committed`]). A freed block's buffer is also forgotten
+//! by the journal and a revoke record written (`Handle::forget_block`).
+//!
 //! # Lock order
 //!
-//! handle start → `alloc_lock` → a group's spinlock (held only to copy
-//! or replace its descriptor) → buffer locks (inside `WriteAccess::modify`).
+//! handle start → `alloc_lock` → `busy` (held briefly; also taken alone by
+//! the commit thread) → a group's spinlock (held only to copy or replace
+//! its descriptor) → buffer locks (inside `WriteAccess::modify`).
 
 use super::errors::errno;
 use super::extents::DevBlock;
@@ -42,6 +56,57 @@ use crate::glue::errno::efscorrupted;
 use crate::glue::jbd2::Handle;
 use kernel::error::code;
 use kernel::prelude::*;
+
+/// Blocks freed by transaction `tid`, not to be reused before it commits.
+#[derive(Clone, Copy)]
+pub(crate) struct Busy {
+    tid: u32,
+    start: u64,
+    len: u32,
+}
+
+/// Whether transaction id `a` comes at or after `b` (ids wrap around, as
+/// jbd2's `tid_geq`).
+fn tid_geq(a: u32, b: u32) -> bool {
+    a.wrapping_sub(b) as i32 >= 0
+}
+
+/// The journal committed transaction `tid`: blocks it freed may be
+/// allocated again.
+pub(crate) fn transaction_committed(fi: &FsInfo, tid: u32) {
+    let mut busy = fi.busy.lock();
+    if busy.iter().all(|b| !tid_geq(tid, b.tid)) {
+        return;
+    }
+    // Rebuilt without the committed ones (a vector shorter than before:
+    // the allocation cannot fail for lack of room... it may fail for lack
+    // of memory, and then the list is kept whole until the next commit).
+    let Ok(mut rest) = KVec::with_capacity(busy.len(), GFP_KERNEL) else {
+        return;
+    };
+    for b in busy.iter() {
+        if !tid_geq(tid, b.tid) {
+            // Capacity reserved above.
+            let _ = rest.push(*b, GFP_KERNEL);
+        }
+    }
+    *busy = rest;
+}
+
+/// Marks in `bits` (group `g`'s bitmap copy, `nbits` bits) the blocks
+/// freed by transactions not committed yet, so the search skips them.
+fn mark_busy(fi: &FsInfo, geo: &Geometry, g: u32, bits: &mut [u8], nbits: u32) {
+    let first = geo.group_first_block(g);
+    let end = first + u64::from(nbits);
+    for b in fi.busy.lock().iter() {
+        let s = b.start.max(first);
+        let e = (b.start + u64::from(b.len)).min(end);
+        if s < e {
+            // Free in the bitmap (freed), so the range can be set.
+            let _ = set_range(bits, nbits, (s - first) as u32, (e - s) as u32);
+        }
+    }
+}
 
 /// Which of a group's two bitmaps.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -278,8 +343,9 @@ pub(crate) fn alloc_blocks(sb: &Sb, h: &Handle<'_>, goal: u64, want: u32) -> Res
         let scan = BlockGroupScan::new(&geo, goal, min_free, |g| stats(fi, g));
         for cand in scan {
             let g = cand.group;
-            let (_, bits) = read_bitmap(sb, g, Bitmap::Block)?;
+            let (_, mut bits) = read_bitmap(sb, g, Bitmap::Block)?;
             let nbits = blocks_in_group(d, g).map_err(errno)?;
+            mark_busy(fi, &geo, g, &mut bits, nbits);
             let first = geo.group_first_block(g);
             let goal_bit = goal
                 .checked_sub(first)
@@ -328,8 +394,8 @@ pub(crate) fn alloc_blocks(sb: &Sb, h: &Handle<'_>, goal: u64, want: u32) -> Res
 
 /// Frees blocks `pblk..pblk + len` inside handle `h`: cleared in their
 /// group's bitmap (a block already free is corruption, reported), counted
-/// free, and revoked in the journal (data=journal journals every block,
-/// as ext4 revokes on free in that mode). The range must lie inside one
+/// free, kept from reuse until the transaction commits, and forgotten by
+/// the journal (see the module docs). The range must lie inside one
 /// group and outside the system zone.
 pub(crate) fn free_blocks(sb: &Sb, h: &Handle<'_>, pblk: u64, len: u32) -> Result {
     let fi = sb.data();
@@ -371,8 +437,19 @@ pub(crate) fn free_blocks(sb: &Sb, h: &Handle<'_>, pblk: u64, len: u32) -> Resul
         set_block_bitmap_csum(d, desc, &written)
     })?;
     fi.free_blocks.add(i64::from(len));
+    {
+        let mut busy = fi.busy.lock();
+        busy.push(
+            Busy {
+                tid: h.tid(),
+                start: pblk,
+                len,
+            },
+            GFP_KERNEL,
+        )?;
+    }
     for b in pblk..pblk + u64::from(len) {
-        h.revoke(b)?;
+        h.forget_block(sb, b)?;
     }
     Ok(())
 }

@@ -186,6 +186,10 @@ impl FileSystem for Rext4 {
         file::data_written(h, inode)
     }
 
+    fn transaction_committed(sb: &Sb, tid: u32) {
+        balloc::transaction_committed(sb.data(), tid)
+    }
+
     fn before_evict(inode: &INode) {
         file::before_evict(inode)
     }

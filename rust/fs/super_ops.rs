@@ -86,6 +86,10 @@ pub(crate) struct FsInfo {
     /// The orphan list in memory (see `orphan.rs`).
     #[pin]
     pub(crate) orphans: Mutex<KVec<u32>>,
+    /// Blocks freed by transactions not committed yet, which the
+    /// allocator must not hand out (see `balloc.rs`).
+    #[pin]
+    pub(crate) busy: Mutex<KVec<super::balloc::Busy>>,
     /// The orphan list on disk was not processed (a read-only mount):
     /// a remount read-write is refused, as ext4 refuses it.
     orphans_pending: AtomicBool,
@@ -349,6 +353,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
             groups,
             alloc_lock <- new_mutex!((), "rext4_alloc"),
             orphans <- new_mutex!(KVec::new(), "rext4_orphans"),
+            busy <- new_mutex!(KVec::new(), "rext4_busy"),
             orphans_pending: AtomicBool::new(orphans_pending),
             free_blocks <- PercpuCounter::new(free_blocks),
             free_inodes <- PercpuCounter::new(free_inodes),
@@ -617,6 +622,7 @@ fn load_journal(
     set_journal_csum(&journal, d, opts).inspect_err(|_| {
         sb_err!(sb, "failed to set journal checksum feature set");
     })?;
+    journal.set_commit_callback::<Rext4>();
     Ok(Some(journal))
 }
 

@@ -153,6 +153,13 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// The journal committed transaction `tid` (from jbd2's commit
+    /// thread, once per transaction; see [`Journal::set_commit_callback`](
+    /// super::jbd2::Journal::set_commit_callback)).
+    fn transaction_committed(_sb: &SuperBlock<Self>, _tid: u32) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// An inode that keeps its links is about to be evicted (its page
     /// cache is dropped next): the filesystem makes what the page cache
     /// holds durable first where dropping it would lose it.

@@ -546,17 +546,25 @@ impl<T: FileSystem> INode<T> {
     /// gives a new inode in this directory (`inode_init_owner`: the
     /// caller's ids through the mount's mapping, the directory's group and
     /// set-group-ID bit where it has one, the set-group-ID bit of a file
-    /// dropped when the caller may not keep it), and its times now.
+    /// dropped when the caller may not keep it), the caller's umask
+    /// applied (`posix_acl_create`, with the directory's default ACL if
+    /// it has one), and its times now. EOPNOTSUPP when the directory has
+    /// a default ACL: the new inode would need ACLs written.
     pub(crate) fn new_draft(&self, spec: &NewSpec<'_>) -> Result<Draft<T>> {
         // SAFETY: live super_block of a live inode; `new_inode` allocates
         // through `alloc_inode` (an `INodeInfo<T>`) and returns it
         // referenced, unhashed and not yet visible to anyone.
         let p = unsafe { sys::new_inode((*self.as_ptr()).i_sb) };
         let p = NonNull::new(p).ok_or(code::ENOMEM)?;
+        let draft = Draft(p, PhantomData);
         // SAFETY: the new inode is ours alone; `dir` is a live directory
         // and `idmap` the mapping the VFS passed to this operation.
-        unsafe { sys::rext4_new_inode_owner(spec.idmap.0, p.as_ptr(), self.as_ptr(), spec.mode) };
-        Ok(Draft(p, PhantomData))
+        let r = unsafe {
+            sys::rext4_new_inode_owner(spec.idmap.0, p.as_ptr(), self.as_ptr(), spec.mode)
+        };
+        // On error the draft is dropped (iput).
+        kernel::error::to_result(r)?;
+        Ok(draft)
     }
 }
 

@@ -426,6 +426,46 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Has jbd2 call `T::transaction_committed` after each commit (from
+    /// its commit thread), with the transaction's id.
+    pub(crate) fn set_commit_callback<T: FileSystem>(&self) {
+        if T::HAS_TRANSACTION_COMMITTED {
+            // SAFETY: live journal (type invariant); set before any handle
+            // runs (the journal is loaded, nothing committed through it
+            // yet), so the field is not read concurrently.
+            unsafe {
+                sys::rext4_journal_set_commit_callback(self.raw(), Some(commit_callback::<T>))
+            }
+        }
+    }
+}
+
+/// `journal_t.j_commit_callback`: after a transaction committed.
+///
+/// # Safety
+///
+/// Called by jbd2's commit thread with a journal set up by
+/// [`Journal::init_inode`] for a super_block of `T` (`j_private`) and the
+/// committed transaction.
+unsafe extern "C" fn commit_callback<T: FileSystem>(
+    journal: *mut sys::journal_t,
+    transaction: *mut sys::transaction_t,
+) {
+    // SAFETY: per the contract; the super_block outlives its journal (the
+    // per-mount data owns the journal and destroys it, stopping this
+    // thread, before anything else of it goes).
+    let (sb, tid) = unsafe {
+        (
+            SuperBlock::<T, super::Mounted>::from_raw(sys::rext4_journal_private(journal).cast()),
+            sys::rext4_transaction_tid(transaction),
+        )
+    };
+    if sb.try_data().is_some() {
+        T::transaction_committed(sb, tid);
+    }
+}
+
 /// A running jbd2 handle: the metadata changes of one operation.
 ///
 /// INVARIANT: `raw` is a handle this task started on the journal `'j`
@@ -477,15 +517,18 @@ impl<'j> Handle<'j> {
         }
     }
 
-    /// Records in the transaction that block `block` was freed
-    /// (`jbd2_journal_revoke`): a replay of an older transaction will not
-    /// write its journalled copy over whatever the block holds next.
-    pub(crate) fn revoke(&self, block: u64) -> Result {
-        // SAFETY: live handle of this task (type invariant); with no buffer
-        // given, jbd2 looks the block's buffer up itself.
-        to_result(unsafe {
-            sys::jbd2_journal_revoke(self.raw.as_ptr(), block, core::ptr::null_mut())
-        })
+    /// Forgets block `block` as the transaction's or an earlier one's
+    /// metadata, since it was freed: its buffer in the block device's
+    /// cache (if any) is dropped from the journal's lists
+    /// (`jbd2_journal_revoke` with the buffer, which forgets it), and a
+    /// revoke record keeps a replay from writing older copies over it.
+    pub(crate) fn forget_block<T: FileSystem>(&self, sb: &SuperBlock<T>, block: u64) -> Result {
+        // SAFETY: live super_block with a block device; a lookup only.
+        let bh = unsafe { sys::rext4_sb_find_get_block(sb.as_ptr(), block) };
+        // SAFETY: live handle of this task (type invariant); jbd2 takes
+        // over the buffer reference found above (or looks for the buffer
+        // itself when there is none).
+        to_result(unsafe { sys::jbd2_journal_revoke(self.raw.as_ptr(), block, bh) })
     }
 
     /// The id of the transaction the handle belongs to.
