@@ -49,10 +49,13 @@ fsmount() { mount -w -t "$FS" -o $OPTS "$1" "$2"; }
 manifest() { sh /scenarios/manifest.sh "$1"; }
 # The manifest without its mtime column (the reference tree's times differ).
 manifest_nt() { manifest "$1" | cut -f1-7,9-; }
-# statfs of DIR after a sync: "BFREE FFREE".
+# statfs of DIR after a sync: "BFREE FFREE" ("-1 -1" if statfs fails: an
+# empty value would end the script at the next arithmetic expansion).
 counts() {
+    local c
     sync
-    rext4probe statfs "$1" | sed -n 's/.* bfree=\([0-9]*\) .* ffree=\([0-9]*\) .*/\1 \2/p'
+    c=$(rext4probe statfs "$1" | sed -n 's/.* bfree=\([0-9]*\) .* ffree=\([0-9]*\) .*/\1 \2/p')
+    echo "${c:--1 -1}"
 }
 # A name of N bytes starting with C: C then "_", digits and letters.
 name_of() {
@@ -161,6 +164,19 @@ blocks_of() { # the blocks (of B bytes) held by the distinct inodes under DIR
     find "$1" -exec stat -c '%i %b' {} + | sort -u | awk -v b="$2" '{ s += $2 } END { print s * 512 / b }'
 }
 inodes_of() { find "$1" -exec stat -c %i {} + | sort -u | wc -l; }
+# hold PATH: a background sleep holds PATH open as its stdin, its pid in
+# $held, once /proc shows it open (a failed `exec 3< PATH` would end the
+# script instead). release PID ends it.
+hold() {
+    sleep 600 < "$1" &
+    held=$!
+    local i=0
+    while [ $i -lt 100 ] && [ -e /proc/$held ] && [ "$(readlink /proc/$held/fd/0)" != "$1" ]; do
+        usleep 50000
+        i=$((i + 1))
+    done
+}
+release() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
 for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     set -- $img
@@ -182,14 +198,15 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
         # goes: b.bin stays readable through an open descriptor.
         set -- $(counts /mnt)
         tb0=$1 ti0=$2
-        bb=$(($(stat -c %b /mnt/sub/b.bin) * 512 / B))
+        bb=$(stat -c %b /mnt/sub/b.bin)
+        bb=$((${bb:-0} * 512 / B))
         sum=$(sha256sum < /mnt/sub/b.bin)
-        exec 3< /mnt/sub/b.bin
+        hold /mnt/sub/b.bin
         check "$L: unlink an open file ext4 wrote" rm /mnt/sub/b.bin
-        expect_eq "$L: open unlinked: nlink 0" "$(stat -L -c %h /proc/self/fd/3)" 0
-        expect_eq "$L: open unlinked: content still read" "$(sha256sum <&3)" "$sum"
+        expect_eq "$L: open unlinked: nlink 0" "$(stat -L -c %h /proc/$held/fd/0)" 0
+        expect_eq "$L: open unlinked: content still read" "$(sha256sum < /proc/$held/fd/0)" "$sum"
         expect_eq "$L: open unlinked: inode and blocks kept" "$(counts /mnt)" "$tb0 $ti0"
-        exec 3<&-
+        release $held
         expect_eq "$L: closed: its inode and blocks freed" "$(counts /mnt)" "$((tb0 + bb)) $((ti0 + 1))"
         rm /t/tree/sub/b.bin
         REF=1; ops_tree /t/tree; REF=0
@@ -270,15 +287,18 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     touch /mnt/ns/open1 && mkdir /mnt/ns/opendir
     set -- $(counts /mnt)
     nl_ns=$(nlink /mnt/ns)
-    exec 3< /mnt/ns/open1
-    exec 4< /mnt/ns/opendir
+    hold /mnt/ns/open1
+    h1=$held
+    hold /mnt/ns/opendir
+    h2=$held
     check "$L: unlink an open file" rm /mnt/ns/open1
     check "$L: rmdir an open directory" rmdir /mnt/ns/opendir
     check_fails "$L: unlinked names are gone" sh -c 'ls -d /mnt/ns/open1 || ls -d /mnt/ns/opendir'
     expect_eq "$L: parent nlink drops at rmdir" "$(nlink /mnt/ns)" $((nl_ns - 1))
-    expect_eq "$L: open unlinked file nlink 0" "$(stat -L -c %h /proc/self/fd/3)" 0
+    expect_eq "$L: open unlinked file nlink 0" "$(stat -L -c %h /proc/$h1/fd/0)" 0
     expect_eq "$L: open unlinked inodes kept" "$(counts /mnt)" "$1 $2"
-    exec 3<&- 4<&-
+    release $h1
+    release $h2
     expect_eq "$L: closed: both inodes and the directory block freed" "$(counts /mnt)" "$(($1 + 1)) $(($2 + 2))"
 
     # The reference: the same operations on tmpfs.
