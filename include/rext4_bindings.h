@@ -29,6 +29,7 @@
 #include <linux/percpu_counter.h>
 #include <linux/posix_acl.h>
 #include <linux/posix_acl_xattr.h>
+#include <linux/random.h>
 #include <linux/rwsem.h>
 #include <linux/printk.h>
 #include <linux/ratelimit.h>
@@ -75,6 +76,13 @@ const int REXT4_I_DIRTY_TIME = I_DIRTY_TIME;
 const unsigned int REXT4_ATTR_SIZE = ATTR_SIZE;
 const unsigned int REXT4_ATTR_MODE = ATTR_MODE;
 const unsigned int REXT4_ATTR_KILL_PRIV = ATTR_KILL_PRIV;
+const gfp_t REXT4_GFP_NOFS = GFP_NOFS;
+const unsigned int REXT4_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const unsigned int REXT4_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const unsigned int REXT4_RENAME_WHITEOUT = RENAME_WHITEOUT;
+const unsigned int REXT4_S_IFMT = S_IFMT;
+const unsigned int REXT4_S_IFDIR = S_IFDIR;
+const unsigned int REXT4_S_IFLNK = S_IFLNK;
 #endif
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
@@ -137,5 +145,14 @@ void rext4_buffer_clear_write_error(struct buffer_head *bh);
 void rext4_submit_bh_sync_write(struct buffer_head *bh, bool fua);
 void rext4_wait_on_buffer(struct buffer_head *bh);
 bool rext4_buffer_write_io_error(struct buffer_head *bh);
+struct buffer_head *rext4_journal_create_block(handle_t *handle, struct super_block *sb,
+					       sector_t block, int *err);
+u64 rext4_buffer_blocknr(struct buffer_head *bh);
+void rext4_inode_touch(struct inode *inode, bool mtime);
+void rext4_inode_set_blocks(struct inode *inode, blkcnt_t blocks);
+bool rext4_is_bad_inode(struct inode *inode);
+void rext4_set_link_free(struct delayed_call *done, void *target);
+void rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
+			   const struct inode *dir, umode_t mode);
 
 #endif /* REXT4_BINDINGS_H */

@@ -344,3 +344,75 @@ bool rext4_buffer_write_io_error(struct buffer_head *bh)
 {
 	return buffer_write_io_error(bh);
 }
+
+/*
+ * The buffer of a block the filesystem has just allocated, joined to the
+ * handle's transaction as a new block (jbd2_journal_get_create_access,
+ * which wants the buffer locked), then zero-filled and marked up to date
+ * under the same lock, as ext4 sets up a new directory or extent block:
+ * its old contents are never read. NULL with *err set on failure.
+ */
+struct buffer_head *rext4_journal_create_block(handle_t *handle, struct super_block *sb,
+					       sector_t block, int *err)
+{
+	struct buffer_head *bh = sb_getblk(sb, block);
+
+	if (!bh) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	lock_buffer(bh);
+	*err = jbd2_journal_get_create_access(handle, bh);
+	if (*err) {
+		unlock_buffer(bh);
+		brelse(bh);
+		return NULL;
+	}
+	memset(bh->b_data, 0, bh->b_size);
+	set_buffer_uptodate(bh);
+	unlock_buffer(bh);
+	return bh;
+}
+
+/* The block number of a buffer. */
+u64 rext4_buffer_blocknr(struct buffer_head *bh)
+{
+	return bh->b_blocknr;
+}
+
+/* A directory's or inode's change time (and modification time) set to now. */
+void rext4_inode_touch(struct inode *inode, bool mtime)
+{
+	struct timespec64 now = inode_set_ctime_current(inode);
+
+	if (mtime)
+		inode_set_mtime_to_ts(inode, now);
+}
+
+/* i_blocks (512-byte units) of an inode the caller has locked. */
+void rext4_inode_set_blocks(struct inode *inode, blkcnt_t blocks)
+{
+	spin_lock(&inode->i_lock);
+	inode->i_blocks = blocks;
+	spin_unlock(&inode->i_lock);
+}
+
+/* Whether an inode was marked bad. */
+bool rext4_is_bad_inode(struct inode *inode)
+{
+	return is_bad_inode(inode);
+}
+
+/* The current task's idmapped owner for a new inode of `dir`. */
+void rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
+			   const struct inode *dir, umode_t mode)
+{
+	inode_init_owner(idmap, inode, dir, mode);
+	simple_inode_init_ts(inode);
+}
+
+/* A symlink target in kmalloc'd memory, freed once the VFS is done with it. */
+void rext4_set_link_free(struct delayed_call *done, void *target)
+{
+	set_delayed_call(done, kfree_link, target);
+}

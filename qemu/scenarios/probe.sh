@@ -29,7 +29,7 @@ check "umount" umount /mnt
 # No -o ro: rext4 answers EROFS and mount(8) retries read-only.
 mark_dmesg
 check "mount without -o ro falls back to read-only" mount -t rext4 /dev/vda /mnt
-dmesg_has "read-write refusal message" "rext4 \(vda\): read-write mounts are not complete yet \(attribute changes only\); mount read-only"
+dmesg_has "read-write refusal message" "rext4 \(vda\): read-write mounts are not complete yet \(no file data writes\); mount read-only"
 check "fallback mount is read-only" grep -q '^/dev/vda /mnt rext4 ro,' /proc/mounts
 check "umount fallback mount" umount /mnt
 

@@ -160,6 +160,36 @@ pub fn init_root(root: &mut [u8; ROOT_SIZE]) -> Result<()> {
     Ok(())
 }
 
+/// Writes a tree of one extent into a root: logical block 0 mapped to
+/// the one block `pblk` (a new directory's or symlink's first block).
+pub fn root_with_extent(root: &mut [u8; ROOT_SIZE], pblk: u64) -> Result<()> {
+    if pblk >= PBLK_LIMIT {
+        return Err(Error::Corrupt {
+            what: "extent: physical block",
+            value: pblk,
+        });
+    }
+    init_root(root)?;
+    put_extent(
+        root,
+        0,
+        &Extent {
+            lblk: 0,
+            len: 1,
+            pblk,
+            unwritten: false,
+        },
+    )?;
+    put_header(
+        root,
+        Header {
+            entries: 1,
+            max: ROOT_MAX,
+            depth: 0,
+        },
+    )
+}
+
 fn entry_off(i: usize) -> Result<usize> {
     i.checked_mul(ENTRY)
         .and_then(|o| o.checked_add(HEADER))

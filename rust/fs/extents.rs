@@ -14,10 +14,13 @@
 use super::errors::errno;
 use super::INode;
 use crate::disk::bytes::Bytes;
-use crate::disk::extent::{self, BlockSource, Mapping};
+use crate::disk::extent::{self, BlockSource, Extent, Mapping};
+use crate::disk::extent_tree::{ExtentTree, NodeStore, TreeParams};
 use crate::disk::Error as DiskError;
 use crate::glue::buffer::BufferHead;
+use crate::glue::jbd2::Handle;
 use crate::glue::SuperBlock;
+use kernel::error::code;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
@@ -193,4 +196,215 @@ pub(crate) fn map(inode: &INode, lblk: u64) -> Result<Mapping> {
         fs_err!(sb, "inode #{}: logical block {}: {}", inode.ino(), lblk, e);
         errno(e)
     })
+}
+
+impl DevBlock {
+    /// The buffer, given back.
+    pub(crate) fn into_buffer(self) -> ARef<BufferHead> {
+        self.0
+    }
+}
+
+/// An inode's extent-tree blocks inside a jbd2 handle (the disk layer's
+/// [`NodeStore`]): nodes are read through the buffer cache, changed
+/// through write access and filed in the handle's transaction, allocated
+/// and freed through the block allocator (`balloc.rs`). The disk layer's
+/// errors carry no errno, so a kernel error met here (ENOSPC, an aborted
+/// journal) is kept in `err` and the tree sees an I/O error; the caller
+/// returns the kept one ([`JournalStore::error`]).
+pub(crate) struct JournalStore<'a, 'h, 'j> {
+    sb: &'a super::Sb,
+    h: &'h Handle<'j>,
+    err: Option<Error>,
+    /// Blocks the tree gained (nodes allocated minus nodes and data
+    /// blocks freed), for the inode's block count.
+    pub(crate) delta_blocks: i64,
+}
+
+impl<'a, 'h, 'j> JournalStore<'a, 'h, 'j> {
+    /// A store for trees of `sb` changed inside `h`.
+    pub(crate) fn new(sb: &'a super::Sb, h: &'h Handle<'j>) -> Self {
+        JournalStore {
+            sb,
+            h,
+            err: None,
+            delta_blocks: 0,
+        }
+    }
+
+    /// The error a failed tree operation returns: the kernel error kept
+    /// by the store, else the disk layer's (reported with `what`).
+    pub(crate) fn error(&mut self, ino: u64, e: DiskError) -> Error {
+        if let Some(k) = self.err.take() {
+            return k;
+        }
+        fs_err!(self.sb, "inode #{}: extent tree: {}", ino, e);
+        errno(e)
+    }
+
+    fn keep<T>(&mut self, pblk: u64, r: Result<T>) -> core::result::Result<T, DiskError> {
+        r.map_err(|e| {
+            self.err.get_or_insert(e);
+            DiskError::Io { block: pblk }
+        })
+    }
+}
+
+impl NodeStore for JournalStore<'_, '_, '_> {
+    type Node = DevBlock;
+
+    fn read<R>(
+        &mut self,
+        pblk: u64,
+        f: impl FnOnce(&DevBlock) -> core::result::Result<R, DiskError>,
+    ) -> core::result::Result<R, DiskError> {
+        let b = self.sb.bread(pblk);
+        let b = self.keep(pblk, b)?;
+        f(&DevBlock(b))
+    }
+
+    fn modify<R>(
+        &mut self,
+        pblk: u64,
+        f: impl FnOnce(&mut [u8]) -> core::result::Result<R, DiskError>,
+    ) -> core::result::Result<R, DiskError> {
+        let bs = self.sb.data().block_size() as usize;
+        let bh = self.sb.bread(pblk);
+        let bh = self.keep(pblk, bh)?;
+        let mut inner = None;
+        let h = self.h;
+        let r = h.write_access(&bh).and_then(|mut wa| {
+            let v = wa.modify(0, bs, |b| {
+                f(b).map_err(|e| {
+                    inner = Some(e);
+                    code::EINVAL
+                })
+            })?;
+            wa.dirty()?;
+            Ok(v)
+        });
+        if let Some(e) = inner {
+            return Err(e);
+        }
+        self.keep(pblk, r)
+    }
+
+    fn alloc_node(&mut self, goal: u64) -> core::result::Result<u64, DiskError> {
+        let r = super::balloc::alloc_blocks(self.sb, self.h, goal, 1).and_then(|(p, _)| {
+            // A fresh block: its old bytes are never read (the tree writes
+            // it whole), nor journalled.
+            let bh = self.h.create_block(self.sb, p)?;
+            bh.set_verified();
+            Ok(p)
+        });
+        let p = self.keep(goal, r)?;
+        self.delta_blocks += 1;
+        Ok(p)
+    }
+
+    fn free_node(&mut self, pblk: u64) -> core::result::Result<(), DiskError> {
+        let r = super::balloc::free_blocks(self.sb, self.h, pblk, 1);
+        self.keep(pblk, r)?;
+        self.delta_blocks -= 1;
+        Ok(())
+    }
+
+    fn free_data(&mut self, pblk: u64, len: u32) -> core::result::Result<(), DiskError> {
+        let r = super::balloc::free_blocks(self.sb, self.h, pblk, len);
+        self.keep(pblk, r)?;
+        self.delta_blocks -= i64::from(len);
+        Ok(())
+    }
+
+    fn is_verified(&mut self, pblk: u64) -> bool {
+        self.sb.bread(pblk).is_ok_and(|b| b.is_verified())
+    }
+
+    fn set_verified(&mut self, pblk: u64) {
+        if let Ok(b) = self.sb.bread(pblk) {
+            b.set_verified();
+        }
+    }
+}
+
+/// The tree parameters of `inode`'s extent tree.
+fn tree_params<'z>(fi: &'z super::super_ops::FsInfo, csum_seed: u32) -> TreeParams<'z> {
+    TreeParams {
+        block_size: fi.block_size(),
+        csum_seed: fi.sb.has_metadata_csum().then_some(csum_seed),
+        refs: fi.block_refs(),
+    }
+}
+
+/// Allocates one block for logical block `lblk` of `inode` (not mapped
+/// yet) near `inode_goal` or in line with its neighbouring extents, maps
+/// it in the inode's extent tree, and returns it; the inode's block count
+/// in memory grows by the blocks the tree gained. Under the inode's data
+/// lock (exclusive), inside `h`. The inode itself is not written.
+pub(crate) fn alloc_block(
+    h: &Handle<'_>,
+    inode: &INode,
+    lblk: u32,
+    inode_goal: u64,
+) -> Result<u64> {
+    let sb = inode.sb();
+    let fi = sb.data();
+    let geo = crate::disk::alloc::Geometry::from_superblock(&fi.sb);
+    let mut store = JournalStore::new(sb, h);
+    let mut data = inode.write();
+    let mut root = data.i_block;
+    let params = tree_params(fi, data.csum_seed);
+    let around = {
+        let mut tree = ExtentTree::new(&mut store, &mut root, params);
+        tree.around(lblk)
+    };
+    let around = around.map_err(|e| store.error(inode.ino(), e))?;
+    let goal = crate::disk::alloc::data_goal(&geo, &around, lblk, inode_goal);
+    let (pblk, _) = super::balloc::alloc_blocks(sb, h, goal, 1)?;
+    let r = {
+        let mut tree = ExtentTree::new(&mut store, &mut root, params);
+        tree.insert(Extent {
+            lblk,
+            len: 1,
+            pblk,
+            unwritten: false,
+        })
+    };
+    if let Err(e) = r {
+        let e = store.error(inode.ino(), e);
+        let _ = super::balloc::free_blocks(sb, h, pblk, 1);
+        return Err(e);
+    }
+    data.i_block = root;
+    drop(data);
+    let per = u64::from(fi.block_size() / 512);
+    let blocks = inode.attrs().blocks_512;
+    let gained = 1 + store.delta_blocks;
+    inode.set_blocks_512(blocks.saturating_add_signed(gained.saturating_mul(per as i64)));
+    Ok(pblk)
+}
+
+/// Unmaps and frees every block of `inode` (its last link went): data
+/// blocks and tree nodes, inside `h`, under the data lock. The extent
+/// root is left empty and the block count 0 in memory.
+pub(crate) fn free_all(h: &Handle<'_>, inode: &INode) -> Result {
+    let sb = inode.sb();
+    let fi = sb.data();
+    let mut store = JournalStore::new(sb, h);
+    let mut data = inode.write();
+    if data.flags & crate::disk::inode::flags::EXTENTS == 0 {
+        // A fast symlink or a device node: no blocks.
+        return Ok(());
+    }
+    let mut root = data.i_block;
+    let params = tree_params(fi, data.csum_seed);
+    let r = {
+        let mut tree = ExtentTree::new(&mut store, &mut root, params);
+        tree.remove(0, 1 << 32)
+    };
+    r.map_err(|e| store.error(inode.ino(), e))?;
+    data.i_block = root;
+    drop(data);
+    inode.set_blocks_512(0);
+    Ok(())
 }

@@ -204,6 +204,15 @@ const INODE_READAHEAD_BLOCKS: u64 = 32;
 
 /// Gets inode `ino`: from the inode cache, or read from disk.
 pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
+    iget_with(sb, ino, false)
+}
+
+/// [`iget`] of an inode on the orphan list, which has no link left.
+pub(crate) fn iget_orphan(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
+    iget_with(sb, ino, true)
+}
+
+fn iget_with(sb: &Sb, ino: u32, orphan: bool) -> Result<ARef<INode>> {
     let d = &sb.data().sb;
     // Reserved inodes (other than the root) are never reached by name.
     if ino == 0 || ino > d.inodes_count || (ino < d.first_ino && ino != ROOT_INO) {
@@ -224,7 +233,7 @@ pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
             let (bytes, raw) = read_located(sb, n.ino() as u32)?;
             check_xattr_places(sb, &bytes, &raw)?;
             let mut typ_buf = [0u8; 60];
-            let p = params(sb, &raw, &mut typ_buf)?;
+            let p = params(sb, &raw, &mut typ_buf, orphan)?;
             n.init(p)
         }
     }
@@ -232,10 +241,11 @@ pub(crate) fn iget(sb: &Sb, ino: u32) -> Result<ARef<INode>> {
 
 /// The VFS attributes, operations and rext4 data of an inode read from
 /// disk. `link` receives a fast symlink's target.
-fn params<'a>(
+pub(crate) fn params<'a>(
     sb: &Sb,
     raw: &DiskInode,
     link: &'a mut [u8; 60],
+    orphan: bool,
 ) -> Result<INodeParams<'a, InodeData>> {
     let ino = raw.ino;
     let fi = sb.data();
@@ -246,7 +256,7 @@ fn params<'a>(
     };
     // A deleted inode (as ext4: a link count of 0; no orphan recovery
     // here) named by a directory entry is corruption.
-    if raw.links_count == 0 {
+    if raw.links_count == 0 && !orphan {
         return Err(corrupt("deleted inode referenced (links count 0)"));
     }
     let unsupported = [

@@ -13,6 +13,12 @@
 //!   (extents.c);
 //! - `dir.rs`: directory blocks and readdir (dir.c);
 //! - `namei.rs`: lookup (namei.c);
+//! - `namespace.rs`: create, mkdir, mknod, symlink, link, unlink, rmdir,
+//!   and freeing deleted inodes (namei.c's writing half, `ext4_evict_inode`);
+//! - `balloc.rs`: group descriptors, bitmaps, block allocation (balloc.c,
+//!   mballoc.c);
+//! - `ialloc.rs`: inode allocation (ialloc.c);
+//! - `orphan.rs`: the orphan list (orphan.c);
 //! - `file.rs`: block mapping for the page cache, SEEK_DATA/SEEK_HOLE,
 //!   FIEMAP (file.c, inode.c's get_block, page-io);
 //! - `xattr.rs`: extended attributes, getxattr and listxattr (xattr.c);
@@ -25,13 +31,17 @@
 #[macro_use]
 pub(crate) mod errors;
 pub(crate) mod acl;
+pub(crate) mod balloc;
 pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;
+pub(crate) mod ialloc;
 pub(crate) mod inode;
 pub(crate) mod journal;
 pub(crate) mod namei;
+pub(crate) mod namespace;
 pub(crate) mod options;
+pub(crate) mod orphan;
 pub(crate) mod super_ops;
 pub(crate) mod xattr;
 
@@ -113,6 +123,46 @@ impl FileSystem for Rext4 {
 
     fn show_options(sb: &Sb, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         sb.data().opts.show(&sb.data().sb, f)
+    }
+
+    fn create_entry(
+        dir: &INode,
+        name: &[u8],
+        spec: &crate::glue::inode::NewSpec<'_>,
+    ) -> Result<ARef<INode>> {
+        namespace::create_entry(dir, name, spec)
+    }
+
+    fn link(inode: &INode, dir: &INode, name: &[u8]) -> Result {
+        namespace::link(inode, dir, name)
+    }
+
+    fn unlink(dir: &INode, name: &[u8], inode: &INode) -> Result {
+        namespace::unlink(dir, name, inode)
+    }
+
+    fn rmdir(dir: &INode, name: &[u8], inode: &INode) -> Result {
+        namespace::rmdir(dir, name, inode)
+    }
+
+    fn rename(
+        old_dir: &INode,
+        old_name: &[u8],
+        inode: &INode,
+        new_dir: &INode,
+        new_name: &[u8],
+        target: Option<&INode>,
+        mode: crate::glue::inode::RenameMode,
+    ) -> Result {
+        namespace::rename(old_dir, old_name, inode, new_dir, new_name, target, mode)
+    }
+
+    fn delete_inode(inode: &INode) {
+        namespace::delete_inode(inode)
+    }
+
+    fn read_link(inode: &INode) -> Result<KVec<u8>> {
+        namespace::read_link(inode)
     }
 
     fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {

@@ -54,10 +54,10 @@ use crate::glue::super_block::{StatFs, SuperParams};
 use crate::glue::{New, SuperBlock};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::error::code;
-use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::SpinLock;
+use kernel::sync::{Mutex, SpinLock};
 use kernel::types::ARef;
+use kernel::{new_mutex, new_spinlock};
 
 /// One block group's in-memory state.
 pub(crate) type Group = SpinLock<GroupDesc>;
@@ -76,18 +76,27 @@ pub(crate) struct FsInfo {
     /// marked for it, cleared before it is marked clean again).
     writable: AtomicBool,
     /// The group-descriptor blocks, referenced for the mount's life.
-    _gd_bhs: KVVec<ARef<BufferHead>>,
+    pub(crate) gd_bhs: KVVec<ARef<BufferHead>>,
     /// Every group's descriptor, validated at mount, under its lock.
-    groups: KVVec<Pin<KBox<Group>>>,
+    pub(crate) groups: KVVec<Pin<KBox<Group>>>,
+    /// Serialises changes to bitmaps and group descriptors (see
+    /// `balloc.rs`).
+    #[pin]
+    pub(crate) alloc_lock: Mutex<()>,
+    /// The orphan list in memory (see `orphan.rs`).
+    #[pin]
+    pub(crate) orphans: Mutex<KVec<u32>>,
+    /// The orphan list on disk was not processed (a read-only mount):
+    /// a remount read-write is refused, as ext4 refuses it.
+    orphans_pending: AtomicBool,
     /// Free blocks, summed over the groups at mount.
     #[pin]
     pub(crate) free_blocks: PercpuCounter,
     /// Free inodes.
     #[pin]
     pub(crate) free_inodes: PercpuCounter,
-    /// Directories (for the write path's directory placement).
+    /// Directories (for the directory placement).
     #[pin]
-    #[allow(dead_code)]
     pub(crate) dirs: PercpuCounter,
     /// Budget of error messages (the kernel's printk rate limit).
     #[pin]
@@ -329,14 +338,18 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         )?;
     }
     let block_bits = d.block_bits();
+    let orphans_pending = d.last_orphan != 0;
     let info = KBox::try_pin_init(
         try_pin_init!(FsInfo {
             journal,
             sb: d,
             sbh,
             writable: AtomicBool::new(false),
-            _gd_bhs: gd_bhs,
+            gd_bhs,
             groups,
+            alloc_lock <- new_mutex!((), "rext4_alloc"),
+            orphans <- new_mutex!(KVec::new(), "rext4_orphans"),
+            orphans_pending: AtomicBool::new(orphans_pending),
             free_blocks <- PercpuCounter::new(free_blocks),
             free_inodes <- PercpuCounter::new(free_inodes),
             dirs <- PercpuCounter::new(dirs),
@@ -365,13 +378,21 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
     if !sb.is_read_only() {
         commit_super(sb, true, true)?;
         fi.writable.store(true, Ordering::Release);
+        // Inodes unlinked while open at a crash are freed now (ext4's
+        // orphan cleanup); a failure leaves the mount read-only-bound:
+        // reported, and the mount fails.
+        if let Err(e) = super::orphan::cleanup(sb) {
+            let _ = mark_clean(sb);
+            return Err(e);
+        }
+        fi.orphans_pending.store(false, Ordering::Release);
     }
     let d = &fi.sb;
     sb_info!(
         sb,
         "mounted filesystem {} {}: {} blocks of {} bytes, {} inodes, {} groups, features: {}; options:{}",
         UuidDisplay(&d.uuid),
-        if fi.is_writable() { "read-write (experimental: attribute changes only)" } else { "read-only" },
+        if fi.is_writable() { "read-write (experimental)" } else { "read-only" },
         d.blocks_count,
         d.block_size(),
         d.inodes_count,
@@ -730,7 +751,7 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
         let _ = mark_clean(sb);
         return Ok(());
     }
-    if fi.sb.last_orphan != 0 {
+    if fi.orphans_pending.load(Ordering::Acquire) {
         sb_err!(
             sb,
             "couldn't remount read-write because of unprocessed orphan inode list"
@@ -772,22 +793,10 @@ fn check_writable<S>(sb: &SuperBlock<Rext4, S>, d: &Superblock, opts: &MountOpti
         sb_err!(sb, "cannot mount read-write: {}; mount read-only", e);
         return Err(code::EROFS);
     }
-    // ext4 processes the orphan list (inodes unlinked while open, or
-    // truncated, at a crash) when it mounts read-write; rext4 cannot yet,
-    // and leaving it would leak their blocks for good.
-    if d.last_orphan != 0 {
-        sb_err!(
-            sb,
-            "the filesystem has orphan inodes to clean up (first #{}), which rext4 cannot do yet; \
-             mount it read-only, or once with ext4 or e2fsck",
-            d.last_orphan
-        );
-        return Err(code::EROFS);
-    }
     if !crate::glue::task::experimental_write() {
         sb_err!(
             sb,
-            "read-write mounts are not complete yet (attribute changes only); mount read-only \
+            "read-write mounts are not complete yet (no file data writes); mount read-only \
              (-o ro), or load rext4 with experimental_write=1 to try them"
         );
         return Err(code::EROFS);
@@ -950,4 +959,22 @@ pub(crate) fn statfs(sb: &Sb) -> Result<StatFs> {
         namelen: 255,
         fsid: lo ^ hi,
     })
+}
+
+/// Sets the head of the orphan list (`s_last_orphan`) in the superblock
+/// inside handle `h`: the superblock block is journalled like any other
+/// metadata block (ext4 journals it for the orphan list too). The
+/// superblock's checksum is updated with it.
+pub(crate) fn set_last_orphan(sb: &Sb, h: &crate::glue::jbd2::Handle<'_>, ino: u32) -> Result {
+    let fi = sb.data();
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(fi.sb.block_size())) as usize;
+    let mut access = h.write_access(&fi.sbh)?;
+    access.modify(off, SUPERBLOCK_SIZE, |b| {
+        crate::disk::superblock::set_last_orphan(b, ino).map_err(errno)?;
+        if fi.sb.has_metadata_csum() {
+            crate::disk::superblock::update_superblock_csum(b).map_err(errno)?;
+        }
+        Ok(())
+    })?;
+    access.dirty()
 }

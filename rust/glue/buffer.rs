@@ -28,8 +28,11 @@
 //! taken with `jbd2_journal_get_write_access`, given back with
 //! `jbd2_journal_dirty_metadata`); the one block written outside the
 //! journal is the superblock, through [`BufferHead::write_sync`] (as
-//! ext4's `ext4_commit_super`). Nothing else in the glue writes buffer
-//! memory.
+//! ext4's `ext4_commit_super`). The one other write is the zero-fill of
+//! a block the filesystem has just allocated, under the buffer lock,
+//! after jbd2 took it as a new block and before anyone else can use it
+//! ([`Handle::create_block`](super::jbd2::Handle::create_block)).
+//! Nothing else in the glue writes buffer memory.
 
 use crate::sys;
 use core::ptr::NonNull;
@@ -301,6 +304,13 @@ impl BufferHead {
             }
         }
         Ok(())
+    }
+
+    /// The block number on the device.
+    pub(crate) fn blocknr(&self) -> u64 {
+        // SAFETY: live buffer head (type invariant); `b_blocknr` does not
+        // change while the buffer is referenced and mapped.
+        unsafe { sys::rext4_buffer_blocknr(self.raw()) }
     }
 
     /// The buffer head, for the glue's jbd2 calls.

@@ -36,3 +36,8 @@ pub(crate) fn enametoolong() -> Error {
 pub(crate) fn enodata() -> Error {
     err(bindings::ENODATA)
 }
+
+/// `ENOTEMPTY`: rmdir of a directory that still has entries.
+pub(crate) fn enotempty() -> Error {
+    err(bindings::ENOTEMPTY)
+}

@@ -18,7 +18,7 @@ use core::ffi::c_int;
 use core::fmt;
 use core::marker::PhantomData;
 use core::pin::Pin;
-use kernel::alloc::{flags::GFP_KERNEL, KBox};
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use kernel::error::{code, to_result, Result};
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -106,6 +106,64 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// filesystem refuses what it cannot do, applies the rest in memory
     /// with [`SetAttr::copy`] and writes it.
     fn setattr(_inode: &INode<Self>, _attr: &SetAttr<'_>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Makes a new inode as `spec` says and its entry `name` in `dir`
+    /// (create, mkdir, mknod, symlink); returns the set-up inode, which
+    /// the glue attaches to the dentry. The VFS checked permissions and
+    /// that `name` does not exist.
+    fn create_entry(
+        _dir: &INode<Self>,
+        _name: &[u8],
+        _spec: &super::inode::NewSpec<'_>,
+    ) -> Result<ARef<INode<Self>>> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Adds entry `name` in `dir` for `inode` and counts the link.
+    fn link(_inode: &INode<Self>, _dir: &INode<Self>, _name: &[u8]) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Removes entry `name` of `inode` (not a directory) from `dir`.
+    fn unlink(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Removes the empty directory `inode`, entry `name` of `dir`.
+    fn rmdir(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Renames entry `old_name` of `old_dir` (inode `inode`) to
+    /// `new_name` in `new_dir`, where `target` is the inode the new name
+    /// has now, if any. The VFS checked permissions, that a directory
+    /// does not move into itself, and file-type compatibility.
+    #[allow(clippy::too_many_arguments)]
+    fn rename(
+        _old_dir: &INode<Self>,
+        _old_name: &[u8],
+        _inode: &INode<Self>,
+        _new_dir: &INode<Self>,
+        _new_name: &[u8],
+        _target: Option<&INode<Self>>,
+        _mode: super::inode::RenameMode,
+    ) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The inode's last link and last reference are gone: free it on disk
+    /// (from `evict_inode`, after its page cache was dropped). Errors are
+    /// the filesystem's to report.
+    fn delete_inode(_inode: &INode<Self>) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The target of a symlink whose target is in its first block (without
+    /// NUL); providing it makes `get_link` read it through this call
+    /// rather than the page cache.
+    fn read_link(_inode: &INode<Self>) -> Result<KVec<u8>> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

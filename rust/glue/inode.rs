@@ -20,7 +20,7 @@ use core::marker::PhantomData;
 use core::ptr::{null_mut, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
-use kernel::error::{code, Result};
+use kernel::error::{code, Error, Result};
 use kernel::ffi::c_char;
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
@@ -289,6 +289,61 @@ impl<T: FileSystem> INode<T> {
     }
 }
 
+impl<T: FileSystem> INode<T> {
+    /// The link count (`i_nlink`).
+    pub(crate) fn nlink(&self) -> u32 {
+        // SAFETY: live by the type invariant; a plain integer read once.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).__bindgen_anon_1.i_nlink) }
+    }
+
+    // The setters below change VFS fields the way the kernel's own
+    // namespace code does: the caller holds the locks the VFS takes around
+    // the operation (`i_rwsem` of the inode, and of its directory for a
+    // namespace change), so no two of them race on one inode.
+
+    /// Adds a link (`inc_nlink`).
+    pub(crate) fn inc_nlink(&self) {
+        // SAFETY: live inode (type invariant); locking as above.
+        unsafe { sys::inc_nlink(self.as_ptr()) }
+    }
+
+    /// Drops a link (`drop_nlink`; the caller checks the count is not 0).
+    pub(crate) fn drop_nlink(&self) {
+        if self.nlink() == 0 {
+            return;
+        }
+        // SAFETY: live inode (type invariant) with a link; locking as above.
+        unsafe { sys::drop_nlink(self.as_ptr()) }
+    }
+
+    /// Drops every link (`clear_nlink`).
+    pub(crate) fn clear_nlink(&self) {
+        // SAFETY: live inode (type invariant); locking as above.
+        unsafe { sys::clear_nlink(self.as_ptr()) }
+    }
+
+    /// Sets the change time to now, and the modification time with it
+    /// when `mtime`.
+    pub(crate) fn touch(&self, mtime: bool) {
+        // SAFETY: live inode (type invariant); locking as above.
+        unsafe { sys::rext4_inode_touch(self.as_ptr(), mtime) }
+    }
+
+    /// Sets the size (`i_size_write`).
+    pub(crate) fn set_size(&self, size: i64) {
+        // SAFETY: live inode (type invariant); `i_size_write` wants the
+        // inode locked, as above.
+        unsafe { sys::rext4_i_size_write(self.as_ptr(), size) }
+    }
+
+    /// Sets the space used, in 512-byte units (`i_blocks`, under
+    /// `i_lock`).
+    pub(crate) fn set_blocks_512(&self, n: u64) {
+        // SAFETY: live inode (type invariant); the shim takes `i_lock`.
+        unsafe { sys::rext4_inode_set_blocks(self.as_ptr(), n) }
+    }
+}
+
 /// The attributes of an inode the VFS keeps (see [`INode::attrs`]).
 pub(crate) struct VfsAttrs {
     pub(crate) mode: u16,
@@ -468,6 +523,89 @@ pub(crate) fn iget_locked<T: FileSystem>(sb: &SuperBlock<T>, ino: u64) -> Result
     )
 }
 
+/// The id mapping of the mount a namespace operation came through (for
+/// the owner of a new inode).
+#[derive(Clone, Copy)]
+pub(crate) struct Idmap(*mut sys::mnt_idmap);
+
+/// What a new directory entry is to name: a new inode of this mode (type
+/// bits included) with this device number or symlink target.
+pub(crate) struct NewSpec<'a> {
+    idmap: Idmap,
+    /// The mode asked for, with the file type.
+    pub(crate) mode: u16,
+    /// A device node's number (the kernel's `dev_t`), else 0.
+    pub(crate) rdev: u32,
+    /// A symlink's target (without NUL).
+    pub(crate) target: Option<&'a [u8]>,
+}
+
+impl<T: FileSystem> INode<T> {
+    /// A new in-memory inode of this directory's filesystem for `spec`,
+    /// not yet numbered or hashed: its owner, group and mode as the VFS
+    /// gives a new inode in this directory (`inode_init_owner`: the
+    /// caller's ids through the mount's mapping, the directory's group and
+    /// set-group-ID bit where it has one, the set-group-ID bit of a file
+    /// dropped when the caller may not keep it), and its times now.
+    pub(crate) fn new_draft(&self, spec: &NewSpec<'_>) -> Result<Draft<T>> {
+        // SAFETY: live super_block of a live inode; `new_inode` allocates
+        // through `alloc_inode` (an `INodeInfo<T>`) and returns it
+        // referenced, unhashed and not yet visible to anyone.
+        let p = unsafe { sys::new_inode((*self.as_ptr()).i_sb) };
+        let p = NonNull::new(p).ok_or(code::ENOMEM)?;
+        // SAFETY: the new inode is ours alone; `dir` is a live directory
+        // and `idmap` the mapping the VFS passed to this operation.
+        unsafe { sys::rext4_new_inode_owner(spec.idmap.0, p.as_ptr(), self.as_ptr(), spec.mode) };
+        Ok(Draft(p, PhantomData))
+    }
+}
+
+/// A new inode not yet numbered (see [`INode::new_draft`]). Dropping it
+/// drops the inode, which never was on disk.
+///
+/// INVARIANT: a live inode of `T` from `new_inode` with one reference
+/// owned here, unhashed, `i_ino` 0.
+pub(crate) struct Draft<T: FileSystem>(NonNull<sys::inode>, PhantomData<T>);
+
+impl<T: FileSystem> Draft<T> {
+    /// The attributes the VFS gave it (mode, owner, times).
+    pub(crate) fn attrs(&self) -> VfsAttrs {
+        // SAFETY: a live inode only this task uses (type invariant); the
+        // same reads as for a set-up inode.
+        unsafe { INode::<T>::from_raw(self.0.as_ptr()) }.attrs()
+    }
+
+    /// Numbers the inode `ino` and hashes it locked (`insert_inode_locked`,
+    /// `I_NEW`), to be set up with [`NewINode::init`]. EBUSY when an inode
+    /// of that number is still in memory (being evicted).
+    pub(crate) fn insert(self, ino: u64) -> Result<NewINode<T>> {
+        let p = self.0;
+        let ino = usize::try_from(ino).map_err(|_| code::EINVAL)?;
+        // SAFETY: the inode is ours alone (type invariant): its number is
+        // set before it is hashed.
+        let r = unsafe {
+            (*p.as_ptr()).i_ino = ino;
+            sys::insert_inode_locked(p.as_ptr())
+        };
+        if r != 0 {
+            // Dropping `self` drops the unhashed inode.
+            return Err(Error::from_errno(r));
+        }
+        core::mem::forget(self);
+        // INVARIANT: hashed, `I_NEW` and locked by `insert_inode_locked`;
+        // the reference passes on.
+        Ok(NewINode(p, PhantomData))
+    }
+}
+
+impl<T: FileSystem> Drop for Draft<T> {
+    fn drop(&mut self) {
+        // SAFETY: our reference to an unhashed inode, which `iput` evicts
+        // (with a link count of 1 and number 0: nothing of it on disk).
+        unsafe { sys::iput(self.0.as_ptr()) };
+    }
+}
+
 impl<T: FileSystem> NewINode<T> {
     /// The inode number.
     pub(crate) fn ino(&self) -> u64 {
@@ -597,6 +735,38 @@ impl<T: FileSystem> Tables<T> {
         } else {
             None
         },
+        create: if T::HAS_CREATE_ENTRY {
+            Some(create::<T>)
+        } else {
+            None
+        },
+        mkdir: if T::HAS_CREATE_ENTRY {
+            Some(mkdir::<T>)
+        } else {
+            None
+        },
+        mknod: if T::HAS_CREATE_ENTRY {
+            Some(mknod::<T>)
+        } else {
+            None
+        },
+        symlink: if T::HAS_CREATE_ENTRY {
+            Some(symlink::<T>)
+        } else {
+            None
+        },
+        link: if T::HAS_LINK { Some(link::<T>) } else { None },
+        unlink: if T::HAS_UNLINK {
+            Some(unlink::<T>)
+        } else {
+            None
+        },
+        rmdir: if T::HAS_RMDIR { Some(rmdir::<T>) } else { None },
+        rename: if T::HAS_RENAME {
+            Some(rename::<T>)
+        } else {
+            None
+        },
         getattr: Some(getattr::<T>),
         setattr: Self::SETATTR,
         fiemap: Self::FIEMAP,
@@ -620,7 +790,11 @@ impl<T: FileSystem> Tables<T> {
         ..zeroed()
     };
     const SLOW_SYMLINK: sys::inode_operations = sys::inode_operations {
-        get_link: Some(sys::page_get_link),
+        get_link: if T::HAS_READ_LINK {
+            Some(get_link::<T>)
+        } else {
+            Some(sys::page_get_link)
+        },
         getattr: Some(getattr::<T>),
         setattr: Self::SETATTR,
         listxattr: Self::LISTXATTR,
@@ -691,4 +865,328 @@ unsafe extern "C" fn getattr<T: FileSystem>(
         sys::generic_fillattr(idmap, request_mask, raw, stat);
     }
     0
+}
+
+/// The name of a dentry the VFS passed to a namespace operation.
+///
+/// # Safety
+///
+/// `dentry` is live and its name stable for `'a` (its parent directory is
+/// locked by the VFS for the operation).
+unsafe fn dentry_name<'a>(dentry: *mut sys::dentry) -> &'a [u8] {
+    let mut len: c_uint = 0;
+    // SAFETY: per the function's contract; the pointer and length describe
+    // the name's bytes.
+    unsafe {
+        let p = sys::rext4_dentry_name(dentry, &mut len);
+        core::slice::from_raw_parts(p, len as usize)
+    }
+}
+
+/// The new-inode operations (create, mkdir, mknod, symlink): the
+/// filesystem makes the inode and its entry, the glue attaches the inode
+/// to the dentry (`d_instantiate`, which takes over the reference).
+///
+/// # Safety
+///
+/// Called by the VFS with a live, locked directory of `T`, a negative
+/// dentry in it and the mapping of the mount.
+unsafe fn new_entry<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: u32,
+    rdev: u32,
+    target: Option<&[u8]>,
+) -> c_int {
+    // SAFETY: per the function's contract.
+    let (dir, name) = unsafe { (INode::<T>::from_raw(dir), dentry_name(dentry)) };
+    let spec = NewSpec {
+        idmap: Idmap(idmap),
+        mode: mode as u16,
+        rdev,
+        target,
+    };
+    match T::create_entry(dir, name, &spec) {
+        Ok(inode) => {
+            // SAFETY: a negative dentry of the locked directory; the set-up
+            // inode's reference passes to the dentry.
+            unsafe { sys::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast()) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `inode_operations.create`.
+///
+/// # Safety
+///
+/// See [`new_entry`].
+unsafe extern "C" fn create<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: sys::umode_t,
+    _excl: bool,
+) -> c_int {
+    let mode = (u32::from(mode) & !sys::REXT4_S_IFMT) | sys::REXT4_S_IFREG;
+    // SAFETY: as the VFS calls it (see `new_entry`).
+    unsafe { new_entry::<T>(idmap, dir, dentry, mode, 0, None) }
+}
+
+/// `inode_operations.mkdir` (the VFS passes the permission bits only).
+///
+/// # Safety
+///
+/// See [`new_entry`].
+unsafe extern "C" fn mkdir<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: sys::umode_t,
+) -> c_int {
+    let mode = (u32::from(mode) & !sys::REXT4_S_IFMT) | sys::REXT4_S_IFDIR;
+    // SAFETY: as the VFS calls it (see `new_entry`).
+    unsafe { new_entry::<T>(idmap, dir, dentry, mode, 0, None) }
+}
+
+/// `inode_operations.mknod` (device nodes, FIFOs, sockets, and regular
+/// files when called through mknod(2)).
+///
+/// # Safety
+///
+/// See [`new_entry`].
+unsafe extern "C" fn mknod<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    mode: sys::umode_t,
+    rdev: sys::dev_t,
+) -> c_int {
+    // SAFETY: as the VFS calls it (see `new_entry`).
+    unsafe { new_entry::<T>(idmap, dir, dentry, mode.into(), rdev, None) }
+}
+
+/// `inode_operations.symlink`.
+///
+/// # Safety
+///
+/// See [`new_entry`]; `target` is a NUL-terminated string of the caller's
+/// (copied from user space, at most `PATH_MAX` bytes with the NUL).
+unsafe extern "C" fn symlink<T: FileSystem>(
+    idmap: *mut sys::mnt_idmap,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+    target: *const c_char,
+) -> c_int {
+    // SAFETY: a NUL-terminated string that lives for the call.
+    let t = unsafe { kernel::str::CStr::from_char_ptr(target) }.as_bytes();
+    let mode = sys::REXT4_S_IFLNK | 0o777;
+    // SAFETY: as the VFS calls it (see `new_entry`).
+    unsafe { new_entry::<T>(idmap, dir, dentry, mode, 0, Some(t)) }
+}
+
+/// `inode_operations.link`: the filesystem adds the entry and the link,
+/// the glue attaches the inode (one more reference) to the new dentry.
+///
+/// # Safety
+///
+/// Called by the VFS with the old dentry (positive, its inode locked), the
+/// locked directory of `T` and a negative dentry in it.
+unsafe extern "C" fn link<T: FileSystem>(
+    old: *mut sys::dentry,
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+) -> c_int {
+    // SAFETY: per the contract; the old dentry's inode is a live inode of
+    // `T` (same super_block: the VFS refuses cross-device links).
+    let (inode, dir, name) = unsafe {
+        (
+            INode::<T>::from_raw((*old).d_inode),
+            INode::<T>::from_raw(dir),
+            dentry_name(dentry),
+        )
+    };
+    match T::link(inode, dir, name) {
+        Ok(()) => {
+            // SAFETY: a new reference for the dentry, which takes it over.
+            unsafe {
+                sys::ihold(inode.as_ptr());
+                sys::d_instantiate(dentry, inode.as_ptr());
+            }
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `inode_operations.unlink`.
+///
+/// # Safety
+///
+/// Called by the VFS with a locked directory of `T` and a positive dentry
+/// in it whose inode is locked too.
+unsafe extern "C" fn unlink<T: FileSystem>(
+    dir: *mut sys::inode,
+    dentry: *mut sys::dentry,
+) -> c_int {
+    // SAFETY: per the contract.
+    let (dir, name, inode) = unsafe {
+        (
+            INode::<T>::from_raw(dir),
+            dentry_name(dentry),
+            INode::<T>::from_raw((*dentry).d_inode),
+        )
+    };
+    match T::unlink(dir, name, inode) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `inode_operations.rmdir`.
+///
+/// # Safety
+///
+/// As [`unlink`].
+unsafe extern "C" fn rmdir<T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys::dentry) -> c_int {
+    // SAFETY: per the contract.
+    let (dir, name, inode) = unsafe {
+        (
+            INode::<T>::from_raw(dir),
+            dentry_name(dentry),
+            INode::<T>::from_raw((*dentry).d_inode),
+        )
+    };
+    match T::rmdir(dir, name, inode) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `super_operations.evict_inode`: the page cache goes, and an inode with
+/// no link left (and not marked bad) is deleted by the filesystem first.
+///
+/// # Safety
+///
+/// Called by the VFS once per inode of a super_block of `T` when its last
+/// reference went (`I_FREEING`: nobody else can reach it).
+pub(super) unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inode) {
+    // SAFETY: per the contract. An unnumbered inode (a dropped `Draft`),
+    // a bad one and the journal's (whose link count stays 1) are never
+    // handed to the filesystem; a set-up one satisfies `INode`'s
+    // invariant but for `I_FREEING`, which only keeps others away.
+    unsafe {
+        sys::truncate_inode_pages_final(&raw mut (*inode).i_data);
+        let deleted = (*inode).__bindgen_anon_1.i_nlink == 0
+            && (*inode).i_ino != 0
+            && !sys::rext4_is_bad_inode(inode);
+        if T::HAS_DELETE_INODE && deleted {
+            T::delete_inode(INode::<T>::from_raw(inode));
+        }
+        sys::clear_inode(inode);
+    }
+}
+
+/// `inode_operations.get_link` of a symlink whose target is in a block:
+/// the filesystem reads it (through the buffer cache, where the write
+/// path puts it, as ext4 reads its symlink blocks), the glue hands the
+/// VFS a NUL-terminated copy it frees when done (`kfree_link`). Not in
+/// an RCU walk (ECHILD: the VFS retries with references).
+///
+/// # Safety
+///
+/// Called by the VFS with a live symlink inode of `T`, its dentry (NULL
+/// in an RCU walk) and the delayed call to fill.
+unsafe extern "C" fn get_link<T: FileSystem>(
+    dentry: *mut sys::dentry,
+    inode: *mut sys::inode,
+    done: *mut sys::delayed_call,
+) -> *const c_char {
+    if dentry.is_null() {
+        return dentry::err_ptr(code::ECHILD);
+    }
+    // SAFETY: a live inode of `T` (see above).
+    let inode = unsafe { INode::<T>::from_raw(inode) };
+    let r = T::read_link(inode).and_then(|mut v| {
+        v.push(0, GFP_KERNEL)?;
+        Ok(v)
+    });
+    match r {
+        Ok(v) => {
+            let (p, _, _) = v.into_raw_parts();
+            // SAFETY: `p` is a kmalloc'd NUL-terminated string (a `KVec`'s
+            // buffer, given up here), freed by `kfree_link` through the
+            // delayed call, which the VFS runs once it is done with it.
+            unsafe { sys::rext4_set_link_free(done, p.cast()) };
+            p.cast()
+        }
+        Err(e) => dentry::err_ptr(e),
+    }
+}
+
+/// What a rename asks for besides moving the entry (`RENAME_*` flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RenameMode {
+    /// Move, replacing an existing target (or refusing to, with
+    /// `RENAME_NOREPLACE`, which the VFS checked already).
+    Move,
+    /// Swap the two entries (`RENAME_EXCHANGE`; both exist).
+    Exchange,
+    /// Move and leave a whiteout behind (`RENAME_WHITEOUT`).
+    Whiteout,
+}
+
+/// `inode_operations.rename`: flags other than NOREPLACE, EXCHANGE and
+/// WHITEOUT are EINVAL.
+///
+/// # Safety
+///
+/// Called by the VFS (`vfs_rename`) with both directories of `T` locked,
+/// the old dentry positive, the new one positive or negative, and their
+/// inodes locked.
+unsafe extern "C" fn rename<T: FileSystem>(
+    _idmap: *mut sys::mnt_idmap,
+    old_dir: *mut sys::inode,
+    old: *mut sys::dentry,
+    new_dir: *mut sys::inode,
+    new: *mut sys::dentry,
+    flags: c_uint,
+) -> c_int {
+    let known =
+        sys::REXT4_RENAME_NOREPLACE | sys::REXT4_RENAME_EXCHANGE | sys::REXT4_RENAME_WHITEOUT;
+    if flags & !known != 0 {
+        return code::EINVAL.to_errno();
+    }
+    let mode = if flags & sys::REXT4_RENAME_EXCHANGE != 0 {
+        RenameMode::Exchange
+    } else if flags & sys::REXT4_RENAME_WHITEOUT != 0 {
+        RenameMode::Whiteout
+    } else {
+        RenameMode::Move
+    };
+    // SAFETY: per the contract: live, locked inodes of `T` and dentries
+    // whose names are stable during the call.
+    let r = unsafe {
+        let target = (*new).d_inode;
+        let target = if target.is_null() {
+            None
+        } else {
+            Some(INode::<T>::from_raw(target))
+        };
+        T::rename(
+            INode::<T>::from_raw(old_dir),
+            dentry_name(old),
+            INode::<T>::from_raw((*old).d_inode),
+            INode::<T>::from_raw(new_dir),
+            dentry_name(new),
+            target,
+            mode,
+        )
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }

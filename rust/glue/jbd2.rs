@@ -51,6 +51,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
 use kernel::error::{code, from_err_ptr, to_result, Result};
+use kernel::types::ARef;
 
 /// One extent of the journal inode: `len` blocks from logical block
 /// `lblk` at physical block `pblk`.
@@ -309,10 +310,19 @@ impl Journal {
     /// Starts a handle that may dirty up to `credits` blocks (joins the
     /// handle this task already runs, if any).
     pub(crate) fn start(&self, credits: u32) -> Result<Handle<'_>> {
+        self.start_revoking(credits, 0)
+    }
+
+    /// [`Self::start`] of a handle that may also revoke up to `revokes`
+    /// freed blocks ([`Handle::revoke`]; jbd2 reserves log room for the
+    /// revoke records).
+    pub(crate) fn start_revoking(&self, credits: u32, revokes: u32) -> Result<Handle<'_>> {
         let n = c_int::try_from(credits).map_err(|_| code::EINVAL)?;
+        let r = c_int::try_from(revokes).map_err(|_| code::EINVAL)?;
         // SAFETY: live, loaded journal (type invariant); the handle belongs
-        // to this task until `jbd2_journal_stop`.
-        let h = unsafe { sys::jbd2_journal_start(self.raw(), n) };
+        // to this task until `jbd2_journal_stop`. GFP_NOFS, as for every
+        // handle of a filesystem (jbd2_journal_start's default).
+        let h = unsafe { sys::jbd2__journal_start(self.raw(), n, 0, r, sys::REXT4_GFP_NOFS, 0, 0) };
         let h = from_err_ptr(h)?;
         let h = NonNull::new(h).ok_or(code::ENOMEM)?;
         // INVARIANT: a running handle of this task on this journal.
@@ -398,6 +408,44 @@ impl<'j> Handle<'j> {
         // caller for the guard's life.
         to_result(unsafe { sys::jbd2_journal_get_write_access(self.raw.as_ptr(), bh.as_ptr()) })?;
         Ok(WriteAccess { handle: self, bh })
+    }
+
+    /// The buffer of block `block` of `sb`, which the filesystem has just
+    /// allocated, joined to the transaction as a new block
+    /// (`jbd2_journal_get_create_access`: its old contents are neither
+    /// read nor journalled), zero-filled and up to date. The caller fills
+    /// it through [`Self::write_access`] and [`WriteAccess::dirty`].
+    pub(crate) fn create_block<T: FileSystem>(
+        &self,
+        sb: &SuperBlock<T>,
+        block: u64,
+    ) -> Result<ARef<BufferHead>> {
+        let mut err: c_int = 0;
+        // SAFETY: live handle of this task (type invariant) on the journal
+        // of `sb`'s filesystem, whose block device and block size are set;
+        // the shim locks the buffer around the create access and the
+        // zero-fill (no other user of a block just allocated can see the
+        // zeros half-written), and returns a referenced buffer or NULL
+        // with `err` set.
+        let bh = unsafe {
+            sys::rext4_journal_create_block(self.raw.as_ptr(), sb.as_ptr(), block, &mut err)
+        };
+        match NonNull::new(bh) {
+            // SAFETY: an up-to-date buffer with a reference the caller owns.
+            Some(bh) => Ok(unsafe { BufferHead::from_bread(bh) }),
+            None => Err(kernel::error::Error::from_errno(err)),
+        }
+    }
+
+    /// Records in the transaction that block `block` was freed
+    /// (`jbd2_journal_revoke`): a replay of an older transaction will not
+    /// write its journalled copy over whatever the block holds next.
+    pub(crate) fn revoke(&self, block: u64) -> Result {
+        // SAFETY: live handle of this task (type invariant); with no buffer
+        // given, jbd2 looks the block's buffer up itself.
+        to_result(unsafe {
+            sys::jbd2_journal_revoke(self.raw.as_ptr(), block, core::ptr::null_mut())
+        })
     }
 
     /// Stops the handle, returning the transaction's error (a synchronous

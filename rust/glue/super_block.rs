@@ -314,6 +314,7 @@ impl<T: FileSystem> Tables<T> {
         alloc_inode: Some(inode::alloc_inode::<T>),
         free_inode: Some(inode::free_inode::<T>),
         put_super: Some(put_super::<T>),
+        evict_inode: Some(inode::evict_inode::<T>),
         statfs: if T::HAS_STATFS {
             Some(statfs::<T>)
         } else {

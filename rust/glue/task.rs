@@ -35,3 +35,17 @@ pub(crate) fn experimental_write() -> bool {
     // SAFETY: a READ_ONCE of a module parameter.
     unsafe { sys::rext4_experimental_write() }
 }
+
+/// A random 32-bit number (`get_random_u32`): inode generations, the
+/// allocator's spreading of top-level directories.
+pub(crate) fn random_u32() -> u32 {
+    // SAFETY: plain call, usable from any context.
+    unsafe { crate::sys::get_random_u32() }
+}
+
+/// Whether the current task may use the filesystem's reserved blocks
+/// (`capable(CAP_SYS_RESOURCE)`, as ext4 asks).
+pub(crate) fn capable_resource() -> bool {
+    // SAFETY: plain call on the current task.
+    unsafe { crate::sys::capable(crate::sys::CAP_SYS_RESOURCE as i32) }
+}

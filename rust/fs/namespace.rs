@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Namespace changes (the writing half of ext4's namei.c): create, mkdir,
+//! mknod, symlink, link, unlink, rmdir, and the directory entries they add
+//! and remove. Each operation is one jbd2 handle: new inode (bitmap,
+//! descriptor, inode table), its first block for a directory or a long
+//! symlink (bitmap, descriptor, the block), the entry in the parent
+//! (a directory block, or a new one appended through the extent tree),
+//! and the inodes whose times, sizes and link counts changed.
+//!
+//! Directory blocks are changed as ext4 changes them: an entry goes into
+//! the first record with room (`disk::dir_write`), a full directory gets a
+//! new block, a removed entry is merged into the record before it, and
+//! under metadata_csum every leaf block written gets a fresh checksum in
+//! its tail. An indexed (dir_index) directory loses its index the first
+//! time rext4 adds to it ([`make_linear`]): the index blocks become empty
+//! leaves and the index flag is cleared, which e2fsck and ext4 read as a
+//! plain directory (htree upkeep comes later). Removing an entry from an
+//! indexed directory leaves the index valid, as ext4 does.
+//!
+//! A file whose last link goes while it is open is put on the orphan
+//! list (`orphan.rs`); [`delete_inode`] frees an inode, its blocks and
+//! its orphan-list entry when its last reference goes.
+//!
+//! # Lock order
+//!
+//! The VFS holds `i_rwsem` of the directories and of the inode named;
+//! then: handle start → the allocation lock, the orphan list's lock → an
+//! inode's data lock (`i_data_sem`) → buffer locks. Nothing here waits for
+//! a commit while a handle is open.
+
+use super::dir::{block_in_place, InPlace};
+use super::errors::errno;
+use super::extents::DevBlock;
+use super::inode::params;
+use super::journal::write_inode;
+use super::{extents, ialloc, orphan, INode, Sb};
+use crate::disk::alloc::{inode_goal, Geometry};
+use crate::disk::dir::{ftype, BlockKind};
+use crate::disk::dir_write::{
+    delete_entry, dx_node_to_leaf, dx_root_to_linear, find_slot, init_empty_block,
+    init_first_block, insert_entry, is_empty_block, locate, set_dotdot, set_entry_inode,
+    set_leaf_csum, DirFormat, Located, Slot,
+};
+use crate::disk::inode::{
+    self as dinode, csum_seed, flags, inode_location, Inode as DiskInode, Timestamp,
+};
+use crate::glue::errno::{efscorrupted, enametoolong, enotempty};
+use crate::glue::inode::NewSpec;
+use crate::glue::inode::RenameMode;
+use crate::glue::jbd2::{Handle, Journal};
+use kernel::error::code;
+use kernel::prelude::*;
+use kernel::types::ARef;
+
+/// Longest name ext4 stores.
+const NAME_MAX: usize = 255;
+/// ext4's `EXT4_LINK_MAX`.
+const LINK_MAX: u32 = 65000;
+
+/// Journal blocks a new inode may dirty: its inode bitmap, descriptor
+/// block and inode table block; the superblock; its first block with a
+/// bitmap and descriptor block; the parent's directory block, or a new
+/// one with its bitmap and descriptor block and an extent tree that may
+/// split a node at each of its up to 5 levels (a new node each, with its
+/// bitmap and descriptor block, and the parent node); the parent inode.
+const CREATE_CREDITS: u32 = 3 + 1 + 3 + 4 + 5 * 4 + 1 + 8;
+/// Journal blocks an unlink or rmdir dirties: the directory block, the
+/// two inodes, the superblock and an inode before it on the orphan list.
+const UNLINK_CREDITS: u32 = 8;
+
+/// The running journal of a read-write mount, else EROFS.
+fn journal(sb: &Sb) -> Result<&Journal> {
+    let fi = sb.data();
+    fi.journal
+        .as_ref()
+        .filter(|_| fi.is_writable())
+        .ok_or(code::EROFS)
+}
+
+/// Starts a handle of `credits` for a namespace change, refused (EROFS)
+/// once the mount went read-only.
+fn start(sb: &Sb, credits: u32) -> Result<Handle<'_>> {
+    start_revoking(sb, credits, 0)
+}
+
+/// [`start`] of a handle that may revoke up to `revokes` freed blocks.
+fn start_revoking(sb: &Sb, credits: u32, revokes: u32) -> Result<Handle<'_>> {
+    let h = journal(sb)?.start_revoking(credits, revokes)?;
+    if !sb.data().is_writable() {
+        return Err(code::EROFS);
+    }
+    Ok(h)
+}
+
+/// Stops `h`, returning the operation's error, else the handle's.
+fn finish(h: Handle<'_>, r: Result) -> Result {
+    let s = h.stop();
+    r.and(s)
+}
+
+/// The directory-entry file type of `mode`.
+fn file_type(mode: u16) -> u8 {
+    match mode & dinode::S_IFMT {
+        dinode::S_IFREG => ftype::REG,
+        dinode::S_IFDIR => ftype::DIR,
+        dinode::S_IFCHR => ftype::CHRDEV,
+        dinode::S_IFBLK => ftype::BLKDEV,
+        dinode::S_IFIFO => ftype::FIFO,
+        dinode::S_IFSOCK => ftype::SOCK,
+        dinode::S_IFLNK => ftype::SYMLINK,
+        _ => ftype::UNKNOWN,
+    }
+}
+
+/// `i_block` of a device node (ext4's encoding: the old 8+8-bit form when
+/// both numbers fit it, else the new 12+20-bit form in the second word).
+fn device_block(rdev: u32) -> [u8; 60] {
+    let (major, minor) = (rdev >> 20, rdev & 0xF_FFFF);
+    let mut b = [0u8; 60];
+    if major < 256 && minor < 256 {
+        let old = (major << 8) | minor;
+        b[..4].copy_from_slice(&old.to_le_bytes());
+    } else {
+        let new = (minor & 0xFF) | (major << 8) | ((minor & !0xFF) << 12);
+        b[4..8].copy_from_slice(&new.to_le_bytes());
+    }
+    b
+}
+
+fn check_name(name: &[u8]) -> Result {
+    if name.len() > NAME_MAX {
+        return Err(enametoolong());
+    }
+    Ok(())
+}
+
+/// Whether `dir` may get another subdirectory (ext4's
+/// `EXT4_DIR_LINK_MAX`: 65000 links, with no exception for dir_nlink
+/// since rext4 keeps no directory indexed).
+fn dir_full(dir: &INode) -> bool {
+    dir.nlink() >= LINK_MAX
+}
+
+/// Counts a subdirectory in `dir` (ext4's `ext4_inc_count`).
+fn inc_dir_count(dir: &INode) {
+    dir.inc_nlink();
+}
+
+/// Takes a subdirectory's link off `dir` (ext4's `ext4_dec_count`: a
+/// directory at 1, "many links" under dir_nlink, stays there).
+fn dec_dir_count(dir: &INode) {
+    if dir.nlink() > 2 {
+        dir.drop_nlink();
+    }
+}
+
+/// `create`, `mkdir`, `mknod`, `symlink` (ext4's `ext4_create` & co.): a
+/// new inode of `spec`'s type, its first block for a directory or a
+/// symlink too long for the inode, and its entry `name` in `dir`.
+pub(crate) fn create_entry(dir: &INode, name: &[u8], spec: &NewSpec<'_>) -> Result<ARef<INode>> {
+    check_name(name)?;
+    let sb = dir.sb();
+    let fi = sb.data();
+    let bs = fi.block_size();
+    let typ = spec.mode & dinode::S_IFMT;
+    let is_dir = typ == dinode::S_IFDIR;
+    let target = match (typ, spec.target) {
+        (dinode::S_IFLNK, Some(t)) => Some(t),
+        (dinode::S_IFLNK, None) => return Err(code::EINVAL),
+        _ => None,
+    };
+    if let Some(t) = target {
+        // With its NUL, the target must fit one block (as ext4).
+        if t.len() >= bs as usize {
+            return Err(enametoolong());
+        }
+    }
+    if is_dir && dir_full(dir) {
+        return Err(code::EMLINK);
+    }
+    make_linear(dir)?;
+    let h = start(sb, CREATE_CREDITS)?;
+    let r = new_inode(&h, dir, name, spec, target);
+    let s = h.stop();
+    let inode = r?;
+    s?;
+    Ok(inode)
+}
+
+/// The body of [`create_entry`], inside `h`.
+fn new_inode(
+    h: &Handle<'_>,
+    dir: &INode,
+    name: &[u8],
+    spec: &NewSpec<'_>,
+    target: Option<&[u8]>,
+) -> Result<ARef<INode>> {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let d = &fi.sb;
+    let bs = fi.block_size();
+    let draft = dir.new_draft(spec)?;
+    let a = draft.attrs();
+    let typ = a.mode & dinode::S_IFMT;
+    let is_dir = typ == dinode::S_IFDIR;
+    let ino = ialloc::alloc_ino(sb, h, dir, is_dir)?;
+    let release = |e: Error| {
+        // The inode never got an entry: its bit goes back (the slot's
+        // bytes, if written, are those of a free inode again for e2fsck:
+        // no link, deletion time set).
+        let _ = orphan::set_next(h, sb, ino, crate::glue::task::real_seconds() as u32)
+            .and_then(|()| zero_links(h, sb, ino));
+        let _ = ialloc::free_ino(sb, h, ino, is_dir);
+        e
+    };
+    let fast_symlink = target.is_some_and(|t| t.len() < 60);
+    let extents = !matches!(
+        typ,
+        dinode::S_IFCHR | dinode::S_IFBLK | dinode::S_IFIFO | dinode::S_IFSOCK
+    ) && !fast_symlink;
+    let generation = crate::glue::task::random_u32();
+    let seed = csum_seed(d, ino, generation);
+    let now = |(sec, nsec): (i64, u32)| Timestamp { sec, nsec };
+    let mut block = [0u8; 60];
+    if extents {
+        let mut root = [0u8; 60];
+        crate::disk::extent_tree::init_root(&mut root).map_err(errno)?;
+        block = root;
+    } else if let Some(t) = target {
+        block[..t.len()].copy_from_slice(t);
+    } else {
+        block = device_block(spec.rdev);
+    }
+    let mut di = DiskInode {
+        ino,
+        mode: a.mode,
+        uid: a.uid,
+        gid: a.gid,
+        size: target.map_or(0, |t| t.len() as u64),
+        atime: now(a.atime),
+        ctime: now(a.ctime),
+        mtime: now(a.mtime),
+        crtime: Some(now(a.ctime)),
+        dtime: 0,
+        links_count: if is_dir { 2 } else { 1 },
+        blocks_512: 0,
+        flags: ialloc::new_flags(dir.read().flags, a.mode, extents),
+        generation,
+        file_acl: 0,
+        extra_isize: ialloc::new_extra_isize(sb),
+        block,
+        csum_seed: seed,
+    };
+    // The first block of a directory or a long symlink.
+    let geo = Geometry::from_superblock(d);
+    let group = inode_location(d, ino).map_err(errno)?.0;
+    let first = if is_dir || (target.is_some() && !fast_symlink) {
+        let goal = inode_goal(&geo, group, false, None);
+        let (pblk, _) = super::balloc::alloc_blocks(sb, h, goal, 1).map_err(release)?;
+        let fmt = DirFormat::from_superblock(d);
+        let dir_ino = dir.ino() as u32;
+        let r = write_new_block(h, sb, pblk, |b| {
+            if is_dir {
+                init_first_block(b, &fmt, ino, dir_ino)?;
+                if fmt.csum {
+                    set_leaf_csum(b, seed)?;
+                }
+            } else if let Some(t) = target {
+                b.get_mut(..t.len())
+                    .ok_or(crate::disk::Error::Truncated)?
+                    .copy_from_slice(t);
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
+            let _ = super::balloc::free_blocks(sb, h, pblk, 1);
+            return Err(release(e));
+        }
+        Some(pblk)
+    } else {
+        None
+    };
+    if let Some(pblk) = first {
+        let mut root = di.block;
+        crate::disk::extent_tree::root_with_extent(&mut root, pblk).map_err(errno)?;
+        di.block = root;
+        di.blocks_512 = u64::from(bs / 512);
+        if is_dir {
+            di.size = u64::from(bs);
+        }
+    }
+    let undo = |e: Error| {
+        if let Some(p) = first {
+            let _ = super::balloc::free_blocks(sb, h, p, 1);
+        }
+        release(e)
+    };
+    ialloc::write_new(sb, h, &di).map_err(undo)?;
+    let mut link = [0u8; 60];
+    let p = params(sb, &di, &mut link, false).map_err(undo)?;
+    let new = draft.insert(ino.into()).map_err(undo)?;
+    // From here the inode is in memory: a failure drops its link, and
+    // its eviction frees it.
+    let inode = new.init(p).map_err(undo)?;
+    let r = add_link(h, dir, name, ino, file_type(a.mode));
+    if let Err(e) = r {
+        inode.clear_nlink();
+        let _ = write_inode(h, &inode);
+        return Err(e);
+    }
+    if is_dir {
+        inc_dir_count(dir);
+    }
+    dir.touch(true);
+    write_inode(h, dir)?;
+    Ok(inode)
+}
+
+/// Sets inode `ino`'s link count to 0 on disk (an inode given back
+/// before it got an entry).
+fn zero_links(h: &Handle<'_>, sb: &Sb, ino: u32) -> Result {
+    let d = &sb.data().sb;
+    let (bh, off, len) = ialloc::slot(sb, ino)?;
+    let mut access = h.write_access(&bh)?;
+    access.modify(off, len, |b| {
+        let mut di = DiskInode::parse(d, ino, &*b).map_err(errno)?;
+        di.links_count = 0;
+        di.store(d, b).map_err(errno)
+    })?;
+    access.dirty()
+}
+
+/// Fills block `pblk`, just allocated, through `f` (on zeros) inside `h`.
+fn write_new_block(
+    h: &Handle<'_>,
+    sb: &Sb,
+    pblk: u64,
+    f: impl FnOnce(&mut [u8]) -> crate::disk::Result<()>,
+) -> Result {
+    let bs = sb.data().block_size() as usize;
+    let bh = h.create_block(sb, pblk)?;
+    let mut access = h.write_access(&bh)?;
+    access.modify(0, bs, |b| {
+        f(b).map_err(|e| {
+            fs_err!(sb, "block {}: {}", pblk, e);
+            errno(e)
+        })
+    })?;
+    access.dirty()?;
+    bh.set_verified();
+    Ok(())
+}
+
+/// Adds entry `name` → `ino` (type `ft`) to directory `dir` inside `h`:
+/// into the first block with room, else into a new block appended to the
+/// directory. EEXIST if the name is there.
+fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Result {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let bs = fi.block_size();
+    let seed = dir.read().csum_seed;
+    let bad = |lblk: u64, e| {
+        fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+        errno(e)
+    };
+    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
+    let mut lblk = 0;
+    while lblk < nblocks {
+        let (dev, kind) = match block_in_place(dir, lblk)? {
+            InPlace::Hole(n) => {
+                lblk += n;
+                continue;
+            }
+            InPlace::Block(dev, kind) => (dev, kind),
+        };
+        if kind != BlockKind::Leaf {
+            // `make_linear` left no index behind.
+            fs_err!(
+                sb,
+                "directory inode #{}: index block {} in a linear directory",
+                dir.ino(),
+                lblk
+            );
+            return Err(efscorrupted());
+        }
+        let copy = dev.copy()?;
+        match find_slot(&copy, &fmt, name).map_err(|e| bad(lblk, e))? {
+            Slot::Exists { .. } => return Err(code::EEXIST),
+            Slot::NoSpace => {}
+            Slot::Fits(off) => {
+                let mut access = h.write_access(dev.buffer())?;
+                access.modify(0, bs as usize, |b| {
+                    insert_entry(b, &fmt, off, name, ino, ft)
+                        .and_then(|_| {
+                            if fmt.csum {
+                                set_leaf_csum(b, seed)
+                            } else {
+                                Ok(())
+                            }
+                        })
+                        .map_err(|e| bad(lblk, e))
+                })?;
+                return access.dirty();
+            }
+        }
+        lblk += 1;
+    }
+    // A new block at the end.
+    let lblk = u32::try_from(nblocks).map_err(|_| code::EFBIG)?;
+    let group = inode_location(&fi.sb, dir.ino() as u32).map_err(errno)?.0;
+    let goal = inode_goal(&Geometry::from_superblock(&fi.sb), group, false, None);
+    let pblk = extents::alloc_block(h, dir, lblk, goal)?;
+    write_new_block(h, sb, pblk, |b| {
+        init_empty_block(b, &fmt)?;
+        insert_entry(b, &fmt, 0, name, ino, ft)?;
+        if fmt.csum {
+            set_leaf_csum(b, seed)?;
+        }
+        Ok(())
+    })?;
+    dir.set_size((u64::from(lblk) + 1).saturating_mul(u64::from(bs)) as i64);
+    Ok(())
+}
+
+/// Finds entry `name` in directory `dir` (index blocks of an indexed
+/// directory skipped): its block's logical number and buffer, and where
+/// it is in the block.
+fn find_entry(dir: &INode, name: &[u8]) -> Result<Option<(u64, DevBlock, Located)>> {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let bs = fi.block_size();
+    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
+    let mut lblk = 0;
+    while lblk < nblocks {
+        let (dev, kind) = match block_in_place(dir, lblk)? {
+            InPlace::Hole(n) => {
+                lblk += n;
+                continue;
+            }
+            InPlace::Block(dev, kind) => (dev, kind),
+        };
+        if kind == BlockKind::Leaf {
+            let copy = dev.copy()?;
+            let found = locate(&copy, &fmt, name).map_err(|e| {
+                fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+                errno(e)
+            })?;
+            if let Some(l) = found {
+                return Ok(Some((lblk, dev, l)));
+            }
+        }
+        lblk += 1;
+    }
+    Ok(None)
+}
+
+/// Changes leaf block `lblk` (buffer `dev`) of directory `dir` inside `h`
+/// through `f`, and refreshes its checksum.
+fn edit_block(
+    h: &Handle<'_>,
+    dir: &INode,
+    lblk: u64,
+    dev: &DevBlock,
+    f: impl FnOnce(&mut [u8], &DirFormat) -> crate::disk::Result<()>,
+) -> Result {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let seed = dir.read().csum_seed;
+    let mut access = h.write_access(dev.buffer())?;
+    access.modify(0, fi.block_size() as usize, |b| {
+        f(b, &fmt)
+            .and_then(|()| {
+                if fmt.csum {
+                    set_leaf_csum(b, seed)
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| {
+                fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+                errno(e)
+            })
+    })?;
+    access.dirty()
+}
+
+/// Checks that entry `l` of `dir` names `ino` (what the VFS's dentry
+/// says): a mismatch is corruption.
+fn check_names(dir: &INode, l: &Located, ino: u32) -> Result {
+    if l.ino != ino {
+        fs_err!(
+            dir.sb(),
+            "directory inode #{}: entry names inode #{}, expected #{}",
+            dir.ino(),
+            l.ino,
+            ino
+        );
+        return Err(efscorrupted());
+    }
+    Ok(())
+}
+
+/// Removes entry `name`, which must name `ino`, from directory `dir`
+/// inside `h` (a removal keeps an index valid: index blocks are left as
+/// they are). ENOENT if not found.
+fn remove_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32) -> Result {
+    let (lblk, dev, l) = find_entry(dir, name)?.ok_or(code::ENOENT)?;
+    check_names(dir, &l, ino)?;
+    edit_block(h, dir, lblk, &dev, |b, fmt| delete_entry(b, fmt, l.offset))
+}
+
+/// Points entry `name` of `dir`, which names `old_ino`, at `ino` of type
+/// `ft` inside `h` (ext4's `ext4_setent`).
+fn set_link(h: &Handle<'_>, dir: &INode, name: &[u8], old_ino: u32, ino: u32, ft: u8) -> Result {
+    let (lblk, dev, l) = find_entry(dir, name)?.ok_or(code::ENOENT)?;
+    check_names(dir, &l, old_ino)?;
+    edit_block(h, dir, lblk, &dev, |b, fmt| {
+        set_entry_inode(b, fmt, name, ino, ft).map(|_| ())
+    })
+}
+
+/// Points directory `dir`'s ".." at `parent` inside `h` (a directory that
+/// moved to another parent; made linear first if it was indexed).
+fn set_parent(h: &Handle<'_>, dir: &INode, parent: u32) -> Result {
+    let dev = match block_in_place(dir, 0)? {
+        InPlace::Block(dev, BlockKind::Leaf) => dev,
+        _ => {
+            fs_err!(dir.sb(), "directory inode #{}: no first block", dir.ino());
+            return Err(efscorrupted());
+        }
+    };
+    let ino = dir.ino() as u32;
+    edit_block(h, dir, 0, &dev, |b, fmt| set_dotdot(b, fmt, ino, parent))
+}
+
+/// Turns an indexed directory into a plain one in a handle of its own
+/// (see the module docs); nothing for a plain one.
+fn make_linear(dir: &INode) -> Result {
+    if !dir.read().is_indexed() {
+        return Ok(());
+    }
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let bs = fi.block_size();
+    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
+    // Every block may be an index node at worst; the inode and superblock.
+    let credits = u32::try_from(nblocks.saturating_add(2)).map_err(|_| code::EFBIG)?;
+    let h = start(sb, credits)?;
+    let dir_ino = dir.ino() as u32;
+    let seed = dir.read().csum_seed;
+    let r = (|| {
+        let mut lblk = 0;
+        while lblk < nblocks {
+            let (dev, kind) = match block_in_place(dir, lblk)? {
+                InPlace::Hole(n) => {
+                    lblk += n;
+                    continue;
+                }
+                InPlace::Block(dev, kind) => (dev, kind),
+            };
+            if kind != BlockKind::Leaf {
+                let mut access = h.write_access(dev.buffer())?;
+                access.modify(0, bs as usize, |b| {
+                    let r = if kind == BlockKind::DxRoot {
+                        dx_root_to_linear(b, &fmt, dir_ino)
+                    } else {
+                        dx_node_to_leaf(b, &fmt)
+                    };
+                    r.and_then(|()| {
+                        if fmt.csum {
+                            set_leaf_csum(b, seed)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .map_err(|e| {
+                        fs_err!(sb, "directory inode #{}, block {}: {}", dir_ino, lblk, e);
+                        errno(e)
+                    })
+                })?;
+                access.dirty()?;
+            }
+            lblk += 1;
+        }
+        dir.write().flags &= !flags::INDEX;
+        write_inode(&h, dir)
+    })();
+    finish(h, r)
+}
+
+/// `link` (ext4's `ext4_link`): entry `name` in `dir` for `inode`.
+pub(crate) fn link(inode: &INode, dir: &INode, name: &[u8]) -> Result {
+    check_name(name)?;
+    if inode.nlink() >= LINK_MAX {
+        return Err(code::EMLINK);
+    }
+    let sb = dir.sb();
+    make_linear(dir)?;
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let mode = inode.attrs().mode;
+    let h = start(sb, CREATE_CREDITS)?;
+    let r = (|| {
+        add_link(&h, dir, name, ino, file_type(mode))?;
+        inode.inc_nlink();
+        inode.touch(false);
+        write_inode(&h, inode)?;
+        dir.touch(true);
+        write_inode(&h, dir)
+    })();
+    finish(h, r)
+}
+
+/// `unlink` (ext4's `ext4_unlink`): the entry goes, the inode loses a
+/// link, and one left with none while open goes on the orphan list.
+pub(crate) fn unlink(dir: &INode, name: &[u8], inode: &INode) -> Result {
+    let sb = dir.sb();
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let h = start(sb, UNLINK_CREDITS)?;
+    let r = (|| {
+        remove_link(&h, dir, name, ino)?;
+        dir.touch(true);
+        write_inode(&h, dir)?;
+        inode.drop_nlink();
+        if inode.nlink() == 0 {
+            orphan::add(&h, inode)?;
+        }
+        inode.touch(false);
+        write_inode(&h, inode)
+    })();
+    finish(h, r)
+}
+
+/// `rmdir` (ext4's `ext4_rmdir`): an empty directory's entry goes, its
+/// links and the parent's link to it with it; it is freed when its last
+/// reference goes.
+pub(crate) fn rmdir(dir: &INode, name: &[u8], inode: &INode) -> Result {
+    let sb = dir.sb();
+    if !is_empty(inode)? {
+        return Err(enotempty());
+    }
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let h = start(sb, UNLINK_CREDITS)?;
+    let r = (|| {
+        remove_link(&h, dir, name, ino)?;
+        inode.clear_nlink();
+        inode.set_size(0);
+        orphan::add(&h, inode)?;
+        inode.touch(false);
+        write_inode(&h, inode)?;
+        dec_dir_count(dir);
+        dir.touch(true);
+        write_inode(&h, dir)
+    })();
+    finish(h, r)
+}
+
+/// Whether directory `dir` holds nothing but "." and ".." (ext4's
+/// `ext4_empty_dir`).
+fn is_empty(dir: &INode) -> Result<bool> {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let bs = fi.block_size();
+    let ino = dir.ino() as u32;
+    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
+    let mut lblk = 0;
+    while lblk < nblocks {
+        let (dev, _) = match block_in_place(dir, lblk)? {
+            InPlace::Hole(n) => {
+                lblk += n;
+                continue;
+            }
+            InPlace::Block(dev, kind) => (dev, kind),
+        };
+        let copy = dev.copy()?;
+        let empty = is_empty_block(&copy, &fmt, lblk == 0, ino).map_err(|e| {
+            fs_err!(sb, "directory inode #{}, block {}: {}", ino, lblk, e);
+            errno(e)
+        })?;
+        if !empty {
+            return Ok(false);
+        }
+        lblk += 1;
+    }
+    Ok(true)
+}
+
+/// Frees an inode whose last link and last reference went (from
+/// eviction; ext4's `ext4_evict_inode` for a deleted inode): its blocks,
+/// its orphan-list entry, its deletion time, its bitmap bit. Errors are
+/// reported; the inode is then left for e2fsck (on the orphan list if it
+/// got there).
+pub(crate) fn delete_inode(inode: &INode) {
+    let sb = inode.sb();
+    let fi = sb.data();
+    let Ok(ino) = u32::try_from(inode.ino()) else {
+        return;
+    };
+    if !fi.is_writable() || fi.journal.is_none() {
+        // A read-only mount (or one gone read-only) frees nothing; the
+        // orphan list, if the inode is on it, keeps it for later.
+        return;
+    }
+    let is_dir = inode.read().is_dir;
+    // Freed blocks: bitmap and descriptor block each, per group at worst,
+    // and the tree's nodes.
+    let blocks = inode.attrs().blocks_512 / u64::from(fi.block_size() / 512).max(1);
+    let groups = fi.groups.len() as u64;
+    let credits = 8 + 2 * blocks.min(groups) + blocks.min(64);
+    let Ok(credits) = u32::try_from(credits) else {
+        return;
+    };
+    // Every freed block is revoked (data=journal journals them all).
+    let revokes = u32::try_from(blocks.saturating_add(64)).unwrap_or(u32::MAX);
+    let r = start_revoking(sb, credits, revokes).and_then(|h| {
+        let r = (|| {
+            extents::free_all(&h, inode)?;
+            orphan::del(&h, inode)?;
+            inode.set_size(0);
+            write_inode(&h, inode)?;
+            orphan::set_next(&h, sb, ino, crate::glue::task::real_seconds() as u32)?;
+            ialloc::free_ino(sb, &h, ino, is_dir)
+        })();
+        finish(h, r)
+    });
+    if let Err(e) = r {
+        fs_err!(
+            sb,
+            "inode #{}: unable to free the deleted inode: error {}",
+            ino,
+            e.to_errno()
+        );
+    }
+}
+
+/// `get_link` of a symlink whose target is in its block: read through
+/// the buffer cache (where `create_entry` wrote it).
+pub(crate) fn read_link(inode: &INode) -> Result<KVec<u8>> {
+    let size = usize::try_from(inode.size()).map_err(|_| code::EINVAL)?;
+    let sb = inode.sb();
+    if size == 0 || size >= sb.data().block_size() as usize {
+        fs_err!(sb, "inode #{}: bad symlink size {}", inode.ino(), size);
+        return Err(efscorrupted());
+    }
+    let b = match super::dir::device_block(inode, 0)? {
+        Ok(b) => b,
+        Err(_) => {
+            fs_err!(sb, "inode #{}: symlink without a block", inode.ino());
+            return Err(efscorrupted());
+        }
+    };
+    let v = b.copy_range(0, size)?;
+    if v.contains(&0) {
+        fs_err!(sb, "inode #{}: NUL inside the symlink target", inode.ino());
+        return Err(efscorrupted());
+    }
+    Ok(v)
+}
+
+/// `rename` (ext4's `ext4_rename` and `ext4_cross_rename`): moves entry
+/// `old_name` of `old_dir` (naming `inode`) to `new_name` in `new_dir`,
+/// replacing `target` if there is one (its link dropped; a directory must
+/// be empty), or with [`RenameMode::Exchange`] swaps the two entries. A
+/// directory that changes parent gets its ".." rewritten and the parents'
+/// link counts follow. `RENAME_WHITEOUT` is refused (EINVAL): rext4 makes
+/// no whiteouts.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rename(
+    old_dir: &INode,
+    old_name: &[u8],
+    inode: &INode,
+    new_dir: &INode,
+    new_name: &[u8],
+    target: Option<&INode>,
+    mode: RenameMode,
+) -> Result {
+    check_name(new_name)?;
+    if mode == RenameMode::Whiteout {
+        return Err(code::EINVAL);
+    }
+    let sb = old_dir.sb();
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let is_dir = inode.read().is_dir;
+    let moves_dir = is_dir && old_dir.ino() != new_dir.ino();
+    if mode == RenameMode::Exchange {
+        let target = target.ok_or(code::ENOENT)?;
+        return exchange(old_dir, old_name, inode, new_dir, new_name, target);
+    }
+    if let Some(t) = target {
+        if t.read().is_dir && !is_empty(t)? {
+            return Err(enotempty());
+        }
+    } else if moves_dir && dir_full(new_dir) {
+        return Err(code::EMLINK);
+    }
+    make_linear(new_dir)?;
+    if moves_dir {
+        make_linear(inode)?;
+    }
+    let mode_bits = inode.attrs().mode;
+    let h = start(sb, CREATE_CREDITS + UNLINK_CREDITS)?;
+    let r = (|| {
+        match target {
+            Some(t) => {
+                let t_ino = u32::try_from(t.ino()).map_err(|_| code::EINVAL)?;
+                set_link(&h, new_dir, new_name, t_ino, ino, file_type(mode_bits))?;
+            }
+            None => add_link(&h, new_dir, new_name, ino, file_type(mode_bits))?,
+        }
+        remove_link(&h, old_dir, old_name, ino)?;
+        inode.touch(false);
+        write_inode(&h, inode)?;
+        if let Some(t) = target {
+            if t.read().is_dir {
+                t.clear_nlink();
+                t.set_size(0);
+            } else {
+                t.drop_nlink();
+            }
+            if t.nlink() == 0 {
+                orphan::add(&h, t)?;
+            }
+            t.touch(false);
+            write_inode(&h, t)?;
+        }
+        if is_dir {
+            if moves_dir {
+                set_parent(&h, inode, new_dir.ino() as u32)?;
+            }
+            // The moved directory's ".." leaves the old parent; the new
+            // parent gains it unless it replaces a directory there.
+            dec_dir_count(old_dir);
+            if target.is_none() {
+                inc_dir_count(new_dir);
+            }
+        }
+        old_dir.touch(true);
+        write_inode(&h, old_dir)?;
+        if new_dir.ino() != old_dir.ino() {
+            new_dir.touch(true);
+            write_inode(&h, new_dir)?;
+        }
+        Ok(())
+    })();
+    finish(h, r)
+}
+
+/// `RENAME_EXCHANGE`: the two entries swap inodes; directories that
+/// change parent get their ".." rewritten, and when a directory and a
+/// non-directory swap between two parents, the parents' link counts
+/// follow.
+fn exchange(
+    old_dir: &INode,
+    old_name: &[u8],
+    inode: &INode,
+    new_dir: &INode,
+    new_name: &[u8],
+    target: &INode,
+) -> Result {
+    let sb = old_dir.sb();
+    let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+    let t_ino = u32::try_from(target.ino()).map_err(|_| code::EINVAL)?;
+    let (old_is_dir, new_is_dir) = (inode.read().is_dir, target.read().is_dir);
+    let cross = old_dir.ino() != new_dir.ino();
+    if cross {
+        if old_is_dir && !new_is_dir && dir_full(new_dir) {
+            return Err(code::EMLINK);
+        }
+        if new_is_dir && !old_is_dir && dir_full(old_dir) {
+            return Err(code::EMLINK);
+        }
+        if old_is_dir {
+            make_linear(inode)?;
+        }
+        if new_is_dir {
+            make_linear(target)?;
+        }
+    }
+    let (old_mode, new_mode) = (inode.attrs().mode, target.attrs().mode);
+    let h = start(sb, 2 * UNLINK_CREDITS + 4)?;
+    let r = (|| {
+        set_link(&h, new_dir, new_name, t_ino, ino, file_type(old_mode))?;
+        set_link(&h, old_dir, old_name, ino, t_ino, file_type(new_mode))?;
+        if cross {
+            if old_is_dir {
+                set_parent(&h, inode, new_dir.ino() as u32)?;
+            }
+            if new_is_dir {
+                set_parent(&h, target, old_dir.ino() as u32)?;
+            }
+            if old_is_dir != new_is_dir {
+                let (from, to) = if old_is_dir {
+                    (old_dir, new_dir)
+                } else {
+                    (new_dir, old_dir)
+                };
+                dec_dir_count(from);
+                inc_dir_count(to);
+            }
+        }
+        for i in [inode, target] {
+            i.touch(false);
+            write_inode(&h, i)?;
+        }
+        old_dir.touch(true);
+        write_inode(&h, old_dir)?;
+        if cross {
+            new_dir.touch(true);
+            write_inode(&h, new_dir)?;
+        }
+        Ok(())
+    })();
+    finish(h, r)
+}
