@@ -28,6 +28,14 @@ else
 fi
 KINDS=create,mkdir,unlink,rmdir,link,symlink,mkfifo,chmod,utimes,fsync
 manifest() { sh /scenarios/manifest.sh "$1"; }
+# difference A B: how many manifest lines differ, then the first line
+# only in A and the first only in B (the whole diff is on the console).
+difference() {
+    diff "$1" "$2" > /tmp/diff.out
+    echo "$(grep -c '^-[^-]' /tmp/diff.out) lines only in $1, $(grep -c '^+[^+]' /tmp/diff.out) only in $2;" \
+        "first: $(grep -m1 '^-[^-]' /tmp/diff.out) / $(grep -m1 '^+[^+]' /tmp/diff.out)"
+    head -40 /tmp/diff.out >&2
+}
 
 mkdir -p /mnt/w /mnt/e
 for set in "1k 1024 vda 21" "4k 4096 vdb 22"; do
@@ -52,7 +60,7 @@ for set in "1k 1024 vda 21" "4k 4096 vdb 22"; do
     if [ -s /tmp/m.$L ] && cmp -s /tmp/m.$L /tmp/e.$L; then
         pass "$L: ext4 reads the same tree" "$(wc -l < /tmp/e.$L) entries"
     else
-        fail "$L: ext4 reads the same tree" "$(diff /tmp/m.$L /tmp/e.$L | head -8)"
+        fail "$L: ext4 reads the same tree" "$(difference /tmp/m.$L /tmp/e.$L)"
     fi
     check "$L: mount again" mount -t $FS -o ro $dev /mnt/w
     manifest /mnt/w > /tmp/r.$L
@@ -60,7 +68,7 @@ for set in "1k 1024 vda 21" "4k 4096 vdb 22"; do
     if cmp -s /tmp/m.$L /tmp/r.$L; then
         pass "$L: remount reads the same tree"
     else
-        fail "$L: remount reads the same tree" "$(diff /tmp/m.$L /tmp/r.$L | head -8)"
+        fail "$L: remount reads the same tree" "$(difference /tmp/m.$L /tmp/r.$L)"
     fi
     if dmesg -r | grep -E '^<[0-3]>.*(rext4|EXT4-fs)' > /tmp/errs; then
         fail "$L: no filesystem errors logged" "$(head -3 /tmp/errs)"

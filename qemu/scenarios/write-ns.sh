@@ -47,6 +47,14 @@ fi
 OPTS=data=journal,journal_checksum
 fsmount() { mount -w -t "$FS" -o $OPTS "$1" "$2"; }
 manifest() { sh /scenarios/manifest.sh "$1"; }
+# difference A B: how many manifest lines differ, then the first line
+# only in A and the first only in B (the whole diff is on the console).
+difference() {
+    diff "$1" "$2" > /tmp/diff.out
+    echo "$(grep -c '^-[^-]' /tmp/diff.out) lines only in $1, $(grep -c '^+[^+]' /tmp/diff.out) only in $2;" \
+        "first: $(grep -m1 '^-[^-]' /tmp/diff.out) / $(grep -m1 '^+[^+]' /tmp/diff.out)"
+    head -40 /tmp/diff.out >&2
+}
 # The manifest without its mtime column (the reference tree's times differ).
 manifest_nt() { manifest "$1" | cut -f1-7,9-; }
 # statfs of DIR after a sync: "BFREE FFREE" ("-1 -1" if statfs fails: an
@@ -309,7 +317,7 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     if [ -s /tmp/ref.$L ] && cut -f1-7,9- /tmp/m.$L | cmp -s - /tmp/ref.$L; then
         pass "$L: tree is what the operations made" "$(wc -l < /tmp/m.$L) entries"
     else
-        fail "$L: tree is what the operations made" "$(cut -f1-7,9- /tmp/m.$L | diff /tmp/ref.$L - | head -8)"
+        fail "$L: tree is what the operations made" "$(cut -f1-7,9- /tmp/m.$L > /tmp/mnt.$L; difference /tmp/ref.$L /tmp/mnt.$L)"
     fi
 
     check "$L: umount" umount /mnt
@@ -320,7 +328,7 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     if [ -s /tmp/m.$L ] && cmp -s /tmp/m.$L /tmp/e.$L; then
         pass "$L: ext4 sees what was written" "$(wc -l < /tmp/e.$L) entries"
     else
-        fail "$L: ext4 sees what was written" "$(diff /tmp/m.$L /tmp/e.$L | head -8)"
+        fail "$L: ext4 sees what was written" "$(difference /tmp/m.$L /tmp/e.$L)"
     fi
     check "$L: 59-byte symlink fast, 60-byte one in a block" sh -c \
         "debugfs -R 'stat /ns/sym/s59' $dev 2>/dev/null | grep -q 'Fast link dest: ' &&
@@ -332,7 +340,7 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     if cmp -s /tmp/m.$L /tmp/r.$L; then
         pass "$L: remount reads the same tree"
     else
-        fail "$L: remount reads the same tree" "$(diff /tmp/m.$L /tmp/r.$L | head -8)"
+        fail "$L: remount reads the same tree" "$(difference /tmp/m.$L /tmp/r.$L)"
     fi
     check "$L: delete everything made" rm -rf /mnt/ns
     expect_eq "$L: free inodes and blocks back exactly" "$(counts /mnt)" "$b0 $i0"
