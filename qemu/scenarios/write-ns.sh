@@ -84,6 +84,14 @@ expect_eq() {
     if [ "$2" = "$3" ]; then pass "$1" "$2"; else fail "$1" "got '$2', want '$3'"; fi
 }
 nlink() { stat -c %h "$1"; }
+# journal_ok NAME DEV: no "Aborting journal" in the kernel log since the
+# last mark_dmesg and no errno recorded in DEV's journal superblock (jbd2
+# keeps the abort's errno there: -30 EROFS, -5 EIO, -117 EFSCORRUPTED).
+journal_ok() {
+    local why
+    why="$(dmesg | grep -m1 'Aborting journal')$(dumpe2fs -h "$2" 2>/dev/null | grep -i 'journal errno')"
+    if [ -z "$why" ]; then pass "$1"; else fail "$1" "$why"; fi
+}
 # step NAME CMD...: on the mount a check "$L: NAME"; on the reference
 # (REF=1) CMD must succeed too, else the reference check fails.
 step() {
@@ -321,6 +329,7 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     fi
 
     check "$L: umount" umount /mnt
+    journal_ok "$L: journal not aborted" $dev
     check "$L: e2fsck -fn clean" e2fsck -fn $dev
     check "$L: ext4 reads it" mount -t ext4 -o ro $dev /mnt2
     manifest /mnt2 > /tmp/e.$L
@@ -345,6 +354,7 @@ for img in "1k 1024 vda" "4k 4096 vdb" "tree 1024 vdc"; do
     check "$L: delete everything made" rm -rf /mnt/ns
     expect_eq "$L: free inodes and blocks back exactly" "$(counts /mnt)" "$b0 $i0"
     check "$L: umount after deleting" umount /mnt
+    journal_ok "$L: journal not aborted after deleting" $dev
     check "$L: e2fsck -fn clean after deleting" e2fsck -fn $dev
     if dmesg -r | grep -E '^<[0-3]>.*(rext4|EXT4-fs)' > /tmp/errs; then
         fail "$L: no filesystem errors logged" "$(head -3 /tmp/errs)"
@@ -374,12 +384,14 @@ if check "$L: mount read-write" fsmount /dev/vdd /mnt; then
     expect_err "$L: mknod ENOSPC" ENOSPC mkfifo /mnt/d/fifo
     check "$L: link still works" ln /mnt/d/file-0 /mnt/d/link
     check "$L: umount" umount /mnt
+    journal_ok "$L: journal not aborted" /dev/vdd
     check "$L: e2fsck -fn clean" e2fsck -fn /dev/vdd
     check "$L: mount again" fsmount /dev/vdd /mnt
     check "$L: delete everything" rm -rf /mnt/d
     expect_eq "$L: free inodes and blocks back exactly" "$(counts /mnt)" "$b0 $i0"
     check "$L: create after the delete" rext4probe try create /mnt/again
     check "$L: umount after deleting" umount /mnt
+    journal_ok "$L: journal not aborted after deleting" /dev/vdd
     check "$L: e2fsck -fn clean after deleting" e2fsck -fn /dev/vdd
 fi
 if dmesg -r | grep -E '^<[0-3]>.*(rext4|EXT4-fs)' > /tmp/errs; then
