@@ -77,6 +77,10 @@ const unsigned int REXT4_ATTR_SIZE = ATTR_SIZE;
 const unsigned int REXT4_ATTR_MODE = ATTR_MODE;
 const unsigned int REXT4_ATTR_KILL_PRIV = ATTR_KILL_PRIV;
 const gfp_t REXT4_GFP_NOFS = GFP_NOFS;
+const unsigned int REXT4_VM_FAULT_LOCKED = VM_FAULT_LOCKED;
+const unsigned int REXT4_VM_FAULT_NOPAGE = VM_FAULT_NOPAGE;
+const unsigned int REXT4_VM_FAULT_OOM = VM_FAULT_OOM;
+const unsigned int REXT4_VM_FAULT_SIGBUS = VM_FAULT_SIGBUS;
 const unsigned int REXT4_RENAME_NOREPLACE = RENAME_NOREPLACE;
 const unsigned int REXT4_RENAME_EXCHANGE = RENAME_EXCHANGE;
 const unsigned int REXT4_RENAME_WHITEOUT = RENAME_WHITEOUT;
@@ -152,6 +156,42 @@ void rext4_inode_touch(struct inode *inode, bool mtime);
 void rext4_inode_set_blocks(struct inode *inode, blkcnt_t blocks);
 bool rext4_is_bad_inode(struct inode *inode);
 void rext4_set_link_free(struct delayed_call *done, void *target);
+typedef int (*rext4_map_fn)(void *ctx, u64 lblk, bool create, u64 *pblk, bool *new);
+int rext4_prepare_folio(handle_t *handle, struct folio *folio, size_t from, size_t to,
+			rext4_map_fn map, void *ctx);
+long rext4_commit_folio(handle_t *handle, struct folio *folio, size_t from, size_t len,
+			size_t copied);
+int rext4_journal_folio(handle_t *handle, struct folio *folio, size_t len,
+			rext4_map_fn map, void *ctx);
+int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff_t pos,
+			   size_t len, rext4_map_fn map, void *ctx);
+struct folio *rext4_write_begin_folio(struct address_space *mapping, loff_t pos);
+int rext4_writepages_each(struct address_space *mapping, struct writeback_control *wbc,
+			  int (*start)(void *ctx), int (*one)(void *ctx, struct folio *folio),
+			  void (*stop)(void *ctx), void *ctx);
+void rext4_set_vm_ops(struct vm_area_struct *vma, const struct vm_operations_struct *ops);
+void rext4_mkwrite_enter(struct vm_fault *vmf);
+void rext4_mkwrite_exit(struct vm_fault *vmf);
+struct folio *rext4_mkwrite_folio(struct vm_fault *vmf, size_t *len);
+struct inode *rext4_fault_inode(struct vm_fault *vmf);
+void rext4_file_accessed(struct file *file);
+bool rext4_is_err_or_null(const void *p);
+void rext4_folio_unlock_put(struct folio *folio);
+void rext4_folio_unlock(struct folio *folio);
+long rext4_folio_offset(struct folio *folio, loff_t pos);
+long rext4_folio_len_in_file(struct folio *folio, loff_t size);
+struct inode *rext4_folio_inode(struct folio *folio);
+void rext4_journal_wait_committing(journal_t *journal);
+void rext4_wait_tail_folio_commit(journal_t *journal, struct inode *inode);
+void rext4_invalidate_lock(struct inode *inode);
+bool rext4_dirty_folio_journalled(struct address_space *mapping, struct folio *folio);
+bool rext4_folio_test_clear_checked(struct folio *folio);
+int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
+			   get_block_t *get_block);
+int rext4_write_and_wait(struct inode *inode);
+bool rext4_has_pages(struct inode *inode);
+u32 rext4_handle_tid(handle_t *handle);
+void rext4_invalidate_unlock(struct inode *inode);
 void rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
 			   const struct inode *dir, umode_t mode);
 

@@ -416,3 +416,484 @@ void rext4_set_link_free(struct delayed_call *done, void *target)
 {
 	set_delayed_call(done, kfree_link, target);
 }
+
+void rext4_journal_wait_committing(journal_t *journal);
+
+/*
+ * Journalled file data (data=journal): the buffers of a file's folio are
+ * journalled like metadata. The walks below are the buffer mechanics; the
+ * filesystem maps (and allocates) blocks through `map`, which returns 0 and
+ * the physical block (0 for a hole when not allocating, never with
+ * `create`), with *new set for a block it has just allocated.
+ */
+
+/* jbd2 write access to a data buffer; a dirty one is refiled as journalled. */
+static int rext4_data_write_access(handle_t *handle, struct buffer_head *bh)
+{
+	bool dirty = buffer_dirty(bh);
+	int err;
+
+	if (dirty)
+		clear_buffer_dirty(bh);
+	err = jbd2_journal_get_write_access(handle, bh);
+	if (!err && dirty)
+		err = jbd2_journal_dirty_metadata(handle, bh);
+	return err;
+}
+
+/*
+ * Maps the buffers of locked folio `folio` that overlap [from, to) (bytes in
+ * the folio), allocating holes: buffers are created if the folio has none;
+ * a new block is cleared of the filesystem's older aliases in the block
+ * device's cache and, unless the folio is up to date, has its bytes outside
+ * [from, to) zeroed; a partially covered old block not up to date is read.
+ * Then every mapped buffer of the range gets jbd2 write access.
+ */
+int rext4_prepare_folio(handle_t *handle, struct folio *folio, size_t from, size_t to,
+			rext4_map_fn map, void *ctx)
+{
+	struct inode *inode = folio->mapping->host;
+	unsigned int bsize = i_blocksize(inode);
+	u64 lblk = folio_pos(folio) >> inode->i_blkbits;
+	struct buffer_head *head, *bh;
+	size_t start, end;
+	int err = 0;
+
+	head = folio_buffers(folio);
+	if (!head)
+		head = create_empty_buffers(folio, bsize, 0);
+	for (bh = head, start = 0; bh != head || !start; bh = bh->b_this_page, start = end, lblk++) {
+		end = start + bsize;
+		if (end <= from || start >= to) {
+			if (folio_test_uptodate(folio))
+				set_buffer_uptodate(bh);
+			continue;
+		}
+		if (!buffer_mapped(bh)) {
+			u64 pblk = 0;
+			bool new = false;
+
+			err = map(ctx, lblk, true, &pblk, &new);
+			if (err)
+				return err;
+			if (!pblk)
+				return -EIO;
+			map_bh(bh, inode->i_sb, pblk);
+			if (new) {
+				clean_bdev_aliases(bh->b_bdev, pblk, 1);
+				if (folio_test_uptodate(folio)) {
+					set_buffer_uptodate(bh);
+				} else {
+					set_buffer_new(bh);
+					folio_zero_segments(folio, to < end ? to : end, end,
+							    start, from > start ? from : start);
+				}
+				continue;
+			}
+		}
+		if (folio_test_uptodate(folio))
+			set_buffer_uptodate(bh);
+		if (!buffer_uptodate(bh) && !buffer_new(bh) && (start < from || end > to)) {
+			if (bh_read(bh, 0) < 0)
+				return -EIO;
+		}
+	}
+	for (bh = head, start = 0; bh != head || !start; bh = bh->b_this_page, start = end) {
+		end = start + bsize;
+		if (end <= from || start >= to || !buffer_mapped(bh))
+			continue;
+		err = rext4_data_write_access(handle, bh);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * After `copied` of `len` bytes from `from` were copied into the locked
+ * folio (rext4_prepare_folio before): new buffers get zeros where nothing
+ * was copied, every buffer of the written range is up to date and filed in
+ * the handle's transaction, and the folio is up to date once all its
+ * buffers are. Returns the bytes that count as written (0 when a short copy
+ * left the folio partly stale) or a negative error.
+ */
+long rext4_commit_folio(handle_t *handle, struct folio *folio, size_t from, size_t len,
+			size_t copied)
+{
+	struct inode *inode = folio->mapping->host;
+	unsigned int bsize = i_blocksize(inode);
+	struct buffer_head *head = folio_buffers(folio), *bh;
+	size_t start, end, to = from + len;
+	bool partial = false;
+	int err = 0;
+
+	if (!head)
+		return -EIO;
+	if (copied < len && !folio_test_uptodate(folio))
+		copied = 0;
+	for (bh = head, start = 0; bh != head || !start; bh = bh->b_this_page, start = end) {
+		end = start + bsize;
+		/* A new block's bytes nothing was copied to are zeros. */
+		if (copied < len && buffer_new(bh) && end > from + copied && start < to)
+			folio_zero_segment(folio, max(start, from + copied), min(end, to));
+		if (end > from && start < to && buffer_mapped(bh) &&
+		    (start < from + copied || buffer_new(bh))) {
+			int e;
+
+			set_buffer_uptodate(bh);
+			e = jbd2_journal_dirty_metadata(handle, bh);
+			if (e && !err)
+				err = e;
+			clear_buffer_new(bh);
+		}
+		if (!buffer_uptodate(bh))
+			partial = true;
+	}
+	if (!partial)
+		folio_mark_uptodate(folio);
+	return err ? err : (long)copied;
+}
+
+/*
+ * Journals the mapped buffers of locked folio `folio` up to byte `len`
+ * (page_mkwrite, and writeback of a folio dirtied through a mapping),
+ * allocating holes through `map` first; bytes of the folio past `len`
+ * (past the end of the file) are zeroed.
+ */
+int rext4_journal_folio(handle_t *handle, struct folio *folio, size_t len,
+			rext4_map_fn map, void *ctx)
+{
+	struct buffer_head *head, *bh;
+	size_t start, end;
+	unsigned int bsize = i_blocksize(folio->mapping->host);
+	int err;
+
+	if (len < folio_size(folio))
+		folio_zero_segment(folio, len, folio_size(folio));
+	err = rext4_prepare_folio(handle, folio, 0, len, map, ctx);
+	if (err)
+		return err;
+	head = folio_buffers(folio);
+	for (bh = head, start = 0; bh != head || !start; bh = bh->b_this_page, start = end) {
+		end = start + bsize;
+		if (start >= len || !buffer_mapped(bh))
+			continue;
+		set_buffer_uptodate(bh);
+		clear_buffer_new(bh);
+		err = jbd2_journal_dirty_metadata(handle, bh);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Zeroes bytes [pos, pos + len) of one block of a file (len stays inside
+ * the block) through its page cache and journals the block (truncation of
+ * the block holding the new end of file); nothing for a hole.
+ */
+int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff_t pos,
+			   size_t len, rext4_map_fn map, void *ctx)
+{
+	struct inode *inode = mapping->host;
+	unsigned int bsize = i_blocksize(inode);
+	size_t off = offset_in_page(pos);
+	struct folio *folio;
+	struct buffer_head *bh;
+	u64 lblk = pos >> inode->i_blkbits;
+	int err = 0;
+
+	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN | FGP_ACCESSED,
+				    mapping_gfp_constraint(mapping, ~__GFP_FS));
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	bh = folio_buffers(folio);
+	if (!bh)
+		bh = create_empty_buffers(folio, bsize, 0);
+	while (off >= bh_offset(bh) + bsize)
+		bh = bh->b_this_page;
+	if (!buffer_mapped(bh)) {
+		u64 pblk = 0;
+		bool new = false;
+
+		err = map(ctx, lblk, false, &pblk, &new);
+		if (err || !pblk)
+			goto out;
+		map_bh(bh, inode->i_sb, pblk);
+	}
+	if (folio_test_uptodate(folio))
+		set_buffer_uptodate(bh);
+	if (!buffer_uptodate(bh) && bh_read(bh, 0) < 0) {
+		err = -EIO;
+		goto out;
+	}
+	err = rext4_data_write_access(handle, bh);
+	if (err)
+		goto out;
+	folio_zero_range(folio, off, len);
+	err = jbd2_journal_dirty_metadata(handle, bh);
+out:
+	folio_unlock(folio);
+	folio_put(folio);
+	return err;
+}
+
+/* A locked folio for write_begin (order 0), or an ERR_PTR. */
+struct folio *rext4_write_begin_folio(struct address_space *mapping, loff_t pos)
+{
+	return __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN,
+				   mapping_gfp_mask(mapping));
+}
+
+/*
+ * Writeback of a file with journalled data: every dirty folio of the range
+ * (writeback_iter locks it and clears its dirty bit) goes to `one`, which
+ * journals it in the handle `start` began and unlocks it; `stop` ends the
+ * handle. For data integrity writeback (WB_SYNC_ALL)
+ * the walk goes on past a failed folio and returns the first error; other
+ * writeback stops at the first (writeback_iter's rules).
+ */
+int rext4_writepages_each(struct address_space *mapping, struct writeback_control *wbc,
+			  int (*start)(void *ctx), int (*one)(void *ctx, struct folio *folio),
+			  void (*stop)(void *ctx), void *ctx)
+{
+	struct folio *folio = NULL;
+	int error = 0;
+	/* A handle is started before each folio is locked (handle, then folio lock). */
+	int started = start(ctx);
+
+	/* writeback_iter keeps the first error and goes on for WB_SYNC_ALL. */
+	while ((folio = writeback_iter(mapping, wbc, folio, &error))) {
+		if (started) {
+			/* No handle: the folio stays dirty for a later attempt. */
+			folio_redirty_for_writepage(wbc, folio);
+			folio_unlock(folio);
+			error = started;
+		} else {
+			error = one(ctx, folio);
+			stop(ctx);
+			started = start(ctx);
+		}
+	}
+	if (!started)
+		stop(ctx);
+	return error;
+}
+
+bool rext4_is_err_or_null(const void *p)
+{
+	return IS_ERR_OR_NULL(p);
+}
+
+void rext4_folio_unlock_put(struct folio *folio)
+{
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+void rext4_folio_unlock(struct folio *folio)
+{
+	folio_unlock(folio);
+}
+
+/* The offset of file position `pos` inside `folio`. */
+long rext4_folio_offset(struct folio *folio, loff_t pos)
+{
+	return offset_in_folio(folio, pos);
+}
+
+/* The vm_operations of a file whose shared mappings are written. */
+void rext4_set_vm_ops(struct vm_area_struct *vma, const struct vm_operations_struct *ops)
+{
+	vma->vm_ops = ops;
+}
+
+/* page_mkwrite's start: freeze protection and the file's times. */
+void rext4_mkwrite_enter(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+
+	sb_start_pagefault(inode->i_sb);
+	file_update_time(vmf->vma->vm_file);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+}
+
+void rext4_mkwrite_exit(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	sb_end_pagefault(inode->i_sb);
+}
+
+/*
+ * The folio of a write fault, locked, if it still belongs to the file and
+ * lies (at least partly) inside it: its byte count inside the file is
+ * returned in *len. NULL otherwise (truncated meanwhile: the fault is
+ * retried).
+ */
+struct folio *rext4_mkwrite_folio(struct vm_fault *vmf, size_t *len)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct folio *folio = page_folio(vmf->page);
+	loff_t size;
+
+	folio_lock(folio);
+	size = i_size_read(inode);
+	if (folio->mapping != inode->i_mapping || folio_pos(folio) >= size) {
+		folio_unlock(folio);
+		return NULL;
+	}
+	folio_wait_stable(folio);
+	*len = folio_size(folio);
+	if (folio_pos(folio) + *len > size)
+		*len = size - folio_pos(folio);
+	return folio;
+}
+
+/* The inode of a fault's file. */
+struct inode *rext4_fault_inode(struct vm_fault *vmf)
+{
+	return file_inode(vmf->vma->vm_file);
+}
+
+/* file_accessed() for mmap. */
+void rext4_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+/*
+ * The bytes of `folio` inside a file of `size` bytes (the whole folio, or
+ * up to the end of the file), -1 when it lies past the end.
+ */
+long rext4_folio_len_in_file(struct folio *folio, loff_t size)
+{
+	if (folio_pos(folio) >= size)
+		return -1;
+	if (folio_pos(folio) + folio_size(folio) > size)
+		return size - folio_pos(folio);
+	return folio_size(folio);
+}
+
+/* The host inode of a folio's mapping. */
+struct inode *rext4_folio_inode(struct folio *folio)
+{
+	return folio->mapping->host;
+}
+
+/* Waits for the commit of the journal's committing transaction, if any. */
+void rext4_journal_wait_committing(journal_t *journal)
+{
+	tid_t tid = 0;
+	bool committing = false;
+
+	read_lock(&journal->j_state_lock);
+	if (journal->j_committing_transaction) {
+		tid = journal->j_committing_transaction->t_tid;
+		committing = true;
+	}
+	read_unlock(&journal->j_state_lock);
+	if (committing)
+		jbd2_log_wait_commit(journal, tid);
+}
+
+/*
+ * Before a truncation to a size inside a page whose blocks past the new
+ * end may still be in the committing transaction (blocks smaller than a
+ * page), their buffers are invalidated through jbd2 now, waiting for that
+ * commit as long as jbd2 answers EBUSY: the truncation of the page cache
+ * that follows can then drop them.
+ */
+void rext4_wait_tail_folio_commit(journal_t *journal, struct inode *inode)
+{
+	loff_t size = i_size_read(inode);
+	size_t offset = size & (PAGE_SIZE - 1);
+
+	if (!offset || offset > PAGE_SIZE - i_blocksize(inode))
+		return;
+	for (;;) {
+		struct folio *folio = filemap_lock_folio(inode->i_mapping, size >> PAGE_SHIFT);
+		int ret;
+
+		if (IS_ERR(folio))
+			return;
+		ret = jbd2_journal_invalidate_folio(journal, folio, offset,
+						    folio_size(folio) - offset);
+		folio_unlock(folio);
+		folio_put(folio);
+		if (ret != -EBUSY)
+			return;
+		rext4_journal_wait_committing(journal);
+	}
+}
+
+void rext4_invalidate_lock(struct inode *inode)
+{
+	filemap_invalidate_lock(inode->i_mapping);
+}
+
+void rext4_invalidate_unlock(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
+}
+
+/*
+ * Dirtying of a folio of journalled data through the page tables (a
+ * write to a shared mapping, or pinned pages written by DMA): the folio
+ * is marked "checked", so writeback journals it again. A folio dirtied
+ * because jbd2 exposed its committed buffers for checkpointing
+ * (mark_buffer_dirty, which does not come here) is only written home.
+ */
+bool rext4_dirty_folio_journalled(struct address_space *mapping, struct folio *folio)
+{
+	folio_set_checked(folio);
+	return filemap_dirty_folio(mapping, folio);
+}
+
+bool rext4_folio_test_clear_checked(struct folio *folio)
+{
+	bool checked = folio_test_checked(folio);
+
+	if (checked)
+		folio_clear_checked(folio);
+	return checked;
+}
+
+/*
+ * Writes the dirty buffers of a locked folio home (committed journalled
+ * data jbd2 exposed for checkpointing), unlocking it; a folio past the end
+ * of the file is dropped, one straddling it has its tail zeroed first.
+ */
+int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
+			   get_block_t *get_block)
+{
+	struct inode *inode = folio->mapping->host;
+	loff_t size = i_size_read(inode);
+
+	if (folio_pos(folio) >= size) {
+		folio_unlock(folio);
+		return 0;
+	}
+	if (folio_pos(folio) + folio_size(folio) > size)
+		folio_zero_segment(folio, offset_in_folio(folio, size), folio_size(folio));
+	return __block_write_full_folio(inode, folio, get_block, wbc);
+}
+
+/* Writes the file's dirty folios and waits for them. */
+int rext4_write_and_wait(struct inode *inode)
+{
+	return filemap_write_and_wait(inode->i_mapping);
+}
+
+/* Whether the file has folios in its page cache. */
+bool rext4_has_pages(struct inode *inode)
+{
+	return inode->i_mapping->nrpages != 0;
+}
+
+/* The transaction id of a running handle. */
+u32 rext4_handle_tid(handle_t *handle)
+{
+	return handle->h_transaction->t_tid;
+}

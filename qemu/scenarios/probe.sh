@@ -22,14 +22,14 @@ check "mounted read-only" grep -q '^/dev/vda /mnt rext4 ro,' /proc/mounts
 check "root lists lost+found" test -d /mnt/lost+found
 mark_dmesg
 check_fails "remount rw refused" mount -o remount,rw /mnt
-dmesg_has "remount rw message" "rext4 \(vda\): read-write mounts are not complete yet .*experimental_write=1"
+dmesg_has "remount rw message" "rext4 \(vda\): read-write mounts are experimental.*experimental_write=1"
 check "still read-only after remount attempt" grep -q '^/dev/vda /mnt rext4 ro,' /proc/mounts
 check "umount" umount /mnt
 
 # No -o ro: rext4 answers EROFS and mount(8) retries read-only.
 mark_dmesg
 check "mount without -o ro falls back to read-only" mount -t rext4 /dev/vda /mnt
-dmesg_has "read-write refusal message" "rext4 \(vda\): read-write mounts are not complete yet \(no file data writes\); mount read-only"
+dmesg_has "read-write refusal message" "rext4 \(vda\): read-write mounts are experimental; mount read-only"
 check "fallback mount is read-only" grep -q '^/dev/vda /mnt rext4 ro,' /proc/mounts
 check "umount fallback mount" umount /mnt
 

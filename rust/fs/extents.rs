@@ -384,27 +384,83 @@ pub(crate) fn alloc_block(
     Ok(pblk)
 }
 
-/// Unmaps and frees every block of `inode` (its last link went): data
-/// blocks and tree nodes, inside `h`, under the data lock. The extent
-/// root is left empty and the block count 0 in memory.
-pub(crate) fn free_all(h: &Handle<'_>, inode: &INode) -> Result {
+/// Blocks [`remove_tail`] unmaps at most per call (so per handle): each
+/// may be an extent of its own in a group of its own.
+pub(crate) const REMOVE_CHUNK: u32 = 64;
+
+/// Journal blocks and revoke records a [`remove_tail`] call may need:
+/// a bitmap and a descriptor block per group it frees in, the leaves and
+/// index nodes it changes or frees, the inode and the superblock.
+pub(crate) fn remove_credits(fi: &super::super_ops::FsInfo) -> (u32, u32) {
+    let groups = u32::try_from(fi.groups.len()).unwrap_or(u32::MAX);
+    let credits = 2 * REMOVE_CHUNK.min(groups) + 2 * REMOVE_CHUNK + 16;
+    (credits, REMOVE_CHUNK + 2 * REMOVE_CHUNK)
+}
+
+/// Unmaps and frees up to [`REMOVE_CHUNK`] of `inode`'s last mapped blocks
+/// at or after logical block `from` (data blocks and the tree nodes that
+/// empty), inside `h`, under the data lock; the inode's block count in
+/// memory follows (the caller writes the inode). Returns whether mapped
+/// blocks may remain at or after `from` (call again, in a new handle).
+pub(crate) fn remove_tail(h: &Handle<'_>, inode: &INode, from: u64) -> Result<bool> {
     let sb = inode.sb();
     let fi = sb.data();
+    let Ok(from) = u32::try_from(from) else {
+        return Ok(false);
+    };
     let mut store = JournalStore::new(sb, h);
     let mut data = inode.write();
     if data.flags & crate::disk::inode::flags::EXTENTS == 0 {
         // A fast symlink or a device node: no blocks.
-        return Ok(());
+        return Ok(false);
     }
     let mut root = data.i_block;
     let params = tree_params(fi, data.csum_seed);
     let r = {
         let mut tree = ExtentTree::new(&mut store, &mut root, params);
-        tree.remove(0, 1 << 32)
+        tree.around(u32::MAX).and_then(|a| {
+            let Some(last) = a.at_or_after.or(a.before) else {
+                return Ok(false);
+            };
+            let end = u64::from(last.lblk) + u64::from(last.len);
+            if end <= u64::from(from) {
+                return Ok(false);
+            }
+            let start = end
+                .saturating_sub(u64::from(REMOVE_CHUNK))
+                .max(u64::from(from));
+            tree.remove(start as u32, end)?;
+            Ok(true)
+        })
+    };
+    let more = r.map_err(|e| store.error(inode.ino(), e))?;
+    data.i_block = root;
+    drop(data);
+    let per = i64::from(fi.block_size() / 512);
+    let blocks = inode.attrs().blocks_512;
+    inode.set_blocks_512(blocks.saturating_add_signed(store.delta_blocks.saturating_mul(per)));
+    Ok(more)
+}
+
+/// Turns logical block `lblk` of `inode`, mapped by an unwritten extent,
+/// into a written one inside `h` (a write into space preallocated by
+/// ext4's fallocate), under the data lock.
+pub(crate) fn convert_block(h: &Handle<'_>, inode: &INode, lblk: u32) -> Result {
+    let sb = inode.sb();
+    let fi = sb.data();
+    let mut store = JournalStore::new(sb, h);
+    let mut data = inode.write();
+    let mut root = data.i_block;
+    let params = tree_params(fi, data.csum_seed);
+    let r = {
+        let mut tree = ExtentTree::new(&mut store, &mut root, params);
+        tree.convert_to_written(lblk, 1)
     };
     r.map_err(|e| store.error(inode.ino(), e))?;
     data.i_block = root;
     drop(data);
-    inode.set_blocks_512(0);
+    let per = i64::from(fi.block_size() / 512);
+    let blocks = inode.attrs().blocks_512;
+    inode.set_blocks_512(blocks.saturating_add_signed(store.delta_blocks.saturating_mul(per)));
     Ok(())
 }

@@ -4,9 +4,11 @@
 //! mapping for the page cache (`get_block`), SEEK_DATA/SEEK_HOLE, FIEMAP.
 
 use super::extents::map;
+use super::options::DataMode;
 use super::INode;
 use crate::disk::extent::Mapping;
 use crate::glue::iomap::{IoMap, IoMapKind};
+use crate::glue::jbd2::{Handle, Journal};
 use kernel::error::{code, Result};
 
 /// Maps up to `max` blocks from `lblk` for a read: `Some((pblk, count))`
@@ -125,4 +127,103 @@ pub(crate) fn report_extent(inode: &INode, pos: i64, length: i64) -> Result<IoMa
         length: len.clamp(1, want) << bits,
         kind,
     })
+}
+
+/// The journal file data goes through: data=journal mounts (the only
+/// read-write ones so far).
+pub(crate) fn data_journal(sb: &super::Sb) -> Option<&Journal> {
+    let fi = sb.data();
+    fi.journal
+        .as_ref()
+        .filter(|_| fi.opts.data_mode(&fi.sb) == DataMode::Journal)
+}
+
+/// Credits of journalling one folio: per block the block itself and its
+/// allocation (bitmap and descriptor block), an extent tree that may grow
+/// at each of its 5 levels (a new node, its bitmap and descriptor block,
+/// the parent), the inode and the superblock.
+pub(crate) fn folio_credits(inode: &INode) -> u32 {
+    let per_page = (kernel::page::PAGE_SIZE >> inode.block_bits()).max(1) as u32;
+    per_page * 3 + 5 * 4 + 2 + 4
+}
+
+/// Maps logical block `lblk` of `inode` for writing (see the glue's
+/// `FileSystem::map_block`): a written extent's block as it is; a block of
+/// an unwritten extent converted to written, and a hole allocated (near
+/// the extent before it, else the inode's group), both reported new so
+/// the page cache zeroes what the write does not cover.
+pub(crate) fn map_block(
+    h: Option<&Handle<'_>>,
+    inode: &INode,
+    lblk: u64,
+    create: bool,
+) -> Result<Option<(u64, bool)>> {
+    let l32 = u32::try_from(lblk).map_err(|_| code::EFBIG)?;
+    match map(inode, lblk)? {
+        Mapping::Mapped {
+            pblk,
+            unwritten: false,
+            ..
+        } => Ok(Some((pblk, false))),
+        Mapping::Mapped {
+            pblk,
+            unwritten: true,
+            ..
+        } => {
+            let Some(h) = h.filter(|_| create) else {
+                return Ok(None);
+            };
+            super::extents::convert_block(h, inode, l32)?;
+            Ok(Some((pblk, true)))
+        }
+        Mapping::Hole { .. } => {
+            let Some(h) = h.filter(|_| create) else {
+                return Ok(None);
+            };
+            let fi = inode.sb().data();
+            let geo = crate::disk::alloc::Geometry::from_superblock(&fi.sb);
+            let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
+            let group = crate::disk::inode::inode_location(&fi.sb, ino)
+                .map_err(super::errors::errno)?
+                .0;
+            let goal = crate::disk::alloc::inode_goal(&geo, group, true, None);
+            let pblk = super::extents::alloc_block(h, inode, l32, goal)?;
+            Ok(Some((pblk, true)))
+        }
+    }
+}
+
+/// A data write is done inside `h`: the inode (size, extent root, block
+/// count, times) is written with it.
+pub(crate) fn data_written(h: &Handle<'_>, inode: &INode) -> Result {
+    inode.write().data_tid = Some(h.tid());
+    super::journal::write_inode(h, inode)
+}
+
+/// Before a file with journalled data leaves memory (keeping its links):
+/// its last data change is committed and the committed folios jbd2
+/// exposed are written home (see the glue's address-space docs). Errors
+/// are reported; the data then stays in the journal for the next mount's
+/// replay.
+pub(crate) fn before_evict(inode: &INode) {
+    let Some(tid) = inode.read().data_tid else {
+        return;
+    };
+    let Some(journal) = data_journal(inode.sb()) else {
+        return;
+    };
+    if !inode.has_pages() {
+        return;
+    }
+    if let Err(e) = journal
+        .complete_transaction(tid)
+        .and_then(|()| inode.write_and_wait())
+    {
+        fs_err!(
+            inode.sb(),
+            "inode #{}: unable to write its data home before eviction: error {}",
+            inode.ino(),
+            e.to_errno()
+        );
+    }
 }

@@ -39,6 +39,9 @@ pub(crate) struct InodeData {
     pub(crate) file_acl: u64,
     /// Creation time, when the inode has room for it.
     pub(crate) crtime: Option<(i64, u32)>,
+    /// The transaction that last journalled the file's data (ext4's
+    /// `i_datasync_tid`), if any since the inode was read.
+    pub(crate) data_tid: Option<u32>,
 }
 
 impl Default for InodeData {
@@ -50,6 +53,7 @@ impl Default for InodeData {
             is_dir: false,
             file_acl: 0,
             crtime: None,
+            data_tid: None,
         }
     }
 }
@@ -365,6 +369,7 @@ pub(crate) fn params<'a>(
             is_dir: raw.is_dir(),
             file_acl: raw.file_acl,
             crtime: raw.crtime.map(time),
+            data_tid: None,
         },
     })
 }
@@ -443,24 +448,27 @@ pub(crate) fn statx_extra(inode: &INode) -> StatxExtra {
     }
 }
 
-/// `setattr` (ext4's `ext4_setattr`): mode, owner and times are applied in
-/// memory and written in a handle, and the write's error is returned.
-/// Refused (EOPNOTSUPP) until the write path has what they need: a size
-/// change (block allocation and truncate), a chmod of a file with an
-/// access ACL (ext4 rewrites the ACL's mask, an xattr write), and a
-/// change that must drop the file's capabilities (`security.capability`,
-/// an xattr removal).
+/// `setattr` (ext4's `ext4_setattr`): a size change first
+/// (`truncate.rs`), then mode, owner and times applied in memory and
+/// written in a handle, and the write's error is returned. Refused
+/// (EOPNOTSUPP) until the write path has what they need: a chmod of a
+/// file with an access ACL (ext4 rewrites the ACL's mask, an xattr write),
+/// and a change that must drop the file's capabilities
+/// (`security.capability`, an xattr removal).
 pub(crate) fn setattr(inode: &INode, attr: &crate::glue::inode::SetAttr<'_>) -> Result {
     if !inode.sb().data().is_writable() {
         return Err(code::EROFS);
     }
-    if attr.size().is_some_and(|size| size != inode.size()) || attr.kills_priv() {
+    if attr.kills_priv() {
         return Err(eopnotsupp());
     }
     if attr.sets_mode()
         && super::acl::get_acl(inode, crate::glue::xattr::AclType::Access)?.is_some()
     {
         return Err(eopnotsupp());
+    }
+    if let Some(size) = attr.size() {
+        super::truncate::set_size(inode, size)?;
     }
     super::journal::update_inode(inode, || attr.copy())
 }

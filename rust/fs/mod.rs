@@ -19,10 +19,13 @@
 //!   mballoc.c);
 //! - `ialloc.rs`: inode allocation (ialloc.c);
 //! - `orphan.rs`: the orphan list (orphan.c);
-//! - `file.rs`: block mapping for the page cache, SEEK_DATA/SEEK_HOLE,
-//!   FIEMAP (file.c, inode.c's get_block, page-io);
+//! - `file.rs`: block mapping for the page cache (reading, and writing
+//!   journalled data), SEEK_DATA/SEEK_HOLE, FIEMAP (file.c, inode.c's
+//!   get_block, page-io);
 //! - `xattr.rs`: extended attributes, getxattr and listxattr (xattr.c);
 //! - `acl.rs`: POSIX ACLs from the ext4 ACL format (acl.c);
+//! - `truncate.rs`: size changes and freeing a file's blocks
+//!   (`ext4_truncate`);
 //! - `errors.rs`: the central error entry point (`ext4_error`);
 //! - `options.rs`: mount options.
 //!
@@ -43,6 +46,7 @@ pub(crate) mod namespace;
 pub(crate) mod options;
 pub(crate) mod orphan;
 pub(crate) mod super_ops;
+pub(crate) mod truncate;
 pub(crate) mod xattr;
 
 use crate::glue::dentry::DirEmitter;
@@ -159,6 +163,31 @@ impl FileSystem for Rext4 {
 
     fn delete_inode(inode: &INode) {
         namespace::delete_inode(inode)
+    }
+
+    fn data_journal(sb: &Sb) -> Option<&crate::glue::jbd2::Journal> {
+        file::data_journal(sb)
+    }
+
+    fn folio_credits(inode: &INode) -> u32 {
+        file::folio_credits(inode)
+    }
+
+    fn map_block(
+        h: Option<&crate::glue::jbd2::Handle<'_>>,
+        inode: &INode,
+        lblk: u64,
+        create: bool,
+    ) -> Result<Option<(u64, bool)>> {
+        file::map_block(h, inode, lblk, create)
+    }
+
+    fn data_written(h: &crate::glue::jbd2::Handle<'_>, inode: &INode) -> Result {
+        file::data_written(h, inode)
+    }
+
+    fn before_evict(inode: &INode) {
+        file::before_evict(inode)
     }
 
     fn read_link(inode: &INode) -> Result<KVec<u8>> {

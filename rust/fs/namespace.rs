@@ -707,19 +707,9 @@ pub(crate) fn delete_inode(inode: &INode) {
         return;
     }
     let is_dir = inode.read().is_dir;
-    // Freed blocks: bitmap and descriptor block each, per group at worst,
-    // and the tree's nodes.
-    let blocks = inode.attrs().blocks_512 / u64::from(fi.block_size() / 512).max(1);
-    let groups = fi.groups.len() as u64;
-    let credits = 8 + 2 * blocks.min(groups) + blocks.min(64);
-    let Ok(credits) = u32::try_from(credits) else {
-        return;
-    };
-    // Every freed block is revoked (data=journal journals them all).
-    let revokes = u32::try_from(blocks.saturating_add(64)).unwrap_or(u32::MAX);
-    let r = start_revoking(sb, credits, revokes).and_then(|h| {
+    let r = super::truncate::free_from(inode, 0).and_then(|()| {
+        let h = start(sb, UNLINK_CREDITS)?;
         let r = (|| {
-            extents::free_all(&h, inode)?;
             orphan::del(&h, inode)?;
             inode.set_size(0);
             write_inode(&h, inode)?;

@@ -796,7 +796,7 @@ fn check_writable<S>(sb: &SuperBlock<Rext4, S>, d: &Superblock, opts: &MountOpti
     if !crate::glue::task::experimental_write() {
         sb_err!(
             sb,
-            "read-write mounts are not complete yet (no file data writes); mount read-only \
+            "read-write mounts are experimental; mount read-only \
              (-o ro), or load rext4 with experimental_write=1 to try them"
         );
         return Err(code::EROFS);

@@ -3,6 +3,7 @@
 //! Open files: the file operation tables of regular files and
 //! directories, readdir and SEEK_DATA/SEEK_HOLE.
 
+use super::address_space::{map_cb, MapCtx};
 use super::dentry::DirEmitter;
 use super::fs_type::FileSystem;
 use super::inode::INode;
@@ -10,6 +11,7 @@ use super::zeroed;
 use crate::sys;
 use core::ffi::c_int;
 use core::marker::PhantomData;
+use kernel::error::{code, Result};
 
 /// Which of `lseek`'s data/hole requests.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -23,11 +25,26 @@ pub(crate) enum SeekData {
 struct Tables<T>(PhantomData<T>);
 
 impl<T: FileSystem> Tables<T> {
+    const DATA: bool = T::HAS_DATA_JOURNAL;
     const FILE: sys::file_operations = sys::file_operations {
         llseek: Some(llseek::<T>),
         read_iter: Some(sys::generic_file_read_iter),
-        mmap: Some(sys::generic_file_readonly_mmap),
+        write_iter: if Self::DATA {
+            Some(sys::generic_file_write_iter)
+        } else {
+            None
+        },
+        mmap: if Self::DATA {
+            Some(mmap::<T>)
+        } else {
+            Some(sys::generic_file_readonly_mmap)
+        },
         splice_read: Some(sys::filemap_splice_read),
+        splice_write: if Self::DATA {
+            Some(sys::iter_file_splice_write)
+        } else {
+            None
+        },
         open: Some(sys::generic_file_open),
         fsync: Self::FSYNC,
         ..zeroed()
@@ -111,14 +128,109 @@ unsafe extern "C" fn llseek<T: FileSystem>(
 /// Called by the VFS with an open file of `T`.
 unsafe extern "C" fn fsync<T: FileSystem>(
     file: *mut sys::file,
-    _start: i64,
-    _end: i64,
+    start: i64,
+    end: i64,
     datasync: c_int,
 ) -> c_int {
+    // Folios dirtied through a shared mapping are handed to the
+    // filesystem's writeback first (and waited for), and the error the
+    // mapping recorded since this file last looked is returned.
+    // SAFETY: the VFS's own arguments.
+    let r = unsafe { sys::file_write_and_wait_range(file, start, end) };
+    if r != 0 {
+        return r;
+    }
     // SAFETY: an open file pins its inode, one of `T`.
     let inode = unsafe { INode::<T>::from_raw(sys::rext4_file_inode(file)) };
     match T::fsync(inode, datasync != 0) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
+    }
+}
+
+/// The memory-mapping operations of files whose shared mappings are
+/// written: the page cache's own fault and fault-around, and
+/// [`page_mkwrite`].
+struct VmTables<T>(PhantomData<T>);
+
+impl<T: FileSystem> VmTables<T> {
+    const VM: sys::vm_operations_struct = sys::vm_operations_struct {
+        fault: Some(sys::filemap_fault),
+        map_pages: Some(sys::filemap_map_pages),
+        page_mkwrite: Some(page_mkwrite::<T>),
+        ..zeroed()
+    };
+}
+
+/// `file_operations.mmap` of a file whose shared mappings are written.
+///
+/// # Safety
+///
+/// Called by the VFS (`mmap_region`) with an open file of `T` and its new
+/// vma.
+unsafe extern "C" fn mmap<T: FileSystem>(
+    file: *mut sys::file,
+    vma: *mut sys::vm_area_struct,
+) -> c_int {
+    // SAFETY: the VFS's own arguments; the table is a promoted constant.
+    unsafe {
+        sys::rext4_file_accessed(file);
+        sys::rext4_set_vm_ops(vma, &VmTables::<T>::VM);
+    }
+    0
+}
+
+/// `vm_operations_struct.page_mkwrite` (ext4's journalled-data
+/// `ext4_page_mkwrite`): the first write to a page of a shared mapping
+/// maps its blocks (allocating holes) and journals its buffers inside a
+/// handle, started before the folio is locked; the folio is returned
+/// locked (the fault code then marks it dirty, and `writepages` journals
+/// what is written to it later).
+///
+/// # Safety
+///
+/// Called by the fault handler with a write fault on a shared mapping of
+/// a file of `T`.
+unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys::vm_fault_t {
+    // SAFETY: per the contract (freeze protection, time update and the
+    // shared invalidate lock, released below).
+    unsafe { sys::rext4_mkwrite_enter(vmf) };
+    // SAFETY: the fault's file pins a live inode of `T`.
+    let inode = unsafe { INode::<T>::from_raw(sys::rext4_fault_inode(vmf)) };
+    let r = (|| -> Result<sys::vm_fault_t> {
+        let journal = T::data_journal(inode.sb()).ok_or(code::EROFS)?;
+        let h = journal.start(T::folio_credits(inode))?;
+        let mut len = 0usize;
+        // SAFETY: the fault's folio, locked if it is still the file's.
+        let folio = unsafe { sys::rext4_mkwrite_folio(vmf, &mut len) };
+        if folio.is_null() {
+            h.stop()?;
+            return Ok(sys::REXT4_VM_FAULT_NOPAGE);
+        }
+        let m = MapCtx {
+            inode,
+            handle: Some(&h),
+        };
+        // SAFETY: the handle runs in this task, the folio is locked, `m`
+        // lives across the call.
+        let err = unsafe {
+            sys::rext4_journal_folio(h.as_ptr(), folio, len, Some(map_cb::<T>), m.as_void())
+        };
+        let r = kernel::error::to_result(err).and_then(|()| T::data_written(&h, inode));
+        let s = h.stop();
+        if let Err(e) = r.and(s) {
+            // SAFETY: ours to unlock.
+            unsafe { sys::rext4_folio_unlock(folio) };
+            return Err(e);
+        }
+        Ok(sys::REXT4_VM_FAULT_LOCKED)
+    })();
+    // SAFETY: pairs with `rext4_mkwrite_enter`.
+    unsafe { sys::rext4_mkwrite_exit(vmf) };
+    match r {
+        Ok(v) => v,
+        Err(e) if e == code::ENOMEM => sys::REXT4_VM_FAULT_OOM,
+        Err(e) if e == code::EAGAIN || e == code::EFAULT => sys::REXT4_VM_FAULT_NOPAGE,
+        Err(_) => sys::REXT4_VM_FAULT_SIGBUS,
     }
 }

@@ -153,10 +153,50 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// An inode that keeps its links is about to be evicted (its page
+    /// cache is dropped next): the filesystem makes what the page cache
+    /// holds durable first where dropping it would lose it.
+    fn before_evict(_inode: &INode<Self>) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// The inode's last link and last reference are gone: free it on disk
     /// (from `evict_inode`, after its page cache was dropped). Errors are
     /// the filesystem's to report.
     fn delete_inode(_inode: &INode<Self>) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The journal that journals regular files' data (data=journal) on a
+    /// mount whose files are written. Providing it gives regular files
+    /// `write_iter`, `splice_write`, writable shared mappings and the
+    /// journalled-data page cache operations (`address_space.rs`).
+    fn data_journal(_sb: &SuperBlock<Self>) -> Option<&super::jbd2::Journal> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Journal blocks a handle journalling one folio of `inode` may
+    /// dirty (its blocks, their allocation, the inode).
+    fn folio_credits(_inode: &INode<Self>) -> u32 {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Maps logical block `lblk` of `inode` for writing: `Some((physical
+    /// block, newly allocated))`; with `create`, a hole is allocated
+    /// inside `handle` (which is then given), else `None` for a hole.
+    fn map_block(
+        _handle: Option<&super::jbd2::Handle<'_>>,
+        _inode: &INode<Self>,
+        _lblk: u64,
+        _create: bool,
+    ) -> Result<Option<(u64, bool)>> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A data write to `inode` (write_end, page_mkwrite, writepages) is
+    /// done inside `handle`: the filesystem writes the inode (size,
+    /// blocks, times).
+    fn data_written(_handle: &super::jbd2::Handle<'_>, _inode: &INode<Self>) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

@@ -1078,6 +1078,14 @@ pub(super) unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inod
     // handed to the filesystem; a set-up one satisfies `INode`'s
     // invariant but for `I_FREEING`, which only keeps others away.
     unsafe {
+        let deleted_now = (*inode).__bindgen_anon_1.i_nlink == 0;
+        if T::HAS_BEFORE_EVICT
+            && !deleted_now
+            && (*inode).i_ino != 0
+            && !sys::rext4_is_bad_inode(inode)
+        {
+            T::before_evict(INode::<T>::from_raw(inode));
+        }
         sys::truncate_inode_pages_final(&raw mut (*inode).i_data);
         let deleted = (*inode).__bindgen_anon_1.i_nlink == 0
             && (*inode).i_ino != 0
@@ -1188,5 +1196,20 @@ unsafe extern "C" fn rename<T: FileSystem>(
     match r {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
+    }
+}
+
+impl<T: FileSystem> INode<T> {
+    /// Whether the file has folios in its page cache.
+    pub(crate) fn has_pages(&self) -> bool {
+        // SAFETY: live inode; a racy read of a counter.
+        unsafe { sys::rext4_has_pages(self.as_ptr()) }
+    }
+
+    /// Writes the file's dirty folios and waits for them
+    /// (`filemap_write_and_wait`).
+    pub(crate) fn write_and_wait(&self) -> Result {
+        // SAFETY: live inode.
+        kernel::error::to_result(unsafe { sys::rext4_write_and_wait(self.as_ptr()) })
     }
 }

@@ -217,6 +217,11 @@ impl Journal {
         self.journal.as_ptr()
     }
 
+    /// The `journal_t`, for the glue's C helpers.
+    pub(super) fn raw_ptr(&self) -> *mut sys::journal_t {
+        self.raw()
+    }
+
     /// Turns write barriers (cache flushes around commit records) on or
     /// off (`JBD2_BARRIER`).
     pub(crate) fn set_barrier(&self, on: bool) {
@@ -333,6 +338,16 @@ impl Journal {
         })
     }
 
+    /// Waits until transaction `tid` is committed, asking for its commit
+    /// if it is still running (`jbd2_complete_transaction`). EIO (with a
+    /// warning) if this task runs a handle.
+    pub(crate) fn complete_transaction(&self, tid: u32) -> Result {
+        no_running_handle()?;
+        // SAFETY: live, loaded journal (type invariant); no handle of this
+        // task to wait for.
+        to_result(unsafe { sys::jbd2_complete_transaction(self.raw(), tid) })
+    }
+
     /// Commits the running transaction and waits for it
     /// (`jbd2_journal_force_commit`). EIO (with a warning) if this
     /// task runs a handle (jbd2 asserts there is none).
@@ -384,6 +399,31 @@ fn no_running_handle() -> Result {
         return Err(code::EIO);
     }
     Ok(())
+}
+
+impl Journal {
+    /// Drops a folio's buffers from the journal's care where it can
+    /// (`jbd2_journal_invalidate_folio`, for a folio of journalled data
+    /// being truncated): EBUSY when a buffer belongs to the committing
+    /// transaction (wait for it and try again).
+    pub(super) fn invalidate_folio(
+        &self,
+        folio: *mut sys::folio,
+        off: usize,
+        len: usize,
+    ) -> Result {
+        // SAFETY: live journal (type invariant); the caller passes the
+        // locked folio the page cache handed to `invalidate_folio`.
+        to_result(unsafe { sys::jbd2_journal_invalidate_folio(self.raw(), folio, off, len) })
+    }
+
+    /// Frees a folio's buffers unless the journal still needs them
+    /// (`jbd2_journal_try_to_free_buffers`).
+    pub(super) fn try_to_free_buffers(&self, folio: *mut sys::folio) -> bool {
+        // SAFETY: live journal (type invariant); the caller passes the
+        // locked folio the page cache handed to `release_folio`.
+        unsafe { sys::jbd2_journal_try_to_free_buffers(self.raw(), folio) }
+    }
 }
 
 /// A running jbd2 handle: the metadata changes of one operation.
@@ -445,6 +485,43 @@ impl<'j> Handle<'j> {
         // given, jbd2 looks the block's buffer up itself.
         to_result(unsafe {
             sys::jbd2_journal_revoke(self.raw.as_ptr(), block, core::ptr::null_mut())
+        })
+    }
+
+    /// The id of the transaction the handle belongs to.
+    pub(crate) fn tid(&self) -> u32 {
+        // SAFETY: live handle of this task: its transaction stays the
+        // running one until the handle stops.
+        unsafe { sys::rext4_handle_tid(self.raw.as_ptr()) }
+    }
+
+    /// The raw handle, for the glue's buffer walks.
+    pub(super) fn as_ptr(&self) -> *mut sys::handle_t {
+        self.raw.as_ptr()
+    }
+
+    /// Gives the handle up without stopping it (it stays this task's
+    /// running handle), for [`Self::from_raw`] in a later callback of the
+    /// same operation (write_begin to write_end).
+    pub(super) fn into_raw(self) -> *mut sys::handle_t {
+        let h = self.raw.as_ptr();
+        core::mem::forget(self);
+        h
+    }
+
+    /// Takes back a handle [`Self::into_raw`] gave up.
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from `into_raw` of a handle on `journal` in this task,
+    /// and is taken back once.
+    pub(super) unsafe fn from_raw(_journal: &'j Journal, raw: *mut sys::handle_t) -> Option<Self> {
+        // INVARIANT: per the contract, a running handle of this task on
+        // `journal`, stopped once by the new owner.
+        NonNull::new(raw).map(|raw| Handle {
+            raw,
+            _journal: PhantomData,
+            _not_send: PhantomData,
         })
     }
 

@@ -98,6 +98,7 @@ zeroable!(
     crate::sys::inode_operations,
     crate::sys::file_operations,
     crate::sys::address_space_operations,
+    crate::sys::vm_operations_struct,
     crate::sys::iomap_ops,
     crate::sys::fs_context_operations,
     crate::sys::file_system_type,
