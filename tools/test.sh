@@ -286,11 +286,30 @@ write_boots() {
         "$d/a-4k.img" "$d/b-4k.img" > "$out/vm-write-replay.out" 2>&1
 }
 vm_seq write-attrs write-replay -- write_boots
+# Namespace operations on read-write mounts (create, mkdir, mknod, symlink,
+# link, unlink, rmdir): three 64 MiB images (1 KiB and 4 KiB blocks, and
+# one made by mkfs.ext4 -d) and an 8 MiB one that runs out of inodes, all
+# made in the guest on the empty disks given here; the same scenario with
+# the in-kernel ext4 checks its expectations.
+for fs in rext4 ext4; do
+    run=write-ns
+    [ $fs = ext4 ] && run=ext4-itself-write-ns
+    d=$out/$run
+    mkdir -p "$d" && rm -f "$d"/*.img
+    truncate -s 64M "$d/n-1k.img" "$d/n-4k.img" "$d/n-tree.img"
+    truncate -s 8M "$d/n-full.img"
+    REXT4_VM_TIMEOUT=600 REXT4_VM_APPEND="rext4.fstype=$fs" vm $run write-ns \
+        "$d/n-1k.img" "$d/n-4k.img" "$d/n-tree.img" "$d/n-full.img"
+done
 # The write path's workload generator checked against the in-kernel ext4
 # (data=journal) in the guest, and its fault control.
 wl=$out/wlgen
 mkdir -p "$wl" && rm -f "$wl"/*.img && truncate -s 128M "$wl/w-1k.img" "$wl/w-4k.img"
 vm wlgen-ext4 wlgen-ext4 "$wl/w-1k.img" "$wl/w-4k.img"
+# The same generator against rext4's read-write mounts, namespace kinds only.
+wr=$out/wlgen-rext4
+mkdir -p "$wr" && rm -f "$wr"/*.img && truncate -s 128M "$wr/w-1k.img" "$wr/w-4k.img"
+REXT4_VM_APPEND="rext4.fstype=rext4" vm wlgen-rext4 wlgen-rext4 "$wr/w-1k.img" "$wr/w-4k.img"
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.

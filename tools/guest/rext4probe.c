@@ -44,6 +44,17 @@
  *   rext4probe utimens PATH ASEC ANSEC MSEC MNSEC
  *                             utimensat(2) of PATH (not following a
  *                             symlink): atime and mtime to the nanosecond
+ *   rext4probe try OP ARG...  one namespace operation, its outcome on
+ *                             stdout: "ok" (exit 0) or the errno name, e.g.
+ *                             "EEXIST" (exit 1); for the write-path
+ *                             scenarios, which need the exact errno. OPs:
+ *                               create PATH (O_CREAT|O_EXCL, mode 0644),
+ *                               mkdir PATH, rmdir PATH, unlink PATH,
+ *                               link OLD NEW, symlink TARGET PATH,
+ *                               mkfifo PATH, mkchr PATH MAJOR MINOR,
+ *                               mkblk PATH MAJOR MINOR, mksock PATH
+ *                               (mknod S_IFSOCK: the test kernel has no
+ *                               AF_UNIX to bind one)
  *
  * Exit status: 0 on success, 1 when a check fails or a system call fails
  * (the message on stderr names the call, the path and the errno name; with
@@ -63,6 +74,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -760,11 +772,46 @@ static int cmd_utimens(char **a)
 	return 0;
 }
 
+static int cmd_try(int n, char **a)
+{
+	const char *op = a[0];
+	int r;
+
+	if (!strcmp(op, "create") && n == 2) {
+		r = open(a[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (r >= 0)
+			r = close(r);
+	} else if (!strcmp(op, "mkdir") && n == 2) {
+		r = mkdir(a[1], 0755);
+	} else if (!strcmp(op, "rmdir") && n == 2) {
+		r = rmdir(a[1]);
+	} else if (!strcmp(op, "unlink") && n == 2) {
+		r = unlink(a[1]);
+	} else if (!strcmp(op, "link") && n == 3) {
+		r = link(a[1], a[2]);
+	} else if (!strcmp(op, "symlink") && n == 3) {
+		r = symlink(a[1], a[2]);
+	} else if (!strcmp(op, "mkfifo") && n == 2) {
+		r = mknod(a[1], S_IFIFO | 0644, 0);
+	} else if ((!strcmp(op, "mkchr") || !strcmp(op, "mkblk")) && n == 4) {
+		r = mknod(a[1], (op[2] == 'c' ? S_IFCHR : S_IFBLK) | 0644,
+			  makedev(strtoul(a[2], NULL, 0), strtoul(a[3], NULL, 0)));
+	} else if (!strcmp(op, "mksock") && n == 2) {
+		r = mknod(a[1], S_IFSOCK | 0644, 0);
+	} else {
+		fprintf(stderr, "%s: try: unknown operation or argument count: %s\n", prog, op);
+		return 2;
+	}
+	printf("%s\n", r < 0 ? errname(errno) : "ok");
+	flush_stdout();
+	return r < 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s mmapcat FILE | mmapsum FILE... | utimens PATH ASEC ANSEC MSEC MNSEC | seekmap [-l] FILE... | statx PATH... | fiemap FILE... |\n"
-		"       statfs DIR | readdir DIR | dirents DIR...\n", prog);
+		"       statfs DIR | readdir DIR | dirents DIR... | try OP ARG...\n", prog);
 	return 2;
 }
 
@@ -789,6 +836,8 @@ int main(int argc, char **argv)
 		return cmd_dirents(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "utimens"))
 		return argc == 7 ? cmd_utimens(argv + 2) : usage();
+	if (!strcmp(argv[1], "try"))
+		return cmd_try(argc - 2, argv + 2);
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "mmapcat"))
