@@ -8,6 +8,7 @@
 #   make run       boot the VM and show rext4's end-to-end path
 #   make test      host tests, module build, KUnit and VM scenarios
 #   make bench     benchmarks against the in-kernel ext4 (ratios)
+#   make soak      long crash-recovery chains (SOAK_CYCLES, default 40)
 #   make fmt       rustfmt all Rust sources (make test checks it)
 #   make clean     remove build products from the source tree
 
@@ -19,7 +20,7 @@ BINDGEN := $(REXT4_CACHE)/bindgen-0.69.5/bin/bindgen
 KMAKE := $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=-16 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
 	RUSTDOC=/usr/bin/rustdoc BINDGEN=$(BINDGEN)
 
-.PHONY: all deps kernel module bindings host-test initramfs run test bench fmt clean
+.PHONY: all deps kernel module bindings host-test initramfs run test bench soak fmt clean
 
 all: module
 
@@ -52,6 +53,9 @@ test:
 
 bench:
 	@tools/bench.sh
+
+soak:
+	@tools/soak.sh
 
 fmt:
 	@tools/fmt.sh

@@ -286,6 +286,15 @@ write_boots() {
         "$d/a-4k.img" "$d/b-4k.img" > "$out/vm-write-replay.out" 2>&1
 }
 vm_seq write-attrs write-replay -- write_boots
+# Crash recovery under load: a chain of boots on one 1 KiB image, each
+# checking what the previous boot's sysrq-b left (replay without checksum
+# errors, fsync'ed files intact, e2fsck clean) and crashing a new wlgen
+# run (tools/soak.sh runs longer chains).
+crash_boots() {
+    tools/crash-chain.sh "$out" 5 1024
+}
+vm_seq crash-cycle-1 crash-cycle-2 crash-cycle-3 crash-cycle-4 crash-cycle-5 crash-cycle-6 \
+    -- crash_boots
 # Namespace operations on read-write mounts (create, mkdir, mknod, symlink,
 # link, unlink, rmdir): three 64 MiB images (1 KiB and 4 KiB blocks, and
 # one made by mkfs.ext4 -d) and an 8 MiB one that runs out of inodes, all
@@ -306,10 +315,12 @@ done
 wl=$out/wlgen
 mkdir -p "$wl" && rm -f "$wl"/*.img && truncate -s 128M "$wl/w-1k.img" "$wl/w-4k.img"
 vm wlgen-ext4 wlgen-ext4 "$wl/w-1k.img" "$wl/w-4k.img"
-# The same generator against rext4's read-write mounts, namespace kinds only.
+# The same generator against rext4's read-write mounts (every kind of
+# operation), and a tree ext4 wrote changed by rext4.
 wr=$out/wlgen-rext4
-mkdir -p "$wr" && rm -f "$wr"/*.img && truncate -s 128M "$wr/w-1k.img" "$wr/w-4k.img"
-REXT4_VM_APPEND="rext4.fstype=rext4" vm wlgen-rext4 wlgen-rext4 "$wr/w-1k.img" "$wr/w-4k.img"
+mkdir -p "$wr" && rm -f "$wr"/*.img && truncate -s 128M "$wr/w-1k.img" "$wr/w-4k.img" "$wr/w-x.img"
+REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4" vm wlgen-rext4 wlgen-rext4 \
+    "$wr/w-1k.img" "$wr/w-4k.img" "$wr/w-x.img"
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.

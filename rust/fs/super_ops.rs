@@ -555,7 +555,8 @@ fn load_journal(
         );
         return Err(gerrno::eopnotsupp());
     }
-    if d.needs_recovery() {
+    if d.needs_recovery() && sb.is_read_only() {
+        // As ext4's messages: a read-only mount writes for the replay.
         sb_info!(sb, "recovery required on readonly filesystem");
         if ro_dev {
             sb_err!(
