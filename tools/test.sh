@@ -316,11 +316,12 @@ wl=$out/wlgen
 mkdir -p "$wl" && rm -f "$wl"/*.img && truncate -s 128M "$wl/w-1k.img" "$wl/w-4k.img"
 vm wlgen-ext4 wlgen-ext4 "$wl/w-1k.img" "$wl/w-4k.img"
 # The same generator against rext4's read-write mounts (every kind of
-# operation), and a tree ext4 wrote changed by rext4.
+# operation), a tree ext4 wrote changed by rext4, and a full filesystem.
 wr=$out/wlgen-rext4
 mkdir -p "$wr" && rm -f "$wr"/*.img && truncate -s 128M "$wr/w-1k.img" "$wr/w-4k.img" "$wr/w-x.img"
+truncate -s 16M "$wr/w-full.img"
 REXT4_VM_TIMEOUT=1200 REXT4_VM_APPEND="rext4.fstype=rext4" vm wlgen-rext4 wlgen-rext4 \
-    "$wr/w-1k.img" "$wr/w-4k.img" "$wr/w-x.img"
+    "$wr/w-1k.img" "$wr/w-4k.img" "$wr/w-x.img" "$wr/w-full.img"
 # Extended attributes and ACLs written by ext4, read by rext4: getfattr
 # and access decisions of several users compared with ext4; a damaged
 # attribute block (bad checksum, bad entry) is a clean error.

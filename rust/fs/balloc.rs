@@ -453,3 +453,17 @@ pub(crate) fn free_blocks(sb: &Sb, h: &Handle<'_>, pblk: u64, len: u32) -> Resul
     }
     Ok(())
 }
+
+/// After an allocation failed with ENOSPC (attempt `retries`), with no
+/// handle open: when blocks freed by uncommitted transactions are waiting,
+/// commits them and says to try again, up to 3 times (ext4's
+/// `ext4_should_retry_alloc`).
+pub(crate) fn retry_alloc(fi: &FsInfo, retries: u32) -> bool {
+    if retries >= 3 || fi.busy.lock().is_empty() {
+        return false;
+    }
+    let Some(journal) = fi.journal.as_ref() else {
+        return false;
+    };
+    journal.force_commit().is_ok()
+}

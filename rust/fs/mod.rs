@@ -186,6 +186,10 @@ impl FileSystem for Rext4 {
         file::data_written(h, inode)
     }
 
+    fn retry_alloc(sb: &Sb, retries: u32) -> bool {
+        balloc::retry_alloc(sb.data(), retries)
+    }
+
     fn transaction_committed(sb: &Sb, tid: u32) {
         balloc::transaction_committed(sb.data(), tid)
     }

@@ -222,48 +222,58 @@ unsafe extern "C" fn write_begin<T: FileSystem>(
     let Some(journal) = T::data_journal(inode.sb()) else {
         return code::EROFS.to_errno();
     };
-    let h = match journal.start(T::folio_credits(inode)) {
-        Ok(h) => h,
-        Err(e) => return e.to_errno(),
-    };
-    // SAFETY: a live mapping; the folio comes back locked and referenced,
-    // or as an error pointer.
-    let folio = unsafe { sys::rext4_write_begin_folio(mapping, pos) };
-    // SAFETY: checks the pointer only.
-    if unsafe { sys::rext4_is_err_or_null(folio.cast()) } {
-        return if folio.is_null() {
-            code::ENOMEM.to_errno()
-        } else {
-            folio as isize as c_int
+    let mut retries = 0;
+    let (h, folio) = loop {
+        let h = match journal.start(T::folio_credits(inode)) {
+            Ok(h) => h,
+            Err(e) => return e.to_errno(),
         };
-    }
-    // SAFETY: a locked folio of the mapping holding `pos`.
-    let from = unsafe { sys::rext4_folio_offset(folio, pos) } as usize;
-    let ctx = MapCtx {
-        inode,
-        handle: Some(&h),
-    };
-    // SAFETY: the handle runs in this task; the folio is locked; `ctx`
-    // lives across the call and `map_cb::<T>` reads it as a `MapCtx<T>`.
-    let err = unsafe {
-        sys::rext4_prepare_folio(
-            h.as_ptr(),
-            folio,
-            from,
-            from + len as usize,
-            Some(map_cb::<T>),
-            ctx.as_void(),
-        )
-    };
-    if err != 0 {
+        // SAFETY: a live mapping; the folio comes back locked and
+        // referenced, or as an error pointer.
+        let folio = unsafe { sys::rext4_write_begin_folio(mapping, pos) };
+        // SAFETY: checks the pointer only.
+        if unsafe { sys::rext4_is_err_or_null(folio.cast()) } {
+            return if folio.is_null() {
+                code::ENOMEM.to_errno()
+            } else {
+                folio as isize as c_int
+            };
+        }
+        // SAFETY: a locked folio of the mapping holding `pos`.
+        let from = unsafe { sys::rext4_folio_offset(folio, pos) } as usize;
+        let ctx = MapCtx {
+            inode,
+            handle: Some(&h),
+        };
+        // SAFETY: the handle runs in this task; the folio is locked; `ctx`
+        // lives across the call and `map_cb::<T>` reads it as a `MapCtx<T>`.
+        let err = unsafe {
+            sys::rext4_prepare_folio(
+                h.as_ptr(),
+                folio,
+                from,
+                from + len as usize,
+                Some(map_cb::<T>),
+                ctx.as_void(),
+            )
+        };
+        if err == 0 {
+            break (h, folio);
+        }
         // SAFETY: ours to unlock and release.
         unsafe { sys::rext4_folio_unlock_put(folio) };
         // Blocks mapped before the failure stay in the inode's tree (past
         // the end of the file): its new tree and block count are written.
         let _ = T::data_written(&h, inode);
         let _ = h.stop();
+        // Out of space with blocks still waiting for a commit to be free
+        // again: commit (no handle open now) and try again.
+        if err == code::ENOSPC.to_errno() && T::retry_alloc(inode.sb(), retries) {
+            retries += 1;
+            continue;
+        }
         return err;
-    }
+    };
     // SAFETY: the caller's out-pointers; the handle stays this task's
     // running handle until `write_end` takes it back from `fsdata`.
     unsafe {

@@ -207,6 +207,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// An allocation failed with ENOSPC (attempt `retries`, from 0), with
+    /// no handle open: whether to try again (after making space free, as
+    /// ext4's `ext4_should_retry_alloc` commits to release blocks freed by
+    /// uncommitted transactions). False by default.
+    fn retry_alloc(_sb: &SuperBlock<Self>, _retries: u32) -> bool {
+        false
+    }
+
     /// The target of a symlink whose target is in its first block (without
     /// NUL); providing it makes `get_link` read it through this call
     /// rather than the page cache.
