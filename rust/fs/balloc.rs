@@ -399,21 +399,48 @@ pub(crate) fn alloc_blocks(sb: &Sb, h: &Handle<'_>, goal: u64, want: u32) -> Res
 /// group and outside the system zone.
 pub(crate) fn free_blocks(sb: &Sb, h: &Handle<'_>, pblk: u64, len: u32) -> Result {
     let fi = sb.data();
+    let geo = Geometry::from_superblock(&fi.sb);
+    // An extent may run on from one group into the next (its blocks were
+    // allocated in turn from each): freed group by group.
+    let (mut at, mut left) = (pblk, len);
+    while left > 0 {
+        let Some((g, start)) = geo.block_group(at) else {
+            fs_err!(
+                sb,
+                "freeing blocks {}+{}: outside the filesystem",
+                pblk,
+                len
+            );
+            return Err(efscorrupted());
+        };
+        let nbits = blocks_in_group(&fi.sb, g).map_err(errno)?;
+        let n = left.min(nbits.saturating_sub(start)).max(1);
+        free_in_group(sb, h, at, n, g, start, nbits)?;
+        at += u64::from(n);
+        left -= n;
+    }
+    Ok(())
+}
+
+/// [`free_blocks`] of a range inside group `g` (from bit `start`, of
+/// `nbits`).
+fn free_in_group(
+    sb: &Sb,
+    h: &Handle<'_>,
+    pblk: u64,
+    len: u32,
+    g: u32,
+    start: u32,
+    nbits: u32,
+) -> Result {
+    let fi = sb.data();
     let d = &fi.sb;
-    let geo = Geometry::from_superblock(d);
     let bad = |what: &str| {
         fs_err!(sb, "freeing blocks {}+{}: {}", pblk, len, what);
         efscorrupted()
     };
-    if len == 0 {
-        return Ok(());
-    }
-    let (g, start) = geo
-        .block_group(pblk)
-        .ok_or_else(|| bad("outside the filesystem"))?;
-    let nbits = blocks_in_group(d, g).map_err(errno)?;
     if u64::from(start) + u64::from(len) > u64::from(nbits) {
-        return Err(bad("crosses a group boundary"));
+        return Err(bad("past the end of the group"));
     }
     if fi
         .block_refs()
