@@ -491,8 +491,25 @@ static int rext4_data_write_access(handle_t *handle, struct buffer_head *bh)
  * [from, to) zeroed; a partially covered old block not up to date is read.
  * Then every mapped buffer of the range gets jbd2 write access.
  */
+static int rext4_prepare_folio_buffers(handle_t *handle, struct folio *folio, size_t from,
+				       size_t to, rext4_map_fn map, void *ctx);
+
 int rext4_prepare_folio(handle_t *handle, struct folio *folio, size_t from, size_t to,
 			rext4_map_fn map, void *ctx)
+{
+	int err = rext4_prepare_folio_buffers(handle, folio, from, to, map, ctx);
+
+	/*
+	 * Blocks allocated before the failure hold zeros, not what the device
+	 * had there (written home by writeback, as ext4 does).
+	 */
+	if (err && folio_buffers(folio))
+		folio_zero_new_buffers(folio, from, to);
+	return err;
+}
+
+static int rext4_prepare_folio_buffers(handle_t *handle, struct folio *folio, size_t from,
+				       size_t to, rext4_map_fn map, void *ctx)
 {
 	struct inode *inode = folio->mapping->host;
 	unsigned int bsize = i_blocksize(inode);

@@ -33,7 +33,8 @@
 //!
 //! # Lock order
 //!
-//! handle start → `alloc_lock` → `busy` (held briefly; also taken alone by
+//! handle start → `i_data_sem` of the inode whose tree grows or shrinks
+//! (if any) → `alloc_lock` → `busy` (held briefly; also taken alone by
 //! the commit thread) → a group's spinlock (held only to copy or replace
 //! its descriptor) → buffer locks (inside `WriteAccess::modify`).
 

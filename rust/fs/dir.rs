@@ -57,7 +57,16 @@ pub(crate) enum InPlace {
 /// the CPU and stops on a fatal signal, since the number of blocks comes
 /// from disk.
 pub(crate) fn block_in_place(dir: &INode, lblk: u64) -> Result<InPlace> {
-    let dev = match device_block(dir, lblk)? {
+    yield_point()?;
+    block_in_place_nosig(dir, lblk)
+}
+
+/// [`block_in_place`] for the write paths, inside a jbd2 handle: yields
+/// the CPU but does not stop on a fatal signal (an operation that changed
+/// something runs to its end).
+pub(crate) fn block_in_place_nosig(dir: &INode, lblk: u64) -> Result<InPlace> {
+    crate::glue::task::resched();
+    let dev = match device_block_nosig(dir, lblk)? {
         Ok(dev) => dev,
         Err(n) => return Ok(InPlace::Hole(n)),
     };
@@ -71,6 +80,11 @@ pub(crate) fn block_in_place(dir: &INode, lblk: u64) -> Result<InPlace> {
 /// CPU and stops on a fatal signal (see [`block_in_place`]).
 pub(crate) fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Result<DevBlock, u64>> {
     yield_point()?;
+    device_block_nosig(dir, lblk)
+}
+
+/// [`device_block`] without the yield and signal check.
+fn device_block_nosig(dir: &INode, lblk: u64) -> Result<core::result::Result<DevBlock, u64>> {
     let sb = dir.sb();
     let pblk = match map(dir, lblk)? {
         Mapping::Mapped {

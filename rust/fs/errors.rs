@@ -54,3 +54,21 @@ pub(crate) fn errno(e: DiskError) -> Error {
         | DiskError::UnsupportedFeatures { .. } => code::EINVAL,
     }
 }
+
+/// An operation failed after it changed metadata it cannot take back
+/// (half a rename, a directory half converted, blocks freed with the tree
+/// not updated): the error is reported and the journal aborted, so the
+/// running transaction, which holds the half-done change, never commits
+/// and the filesystem stays as the last commit left it (ext4's
+/// `ext4_abort`/`ext4_std_error` under `errors=remount-ro`; the full
+/// `errors=` policy comes with the error-handling work). Returns `e`.
+pub(crate) fn abort_journal<S>(sb: &SuperBlock<Rext4, S>, what: &str, e: Error) -> Error {
+    error(
+        sb,
+        format_args!("{}: error {}; aborting the journal", what, e.to_errno()),
+    );
+    if let Some(j) = sb.try_data().and_then(|fi| fi.journal.as_ref()) {
+        j.abort(e);
+    }
+    e
+}

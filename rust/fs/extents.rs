@@ -433,7 +433,12 @@ pub(crate) fn remove_tail(h: &Handle<'_>, inode: &INode, from: u64) -> Result<bo
             Ok(true)
         })
     };
-    let more = r.map_err(|e| store.error(inode.ino(), e))?;
+    let more = r.map_err(|e| {
+        // Blocks may already be freed with the tree not saying so: never
+        // committed (see `errors::abort_journal`).
+        let e = store.error(inode.ino(), e);
+        super::errors::abort_journal(sb, "freeing a file's blocks", e)
+    })?;
     data.i_block = root;
     drop(data);
     let per = i64::from(fi.block_size() / 512);

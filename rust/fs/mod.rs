@@ -186,6 +186,10 @@ impl FileSystem for Rext4 {
         file::data_written(h, inode)
     }
 
+    fn write_failed(inode: &INode) {
+        truncate::write_failed(inode)
+    }
+
     fn retry_alloc(sb: &Sb, retries: u32) -> bool {
         balloc::retry_alloc(sb.data(), retries)
     }

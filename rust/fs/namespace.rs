@@ -25,11 +25,16 @@
 //! # Lock order
 //!
 //! The VFS holds `i_rwsem` of the directories and of the inode named;
-//! then: handle start → the allocation lock, the orphan list's lock → an
-//! inode's data lock (`i_data_sem`) → buffer locks. Nothing here waits for
-//! a commit while a handle is open.
+//! then: handle start → an inode's data lock (`i_data_sem`, held while its
+//! extent tree changes) → the allocation lock → the busy list's lock → a
+//! group's spinlock → buffer locks; the orphan list's lock is taken after
+//! the handle started and before buffer locks, never with `i_data_sem` or
+//! the allocation lock held. Nothing here waits for a commit while a
+//! handle is open. Once an operation made its first change, an error
+//! aborts the journal rather than commit half of it (`errors.rs`), and
+//! its loops do not stop for a fatal signal.
 
-use super::dir::{block_in_place, InPlace};
+use super::dir::{block_in_place_nosig as block_in_place, InPlace};
 use super::errors::errno;
 use super::extents::DevBlock;
 use super::inode::params;
@@ -98,6 +103,13 @@ fn start_revoking(sb: &Sb, credits: u32, revokes: u32) -> Result<Handle<'_>> {
     Ok(h)
 }
 
+/// The rest of an operation whose first change is done: an error from
+/// here on leaves a half-done change in the running transaction, so the
+/// journal is aborted (`errors::abort_journal`) rather than committing it.
+fn rest(sb: &Sb, what: &str, r: Result) -> Result {
+    r.map_err(|e| super::errors::abort_journal(sb, what, e))
+}
+
 /// Stops `h`, returning the operation's error, else the handle's.
 fn finish(h: Handle<'_>, r: Result) -> Result {
     let s = h.stop();
@@ -147,9 +159,12 @@ fn dir_full(dir: &INode) -> bool {
     dir.nlink() >= LINK_MAX
 }
 
-/// Counts a subdirectory in `dir` (ext4's `ext4_inc_count`).
+/// Counts a subdirectory in `dir` (ext4's `ext4_inc_count`): a directory
+/// at 1 ("many links" under dir_nlink, set by ext4 past 65000) stays at 1.
 fn inc_dir_count(dir: &INode) {
-    dir.inc_nlink();
+    if dir.nlink() != 1 {
+        dir.inc_nlink();
+    }
 }
 
 /// Takes a subdirectory's link off `dir` (ext4's `ext4_dec_count`: a
@@ -186,8 +201,12 @@ pub(crate) fn create_entry(dir: &INode, name: &[u8], spec: &NewSpec<'_>) -> Resu
     }
     make_linear(dir)?;
     let h = start(sb, CREATE_CREDITS)?;
-    let r = new_inode(&h, dir, name, spec, target);
+    let mut failed = None;
+    let r = new_inode(&h, dir, name, spec, target, &mut failed);
     let s = h.stop();
+    // An inode that could not get its entry is on the orphan list with no
+    // link: dropped now, outside the handle, its eviction frees it.
+    drop(failed);
     let inode = r?;
     s?;
     Ok(inode)
@@ -200,6 +219,7 @@ fn new_inode(
     name: &[u8],
     spec: &NewSpec<'_>,
     target: Option<&[u8]>,
+    failed: &mut Option<ARef<INode>>,
 ) -> Result<ARef<INode>> {
     let sb = dir.sb();
     let fi = sb.data();
@@ -210,15 +230,29 @@ fn new_inode(
     let typ = a.mode & dinode::S_IFMT;
     let is_dir = typ == dinode::S_IFDIR;
     let ino = ialloc::alloc_ino(sb, h, dir, is_dir)?;
-    let release = |e: Error| {
-        // The inode never got an entry: its bit goes back (the slot's
-        // bytes, if written, are those of a free inode again for e2fsck:
-        // no link, deletion time set).
-        let _ = orphan::set_next(h, sb, ino, crate::glue::task::real_seconds() as u32)
-            .and_then(|()| zero_links(h, sb, ino));
-        let _ = ialloc::free_ino(sb, h, ino, is_dir);
-        e
+    // A failure before the inode has its entry gives back what was taken
+    // (the block, the inode's bit, and its slot made that of a free inode
+    // for e2fsck: no link, deletion time set); if that fails too, the
+    // journal is aborted.
+    let give_back = |e: Error, first: Option<u64>, written: bool| -> Error {
+        let r = (|| {
+            if written {
+                orphan::set_next(h, sb, ino, crate::glue::task::real_seconds() as u32)?;
+                zero_links(h, sb, ino)?;
+            }
+            if let Some(p) = first {
+                super::balloc::free_blocks(sb, h, p, 1)?;
+            }
+            ialloc::free_ino(sb, h, ino, is_dir)
+        })();
+        match r {
+            Ok(()) => e,
+            Err(e2) => {
+                super::errors::abort_journal(sb, "creating an inode: cannot take it back", e2)
+            }
+        }
     };
+    let release = |e: Error| give_back(e, None, false);
     let fast_symlink = target.is_some_and(|t| t.len() < 60);
     let extents = !matches!(
         typ,
@@ -230,7 +264,7 @@ fn new_inode(
     let mut block = [0u8; 60];
     if extents {
         let mut root = [0u8; 60];
-        crate::disk::extent_tree::init_root(&mut root).map_err(errno)?;
+        crate::disk::extent_tree::init_root(&mut root).map_err(|e| release(errno(e)))?;
         block = root;
     } else if let Some(t) = target {
         block[..t.len()].copy_from_slice(t);
@@ -259,7 +293,7 @@ fn new_inode(
     };
     // The first block of a directory or a long symlink.
     let geo = Geometry::from_superblock(d);
-    let group = inode_location(d, ino).map_err(errno)?.0;
+    let group = inode_location(d, ino).map_err(|e| release(errno(e)))?.0;
     let first = if is_dir || (target.is_some() && !fast_symlink) {
         let goal = inode_goal(&geo, group, false, None);
         let (pblk, _) = super::balloc::alloc_blocks(sb, h, goal, 1).map_err(release)?;
@@ -279,8 +313,7 @@ fn new_inode(
             Ok(())
         });
         if let Err(e) = r {
-            let _ = super::balloc::free_blocks(sb, h, pblk, 1);
-            return Err(release(e));
+            return Err(give_back(e, Some(pblk), false));
         }
         Some(pblk)
     } else {
@@ -288,37 +321,37 @@ fn new_inode(
     };
     if let Some(pblk) = first {
         let mut root = di.block;
-        crate::disk::extent_tree::root_with_extent(&mut root, pblk).map_err(errno)?;
+        crate::disk::extent_tree::root_with_extent(&mut root, pblk)
+            .map_err(|e| give_back(errno(e), first, false))?;
         di.block = root;
         di.blocks_512 = u64::from(bs / 512);
         if is_dir {
             di.size = u64::from(bs);
         }
     }
-    let undo = |e: Error| {
-        if let Some(p) = first {
-            let _ = super::balloc::free_blocks(sb, h, p, 1);
-        }
-        release(e)
-    };
-    ialloc::write_new(sb, h, &di).map_err(undo)?;
+    ialloc::write_new(sb, h, &di).map_err(|e| give_back(e, first, false))?;
+    let undo = |e: Error| give_back(e, first, true);
     let mut link = [0u8; 60];
     let p = params(sb, &di, &mut link, false).map_err(undo)?;
     let new = draft.insert(ino.into()).map_err(undo)?;
-    // From here the inode is in memory: a failure drops its link, and
-    // its eviction frees it.
+    // From here the inode is in memory: a failure drops its link and puts
+    // it on the orphan list; the caller drops it once the handle stopped,
+    // and its eviction frees it (a crash first: the mount's cleanup).
     let inode = new.init(p).map_err(undo)?;
-    let r = add_link(h, dir, name, ino, file_type(a.mode));
-    if let Err(e) = r {
+    if let Err(e) = add_link(h, dir, name, ino, file_type(a.mode)) {
         inode.clear_nlink();
-        let _ = write_inode(h, &inode);
-        return Err(e);
+        let r = orphan::add(h, &inode).and_then(|()| write_inode(h, &inode));
+        *failed = Some(inode);
+        return Err(match r {
+            Ok(()) => e,
+            Err(e2) => super::errors::abort_journal(sb, "creating an inode", e2),
+        });
     }
     if is_dir {
         inc_dir_count(dir);
     }
     dir.touch(true);
-    write_inode(h, dir)?;
+    write_inode(h, dir).map_err(|e| super::errors::abort_journal(sb, "creating an inode", e))?;
     Ok(inode)
 }
 
@@ -417,6 +450,8 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     let group = inode_location(&fi.sb, dir.ino() as u32).map_err(errno)?.0;
     let goal = inode_goal(&Geometry::from_superblock(&fi.sb), group, false, None);
     let pblk = extents::alloc_block(h, dir, lblk, goal)?;
+    // The block is in the directory's tree now: a failure to fill it
+    // would leave garbage there.
     write_new_block(h, sb, pblk, |b| {
         init_empty_block(b, &fmt)?;
         insert_entry(b, &fmt, 0, name, ino, ft)?;
@@ -424,7 +459,8 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
             set_leaf_csum(b, seed)?;
         }
         Ok(())
-    })?;
+    })
+    .map_err(|e| super::errors::abort_journal(sb, "adding a directory block", e))?;
     dir.set_size((u64::from(lblk) + 1).saturating_mul(u64::from(bs)) as i64);
     Ok(())
 }
@@ -553,48 +589,73 @@ fn make_linear(dir: &INode) -> Result {
     let fmt = DirFormat::from_superblock(&fi.sb);
     let bs = fi.block_size();
     let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
-    // Every block may be an index node at worst; the inode and superblock.
-    let credits = u32::try_from(nblocks.saturating_add(2)).map_err(|_| code::EFBIG)?;
+    // The index blocks, found first (the directory is locked): the handle
+    // dirties them, the inode and the superblock.
+    let mut index = KVec::new();
+    let mut lblk = 0;
+    while lblk < nblocks {
+        match block_in_place(dir, lblk)? {
+            InPlace::Hole(n) => {
+                lblk += n;
+                continue;
+            }
+            InPlace::Block(_, kind) if kind != BlockKind::Leaf => {
+                index.push((lblk, kind), GFP_KERNEL)?
+            }
+            InPlace::Block(..) => {}
+        }
+        lblk += 1;
+    }
+    let credits = u32::try_from(index.len() + 2).map_err(|_| code::EFBIG)?;
     let h = start(sb, credits)?;
     let dir_ino = dir.ino() as u32;
     let seed = dir.read().csum_seed;
+    let mut changed = false;
     let r = (|| {
-        let mut lblk = 0;
-        while lblk < nblocks {
-            let (dev, kind) = match block_in_place(dir, lblk)? {
-                InPlace::Hole(n) => {
-                    lblk += n;
-                    continue;
+        for &(lblk, kind) in index.iter() {
+            let dev = match block_in_place(dir, lblk)? {
+                InPlace::Block(dev, k) if k == kind => dev,
+                _ => {
+                    fs_err!(
+                        sb,
+                        "directory inode #{}: index block {} changed",
+                        dir_ino,
+                        lblk
+                    );
+                    return Err(efscorrupted());
                 }
-                InPlace::Block(dev, kind) => (dev, kind),
             };
-            if kind != BlockKind::Leaf {
-                let mut access = h.write_access(dev.buffer())?;
-                access.modify(0, bs as usize, |b| {
-                    let r = if kind == BlockKind::DxRoot {
-                        dx_root_to_linear(b, &fmt, dir_ino)
+            let mut access = h.write_access(dev.buffer())?;
+            access.modify(0, bs as usize, |b| {
+                let r = if kind == BlockKind::DxRoot {
+                    dx_root_to_linear(b, &fmt, dir_ino)
+                } else {
+                    dx_node_to_leaf(b, &fmt)
+                };
+                r.and_then(|()| {
+                    if fmt.csum {
+                        set_leaf_csum(b, seed)
                     } else {
-                        dx_node_to_leaf(b, &fmt)
-                    };
-                    r.and_then(|()| {
-                        if fmt.csum {
-                            set_leaf_csum(b, seed)
-                        } else {
-                            Ok(())
-                        }
-                    })
-                    .map_err(|e| {
-                        fs_err!(sb, "directory inode #{}, block {}: {}", dir_ino, lblk, e);
-                        errno(e)
-                    })
-                })?;
-                access.dirty()?;
-            }
-            lblk += 1;
+                        Ok(())
+                    }
+                })
+                .map_err(|e| {
+                    fs_err!(sb, "directory inode #{}, block {}: {}", dir_ino, lblk, e);
+                    errno(e)
+                })
+            })?;
+            changed = true;
+            access.dirty()?;
         }
         dir.write().flags &= !flags::INDEX;
         write_inode(&h, dir)
     })();
+    // A directory half converted must never commit.
+    let r = if changed {
+        rest(sb, "removing a directory index", r)
+    } else {
+        r
+    };
     finish(h, r)
 }
 
@@ -609,14 +670,16 @@ pub(crate) fn link(inode: &INode, dir: &INode, name: &[u8]) -> Result {
     let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
     let mode = inode.attrs().mode;
     let h = start(sb, CREATE_CREDITS)?;
-    let r = (|| {
-        add_link(&h, dir, name, ino, file_type(mode))?;
-        inode.inc_nlink();
-        inode.touch(false);
-        write_inode(&h, inode)?;
-        dir.touch(true);
-        write_inode(&h, dir)
-    })();
+    let r = add_link(&h, dir, name, ino, file_type(mode)).and_then(|()| {
+        let r = (|| {
+            inode.inc_nlink();
+            inode.touch(false);
+            write_inode(&h, inode)?;
+            dir.touch(true);
+            write_inode(&h, dir)
+        })();
+        rest(sb, "link", r)
+    });
     finish(h, r)
 }
 
@@ -626,17 +689,19 @@ pub(crate) fn unlink(dir: &INode, name: &[u8], inode: &INode) -> Result {
     let sb = dir.sb();
     let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
     let h = start(sb, UNLINK_CREDITS)?;
-    let r = (|| {
-        remove_link(&h, dir, name, ino)?;
-        dir.touch(true);
-        write_inode(&h, dir)?;
-        inode.drop_nlink();
-        if inode.nlink() == 0 {
-            orphan::add(&h, inode)?;
-        }
-        inode.touch(false);
-        write_inode(&h, inode)
-    })();
+    let r = remove_link(&h, dir, name, ino).and_then(|()| {
+        let r = (|| {
+            dir.touch(true);
+            write_inode(&h, dir)?;
+            inode.drop_nlink();
+            if inode.nlink() == 0 {
+                orphan::add(&h, inode)?;
+            }
+            inode.touch(false);
+            write_inode(&h, inode)
+        })();
+        rest(sb, "unlink", r)
+    });
     finish(h, r)
 }
 
@@ -650,17 +715,19 @@ pub(crate) fn rmdir(dir: &INode, name: &[u8], inode: &INode) -> Result {
     }
     let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
     let h = start(sb, UNLINK_CREDITS)?;
-    let r = (|| {
-        remove_link(&h, dir, name, ino)?;
-        inode.clear_nlink();
-        inode.set_size(0);
-        orphan::add(&h, inode)?;
-        inode.touch(false);
-        write_inode(&h, inode)?;
-        dec_dir_count(dir);
-        dir.touch(true);
-        write_inode(&h, dir)
-    })();
+    let r = remove_link(&h, dir, name, ino).and_then(|()| {
+        let r = (|| {
+            inode.clear_nlink();
+            inode.set_size(0);
+            orphan::add(&h, inode)?;
+            inode.touch(false);
+            write_inode(&h, inode)?;
+            dec_dir_count(dir);
+            dir.touch(true);
+            write_inode(&h, dir)
+        })();
+        rest(sb, "rmdir", r)
+    });
     finish(h, r)
 }
 
@@ -800,47 +867,60 @@ pub(crate) fn rename(
     let mode_bits = inode.attrs().mode;
     let h = start(sb, CREATE_CREDITS + UNLINK_CREDITS)?;
     let r = (|| {
-        match target {
+        // Both entries are found before anything changes.
+        let (_, _, l) = find_entry(old_dir, old_name)?.ok_or(code::ENOENT)?;
+        check_names(old_dir, &l, ino)?;
+        let t_ino = match target {
             Some(t) => {
                 let t_ino = u32::try_from(t.ino()).map_err(|_| code::EINVAL)?;
-                set_link(&h, new_dir, new_name, t_ino, ino, file_type(mode_bits))?;
+                let (_, _, l) = find_entry(new_dir, new_name)?.ok_or(code::ENOENT)?;
+                check_names(new_dir, &l, t_ino)?;
+                Some(t_ino)
             }
+            None => None,
+        };
+        // The first change; what follows it must not fail halfway.
+        match t_ino {
+            Some(t_ino) => set_link(&h, new_dir, new_name, t_ino, ino, file_type(mode_bits))?,
             None => add_link(&h, new_dir, new_name, ino, file_type(mode_bits))?,
         }
-        remove_link(&h, old_dir, old_name, ino)?;
-        inode.touch(false);
-        write_inode(&h, inode)?;
-        if let Some(t) = target {
-            if t.read().is_dir {
-                t.clear_nlink();
-                t.set_size(0);
-            } else {
-                t.drop_nlink();
+        let r = (|| {
+            remove_link(&h, old_dir, old_name, ino)?;
+            inode.touch(false);
+            write_inode(&h, inode)?;
+            if let Some(t) = target {
+                if t.read().is_dir {
+                    t.clear_nlink();
+                    t.set_size(0);
+                } else {
+                    t.drop_nlink();
+                }
+                if t.nlink() == 0 {
+                    orphan::add(&h, t)?;
+                }
+                t.touch(false);
+                write_inode(&h, t)?;
             }
-            if t.nlink() == 0 {
-                orphan::add(&h, t)?;
+            if is_dir {
+                if moves_dir {
+                    set_parent(&h, inode, new_dir.ino() as u32)?;
+                }
+                // The moved directory's ".." leaves the old parent; the
+                // new parent gains it unless it replaces a directory there.
+                dec_dir_count(old_dir);
+                if target.is_none() {
+                    inc_dir_count(new_dir);
+                }
             }
-            t.touch(false);
-            write_inode(&h, t)?;
-        }
-        if is_dir {
-            if moves_dir {
-                set_parent(&h, inode, new_dir.ino() as u32)?;
+            old_dir.touch(true);
+            write_inode(&h, old_dir)?;
+            if new_dir.ino() != old_dir.ino() {
+                new_dir.touch(true);
+                write_inode(&h, new_dir)?;
             }
-            // The moved directory's ".." leaves the old parent; the new
-            // parent gains it unless it replaces a directory there.
-            dec_dir_count(old_dir);
-            if target.is_none() {
-                inc_dir_count(new_dir);
-            }
-        }
-        old_dir.touch(true);
-        write_inode(&h, old_dir)?;
-        if new_dir.ino() != old_dir.ino() {
-            new_dir.touch(true);
-            write_inode(&h, new_dir)?;
-        }
-        Ok(())
+            Ok(())
+        })();
+        rest(sb, "rename", r)
     })();
     finish(h, r)
 }
@@ -879,36 +959,44 @@ fn exchange(
     let (old_mode, new_mode) = (inode.attrs().mode, target.attrs().mode);
     let h = start(sb, 2 * UNLINK_CREDITS + 4)?;
     let r = (|| {
+        // Both entries are found before anything changes.
+        let (_, _, l) = find_entry(old_dir, old_name)?.ok_or(code::ENOENT)?;
+        check_names(old_dir, &l, ino)?;
+        let (_, _, l) = find_entry(new_dir, new_name)?.ok_or(code::ENOENT)?;
+        check_names(new_dir, &l, t_ino)?;
         set_link(&h, new_dir, new_name, t_ino, ino, file_type(old_mode))?;
-        set_link(&h, old_dir, old_name, ino, t_ino, file_type(new_mode))?;
-        if cross {
-            if old_is_dir {
-                set_parent(&h, inode, new_dir.ino() as u32)?;
+        let r = (|| {
+            set_link(&h, old_dir, old_name, ino, t_ino, file_type(new_mode))?;
+            if cross {
+                if old_is_dir {
+                    set_parent(&h, inode, new_dir.ino() as u32)?;
+                }
+                if new_is_dir {
+                    set_parent(&h, target, old_dir.ino() as u32)?;
+                }
+                if old_is_dir != new_is_dir {
+                    let (from, to) = if old_is_dir {
+                        (old_dir, new_dir)
+                    } else {
+                        (new_dir, old_dir)
+                    };
+                    dec_dir_count(from);
+                    inc_dir_count(to);
+                }
             }
-            if new_is_dir {
-                set_parent(&h, target, old_dir.ino() as u32)?;
+            for i in [inode, target] {
+                i.touch(false);
+                write_inode(&h, i)?;
             }
-            if old_is_dir != new_is_dir {
-                let (from, to) = if old_is_dir {
-                    (old_dir, new_dir)
-                } else {
-                    (new_dir, old_dir)
-                };
-                dec_dir_count(from);
-                inc_dir_count(to);
+            old_dir.touch(true);
+            write_inode(&h, old_dir)?;
+            if cross {
+                new_dir.touch(true);
+                write_inode(&h, new_dir)?;
             }
-        }
-        for i in [inode, target] {
-            i.touch(false);
-            write_inode(&h, i)?;
-        }
-        old_dir.touch(true);
-        write_inode(&h, old_dir)?;
-        if cross {
-            new_dir.touch(true);
-            write_inode(&h, new_dir)?;
-        }
-        Ok(())
+            Ok(())
+        })();
+        rest(sb, "rename (exchange)", r)
     })();
     finish(h, r)
 }

@@ -41,15 +41,16 @@ pub(crate) fn add(h: &Handle<'_>, inode: &INode) -> Result {
     list.reserve(1, GFP_KERNEL)?;
     let head = list.last().copied().unwrap_or(0);
     super::super_ops::set_last_orphan(sb, h, ino)?;
-    set_next(h, sb, ino, head)?;
+    // The list's head is this inode now: it must point on.
+    set_next(h, sb, ino, head).map_err(|e| super::errors::abort_journal(sb, "orphan list", e))?;
+    // Room reserved above.
     list.push(ino, GFP_KERNEL)?;
     Ok(())
 }
 
 /// Takes `inode` off the orphan list inside `h` (nothing if it is not on
 /// it): the superblock or the inode before it in the chain is made to
-/// point past it. Its own link stays until the caller writes its `i_dtime`
-/// (the deletion time, or 0 for an inode that got a link back).
+/// point past it, and its own link is cleared.
 pub(crate) fn del(h: &Handle<'_>, inode: &INode) -> Result {
     let sb = inode.sb();
     let fi = sb.data();
@@ -75,6 +76,9 @@ pub(crate) fn del(h: &Handle<'_>, inode: &INode) -> Result {
         // itself, waiting for this list's lock.
         Some(prev) => set_next(h, sb, prev, next)?,
     }
+    // Its own link goes (a linked inode leaving the list keeps a clean
+    // `i_dtime`; a deleted one gets its deletion time next).
+    set_next(h, sb, ino, 0)?;
     *list = rest;
     Ok(())
 }

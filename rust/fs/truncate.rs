@@ -53,6 +53,7 @@ pub(crate) fn set_size(inode: &INode, size: i64) -> Result {
             let tail = old % bs;
             if tail != 0 {
                 inode.zero_block_range(&h, old, (bs - tail) as usize)?;
+                inode.write().data_tid = Some(h.tid());
             }
             inode.set_size(size);
             write_inode(&h, inode)
@@ -89,6 +90,8 @@ pub(crate) fn finish_truncate(inode: &INode) -> Result {
         let tail = size % bs;
         if tail != 0 {
             inode.zero_block_range(&h, size, (bs - tail) as usize)?;
+            // A journalled data block: eviction must see it (`before_evict`).
+            inode.write().data_tid = Some(h.tid());
         }
         if inode.nlink() > 0 {
             orphan::del(&h, inode)?;
@@ -106,7 +109,9 @@ pub(crate) fn free_from(inode: &INode, from: u64) -> Result {
     let journal = journal(inode)?;
     let (credits, revokes) = remove_credits(inode.sb().data());
     loop {
-        crate::glue::task::yield_point()?;
+        // Not stopped by a fatal signal: a deletion or truncation runs to
+        // its end (ext4 only reschedules).
+        crate::glue::task::resched();
         let h = journal.start_revoking(credits, revokes)?;
         let r = remove_tail(&h, inode, from).and_then(|more| {
             write_inode(&h, inode)?;
@@ -118,5 +123,21 @@ pub(crate) fn free_from(inode: &INode, from: u64) -> Result {
         if !more {
             return Ok(());
         }
+    }
+}
+
+/// After a failed or short write (no handle open, `i_rwsem` held): blocks
+/// it allocated past the end of the file are freed. Errors are reported
+/// (the blocks then stay past the end until a truncation).
+pub(crate) fn write_failed(inode: &INode) {
+    let bs = u64::from(inode.sb().data().block_size());
+    let size = inode.size() as u64;
+    if let Err(e) = free_from(inode, size.div_ceil(bs)) {
+        fs_err!(
+            inode.sb(),
+            "inode #{}: unable to free blocks past the end after a failed write: error {}",
+            inode.ino(),
+            e.to_errno()
+        );
     }
 }

@@ -51,7 +51,7 @@ impl<T: FileSystem> Tables<T> {
             None
         },
         dirty_folio: if Self::DATA {
-            Some(sys::filemap_dirty_folio)
+            Some(sys::rext4_dirty_folio_journalled)
         } else {
             None
         },
@@ -266,6 +266,9 @@ unsafe extern "C" fn write_begin<T: FileSystem>(
         // the end of the file): its new tree and block count are written.
         let _ = T::data_written(&h, inode);
         let _ = h.stop();
+        if T::HAS_WRITE_FAILED && pos + i64::from(len) > inode.size() {
+            T::write_failed(inode);
+        }
         // Out of space with blocks still waiting for a commit to be free
         // again: commit (no handle open now) and try again.
         if err == code::ENOSPC.to_errno() && T::retry_alloc(inode.sb(), retries) {
@@ -325,6 +328,9 @@ unsafe extern "C" fn write_end<T: FileSystem>(
     }
     let w = T::data_written(&h, inode);
     let s = h.stop();
+    if T::HAS_WRITE_FAILED && done < i64::from(len) && pos + i64::from(len) > inode.size() {
+        T::write_failed(inode);
+    }
     if r < 0 {
         return r as c_int;
     }

@@ -207,6 +207,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// A write into `inode` failed or copied less than it asked for after
+    /// blocks may have been allocated for it past the end of the file
+    /// (`i_rwsem` held, no handle open): the filesystem frees blocks past
+    /// `i_size` (ext4's `ext4_truncate_failed_write`).
+    fn write_failed(_inode: &INode<Self>) {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// An allocation failed with ENOSPC (attempt `retries`, from 0), with
     /// no handle open: whether to try again (after making space free, as
     /// ext4's `ext4_should_retry_alloc` commits to release blocks freed by

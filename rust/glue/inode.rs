@@ -1081,10 +1081,12 @@ unsafe extern "C" fn rmdir<T: FileSystem>(dir: *mut sys::inode, dentry: *mut sys
 /// Called by the VFS once per inode of a super_block of `T` when its last
 /// reference went (`I_FREEING`: nobody else can reach it).
 pub(super) unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inode) {
-    // SAFETY: per the contract. An unnumbered inode (a dropped `Draft`),
-    // a bad one and the journal's (whose link count stays 1) are never
-    // handed to the filesystem; a set-up one satisfies `INode`'s
-    // invariant but for `I_FREEING`, which only keeps others away.
+    // SAFETY: per the contract. An unnumbered inode (a dropped `Draft`)
+    // and a bad one are never handed to the filesystem; one with links
+    // (the journal's too, whose link count stays 1: a live inode of the
+    // super_block all the same) only to `before_evict`. A set-up one
+    // satisfies `INode`'s invariant but for `I_FREEING`, which only keeps
+    // others away.
     unsafe {
         let deleted_now = (*inode).__bindgen_anon_1.i_nlink == 0;
         if T::HAS_BEFORE_EVICT

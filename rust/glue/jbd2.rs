@@ -222,6 +222,16 @@ impl Journal {
         self.raw()
     }
 
+    /// Aborts the journal with error `e` (`jbd2_journal_abort`): the
+    /// running transaction never commits, every handle fails from now on,
+    /// and the error is recorded in the journal superblock for the next
+    /// mount.
+    pub(crate) fn abort(&self, e: kernel::error::Error) {
+        // SAFETY: live journal (type invariant); jbd2 takes its own locks
+        // and may be called with a handle of this task running.
+        unsafe { sys::jbd2_journal_abort(self.raw(), e.to_errno()) }
+    }
+
     /// Turns write barriers (cache flushes around commit records) on or
     /// off (`JBD2_BARRIER`).
     pub(crate) fn set_barrier(&self, on: bool) {
@@ -314,8 +324,10 @@ impl Journal {
 impl Journal {
     /// Starts a handle that may dirty up to `credits` blocks (joins the
     /// handle this task already runs, if any).
+    /// A few revoke records are reserved (ERROR_REVOKES): an operation
+    /// that fails after allocating blocks frees (and so revokes) them.
     pub(crate) fn start(&self, credits: u32) -> Result<Handle<'_>> {
-        self.start_revoking(credits, 0)
+        self.start_revoking(credits, ERROR_REVOKES)
     }
 
     /// [`Self::start`] of a handle that may also revoke up to `revokes`
@@ -466,6 +478,10 @@ unsafe extern "C" fn commit_callback<T: FileSystem>(
     }
 }
 
+/// Revoke records every handle reserves for the blocks an operation
+/// frees again when it fails after allocating them.
+const ERROR_REVOKES: u32 = 16;
+
 /// A running jbd2 handle: the metadata changes of one operation.
 ///
 /// INVARIANT: `raw` is a handle this task started on the journal `'j`
@@ -528,7 +544,16 @@ impl<'j> Handle<'j> {
         // SAFETY: live handle of this task (type invariant); jbd2 takes
         // over the buffer reference found above (or looks for the buffer
         // itself when there is none).
-        to_result(unsafe { sys::jbd2_journal_revoke(self.raw.as_ptr(), block, bh) })
+        let r = unsafe { sys::jbd2_journal_revoke(self.raw.as_ptr(), block, bh) };
+        // jbd2 (6.12) gives up without forgetting the buffer, so without
+        // taking its reference, on exactly two errors, both EIO (no revoke
+        // credit left, a block revoked twice); its other error (ENOMEM)
+        // comes after the buffer was forgotten.
+        if r == code::EIO.to_errno() && !bh.is_null() {
+            // SAFETY: the reference found above, not taken by jbd2.
+            unsafe { sys::rext4_brelse(bh) };
+        }
+        to_result(r)
     }
 
     /// The id of the transaction the handle belongs to.

@@ -21,6 +21,14 @@ pub(crate) fn yield_point() -> Result {
     Ok(())
 }
 
+/// Gives the CPU away if needed (`cond_resched`), for loops inside a jbd2
+/// handle, which must run to their end once they changed something (a
+/// fatal signal does not stop them).
+pub(crate) fn resched() {
+    // SAFETY: a plain call, allowed in process context.
+    unsafe { sys::rext4_cond_resched() }
+}
+
 /// The wall-clock time in seconds since the epoch
 /// (`ktime_get_real_seconds`).
 pub(crate) fn real_seconds() -> i64 {
