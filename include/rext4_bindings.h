@@ -191,6 +191,8 @@ int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
 int rext4_write_and_wait(struct inode *inode);
 bool rext4_has_pages(struct inode *inode);
 u32 rext4_handle_tid(handle_t *handle);
+void rext4_sb_start_intwrite(struct super_block *sb);
+void rext4_sb_end_intwrite(struct super_block *sb);
 void rext4_invalidate_unlock(struct inode *inode);
 int rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
 			  struct inode *dir, umode_t mode);

@@ -956,3 +956,14 @@ u32 rext4_handle_tid(handle_t *handle)
 {
 	return handle->h_transaction->t_tid;
 }
+
+/* Freeze protection for the filesystem's own internal writes (eviction). */
+void rext4_sb_start_intwrite(struct super_block *sb)
+{
+	sb_start_intwrite(sb);
+}
+
+void rext4_sb_end_intwrite(struct super_block *sb)
+{
+	sb_end_intwrite(sb);
+}

@@ -779,6 +779,8 @@ pub(crate) fn delete_inode(inode: &INode) {
         return;
     }
     let is_dir = inode.read().is_dir;
+    // Not while the filesystem is frozen (ext4's `sb_start_intwrite`).
+    let _frozen = sb.start_intwrite();
     let r = super::truncate::free_from(inode, 0).and_then(|()| {
         let h = start(sb, UNLINK_CREDITS)?;
         let r = (|| {

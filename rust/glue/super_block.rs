@@ -108,6 +108,16 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         Ok(unsafe { BufferHead::from_bread(bh) })
     }
 
+    /// Freeze protection for a write the filesystem makes on its own (an
+    /// evicted inode's deletion): waits while the filesystem is frozen,
+    /// and holds a freeze back until the guard goes (`sb_start_intwrite`).
+    pub(crate) fn start_intwrite(&self) -> IntWrite<'_, T, S> {
+        // SAFETY: live super_block (type invariant); paired with the
+        // guard's drop.
+        unsafe { sys::rext4_sb_start_intwrite(self.as_ptr()) };
+        IntWrite(self)
+    }
+
     /// [`Self::bread`] of `block`, reading blocks `ahead` (a range holding
     /// `block`, at most `MAX_READAHEAD_BLOCKS` long) ahead in one batch first when `block` is not
     /// in the buffer cache yet: for tables read block by block, as ext4
@@ -496,3 +506,14 @@ fn seq_print(m: *mut sys::seq_file, args: fmt::Arguments<'_>) {
 
 /// The largest window [`SuperBlock::bread_ahead`] reads ahead.
 const MAX_READAHEAD_BLOCKS: u64 = 64;
+
+/// Holds a super_block's internal-write freeze protection (see
+/// [`SuperBlock::start_intwrite`]).
+pub(crate) struct IntWrite<'a, T: FileSystem, S>(&'a SuperBlock<T, S>);
+
+impl<T: FileSystem, S> Drop for IntWrite<'_, T, S> {
+    fn drop(&mut self) {
+        // SAFETY: taken by `start_intwrite`, released once.
+        unsafe { sys::rext4_sb_end_intwrite(self.0.as_ptr()) };
+    }
+}
