@@ -200,16 +200,28 @@ pub(crate) fn create_entry(dir: &INode, name: &[u8], spec: &NewSpec<'_>) -> Resu
         return Err(code::EMLINK);
     }
     make_linear(dir)?;
-    let h = start(sb, CREATE_CREDITS)?;
-    let mut failed = None;
-    let r = new_inode(&h, dir, name, spec, target, &mut failed);
-    let s = h.stop();
-    // An inode that could not get its entry is on the orphan list with no
-    // link: dropped now, outside the handle, its eviction frees it.
-    drop(failed);
-    let inode = r?;
-    s?;
-    Ok(inode)
+    let mut retries = 0;
+    loop {
+        let h = start(sb, CREATE_CREDITS)?;
+        let mut failed = None;
+        let r = new_inode(&h, dir, name, spec, target, &mut failed);
+        let s = h.stop();
+        // An inode that could not get its entry is on the orphan list with
+        // no link: dropped now, outside the handle, its eviction frees it.
+        drop(failed);
+        match r {
+            // Out of space with freed blocks waiting for their commit:
+            // commit (no handle open now) and try again, as ext4.
+            Err(e) if e == code::ENOSPC && super::balloc::retry_alloc(sb.data(), retries) => {
+                retries += 1;
+            }
+            r => {
+                let inode = r?;
+                s?;
+                return Ok(inode);
+            }
+        }
+    }
 }
 
 /// The body of [`create_entry`], inside `h`.

@@ -197,34 +197,17 @@ unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys
     unsafe { sys::rext4_mkwrite_enter(vmf) };
     // SAFETY: the fault's file pins a live inode of `T`.
     let inode = unsafe { INode::<T>::from_raw(sys::rext4_fault_inode(vmf)) };
-    let r = (|| -> Result<sys::vm_fault_t> {
-        let journal = T::data_journal(inode.sb()).ok_or(code::EROFS)?;
-        let h = journal.start(T::folio_credits(inode))?;
-        let mut len = 0usize;
-        // SAFETY: the fault's folio, locked if it is still the file's.
-        let folio = unsafe { sys::rext4_mkwrite_folio(vmf, &mut len) };
-        if folio.is_null() {
-            h.stop()?;
-            return Ok(sys::REXT4_VM_FAULT_NOPAGE);
+    let mut retries = 0;
+    let r = loop {
+        // SAFETY: the fault of this call, inside enter/exit.
+        let r = unsafe { mkwrite_once::<T>(vmf, inode) };
+        // Out of space with freed blocks waiting for their commit: commit
+        // (no handle open) and try again, as ext4.
+        match r {
+            Err(e) if e == code::ENOSPC && T::retry_alloc(inode.sb(), retries) => retries += 1,
+            r => break r,
         }
-        let m = MapCtx {
-            inode,
-            handle: Some(&h),
-        };
-        // SAFETY: the handle runs in this task, the folio is locked, `m`
-        // lives across the call.
-        let err = unsafe {
-            sys::rext4_journal_folio(h.as_ptr(), folio, len, Some(map_cb::<T>), m.as_void())
-        };
-        let r = kernel::error::to_result(err).and_then(|()| T::data_written(&h, inode));
-        let s = h.stop();
-        if let Err(e) = r.and(s) {
-            // SAFETY: ours to unlock.
-            unsafe { sys::rext4_folio_unlock(folio) };
-            return Err(e);
-        }
-        Ok(sys::REXT4_VM_FAULT_LOCKED)
-    })();
+    };
     // SAFETY: pairs with `rext4_mkwrite_enter`.
     unsafe { sys::rext4_mkwrite_exit(vmf) };
     match r {
@@ -233,4 +216,40 @@ unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys
         Err(e) if e == code::EAGAIN || e == code::EFAULT => sys::REXT4_VM_FAULT_NOPAGE,
         Err(_) => sys::REXT4_VM_FAULT_SIGBUS,
     }
+}
+
+/// One attempt of [`page_mkwrite`].
+///
+/// # Safety
+///
+/// As [`page_mkwrite`], between `rext4_mkwrite_enter` and `_exit`.
+unsafe fn mkwrite_once<T: FileSystem>(
+    vmf: *mut sys::vm_fault,
+    inode: &INode<T>,
+) -> Result<sys::vm_fault_t> {
+    let journal = T::data_journal(inode.sb()).ok_or(code::EROFS)?;
+    let h = journal.start(T::folio_credits(inode))?;
+    let mut len = 0usize;
+    // SAFETY: the fault's folio, locked if it is still the file's.
+    let folio = unsafe { sys::rext4_mkwrite_folio(vmf, &mut len) };
+    if folio.is_null() {
+        h.stop()?;
+        return Ok(sys::REXT4_VM_FAULT_NOPAGE);
+    }
+    let m = MapCtx {
+        inode,
+        handle: Some(&h),
+    };
+    // SAFETY: the handle runs in this task, the folio is locked, `m`
+    // lives across the call.
+    let err =
+        unsafe { sys::rext4_journal_folio(h.as_ptr(), folio, len, Some(map_cb::<T>), m.as_void()) };
+    let r = kernel::error::to_result(err).and_then(|()| T::data_written(&h, inode));
+    let s = h.stop();
+    if let Err(e) = r.and(s) {
+        // SAFETY: ours to unlock.
+        unsafe { sys::rext4_folio_unlock(folio) };
+        return Err(e);
+    }
+    Ok(sys::REXT4_VM_FAULT_LOCKED)
 }
