@@ -8,8 +8,9 @@
 # in-kernel ext4 reads the same tree (manifest taken on the mount) and
 # the fsync log holds on it, and a remount reads it too. Then (vdc) a tree
 # written by the in-kernel ext4 is modified by rext4 (files deleted,
-# appended to, truncated, directories renamed, and a new wlgen run beside
-# it), and ext4 reads what rext4's mount showed, e2fsck clean.
+# appended to, truncated, directories renamed, files with their own and
+# with a shared attribute block deleted, and a new wlgen run beside it),
+# and ext4 reads what rext4's mount showed, e2fsck clean.
 #
 # Kernel arguments: rext4.fstype=ext4|rext4 (required): with ext4 the same
 # run checks the checks (wlgen-ext4 covers ext4 with every kind).
@@ -85,6 +86,14 @@ mark_dmesg
 check "$L: mkfs.ext4" mkfs.ext4 -q -F -b 1024 $dev
 check "$L: ext4 writes a tree" sh -c "mount -t ext4 -o data=journal $dev /mnt/e && mkdir /mnt/e/x &&
     wlgen run /mnt/e/x 23 1500 > /tmp/wl.x 2>&1; r=\$?; umount /mnt/e && exit \$r"
+# Attribute blocks: one file's own, and one two files share (ext4 shares
+# identical blocks, h_refcount 2).
+check "$L: ext4 writes files with attribute blocks" sh -c 'mount -t ext4 -o data=journal /dev/vdc /mnt/e &&
+    v=$(head -c 1500 /dev/zero | tr "\0" a) && mkdir /mnt/e/xa && echo 1 > /mnt/e/xa/solo &&
+    setfattr -n user.big -v "$v" /mnt/e/xa/solo && for f in s1 s2; do
+        echo 2 > /mnt/e/xa/$f && setfattr -n user.big -v "b$v" /mnt/e/xa/$f || exit 1; done &&
+    [ "$(debugfs -R "stat /xa/s1" /dev/vdc 2>/dev/null | grep -c "File ACL: [1-9]")" = 1 ]; r=$?
+    umount /mnt/e; exit $r'
 check "$L: mount read-write" mount -w -t $FS -o data=journal $dev /mnt/w
 check "$L: ext4's files deleted, appended to, truncated" sh -c 'cd /mnt/w/x && n=0
     for f in $(find . -type f | sort); do
@@ -97,6 +106,8 @@ check "$L: ext4's files deleted, appended to, truncated" sh -c 'cd /mnt/w/x && n
     done
     [ $n -gt 10 ]'
 check "$L: ext4's directories renamed" sh -c 'cd /mnt/w/x && for d in $(find . -mindepth 1 -maxdepth 1 -type d | sort | head -n 5); do mv "$d" "$d.moved" || exit 1; done'
+check "$L: files with attribute blocks deleted" sh -c \
+    'rm /mnt/w/xa/solo /mnt/w/xa/s1 && getfattr -n user.big /mnt/w/xa/s2 > /dev/null'
 check "$L: a new run beside it matches the model" sh -c "mkdir /mnt/w/y && wlgen run /mnt/w/y 24 1000 > /tmp/wl.y 2>&1"
 manifest /mnt/w > /tmp/m.$L
 check "$L: umount" umount /mnt/w

@@ -855,3 +855,30 @@ pub mod acl {
         }
     }
 }
+
+/// An inode that used attribute block `b` (read from filesystem block
+/// `blocknr`) is deleted (ext4's `ext4_xattr_release_block`): the block is
+/// verified first; with other inodes sharing it, its `h_refcount` drops by
+/// one (checksum updated with metadata_csum) and the new count is
+/// returned; with none, `b` is left as it is and 0 is returned: the block
+/// is to be freed.
+pub fn release_block_ref(sb: &Superblock, blocknr: u64, b: &mut [u8]) -> Result<u32> {
+    let refcount = {
+        let x = Xattrs::block(sb, blocknr, b)?;
+        x.header.map_or(0, |h| h.refcount)
+    };
+    if refcount <= 1 {
+        return Ok(0);
+    }
+    let left = refcount - 1;
+    b.get_mut(4..8)
+        .ok_or(Error::Truncated)?
+        .copy_from_slice(&left.to_le_bytes());
+    if sb.has_metadata_csum() {
+        let c = block_csum(sb.csum_seed, blocknr, b)?;
+        b.get_mut(CSUM_OFF..CSUM_OFF + 4)
+            .ok_or(Error::Truncated)?
+            .copy_from_slice(&c.to_le_bytes());
+    }
+    Ok(left)
+}

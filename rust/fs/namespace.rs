@@ -794,8 +794,12 @@ pub(crate) fn delete_inode(inode: &INode) {
     // Not while the filesystem is frozen (ext4's `sb_start_intwrite`).
     let _frozen = sb.start_intwrite();
     let r = super::truncate::free_from(inode, 0).and_then(|()| {
-        let h = start(sb, UNLINK_CREDITS)?;
+        // The inode, the orphan list (superblock, an inode), its bitmap and
+        // descriptor block, and its attribute block with that block's
+        // bitmap and descriptor block.
+        let h = start(sb, UNLINK_CREDITS + 3)?;
         let r = (|| {
+            release_xattr_block(&h, inode)?;
             orphan::del(&h, inode)?;
             inode.set_size(0);
             write_inode(&h, inode)?;
@@ -812,6 +816,32 @@ pub(crate) fn delete_inode(inode: &INode) {
             e.to_errno()
         );
     }
+}
+
+/// The deleted inode's extended attribute block, if it has one: freed, or
+/// its reference count dropped when other inodes share it (ext4's
+/// `ext4_xattr_delete_inode`), inside `h`.
+fn release_xattr_block(h: &Handle<'_>, inode: &INode) -> Result {
+    let sb = inode.sb();
+    let fi = sb.data();
+    let blk = inode.read().file_acl;
+    if blk == 0 {
+        return Ok(());
+    }
+    let bh = sb.bread(blk)?;
+    let mut access = h.write_access(&bh)?;
+    let left = access.modify(0, fi.block_size() as usize, |b| {
+        crate::disk::xattr::release_block_ref(&fi.sb, blk, b).map_err(|e| {
+            fs_err!(sb, "inode #{}: attribute block {}: {}", inode.ino(), blk, e);
+            errno(e)
+        })
+    })?;
+    access.dirty()?;
+    if left == 0 {
+        super::balloc::free_blocks(sb, h, blk, 1)?;
+    }
+    inode.write().file_acl = 0;
+    Ok(())
 }
 
 /// `get_link` of a symlink whose target is in its block: read through

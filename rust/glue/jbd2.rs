@@ -324,18 +324,20 @@ impl Journal {
 impl Journal {
     /// Starts a handle that may dirty up to `credits` blocks (joins the
     /// handle this task already runs, if any).
-    /// A few revoke records are reserved (ERROR_REVOKES): an operation
-    /// that fails after allocating blocks frees (and so revokes) them.
     pub(crate) fn start(&self, credits: u32) -> Result<Handle<'_>> {
-        self.start_revoking(credits, ERROR_REVOKES)
+        self.start_revoking(credits, 0)
     }
 
     /// [`Self::start`] of a handle that may also revoke up to `revokes`
     /// freed blocks ([`Handle::revoke`]; jbd2 reserves log room for the
     /// revoke records).
+    ///
+    /// Every handle also reserves a few revoke records (ERROR_REVOKES):
+    /// an operation that fails after allocating blocks frees (and so
+    /// revokes) them.
     pub(crate) fn start_revoking(&self, credits: u32, revokes: u32) -> Result<Handle<'_>> {
         let n = c_int::try_from(credits).map_err(|_| code::EINVAL)?;
-        let r = c_int::try_from(revokes).map_err(|_| code::EINVAL)?;
+        let r = c_int::try_from(revokes.saturating_add(ERROR_REVOKES)).map_err(|_| code::EINVAL)?;
         // SAFETY: live, loaded journal (type invariant); the handle belongs
         // to this task until `jbd2_journal_stop`. GFP_NOFS, as for every
         // handle of a filesystem (jbd2_journal_start's default).
