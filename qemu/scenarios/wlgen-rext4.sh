@@ -89,7 +89,7 @@ check "$L: ext4 writes a tree" sh -c "mount -t ext4 -o data=journal $dev /mnt/e 
 # Attribute blocks: one file's own, and one two files share (ext4 shares
 # identical blocks, h_refcount 2).
 check "$L: ext4 writes files with attribute blocks" sh -c 'mount -t ext4 -o data=journal /dev/vdc /mnt/e &&
-    v=$(head -c 1500 /dev/zero | tr "\0" a) && mkdir /mnt/e/xa && echo 1 > /mnt/e/xa/solo &&
+    v=$(head -c 600 /dev/zero | tr "\0" a) && mkdir /mnt/e/xa && echo 1 > /mnt/e/xa/solo &&
     setfattr -n user.big -v "$v" /mnt/e/xa/solo && for f in s1 s2; do
         echo 2 > /mnt/e/xa/$f && setfattr -n user.big -v "b$v" /mnt/e/xa/$f || exit 1; done &&
     [ "$(debugfs -R "stat /xa/s1" /dev/vdc 2>/dev/null | grep -c "File ACL: [1-9]")" = 1 ]; r=$?
