@@ -96,6 +96,7 @@ pub(crate) fn cleanup(sb: &Sb) -> Result {
     let mut chain = KVec::new();
     let mut ino = d.last_orphan;
     while ino != 0 {
+        crate::glue::task::resched();
         if ino < d.first_ino
             || ino > d.inodes_count
             || chain.len() as u64 >= u64::from(d.inodes_count)

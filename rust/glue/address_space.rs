@@ -303,11 +303,17 @@ unsafe extern "C" fn write_end<T: FileSystem>(
 ) -> c_int {
     // SAFETY: the mapping's host is a live inode of `T`.
     let inode = unsafe { INode::<T>::from_raw((*mapping).host) };
+    // Neither can fail after a `write_begin` of this filesystem; the folio
+    // is released all the same if one does.
     let Some(journal) = T::data_journal(inode.sb()) else {
+        // SAFETY: the locked folio `write_begin` handed out, ours to release.
+        unsafe { sys::rext4_folio_unlock_put(folio) };
         return code::EROFS.to_errno();
     };
     // SAFETY: `fsdata` is the handle `write_begin` gave up in this task.
     let Some(h) = (unsafe { Handle::from_raw(journal, fsdata.cast()) }) else {
+        // SAFETY: as above.
+        unsafe { sys::rext4_folio_unlock_put(folio) };
         return code::EIO.to_errno();
     };
     // SAFETY: the locked folio from `write_begin`, holding `pos`.
