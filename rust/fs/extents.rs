@@ -336,11 +336,67 @@ fn tree_params<'z>(fi: &'z super::super_ops::FsInfo, csum_seed: u32) -> TreePara
     }
 }
 
+/// An edit of an inode's extent tree inside a handle, under the inode's
+/// data lock (exclusive) from [`TreeEdit::new`] to [`TreeEdit::done`],
+/// which puts the root back and moves the inode's block count in memory
+/// by what the tree gained or lost (the caller writes the inode).
+struct TreeEdit<'a, 'h, 'j> {
+    inode: &'a INode,
+    store: JournalStore<'a, 'h, 'j>,
+    data: crate::glue::lock::WriteGuard<'a, super::inode::InodeData>,
+    root: [u8; 60],
+    params: TreeParams<'a>,
+}
+
+impl<'a, 'h, 'j> TreeEdit<'a, 'h, 'j> {
+    fn new(h: &'h Handle<'j>, inode: &'a INode) -> Self {
+        let sb = inode.sb();
+        let data = inode.write();
+        let root = data.i_block;
+        let params = tree_params(sb.data(), data.csum_seed);
+        TreeEdit {
+            inode,
+            store: JournalStore::new(sb, h),
+            data,
+            root,
+            params,
+        }
+    }
+
+    /// Runs `f` on the tree; a failure is the store's kernel error, else
+    /// the disk layer's, reported.
+    fn run<R>(
+        &mut self,
+        f: impl FnOnce(
+            &mut ExtentTree<'_, '_, JournalStore<'a, 'h, 'j>>,
+        ) -> core::result::Result<R, DiskError>,
+    ) -> Result<R> {
+        let r = {
+            let mut tree = ExtentTree::new(&mut self.store, &mut self.root, self.params);
+            f(&mut tree)
+        };
+        r.map_err(|e| self.store.error(self.inode.ino(), e))
+    }
+
+    /// Ends the edit: the root into the inode's data, the block count
+    /// moved by the tree's gain plus `data_blocks` mapped by the caller.
+    fn done(mut self, data_blocks: i64) {
+        self.data.i_block = self.root;
+        self.data.tree_changed = true;
+        drop(self.data);
+        let per = i64::from(self.inode.sb().data().block_size() / 512);
+        let delta = self.store.delta_blocks.saturating_add(data_blocks);
+        let blocks = self.inode.attrs().blocks_512;
+        self.inode
+            .set_blocks_512(blocks.saturating_add_signed(delta.saturating_mul(per)));
+    }
+}
+
 /// Allocates one block for logical block `lblk` of `inode` (not mapped
 /// yet) near `inode_goal` or in line with its neighbouring extents, maps
 /// it in the inode's extent tree, and returns it; the inode's block count
-/// in memory grows by the blocks the tree gained. Under the inode's data
-/// lock (exclusive), inside `h`. The inode itself is not written.
+/// in memory grows by the blocks the tree gained. Inside `h`; the inode
+/// itself is not written.
 pub(crate) fn alloc_block(
     h: &Handle<'_>,
     inode: &INode,
@@ -348,39 +404,22 @@ pub(crate) fn alloc_block(
     inode_goal: u64,
 ) -> Result<u64> {
     let sb = inode.sb();
-    let fi = sb.data();
-    let geo = crate::disk::alloc::Geometry::from_superblock(&fi.sb);
-    let mut store = JournalStore::new(sb, h);
-    let mut data = inode.write();
-    let mut root = data.i_block;
-    let params = tree_params(fi, data.csum_seed);
-    let around = {
-        let mut tree = ExtentTree::new(&mut store, &mut root, params);
-        tree.around(lblk)
-    };
-    let around = around.map_err(|e| store.error(inode.ino(), e))?;
+    let geo = crate::disk::alloc::Geometry::from_superblock(&sb.data().sb);
+    let mut edit = TreeEdit::new(h, inode);
+    let around = edit.run(|t| t.around(lblk))?;
     let goal = crate::disk::alloc::data_goal(&geo, &around, lblk, inode_goal);
     let (pblk, _) = super::balloc::alloc_blocks(sb, h, goal, 1)?;
-    let r = {
-        let mut tree = ExtentTree::new(&mut store, &mut root, params);
-        tree.insert(Extent {
-            lblk,
-            len: 1,
-            pblk,
-            unwritten: false,
-        })
+    let e = Extent {
+        lblk,
+        len: 1,
+        pblk,
+        unwritten: false,
     };
-    if let Err(e) = r {
-        let e = store.error(inode.ino(), e);
+    if let Err(e) = edit.run(|t| t.insert(e)) {
         let _ = super::balloc::free_blocks(sb, h, pblk, 1);
         return Err(e);
     }
-    data.i_block = root;
-    drop(data);
-    let per = u64::from(fi.block_size() / 512);
-    let blocks = inode.attrs().blocks_512;
-    let gained = 1 + store.delta_blocks;
-    inode.set_blocks_512(blocks.saturating_add_signed(gained.saturating_mul(per as i64)));
+    edit.done(1);
     Ok(pblk)
 }
 
@@ -403,22 +442,17 @@ pub(crate) fn remove_credits(fi: &super::super_ops::FsInfo) -> (u32, u32) {
 /// memory follows (the caller writes the inode). Returns whether mapped
 /// blocks may remain at or after `from` (call again, in a new handle).
 pub(crate) fn remove_tail(h: &Handle<'_>, inode: &INode, from: u64) -> Result<bool> {
-    let sb = inode.sb();
-    let fi = sb.data();
     let Ok(from) = u32::try_from(from) else {
         return Ok(false);
     };
-    let mut store = JournalStore::new(sb, h);
-    let mut data = inode.write();
-    if data.flags & crate::disk::inode::flags::EXTENTS == 0 {
+    if inode.read().flags & crate::disk::inode::flags::EXTENTS == 0 {
         // A fast symlink or a device node: no blocks.
         return Ok(false);
     }
-    let mut root = data.i_block;
-    let params = tree_params(fi, data.csum_seed);
-    let r = {
-        let mut tree = ExtentTree::new(&mut store, &mut root, params);
-        tree.around(u32::MAX).and_then(|a| {
+    let mut edit = TreeEdit::new(h, inode);
+    let more = edit
+        .run(|tree| {
+            let a = tree.around(u32::MAX)?;
             let Some(last) = a.at_or_after.or(a.before) else {
                 return Ok(false);
             };
@@ -432,18 +466,10 @@ pub(crate) fn remove_tail(h: &Handle<'_>, inode: &INode, from: u64) -> Result<bo
             tree.remove(start as u32, end)?;
             Ok(true)
         })
-    };
-    let more = r.map_err(|e| {
         // Blocks may already be freed with the tree not saying so: never
         // committed (see `errors::abort_journal`).
-        let e = store.error(inode.ino(), e);
-        super::errors::abort_journal(sb, "freeing a file's blocks", e)
-    })?;
-    data.i_block = root;
-    drop(data);
-    let per = i64::from(fi.block_size() / 512);
-    let blocks = inode.attrs().blocks_512;
-    inode.set_blocks_512(blocks.saturating_add_signed(store.delta_blocks.saturating_mul(per)));
+        .map_err(|e| super::errors::abort_journal(inode.sb(), "freeing a file's blocks", e))?;
+    edit.done(0);
     Ok(more)
 }
 
@@ -451,21 +477,11 @@ pub(crate) fn remove_tail(h: &Handle<'_>, inode: &INode, from: u64) -> Result<bo
 /// into a written one inside `h` (a write into space preallocated by
 /// ext4's fallocate), under the data lock.
 pub(crate) fn convert_block(h: &Handle<'_>, inode: &INode, lblk: u32) -> Result {
-    let sb = inode.sb();
-    let fi = sb.data();
-    let mut store = JournalStore::new(sb, h);
-    let mut data = inode.write();
-    let mut root = data.i_block;
-    let params = tree_params(fi, data.csum_seed);
-    let r = {
-        let mut tree = ExtentTree::new(&mut store, &mut root, params);
-        tree.convert_to_written(lblk, 1)
-    };
-    r.map_err(|e| store.error(inode.ino(), e))?;
-    data.i_block = root;
-    drop(data);
-    let per = i64::from(fi.block_size() / 512);
-    let blocks = inode.attrs().blocks_512;
-    inode.set_blocks_512(blocks.saturating_add_signed(store.delta_blocks.saturating_mul(per)));
+    let mut edit = TreeEdit::new(h, inode);
+    // A split may have been half done: never committed.
+    edit.run(|t| t.convert_to_written(lblk, 1)).map_err(|e| {
+        super::errors::abort_journal(inode.sb(), "converting an unwritten extent", e)
+    })?;
+    edit.done(0);
     Ok(())
 }

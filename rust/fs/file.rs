@@ -194,10 +194,19 @@ pub(crate) fn map_block(
 }
 
 /// A data write is done inside `h`: the inode (size, extent root, block
-/// count, times) is written with it.
-pub(crate) fn data_written(h: &Handle<'_>, inode: &INode) -> Result {
-    inode.write().data_tid = Some(h.tid());
-    super::journal::write_inode(h, inode)
+/// count) is written with it when the write changed it.
+pub(crate) fn data_written(h: &Handle<'_>, inode: &INode, size_changed: bool) -> Result {
+    let tree_changed = {
+        let mut d = inode.write();
+        d.data_tid = Some(h.tid());
+        core::mem::take(&mut d.tree_changed)
+    };
+    // An overwrite of mapped blocks leaves the inode as it is (its times
+    // are written by `dirty_inode`).
+    if size_changed || tree_changed {
+        super::journal::write_inode(h, inode)?;
+    }
+    Ok(())
 }
 
 /// Before a file with journalled data leaves memory (keeping its links):

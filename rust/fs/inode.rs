@@ -44,6 +44,9 @@ pub(crate) struct InodeData {
     /// The transaction that last journalled the file's data (ext4's
     /// `i_datasync_tid`), if any since the inode was read.
     pub(crate) data_tid: Option<u32>,
+    /// The extent tree changed since a data write last wrote the inode
+    /// (see `file::data_written`).
+    pub(crate) tree_changed: bool,
 }
 
 impl Default for InodeData {
@@ -57,6 +60,7 @@ impl Default for InodeData {
             file_acl: 0,
             crtime: None,
             data_tid: None,
+            tree_changed: false,
         }
     }
 }
@@ -379,6 +383,7 @@ pub(crate) fn params<'a>(
             file_acl: raw.file_acl,
             crtime: raw.crtime.map(time),
             data_tid: None,
+            tree_changed: false,
         },
     })
 }

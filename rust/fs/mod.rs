@@ -182,8 +182,12 @@ impl FileSystem for Rext4 {
         file::map_block(h, inode, lblk, create)
     }
 
-    fn data_written(h: &crate::glue::jbd2::Handle<'_>, inode: &INode) -> Result {
-        file::data_written(h, inode)
+    fn data_written(
+        h: &crate::glue::jbd2::Handle<'_>,
+        inode: &INode,
+        size_changed: bool,
+    ) -> Result {
+        file::data_written(h, inode, size_changed)
     }
 
     fn write_failed(inode: &INode) {

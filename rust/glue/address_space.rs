@@ -264,7 +264,7 @@ unsafe extern "C" fn write_begin<T: FileSystem>(
         unsafe { sys::rext4_folio_unlock_put(folio) };
         // Blocks mapped before the failure stay in the inode's tree (past
         // the end of the file): its new tree and block count are written.
-        let _ = T::data_written(&h, inode);
+        let _ = T::data_written(&h, inode, false);
         let _ = h.stop();
         if T::HAS_WRITE_FAILED && pos + i64::from(len) > inode.size() {
             T::write_failed(inode);
@@ -318,9 +318,9 @@ unsafe extern "C" fn write_end<T: FileSystem>(
     };
     // SAFETY: the locked folio from `write_begin`, holding `pos`.
     let from = unsafe { sys::rext4_folio_offset(folio, pos) } as usize;
+    let (len_u, copied_u) = (len as usize, copied as usize);
     // SAFETY: as above; the handle runs in this task.
-    let r =
-        unsafe { sys::rext4_commit_folio(h.as_ptr(), folio, from, len as usize, copied as usize) };
+    let r = unsafe { sys::rext4_commit_folio(h.as_ptr(), folio, from, len_u, copied_u) };
     let old_size = inode.size();
     let done = if r > 0 { r as i64 } else { 0 };
     if done > 0 && pos + done > old_size {
@@ -332,7 +332,7 @@ unsafe extern "C" fn write_end<T: FileSystem>(
         // SAFETY: live inode, locked by the writer; the folio is unlocked.
         unsafe { sys::pagecache_isize_extended(inode.as_ptr(), old_size, pos) };
     }
-    let w = T::data_written(&h, inode);
+    let w = T::data_written(&h, inode, done > 0 && pos + done > old_size);
     let s = h.stop();
     if T::HAS_WRITE_FAILED && done < i64::from(len) && pos + i64::from(len) > inode.size() {
         T::write_failed(inode);
@@ -425,7 +425,7 @@ unsafe extern "C" fn wb_one<T: FileSystem>(ctx: *mut c_void, folio: *mut sys::fo
             )
         };
         if err == 0 {
-            if let Err(e) = T::data_written(h, inode) {
+            if let Err(e) = T::data_written(h, inode, false) {
                 err = e.to_errno();
             }
         }

@@ -240,11 +240,11 @@ unsafe fn mkwrite_once<T: FileSystem>(
         inode,
         handle: Some(&h),
     };
+    let (hp, mp) = (h.as_ptr(), m.as_void());
     // SAFETY: the handle runs in this task, the folio is locked, `m`
     // lives across the call.
-    let err =
-        unsafe { sys::rext4_journal_folio(h.as_ptr(), folio, len, Some(map_cb::<T>), m.as_void()) };
-    let r = kernel::error::to_result(err).and_then(|()| T::data_written(&h, inode));
+    let err = unsafe { sys::rext4_journal_folio(hp, folio, len, Some(map_cb::<T>), mp) };
+    let r = kernel::error::to_result(err).and_then(|()| T::data_written(&h, inode, false));
     let s = h.stop();
     if let Err(e) = r.and(s) {
         // SAFETY: ours to unlock.

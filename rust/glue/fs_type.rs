@@ -201,9 +201,13 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     }
 
     /// A data write to `inode` (write_end, page_mkwrite, writepages) is
-    /// done inside `handle`: the filesystem writes the inode (size,
-    /// blocks, times).
-    fn data_written(_handle: &super::jbd2::Handle<'_>, _inode: &INode<Self>) -> Result {
+    /// done inside `handle`, which grew the size when `size_changed`: the
+    /// filesystem writes the inode if the write changed it (size, blocks).
+    fn data_written(
+        _handle: &super::jbd2::Handle<'_>,
+        _inode: &INode<Self>,
+        _size_changed: bool,
+    ) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
