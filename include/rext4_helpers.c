@@ -498,13 +498,27 @@ int rext4_prepare_folio(handle_t *handle, struct folio *folio, size_t from, size
 			rext4_map_fn map, void *ctx)
 {
 	int err = rext4_prepare_folio_buffers(handle, folio, from, to, map, ctx);
+	unsigned int bsize = i_blocksize(folio->mapping->host);
+	struct buffer_head *head = folio_buffers(folio), *bh;
+	size_t start, end;
 
+	if (!err || !head)
+		return err;
 	/*
-	 * Blocks allocated before the failure hold zeros, not what the device
-	 * had there (written home by writeback, as ext4 does).
+	 * Blocks allocated before the failure get zeros, journalled like the
+	 * rest of the file's data (never dirtied for plain writeback), not
+	 * what the device had there.
 	 */
-	if (err && folio_buffers(folio))
-		folio_zero_new_buffers(folio, from, to);
+	for (bh = head, start = 0; bh != head || !start; bh = bh->b_this_page, start = end) {
+		end = start + bsize;
+		if (!buffer_new(bh) || end <= from || start >= to)
+			continue;
+		folio_zero_segment(folio, max(start, from), min(end, to));
+		set_buffer_uptodate(bh);
+		clear_buffer_new(bh);
+		if (!jbd2_journal_get_write_access(handle, bh))
+			jbd2_journal_dirty_metadata(handle, bh);
+	}
 	return err;
 }
 

@@ -798,14 +798,18 @@ pub(crate) fn delete_inode(inode: &INode) {
         // descriptor block, and its attribute block with that block's
         // bitmap and descriptor block.
         let h = start(sb, UNLINK_CREDITS + 3)?;
-        let r = (|| {
-            release_xattr_block(&h, inode)?;
-            orphan::del(&h, inode)?;
-            inode.set_size(0);
-            write_inode(&h, inode)?;
-            orphan::set_next(&h, sb, ino, crate::glue::task::real_seconds() as u32)?;
-            ialloc::free_ino(sb, &h, ino, is_dir)
-        })();
+        let r = release_xattr_block(&h, inode).and_then(|()| {
+            // A shared attribute block's count is down: the rest must not
+            // fail halfway (the next cleanup would count it down again).
+            let r = (|| {
+                orphan::del(&h, inode)?;
+                inode.set_size(0);
+                write_inode(&h, inode)?;
+                orphan::set_next(&h, sb, ino, crate::glue::task::real_seconds() as u32)?;
+                ialloc::free_ino(sb, &h, ino, is_dir)
+            })();
+            rest(sb, "deleting an inode", r)
+        });
         finish(h, r)
     });
     if let Err(e) = r {

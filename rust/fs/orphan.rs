@@ -78,8 +78,8 @@ pub(crate) fn del(h: &Handle<'_>, inode: &INode) -> Result {
     }
     // Its own link goes (a linked inode leaving the list keeps a clean
     // `i_dtime`; a deleted one gets its deletion time next).
-    set_next(h, sb, ino, 0)?;
     *list = rest;
+    set_next(h, sb, ino, 0).map_err(|e| super::errors::abort_journal(sb, "orphan list", e))?;
     Ok(())
 }
 

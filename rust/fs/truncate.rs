@@ -131,8 +131,15 @@ pub(crate) fn free_from(inode: &INode, from: u64) -> Result {
 /// (the blocks then stay past the end until a truncation).
 pub(crate) fn write_failed(inode: &INode) {
     let bs = u64::from(inode.sb().data().block_size());
-    let size = inode.size() as u64;
-    if let Err(e) = free_from(inode, size.div_ceil(bs)) {
+    let size = inode.size();
+    // The page cache past the end goes first, through jbd2 (as for a
+    // truncation), so no buffer still maps a block freed here.
+    let _inval = inode.lock_invalidate();
+    if let Ok(journal) = journal(inode) {
+        inode.wait_tail_folio_commit(journal);
+    }
+    inode.truncate_pagecache(size);
+    if let Err(e) = free_from(inode, (size as u64).div_ceil(bs)) {
         fs_err!(
             inode.sb(),
             "inode #{}: unable to free blocks past the end after a failed write: error {}",
