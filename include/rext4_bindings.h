@@ -22,6 +22,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/iomap.h>
+#include <linux/iversion.h>
 #include <linux/jbd2.h>
 #include <linux/module.h>
 #include <linux/mpage.h>
@@ -46,6 +47,7 @@
 /* Macros bindgen cannot evaluate (BIT() and friends), as typed constants. */
 const unsigned long REXT4_SB_RDONLY = SB_RDONLY;
 const unsigned long REXT4_SB_POSIXACL = SB_POSIXACL;
+const unsigned long REXT4_SB_I_VERSION = SB_I_VERSION;
 const unsigned long REXT4_I_NEW = I_NEW;
 const unsigned int REXT4_FIEMAP_FLAG_CACHE = FIEMAP_FLAG_CACHE;
 const unsigned short REXT4_IOMAP_HOLE = IOMAP_HOLE;
@@ -153,6 +155,9 @@ struct buffer_head *rext4_journal_create_block(handle_t *handle, struct super_bl
 					       sector_t block, int *err);
 u64 rext4_buffer_blocknr(struct buffer_head *bh);
 void rext4_inode_touch(struct inode *inode, bool mtime);
+u64 rext4_inode_peek_iversion(const struct inode *inode);
+void rext4_inode_set_iversion_queried(struct inode *inode, u64 val);
+void rext4_inode_inc_iversion(struct inode *inode);
 void rext4_inode_set_blocks(struct inode *inode, blkcnt_t blocks);
 bool rext4_is_bad_inode(struct inode *inode);
 void rext4_set_link_free(struct delayed_call *done, void *target);

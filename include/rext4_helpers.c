@@ -380,13 +380,35 @@ u64 rext4_buffer_blocknr(struct buffer_head *bh)
 	return bh->b_blocknr;
 }
 
-/* A directory's or inode's change time (and modification time) set to now. */
+/*
+ * A directory's or inode's change time (and modification time) set to now,
+ * and its change counter stepped: i_version changes whenever ctime does.
+ */
 void rext4_inode_touch(struct inode *inode, bool mtime)
 {
 	struct timespec64 now = inode_set_ctime_current(inode);
 
 	if (mtime)
 		inode_set_mtime_to_ts(inode, now);
+	inode_inc_iversion(inode);
+}
+
+/* i_version without its "queried" flag. */
+u64 rext4_inode_peek_iversion(const struct inode *inode)
+{
+	return inode_peek_iversion(inode);
+}
+
+/* i_version set from disk (an inode being set up), marked queried. */
+void rext4_inode_set_iversion_queried(struct inode *inode, u64 val)
+{
+	inode_set_iversion_queried(inode, val);
+}
+
+/* i_version stepped (a change other than through the timestamps). */
+void rext4_inode_inc_iversion(struct inode *inode)
+{
+	inode_inc_iversion(inode);
 }
 
 /* i_blocks (512-byte units) of an inode the caller has locked. */
@@ -426,6 +448,8 @@ int rext4_new_inode_owner(struct mnt_idmap *idmap, struct inode *inode,
 		return -EOPNOTSUPP;
 	}
 	simple_inode_init_ts(inode);
+	/* A new inode's first change counter, as ext4's. */
+	inode_set_iversion(inode, 1);
 	return 0;
 }
 

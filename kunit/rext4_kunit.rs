@@ -1327,6 +1327,7 @@ unsafe extern "C" fn inode_store_parse_round_trip(t: *mut Test) {
         blocks_512: 0x1234_5678,
         flags: disk::inode::flags::EXTENTS,
         generation: 0xDEAD_BEEF,
+        version: 0x1_2345_6789,
         file_acl: 0x1_0000_0001,
         extra_isize: 32,
         block,

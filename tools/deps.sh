@@ -19,6 +19,15 @@ PKGS="linux-source-6.12 libclang-16-dev clang-16 lld-16 llvm-16 flex bison bc li
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
+# tools/deps.sh --bench: what `make bench` needs besides the above (gnuplot
+# for its chart), installed on demand so `make test` does not depend on it.
+if [ "${1:-}" = --bench ]; then
+    command -v gnuplot >/dev/null && exit 0
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gnuplot-nox
+    exit 0
+fi
+
 # Fingerprint of what this script installs: when it matches the stamp and the
 # binaries are in place, there is nothing to do.
 want_fp=$(printf '%s\n' "$RUST_VER" "$BINDGEN_VER" "$PKGS" qemu-backports | sha256sum | cut -c1-16)

@@ -77,6 +77,35 @@ for dev in vda vdb; do
         fail "$L: ext4 sees what rext4 wrote" "$(diff /tmp/want.$dev /tmp/got.$dev | head -6)"
     fi
 
+    # The change counter (i_version; debugfs prints "Version: 0xHI:LO"):
+    # rext4 stores it, a chmod, a data write and a new entry in a
+    # directory step it, and the mount keeps i_version across a remount.
+    ver() { debugfs -R "stat $1" /dev/$dev 2>/dev/null | sed -n 's/.*Version: 0x\([0-9a-f]*\):\([0-9a-f]*\).*/0x\1\2/p'; }
+    # grew WHAT PATH CMD: CMD under a read-write mount steps PATH's counter.
+    grew() {
+        local before after
+        before=$(ver "$2")
+        if mount -w -t rext4 -o data=journal /dev/$dev /mnt && sh -c "$3" && umount /mnt; then
+            after=$(ver "$2")
+            if [ -n "$before" ] && [ -n "$after" ] && [ $((after)) -gt $((before)) ]; then
+                pass "$L: i_version: $1" "$before -> $after"
+            else
+                fail "$L: i_version: $1" "version '$before' -> '$after'"
+            fi
+        else
+            fail "$L: i_version: $1" "'$3' failed"; umount /mnt 2>/dev/null
+        fi
+    }
+    grew "stepped by chmod" /a.txt "chmod 0641 /mnt/a.txt"
+    grew "stepped by a write" /a.txt "echo more >> /mnt/a.txt"
+    grew "a directory's stepped by a new entry" /sub "touch /mnt/sub/new"
+    # The VFS steps it on a write only under SB_I_VERSION, which a
+    # remount must keep.
+    grew "stepped by a write after remount ro, rw" /a.txt \
+        "mount -o remount,ro /mnt && mount -o remount,rw /mnt && echo again >> /mnt/a.txt"
+    check "$L: i_version: changes undone" sh -c 'mount -w -t rext4 -o data=journal /dev/'$dev' /mnt &&
+        rm /mnt/sub/new && echo hello > /mnt/a.txt && chmod 0640 /mnt/a.txt && umount /mnt'
+
     # Remount read-only and back; freeze.
     check "$L: mount again" mount -w -t rext4 -o data=journal /dev/$dev /mnt
     check "$L: chmod 0604" chmod 0604 /mnt/a.txt

@@ -106,6 +106,10 @@ pub struct Inode {
     pub flags: u32,
     /// NFS generation.
     pub generation: u32,
+    /// The change counter (`i_version`): the low half from `l_i_version`
+    /// (osd1), the high half from `i_version_hi` when the inode has room
+    /// for it.
+    pub version: u64,
     /// Extended attribute block.
     pub file_acl: u64,
     /// Size of the extra space used (`i_extra_isize`).
@@ -287,6 +291,7 @@ impl Inode {
             Some(s) => Some(decode_time(s, ex(0x94)?)),
             None => None,
         };
+        let version = lo_hi(le32(h, 0x24)?, ex(0x98)?.unwrap_or(0));
         Ok(Inode {
             ino,
             mode: le16(h, 0x0)?,
@@ -302,6 +307,7 @@ impl Inode {
             blocks_512,
             flags,
             generation: gen,
+            version,
             file_acl: lo_hi(le32(h, 0x68)?, u32::from(le16(h, 0x76)?)),
             extra_isize,
             block: array(h, 0x28)?,
@@ -312,8 +318,8 @@ impl Inode {
     /// Writes the fields of this inode into its raw bytes `b` (at least
     /// `s_inode_size` of them: the inode as read, or zeroes for a new
     /// one) and stores the checksum: the inverse of [`Inode::parse`].
-    /// Bytes this type does not hold (`i_version`, the project id, the
-    /// in-inode attribute area) are left as they are; `csum_seed` is
+    /// Bytes this type does not hold (the project id, the in-inode
+    /// attribute area) are left as they are; `csum_seed` is
     /// derived, not stored. Timestamps beyond what the fields hold are
     /// clamped (the VFS clamps them first, from [`time_range`]). Errors:
     /// `i_extra_isize` larger than the inode, or a block count beyond
@@ -372,6 +378,10 @@ impl Inode {
         put_le16(b, 0x74, blocks_hi)?;
         put_le32(b, 0x20, flags)?;
         put_le32(b, 0x64, self.generation)?;
+        put_le32(b, 0x24, self.version as u32)?;
+        if fits(extra_isize, 0x9C) {
+            put_le32(b, 0x98, (self.version >> 32) as u32)?;
+        }
         put_le32(b, 0x68, self.file_acl as u32)?;
         put_le16(b, 0x76, (self.file_acl >> 32) as u16)?;
         put(b, 0x28, self.block)?;

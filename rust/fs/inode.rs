@@ -372,6 +372,7 @@ pub(crate) fn params<'a>(
             ctime: time(raw.ctime),
             blocks_512: raw.blocks_512,
             generation: raw.generation,
+            version: raw.version,
         },
         flags: vfs_flags(raw.flags),
         data: InodeData {
@@ -481,8 +482,16 @@ pub(crate) fn setattr(inode: &INode, attr: &crate::glue::inode::SetAttr<'_>) -> 
     {
         return Err(eopnotsupp());
     }
+    // The change counter steps with every change but one that sets the
+    // size to what it is (ext4's `inc_ivers`).
+    let same_size = attr.size() == Some(inode.size());
     if let Some(size) = attr.size() {
         super::truncate::set_size(inode, size)?;
     }
-    super::journal::update_inode(inode, || attr.copy())
+    super::journal::update_inode(inode, || {
+        if !same_size {
+            inode.inc_version();
+        }
+        attr.copy()
+    })
 }

@@ -109,10 +109,10 @@ pub(crate) fn fsync(inode: &INode) -> Result {
 
 /// Writes the in-memory attributes of `inode` into its on-disk inode
 /// inside handle `h` (ext4's `ext4_mark_inode_dirty`): the VFS's mode,
-/// owner, size, link count, times, block count and generation, and
-/// rext4's flags, extent root and attribute block; what neither keeps
-/// (creation time, `i_version`, the in-inode attribute area) stays as it
-/// is on disk.
+/// owner, size, link count, times, block count, generation and change
+/// counter (`i_version`), and rext4's flags, extent root and attribute
+/// block; what neither keeps (creation time, the in-inode attribute area)
+/// stays as it is on disk.
 pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
     let sb = inode.sb();
     let d = &sb.data().sb;
@@ -147,6 +147,7 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
         di.ctime = time(a.ctime);
         di.blocks_512 = a.blocks_512;
         di.generation = a.generation;
+        di.version = a.version;
         di.flags = data.flags;
         di.block = data.i_block;
         di.file_acl = data.file_acl;

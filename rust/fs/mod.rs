@@ -75,6 +75,8 @@ impl FileSystem for Rext4 {
     type Options = options::MountOptions;
 
     const NAME: &'static CStr = kernel::c_str!("rext4");
+    // As ext4: every inode's change counter kept and written to disk.
+    const I_VERSION: bool = true;
     const PARAMS: &'static [ParamSpec] = options::PARAMS;
 
     fn parse_param(opts: &mut Self::Options, p: &Param<'_>) -> Result {

@@ -34,7 +34,7 @@
 //! aborts the journal rather than commit half of it (`errors.rs`), and
 //! its loops do not stop for a fatal signal.
 
-use super::dir::{block_in_place_nosig as block_in_place, InPlace};
+use super::dir::{block_in_place, block_in_place_nosig, InPlace};
 use super::errors::errno;
 use super::extents::DevBlock;
 use super::inode::params;
@@ -298,6 +298,7 @@ fn new_inode(
         blocks_512: 0,
         flags: ialloc::new_flags(dir.read().flags, a.mode, extents),
         generation,
+        version: a.version,
         file_acl: 0,
         extra_isize: ialloc::new_extra_isize(sb),
         block,
@@ -402,6 +403,49 @@ fn write_new_block(
     Ok(())
 }
 
+/// How a directory walk treats a fatal signal.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Outside any handle: a fatal signal ends the walk with EINTR.
+    Interruptible,
+    /// Inside a handle: the CPU is yielded, the walk runs to its end.
+    InHandle,
+}
+
+/// Visits the blocks of directory `dir` in order, holes skipped, calling
+/// `f(lblk, block, kind)` on each (every block verified) until it returns
+/// `Some`: that value, or `None` after the last block. The one loop every
+/// directory scan here uses; the block count comes from the inode, so
+/// each step yields the CPU.
+fn walk_blocks<T>(
+    dir: &INode,
+    how: Walk,
+    mut f: impl FnMut(u64, DevBlock, BlockKind) -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    let bs = dir.sb().data().block_size();
+    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
+    let mut lblk = 0;
+    while lblk < nblocks {
+        let step = match how {
+            Walk::Interruptible => block_in_place(dir, lblk)?,
+            Walk::InHandle => block_in_place_nosig(dir, lblk)?,
+        };
+        match step {
+            InPlace::Hole(n) => {
+                lblk = lblk.saturating_add(n);
+                continue;
+            }
+            InPlace::Block(dev, kind) => {
+                if let Some(v) = f(lblk, dev, kind)? {
+                    return Ok(Some(v));
+                }
+            }
+        }
+        lblk += 1;
+    }
+    Ok(None)
+}
+
 /// Adds entry `name` → `ino` (type `ft`) to directory `dir` inside `h`:
 /// into the first block with room, else into a new block appended to the
 /// directory. EEXIST if the name is there.
@@ -415,16 +459,7 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
         fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
         errno(e)
     };
-    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
-    let mut lblk = 0;
-    while lblk < nblocks {
-        let (dev, kind) = match block_in_place(dir, lblk)? {
-            InPlace::Hole(n) => {
-                lblk += n;
-                continue;
-            }
-            InPlace::Block(dev, kind) => (dev, kind),
-        };
+    let added = walk_blocks(dir, Walk::InHandle, |lblk, dev, kind| {
         if kind != BlockKind::Leaf {
             // `make_linear` left no index behind.
             fs_err!(
@@ -437,8 +472,8 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
         }
         let copy = dev.copy()?;
         match find_slot(&copy, &fmt, name).map_err(|e| bad(lblk, e))? {
-            Slot::Exists { .. } => return Err(code::EEXIST),
-            Slot::NoSpace => {}
+            Slot::Exists { .. } => Err(code::EEXIST),
+            Slot::NoSpace => Ok(None),
             Slot::Fits(off) => {
                 let mut access = h.write_access(dev.buffer())?;
                 access.modify(0, bs as usize, |b| {
@@ -452,12 +487,15 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
                         })
                         .map_err(|e| bad(lblk, e))
                 })?;
-                return access.dirty();
+                access.dirty().map(Some)
             }
         }
-        lblk += 1;
+    })?;
+    if added.is_some() {
+        return Ok(());
     }
     // A new block at the end.
+    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
     let lblk = u32::try_from(nblocks).map_err(|_| code::EFBIG)?;
     let group = inode_location(&fi.sb, dir.ino() as u32).map_err(errno)?.0;
     let goal = inode_goal(&Geometry::from_superblock(&fi.sb), group, false, None);
@@ -484,30 +522,17 @@ fn find_entry(dir: &INode, name: &[u8]) -> Result<Option<(u64, DevBlock, Located
     let sb = dir.sb();
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
-    let bs = fi.block_size();
-    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
-    let mut lblk = 0;
-    while lblk < nblocks {
-        let (dev, kind) = match block_in_place(dir, lblk)? {
-            InPlace::Hole(n) => {
-                lblk += n;
-                continue;
-            }
-            InPlace::Block(dev, kind) => (dev, kind),
-        };
-        if kind == BlockKind::Leaf {
-            let copy = dev.copy()?;
-            let found = locate(&copy, &fmt, name).map_err(|e| {
-                fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
-                errno(e)
-            })?;
-            if let Some(l) = found {
-                return Ok(Some((lblk, dev, l)));
-            }
+    walk_blocks(dir, Walk::InHandle, |lblk, dev, kind| {
+        if kind != BlockKind::Leaf {
+            return Ok(None);
         }
-        lblk += 1;
-    }
-    Ok(None)
+        let copy = dev.copy()?;
+        let found = locate(&copy, &fmt, name).map_err(|e| {
+            fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+            errno(e)
+        })?;
+        Ok(found.map(|l| (lblk, dev, l)))
+    })
 }
 
 /// Changes leaf block `lblk` (buffer `dev`) of directory `dir` inside `h`
@@ -579,7 +604,7 @@ fn set_link(h: &Handle<'_>, dir: &INode, name: &[u8], old_ino: u32, ino: u32, ft
 /// Points directory `dir`'s ".." at `parent` inside `h` (a directory that
 /// moved to another parent; made linear first if it was indexed).
 fn set_parent(h: &Handle<'_>, dir: &INode, parent: u32) -> Result {
-    let dev = match block_in_place(dir, 0)? {
+    let dev = match block_in_place_nosig(dir, 0)? {
         InPlace::Block(dev, BlockKind::Leaf) => dev,
         _ => {
             fs_err!(dir.sb(), "directory inode #{}: no first block", dir.ino());
@@ -600,24 +625,16 @@ fn make_linear(dir: &INode) -> Result {
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
     let bs = fi.block_size();
-    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
-    // The index blocks, found first (the directory is locked): the handle
-    // dirties them, the inode and the superblock.
+    // The index blocks, found first (the directory is locked; no handle
+    // yet, so a fatal signal may stop this): the handle dirties them, the
+    // inode and the superblock.
     let mut index = KVec::new();
-    let mut lblk = 0;
-    while lblk < nblocks {
-        match block_in_place(dir, lblk)? {
-            InPlace::Hole(n) => {
-                lblk += n;
-                continue;
-            }
-            InPlace::Block(_, kind) if kind != BlockKind::Leaf => {
-                index.push((lblk, kind), GFP_KERNEL)?
-            }
-            InPlace::Block(..) => {}
+    walk_blocks(dir, Walk::Interruptible, |lblk, _, kind| {
+        if kind != BlockKind::Leaf {
+            index.push((lblk, kind), GFP_KERNEL)?;
         }
-        lblk += 1;
-    }
+        Ok(None::<()>)
+    })?;
     let credits = u32::try_from(index.len() + 2).map_err(|_| code::EFBIG)?;
     let h = start(sb, credits)?;
     let dir_ino = dir.ino() as u32;
@@ -625,7 +642,7 @@ fn make_linear(dir: &INode) -> Result {
     let mut changed = false;
     let r = (|| {
         for &(lblk, kind) in index.iter() {
-            let dev = match block_in_place(dir, lblk)? {
+            let dev = match block_in_place_nosig(dir, lblk)? {
                 InPlace::Block(dev, k) if k == kind => dev,
                 _ => {
                     fs_err!(
@@ -744,34 +761,22 @@ pub(crate) fn rmdir(dir: &INode, name: &[u8], inode: &INode) -> Result {
 }
 
 /// Whether directory `dir` holds nothing but "." and ".." (ext4's
-/// `ext4_empty_dir`).
+/// `ext4_empty_dir`). Called before any handle starts: a fatal signal
+/// stops it.
 fn is_empty(dir: &INode) -> Result<bool> {
     let sb = dir.sb();
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
-    let bs = fi.block_size();
     let ino = dir.ino() as u32;
-    let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
-    let mut lblk = 0;
-    while lblk < nblocks {
-        let (dev, _) = match block_in_place(dir, lblk)? {
-            InPlace::Hole(n) => {
-                lblk += n;
-                continue;
-            }
-            InPlace::Block(dev, kind) => (dev, kind),
-        };
+    let full = walk_blocks(dir, Walk::Interruptible, |lblk, dev, _| {
         let copy = dev.copy()?;
         let empty = is_empty_block(&copy, &fmt, lblk == 0, ino).map_err(|e| {
             fs_err!(sb, "directory inode #{}, block {}: {}", ino, lblk, e);
             errno(e)
         })?;
-        if !empty {
-            return Ok(false);
-        }
-        lblk += 1;
-    }
-    Ok(true)
+        Ok((!empty).then_some(()))
+    })?;
+    Ok(full.is_none())
 }
 
 /// Frees an inode whose last link and last reference went (from

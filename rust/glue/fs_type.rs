@@ -44,6 +44,11 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     /// The filesystem type's name.
     const NAME: &'static CStr;
 
+    /// Whether inodes keep a change counter (`SB_I_VERSION`, set on every
+    /// mount and remount context): the VFS steps it with the timestamps it
+    /// updates, and the filesystem stores it.
+    const I_VERSION: bool = false;
+
     /// The mount options the filesystem takes, ending with
     /// [`ParamSpec::END`] (registration fails otherwise).
     const PARAMS: &'static [ParamSpec];
@@ -412,6 +417,11 @@ unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut sys::fs_context) ->
     unsafe {
         (*fc).fs_private = KBox::into_raw(opts).cast();
         (*fc).ops = &ContextTables::<T>::OPS;
+        // A remount context starts from the mount's flags but applies only
+        // those in its mask, which holds SB_I_VERSION: set here, it stays.
+        if T::I_VERSION {
+            (*fc).sb_flags |= sys::REXT4_SB_I_VERSION as core::ffi::c_uint;
+        }
     }
     0
 }

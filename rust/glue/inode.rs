@@ -268,6 +268,7 @@ impl<T: FileSystem> INode<T> {
                 ),
                 blocks_512: once(&raw const (*i).i_blocks),
                 generation: once(&raw const (*i).i_generation),
+                version: sys::rext4_inode_peek_iversion(i),
             }
         }
     }
@@ -329,6 +330,12 @@ impl<T: FileSystem> INode<T> {
         unsafe { sys::rext4_inode_touch(self.as_ptr(), mtime) }
     }
 
+    /// Steps the change counter (`inode_inc_iversion`).
+    pub(crate) fn inc_version(&self) {
+        // SAFETY: live inode (type invariant); the counter is atomic.
+        unsafe { sys::rext4_inode_inc_iversion(self.as_ptr()) }
+    }
+
     /// Sets the size (`i_size_write`).
     pub(crate) fn set_size(&self, size: i64) {
         // SAFETY: live inode (type invariant); `i_size_write` wants the
@@ -356,6 +363,8 @@ pub(crate) struct VfsAttrs {
     pub(crate) ctime: (i64, u32),
     pub(crate) blocks_512: u64,
     pub(crate) generation: u32,
+    /// The change counter (`i_version`) without its "queried" flag.
+    pub(crate) version: u64,
 }
 
 /// An attribute change handed to [`FileSystem::setattr`], already checked
@@ -657,6 +666,8 @@ impl<T: FileSystem> NewINode<T> {
             (*i).i_ctime_nsec = p.attrs.ctime.1;
             (*i).i_blocks = p.attrs.blocks_512;
             (*i).i_generation = p.attrs.generation;
+            // Queried: the next change increments it, whoever looked.
+            sys::rext4_inode_set_iversion_queried(i, p.attrs.version);
             (*i).i_flags |= p.flags.bits();
             match p.typ {
                 INodeType::Reg => {

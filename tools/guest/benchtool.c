@@ -30,6 +30,24 @@
  *   benchtool unwritten FILE N   makes FILE (on the in-kernel ext4): N
  *                                one-block unwritten extents (fallocate of
  *                                block 2*i), holes between, size 2*N blocks
+ *   benchtool seqwrite FILE MIB  FILE created (truncated) and written with
+ *                                MIB MiB in 1 MiB writes, then fsync'ed:
+ *                                "seqwrite usec T bytes B" (fsync included)
+ *   benchtool randwrite FILE N EVERY
+ *                                N 4 KiB writes at random 4 KiB-aligned
+ *                                offsets inside the existing FILE (fixed
+ *                                seed: the same offsets every run), fsync
+ *                                after every EVERY writes and at the end:
+ *                                "randwrite usec T writes N fsyncs F"
+ *   benchtool files DIR N NDIRS  N files of 1 KiB spread over NDIRS new
+ *                                subdirectories d0.. of DIR (NDIRS 1: all
+ *                                in DIR/d0), three timed phases, each a
+ *                                line: "create usec T files N" (made,
+ *                                written, closed, then syncfs), "stat usec
+ *                                T files N" (every cache dropped first,
+ *                                then an lstat of each), "delete usec T
+ *                                files N" (unlinked, then syncfs); the
+ *                                subdirectories are removed afterwards
  *
  * Exit status: 0 on success, 1 with a message naming the call otherwise.
  */
@@ -285,6 +303,118 @@ static int unwritten_cmd(const char *path, long long n)
 	return 0;
 }
 
+static int seqwrite_cmd(const char *path, long long mib)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	long long t0;
+
+	if (fd < 0)
+		return fail("open", path);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 7 + i / 4096);
+	t0 = usec();
+	for (long long m = 0; m < mib; m++)
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			return fail("write", path);
+	if (fsync(fd))
+		return fail("fsync", path);
+	printf("seqwrite usec %lld bytes %lld\n", usec() - t0, mib << 20);
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int randwrite_cmd(const char *path, long long n, long long every)
+{
+	static char buf[4096];
+	unsigned long long x = 0x9e3779b97f4a7c15ULL;
+	long long blocks, fsyncs = 0, t0;
+	struct stat st;
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		return fail("open", path);
+	blocks = st.st_size / 4096;
+	if (blocks < 1) {
+		fprintf(stderr, "benchtool: %s: smaller than one block\n", path);
+		return 1;
+	}
+	t0 = usec();
+	for (long long i = 0; i < n; i++) {
+		/* xorshift64: the same offsets every run. */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memset(buf, (int)(i & 0xff), sizeof(buf));
+		if (pwrite(fd, buf, sizeof(buf), (off_t)(x % blocks) * 4096) != sizeof(buf))
+			return fail("pwrite", path);
+		if ((i + 1) % every == 0 || i + 1 == n) {
+			if (fsync(fd))
+				return fail("fsync", path);
+			fsyncs++;
+		}
+	}
+	printf("randwrite usec %lld writes %lld fsyncs %lld\n", usec() - t0, n, fsyncs);
+	return close(fd) ? fail("close", path) : 0;
+}
+
+static int files_cmd(const char *dir, long long n, long long ndirs)
+{
+	static char buf[1024];
+	char path[4096];
+	struct stat st;
+	long long t0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	if (dfd < 0)
+		return fail("open", dir);
+	memset(buf, 'f', sizeof(buf));
+	for (long long d = 0; d < ndirs; d++) {
+		snprintf(path, sizeof(path), "d%lld", d);
+		if (mkdirat(dfd, path, 0755))
+			return fail("mkdir", path);
+	}
+	if (syncfs(dfd))
+		return fail("syncfs", dir);
+	t0 = usec();
+	for (long long i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "d%lld/file-%06lld", i % ndirs, i);
+		fd = openat(dfd, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return fail("create", path);
+		if (write(fd, buf, sizeof(buf)) != sizeof(buf) || close(fd))
+			return fail("write", path);
+	}
+	if (syncfs(dfd))
+		return fail("syncfs", dir);
+	printf("create usec %lld files %lld\n", usec() - t0, n);
+	if (drop_caches("3"))
+		return 1;
+	t0 = usec();
+	for (long long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "d%lld/file-%06lld", i % ndirs, i);
+		if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) || st.st_size != sizeof(buf))
+			return fail("lstat", path);
+	}
+	printf("stat usec %lld files %lld\n", usec() - t0, n);
+	t0 = usec();
+	for (long long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "d%lld/file-%06lld", i % ndirs, i);
+		if (unlinkat(dfd, path, 0))
+			return fail("unlink", path);
+	}
+	if (syncfs(dfd))
+		return fail("syncfs", dir);
+	printf("delete usec %lld files %lld\n", usec() - t0, n);
+	for (long long d = 0; d < ndirs; d++) {
+		snprintf(path, sizeof(path), "d%lld", d);
+		if (unlinkat(dfd, path, AT_REMOVEDIR))
+			return fail("rmdir", path);
+	}
+	return close(dfd) ? fail("close", dir) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "walk"))
@@ -305,6 +435,13 @@ int main(int argc, char **argv)
 		return seek_cmd(argv[2], num(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "unwritten"))
 		return unwritten_cmd(argv[2], num(argv[3]));
-	fprintf(stderr, "usage: benchtool walk|readdir|lookup DIR | lookup DIR slab|absent | read|fiemap|seek FILE REPS | unwritten FILE N\n");
+	if (argc == 4 && !strcmp(argv[1], "seqwrite"))
+		return seqwrite_cmd(argv[2], num(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "randwrite"))
+		return randwrite_cmd(argv[2], num(argv[3]), num(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "files"))
+		return files_cmd(argv[2], num(argv[3]), num(argv[4]));
+	fprintf(stderr, "usage: benchtool walk|readdir|lookup DIR | lookup DIR slab|absent | read|fiemap|seek FILE REPS | unwritten FILE N\n"
+			"       benchtool seqwrite FILE MIB | randwrite FILE N EVERY | files DIR N NDIRS\n");
 	return 2;
 }
