@@ -78,31 +78,46 @@ for dev in vda vdb; do
     fi
 
     # The change counter (i_version; debugfs prints "Version: 0xHI:LO"):
-    # rext4 stores it, a chmod, a data write and a new entry in a
-    # directory step it, and the mount keeps i_version across a remount.
+    # rext4 stores both halves, a chmod, a data write and a new entry in a
+    # directory step it, a truncate to the same size does not, a new inode
+    # starts at 1, and the mount keeps i_version across a remount.
     ver() { debugfs -R "stat $1" /dev/$dev 2>/dev/null | sed -n 's/.*Version: 0x\([0-9a-f]*\):\([0-9a-f]*\).*/0x\1\2/p'; }
-    # grew WHAT PATH CMD: CMD under a read-write mount steps PATH's counter.
-    grew() {
-        local before after
+    # vcheck WHAT PATH CMD WANT: CMD under a read-write mount leaves PATH's
+    # counter above what it was (WANT "grew"), as it was ("same"), or at
+    # the value WANT.
+    vcheck() {
+        local before after ok=
         before=$(ver "$2")
         if mount -w -t rext4 -o data=journal /dev/$dev /mnt && sh -c "$3" && umount /mnt; then
             after=$(ver "$2")
-            if [ -n "$before" ] && [ -n "$after" ] && [ $((after)) -gt $((before)) ]; then
+            if [ -n "$before" ] && [ -n "$after" ]; then
+                case $4 in
+                    grew) [ $((after)) -gt $((before)) ] && ok=1 ;;
+                    same) [ $((after)) -eq $((before)) ] && ok=1 ;;
+                    *) [ $((after)) -eq $(($4)) ] && ok=1 ;;
+                esac
+            fi
+            if [ -n "$ok" ]; then
                 pass "$L: i_version: $1" "$before -> $after"
             else
-                fail "$L: i_version: $1" "version '$before' -> '$after'"
+                fail "$L: i_version: $1" "version '$before' -> '$after', want $4"
             fi
         else
             fail "$L: i_version: $1" "'$3' failed"; umount /mnt 2>/dev/null
         fi
     }
-    grew "stepped by chmod" /a.txt "chmod 0641 /mnt/a.txt"
-    grew "stepped by a write" /a.txt "echo more >> /mnt/a.txt"
-    grew "a directory's stepped by a new entry" /sub "touch /mnt/sub/new"
+    vcheck "stepped by chmod" /a.txt "chmod 0641 /mnt/a.txt" grew
+    vcheck "stepped by a write" /a.txt "echo more >> /mnt/a.txt" grew
+    vcheck "a directory's stepped by a new entry" /sub "touch /mnt/sub/new" grew
+    vcheck "a new inode starts at 1" /sub/new "true" 1
+    vcheck "kept by a truncate to the same size" /a.txt \
+        'truncate -s $(stat -c %s /mnt/a.txt) /mnt/a.txt' same
+    check "$L: i_version: debugfs sets 0x1ffffffff" debugfs -w -R "sif /a.txt version 0x1ffffffff" /dev/$dev
+    vcheck "the high half read and written" /a.txt "chmod 0640 /mnt/a.txt" 0x200000000
     # The VFS steps it on a write only under SB_I_VERSION, which a
     # remount must keep.
-    grew "stepped by a write after remount ro, rw" /a.txt \
-        "mount -o remount,ro /mnt && mount -o remount,rw /mnt && echo again >> /mnt/a.txt"
+    vcheck "stepped by a write after remount ro, rw" /a.txt \
+        "mount -o remount,ro /mnt && mount -o remount,rw /mnt && echo again >> /mnt/a.txt" grew
     check "$L: i_version: changes undone" sh -c 'mount -w -t rext4 -o data=journal /dev/'$dev' /mnt &&
         rm /mnt/sub/new && echo hello > /mnt/a.txt && chmod 0640 /mnt/a.txt && umount /mnt'
 

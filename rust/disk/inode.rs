@@ -108,7 +108,7 @@ pub struct Inode {
     pub generation: u32,
     /// The change counter (`i_version`): the low half from `l_i_version`
     /// (osd1), the high half from `i_version_hi` when the inode has room
-    /// for it.
+    /// for it; 0 and never stored on a Hurd filesystem.
     pub version: u64,
     /// Extended attribute block.
     pub file_acl: u64,
@@ -291,7 +291,11 @@ impl Inode {
             Some(s) => Some(decode_time(s, ex(0x94)?)),
             None => None,
         };
-        let version = lo_hi(le32(h, 0x24)?, ex(0x98)?.unwrap_or(0));
+        let version = if sb.is_hurd() {
+            0
+        } else {
+            lo_hi(le32(h, 0x24)?, ex(0x98)?.unwrap_or(0))
+        };
         Ok(Inode {
             ino,
             mode: le16(h, 0x0)?,
@@ -378,9 +382,11 @@ impl Inode {
         put_le16(b, 0x74, blocks_hi)?;
         put_le32(b, 0x20, flags)?;
         put_le32(b, 0x64, self.generation)?;
-        put_le32(b, 0x24, self.version as u32)?;
-        if fits(extra_isize, 0x9C) {
-            put_le32(b, 0x98, (self.version >> 32) as u32)?;
+        if !sb.is_hurd() {
+            put_le32(b, 0x24, self.version as u32)?;
+            if fits(extra_isize, 0x9C) {
+                put_le32(b, 0x98, (self.version >> 32) as u32)?;
+            }
         }
         put_le32(b, 0x68, self.file_acl as u32)?;
         put_le16(b, 0x76, (self.file_acl >> 32) as u16)?;

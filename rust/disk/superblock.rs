@@ -80,6 +80,9 @@ pub struct Superblock {
     pub errors: u16,
     /// Revision level (0 or 1).
     pub rev_level: u32,
+    /// The system that made the filesystem (`s_creator_os`: 0 Linux,
+    /// 1 Hurd, ...); see [`Superblock::is_hurd`].
+    pub creator_os: u32,
     /// First non-reserved inode.
     pub first_ino: u32,
     /// On-disk inode size.
@@ -134,6 +137,13 @@ pub struct Superblock {
 }
 
 impl Superblock {
+    /// Whether the Hurd made the filesystem: its inodes use the Linux
+    /// `l_i_version` field for a translator block (ext4's `HURD_COMPAT`),
+    /// so the change counter is neither read nor written there.
+    pub fn is_hurd(&self) -> bool {
+        self.creator_os == 1
+    }
+
     /// Parses and validates the 1024 superblock bytes (device offset 1024).
     pub fn parse(b: &[u8]) -> Result<Superblock> {
         if b.len() < SUPERBLOCK_SIZE {
@@ -218,6 +228,7 @@ impl Superblock {
             state: le16(b, 0x3A)?,
             errors: le16(b, 0x3C)?,
             rev_level,
+            creator_os: le32(b, 0x48)?,
             first_ino,
             inode_size,
             feature_compat,

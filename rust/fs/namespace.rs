@@ -406,7 +406,7 @@ fn write_new_block(
 /// How a directory walk treats a fatal signal.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Walk {
-    /// Outside any handle: a fatal signal ends the walk with EINTR.
+    /// Outside any handle: a fatal signal ends the walk (ERESTARTSYS).
     Interruptible,
     /// Inside a handle: the CPU is yielded, the walk runs to its end.
     InHandle,
@@ -768,7 +768,7 @@ fn is_empty(dir: &INode) -> Result<bool> {
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
     let ino = dir.ino() as u32;
-    let full = walk_blocks(dir, Walk::Interruptible, |lblk, dev, _| {
+    let nonempty = walk_blocks(dir, Walk::Interruptible, |lblk, dev, _| {
         let copy = dev.copy()?;
         let empty = is_empty_block(&copy, &fmt, lblk == 0, ino).map_err(|e| {
             fs_err!(sb, "directory inode #{}, block {}: {}", ino, lblk, e);
@@ -776,7 +776,7 @@ fn is_empty(dir: &INode) -> Result<bool> {
         })?;
         Ok((!empty).then_some(()))
     })?;
-    Ok(full.is_none())
+    Ok(nonempty.is_none())
 }
 
 /// Frees an inode whose last link and last reference went (from

@@ -417,8 +417,9 @@ unsafe extern "C" fn init_fs_context<T: FileSystem>(fc: *mut sys::fs_context) ->
     unsafe {
         (*fc).fs_private = KBox::into_raw(opts).cast();
         (*fc).ops = &ContextTables::<T>::OPS;
-        // A remount context starts from the mount's flags but applies only
-        // those in its mask, which holds SB_I_VERSION: set here, it stays.
+        // A mount(2) remount's context carries the caller's flags and
+        // applies those in MS_RMT_MASK, SB_I_VERSION among them: without
+        // it here, a remount would clear it (as ext4's init_fs_context).
         if T::I_VERSION {
             (*fc).sb_flags |= sys::REXT4_SB_I_VERSION as core::ffi::c_uint;
         }

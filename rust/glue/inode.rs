@@ -243,9 +243,10 @@ impl<T: FileSystem> INode<T> {
     /// READ_ONCE, so a concurrent update gives an old or a new value.
     pub(crate) fn attrs(&self) -> VfsAttrs {
         let i = self.as_ptr();
-        // SAFETY: live by the type invariant; the ids and the size through
-        // the kernel's accessors, the other fields by volatile loads of
-        // plain integers (any value is valid).
+        // SAFETY: live by the type invariant; the ids, the size and
+        // i_version through the kernel's accessors (i_version is atomic),
+        // the other fields by volatile loads of plain integers (any value
+        // is valid).
         unsafe {
             use core::ptr::read_volatile as once;
             VfsAttrs {

@@ -69,16 +69,20 @@ fn store_is_the_inverse_of_parse() {
             let mut after = before.clone();
             // Start from the stored bytes with every field store writes
             // scrambled, so a field it forgets shows.
-            // (Not i_version at 0x24, the obsolete fragment address at
-            // 0x70 or the reserved half-word at 0x7E, which it keeps.)
-            // Checksum fields only where there is a checksum.
+            // (Not the obsolete fragment address at 0x70 or the reserved
+            // half-word at 0x7E, which it keeps.) Checksum fields only
+            // where there is a checksum, i_version_hi where the inode has
+            // room for it.
             let csum = img.sb.has_metadata_csum();
-            let mut ranges = vec![0..0x24, 0x28..0x70, 0x74..0x7C];
+            let mut ranges = vec![0..0x70, 0x74..0x7C];
             if csum {
                 ranges.push(0x7C..0x7E);
             }
             if usize::from(inode.extra_isize) >= 0x18 {
                 ranges.extend([0x80..0x82, 0x84..0x98]);
+                if usize::from(inode.extra_isize) >= 0x1C {
+                    ranges.push(0x98..0x9C);
+                }
                 if csum {
                     ranges.push(0x82..0x84);
                 }
@@ -129,6 +133,8 @@ fn stored_changes_pass_e2fsck_and_read_back() {
             sec: -1_000_000,
             nsec: 5,
         };
+        // The change counter's high half needs i_version_hi (extra fields).
+        inode.version = 0x1_0000_0005;
         let mut b = raw(&path, &img, ino);
         inode.store(&img.sb, &mut b).unwrap();
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
@@ -139,6 +145,16 @@ fn stored_changes_pass_e2fsck_and_read_back() {
 
         let back = Image::open(&path).unwrap().inode(ino).unwrap();
         assert_eq!((back.mode, back.uid, back.gid), (0o100640, 70_000, 80_001));
+        let version = if extra {
+            "0x00000001:00000005"
+        } else {
+            "0x00000005"
+        };
+        assert_eq!(
+            back.version,
+            if extra { 0x1_0000_0005 } else { 5 },
+            "{opts:?}"
+        );
         if extra {
             assert_eq!(back.mtime, late, "{opts:?}");
             assert_eq!(
@@ -171,7 +187,9 @@ fn stored_changes_pass_e2fsck_and_read_back() {
             .unwrap();
         let st = String::from_utf8_lossy(&out.stdout);
         assert!(
-            st.contains("Mode:  0640") && st.contains("User: 70000"),
+            st.contains("Mode:  0640")
+                && st.contains("User: 70000")
+                && st.contains(&format!("Version: {version}\n")),
             "{st}"
         );
 
@@ -202,4 +220,29 @@ fn stored_changes_pass_e2fsck_and_read_back() {
             assert!(ok, "{opts:?}: after store_csum:\n{text}");
         }
     }
+}
+
+/// On a filesystem made by the Hurd, `l_i_version` is the translator
+/// block: the change counter is neither read from nor written there.
+#[test]
+fn hurd_keeps_its_translator_field() {
+    let s = Scratch::new("istore-hurd");
+    let path = mkfs(&s.0, "h.img", 32, &[]);
+    let img = Image::open(&path).unwrap();
+    let mut sb = img.sb.clone();
+    sb.creator_os = 1;
+    let mut b = raw(&path, &img, 2);
+    b[0x24..0x28].copy_from_slice(&0x1234_5678u32.to_le_bytes());
+    store_csum(&sb, 2, &mut b).unwrap();
+    let mut inode = Inode::parse(&sb, 2, &b[..]).unwrap();
+    assert_eq!(inode.version, 0);
+    inode.version = 9;
+    inode.store(&sb, &mut b).unwrap();
+    assert_eq!(b[0x24..0x28], 0x1234_5678u32.to_le_bytes());
+    assert_eq!(b[0x98..0x9C], [0, 0, 0, 0]);
+    // The same bytes on a Linux filesystem carry the counter.
+    assert_eq!(
+        Inode::parse(&img.sb, 2, &b[..]).map(|i| i.version),
+        Ok(0x1234_5678)
+    );
 }
