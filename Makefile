@@ -40,7 +40,7 @@ module: bindings
 		echo "module: the build printed warnings (see above)" >&2; exit 1; fi
 
 host-test:
-	@cd tools/ext4disk && CARGO_TARGET_DIR=$(REXT4_CACHE)/cargo-target cargo test -q
+	@. tools/env.sh && cd tools/ext4disk && CARGO_TARGET_DIR=$$REXT4_CARGO_TARGET cargo test -q
 
 initramfs: deps
 	@qemu/initramfs.sh build

@@ -41,6 +41,7 @@
 #include <linux/stat.h>
 #include <linux/statfs.h>
 #include <linux/uidgid.h>
+#include <linux/workqueue.h>
 #include <linux/xattr.h>
 
 #ifdef __BINDGEN__
@@ -158,6 +159,10 @@ void rext4_inode_touch(struct inode *inode, bool mtime);
 u64 rext4_inode_peek_iversion(const struct inode *inode);
 void rext4_inode_set_iversion_queried(struct inode *inode, u64 val);
 void rext4_inode_inc_iversion(struct inode *inode);
+struct workqueue_struct *rext4_alloc_reclaim_wq(const char *id);
+void rext4_init_work(struct work_struct *work, work_func_t func);
+bool rext4_queue_work(struct workqueue_struct *wq, struct work_struct *work);
+void rext4_panic(const char *id) __attribute__((noreturn));
 void rext4_inode_set_blocks(struct inode *inode, blkcnt_t blocks);
 bool rext4_is_bad_inode(struct inode *inode);
 void rext4_set_link_free(struct delayed_call *done, void *target);

@@ -1005,3 +1005,30 @@ void rext4_sb_end_intwrite(struct super_block *sb)
 {
 	sb_end_intwrite(sb);
 }
+
+/*
+ * A workqueue for work queued from the writeback path: WQ_MEM_RECLAIM (a
+ * rescuer thread), one item at a time, named after the device.
+ */
+struct workqueue_struct *rext4_alloc_reclaim_wq(const char *id)
+{
+	return alloc_workqueue("rext4-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1, id);
+}
+
+/* INIT_WORK (a macro: it declares the lock class key). */
+void rext4_init_work(struct work_struct *work, work_func_t func)
+{
+	INIT_WORK(work, func);
+}
+
+/* queue_work (inline); false if the item was pending already. */
+bool rext4_queue_work(struct workqueue_struct *wq, struct work_struct *work)
+{
+	return queue_work(wq, work);
+}
+
+/* errors=panic (panic() takes a format). */
+void rext4_panic(const char *id)
+{
+	panic("rext4 (%s): panic forced after error\n", id);
+}

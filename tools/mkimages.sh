@@ -32,8 +32,8 @@ dir=$1
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tools/env.sh"
 mkdir -p "$dir"
-(cd "$here/tools/ext4disk" && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo build -q --release --bin ext4img)
-img=$REXT4_CACHE/cargo-target/release/ext4img
+(cd "$here/tools/ext4disk" && CARGO_TARGET_DIR=$REXT4_CARGO_TARGET cargo build -q --release --bin ext4img)
+img=$REXT4_CARGO_TARGET/release/ext4img
 
 mk() { # name size_mib mke2fs-args...
     local f=$dir/$1 size=$2; shift 2

@@ -1,7 +1,9 @@
 #!/bin/bash
 # make soak: long crash-recovery chains (qemu/scenarios/crash-cycle.sh),
 # SOAK_CYCLES crashes (default 40) on a 1 KiB image, then as many on a
-# 4 KiB one. Needs what make test builds (it runs the set-up itself).
+# 4 KiB one; then a file of SOAK_FRAG_BLOCKS extents (default 100 000, a
+# three-level extent tree; qemu/scenarios/write-frag.sh). Needs what make
+# test builds (it runs the set-up itself).
 # Ends with "N passed, N failed" over every boot's results.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,10 @@ for bs in 1024 4096; do
     rm -f "$out/$bs"/vm-*
     tools/crash-chain.sh "$out/$bs" "$n" "$bs" || rc=1
 done
-cat "$out"/*/vm-crash-cycle-[0-9]* 2>/dev/null | grep -E '^(PASS|FAIL) ' > "$out/results"
+rm -f "$out/frag.img" && truncate -s 320M "$out/frag.img"
+REXT4_RUN=write-frag REXT4_VM_TIMEOUT=7200 REXT4_VM_APPEND="rext4.frag_blocks=${SOAK_FRAG_BLOCKS:-100000}" \
+    qemu/vm.sh write-frag "$out/vm-write-frag" "$out/frag.img" > "$out/vm-write-frag.out" 2>&1 || rc=1
+cat "$out"/*/vm-crash-cycle-[0-9]* "$out/vm-write-frag" 2>/dev/null | grep -E '^(PASS|FAIL) ' > "$out/results"
 grep '^FAIL' "$out/results" | head -20
 p=$(grep -c '^PASS' "$out/results")
 f=$(grep -c '^FAIL' "$out/results")

@@ -62,7 +62,7 @@ grep -q '^FAIL' "$out/setup.txt" && summary
 #    background: they need no kernel and take minutes (mke2fs -d of big
 #    directories); their results are collected before the summary.
 host_tests() {
-    (cd tools/ext4disk && CARGO_TARGET_DIR=$REXT4_CACHE/cargo-target cargo test --no-fail-fast 2>&1) > "$out/host.log"
+    (cd tools/ext4disk && CARGO_TARGET_DIR=$REXT4_CARGO_TARGET cargo test --no-fail-fast 2>&1) > "$out/host.log"
     local rc=$?
     {
         # Names are BINARY::TEST (BINARY: the test file or target), so the
@@ -286,6 +286,17 @@ write_boots() {
         "$d/a-4k.img" "$d/b-4k.img" > "$out/vm-write-replay.out" 2>&1
 }
 vm_seq write-attrs write-replay -- write_boots
+# The errors= policy on read-write mounts (continue, remount-ro, from the
+# superblock), corruption found while mounted, the superblock's error
+# record after the unmount.
+truncate -s 64M "$out/errors.img"
+vm errors errors "$out/errors.img"
+# Fragmented files: two files written a block at a time, alternately, so
+# each gets one extent per block (6000 here: a two-level tree; make soak
+# writes 100 000, a three-level one), read back by rext4 and ext4,
+# truncated, deleted, the free counts back.
+rm -f "$out/frag.img" && truncate -s 320M "$out/frag.img"
+REXT4_VM_APPEND="rext4.frag_blocks=6000" vm write-frag write-frag "$out/frag.img"
 # Crash recovery under load: a chain of boots on one 1 KiB image, each
 # checking what the previous boot's sysrq-b left (replay without checksum
 # errors, fsync'ed files intact, e2fsck clean) and crashing a new wlgen

@@ -577,6 +577,8 @@ pub struct CommitFields {
     /// `s_max_mnt_count` of 0 becomes ext4's default, 20) and `s_mtime` is
     /// set.
     pub mounting: bool,
+    /// Errors to add to the superblock's error record ([`record_errors`]).
+    pub errors: Option<PendingErrors>,
 }
 
 /// Offsets of the fields [`update_for_commit`] writes.
@@ -628,10 +630,168 @@ pub fn update_for_commit(sb: &Superblock, b: &mut [u8], c: &CommitFields) -> Res
         bits & !incompat::RECOVER
     };
     put_le32(b, INCOMPAT_OFFSET, bits)?;
+    if let Some(e) = &c.errors {
+        record_errors(b, e)?;
+    }
     if sb.has_metadata_csum() {
         update_superblock_csum(b)?;
     }
     Ok(())
+}
+
+/// One error as the superblock records it (ext4's `save_error_info`):
+/// when, where (inode, block, function and line of the code that found
+/// it) and what (`s_*_error_errcode`, from [`error_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ErrorEvent {
+    /// Seconds since the epoch.
+    pub time: i64,
+    /// The inode involved, or 0.
+    pub ino: u32,
+    /// The block involved, or 0.
+    pub block: u64,
+    /// The function's name, cut to 32 bytes, NUL-padded (not terminated
+    /// when it fills the field, as ext4 writes it).
+    pub func: [u8; 32],
+    /// The source line.
+    pub line: u32,
+    /// ext4's error code ([`error_code`]).
+    pub code: u8,
+}
+
+impl ErrorEvent {
+    /// An event at `time` with errno `errno` (positive; 0 is taken as
+    /// EFSCORRUPTED, as ext4 does).
+    pub fn new(time: i64, ino: u32, block: u64, func: &str, line: u32, errno: i32) -> ErrorEvent {
+        let mut f = [0u8; 32];
+        let n = func.len().min(f.len());
+        f[..n].copy_from_slice(&func.as_bytes()[..n]);
+        ErrorEvent {
+            time,
+            ino,
+            block,
+            func: f,
+            line,
+            code: error_code(if errno == 0 { EFSCORRUPTED } else { errno }),
+        }
+    }
+}
+
+/// `EUCLEAN`, which ext4 calls EFSCORRUPTED.
+const EFSCORRUPTED: i32 = 117;
+
+/// ext4's code for an errno in the superblock's error record
+/// (`ext4_errno_to_code`: `EXT4_ERR_*`, 1 for an errno without one).
+pub fn error_code(errno: i32) -> u8 {
+    const TABLE: &[(i32, u8)] = &[
+        (5, 2),    // EIO
+        (12, 3),   // ENOMEM
+        (74, 4),   // EBADMSG = EFSBADCRC
+        (117, 5),  // EUCLEAN = EFSCORRUPTED
+        (28, 6),   // ENOSPC
+        (126, 7),  // ENOKEY
+        (30, 8),   // EROFS
+        (27, 9),   // EFBIG
+        (17, 10),  // EEXIST
+        (34, 11),  // ERANGE
+        (75, 12),  // EOVERFLOW
+        (16, 13),  // EBUSY
+        (20, 14),  // ENOTDIR
+        (39, 15),  // ENOTEMPTY
+        (108, 16), // ESHUTDOWN
+        (14, 17),  // EFAULT
+    ];
+    TABLE
+        .iter()
+        .find(|(e, _)| *e == errno.abs())
+        .map_or(1, |(_, c)| *c)
+}
+
+/// Errors found since the superblock was last written, to be added to
+/// its record ([`record_errors`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingErrors {
+    /// How many (added to `s_error_count`).
+    pub count: u32,
+    /// The first of them: becomes the record's first error if the
+    /// superblock has none yet.
+    pub first: ErrorEvent,
+    /// The last of them.
+    pub last: ErrorEvent,
+}
+
+/// Offsets of the error record's fields (ext4's `struct ext4_super_block`).
+const ERROR_COUNT: usize = 0x194;
+const FIRST_ERROR_TIME: usize = 0x198;
+const FIRST_ERROR_INO: usize = 0x19C;
+const FIRST_ERROR_BLOCK: usize = 0x1A0;
+const FIRST_ERROR_FUNC: usize = 0x1A8;
+const FIRST_ERROR_LINE: usize = 0x1C8;
+const LAST_ERROR_TIME: usize = 0x1CC;
+const LAST_ERROR_INO: usize = 0x1D0;
+const LAST_ERROR_LINE: usize = 0x1D4;
+const LAST_ERROR_BLOCK: usize = 0x1D8;
+const LAST_ERROR_FUNC: usize = 0x1E0;
+const FIRST_ERROR_TIME_HI: usize = 0x278;
+const LAST_ERROR_TIME_HI: usize = 0x279;
+const FIRST_ERROR_ERRCODE: usize = 0x27A;
+const LAST_ERROR_ERRCODE: usize = 0x27B;
+
+/// Adds `e` to the error record in the raw superblock bytes `b` (ext4's
+/// `ext4_update_super`): the error state set in `s_state`, the count
+/// raised, the first error filled in if the record has none (no
+/// `s_first_error_time`), the last error replaced. The checksum must be
+/// updated afterwards (as [`update_for_commit`] does).
+pub fn record_errors(b: &mut [u8], e: &PendingErrors) -> Result<()> {
+    if b.len() < SUPERBLOCK_SIZE {
+        return Err(Error::Truncated);
+    }
+    let state = le16(b, STATE_OFFSET)? | STATE_ERROR;
+    put_le16(b, STATE_OFFSET, state)?;
+    put_le32(
+        b,
+        ERROR_COUNT,
+        le32(b, ERROR_COUNT)?.saturating_add(e.count),
+    )?;
+    let first_time =
+        i64::from(le32(b, FIRST_ERROR_TIME)?) | (i64::from(u8_at(b, FIRST_ERROR_TIME_HI)?) << 32);
+    let mut put = |ev: &ErrorEvent, f: [usize; 7]| -> Result<()> {
+        let [time, time_hi, ino, block, func, line, code] = f;
+        put_le32(b, time, ev.time as u32)?;
+        put_slice(b, time_hi, &[(ev.time >> 32) as u8])?;
+        put_le32(b, ino, ev.ino)?;
+        put_le32(b, block, ev.block as u32)?;
+        put_le32(b, block + 4, (ev.block >> 32) as u32)?;
+        put_slice(b, func, &ev.func)?;
+        put_le32(b, line, ev.line)?;
+        put_slice(b, code, &[ev.code])
+    };
+    if first_time == 0 {
+        put(
+            &e.first,
+            [
+                FIRST_ERROR_TIME,
+                FIRST_ERROR_TIME_HI,
+                FIRST_ERROR_INO,
+                FIRST_ERROR_BLOCK,
+                FIRST_ERROR_FUNC,
+                FIRST_ERROR_LINE,
+                FIRST_ERROR_ERRCODE,
+            ],
+        )?;
+    }
+    put(
+        &e.last,
+        [
+            LAST_ERROR_TIME,
+            LAST_ERROR_TIME_HI,
+            LAST_ERROR_INO,
+            LAST_ERROR_BLOCK,
+            LAST_ERROR_FUNC,
+            LAST_ERROR_LINE,
+            LAST_ERROR_ERRCODE,
+        ],
+    )
 }
 
 /// Displays a UUID the usual way (8-4-4-4-12 hex digits).

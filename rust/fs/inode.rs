@@ -284,7 +284,7 @@ pub(crate) fn params<'a>(
     ];
     for (bit, what) in unsupported {
         if raw.flags & bit != 0 {
-            fs_err!(
+            fs_warn!(
                 sb,
                 "inode #{}: uses {}, which rext4 does not support",
                 ino,
@@ -301,7 +301,7 @@ pub(crate) fn params<'a>(
     let typ = match raw.file_type() {
         dinode::S_IFREG | dinode::S_IFDIR => {
             if !raw.has_extents() {
-                fs_err!(
+                fs_warn!(
                     sb,
                     "inode #{}: block-mapped (ext2/ext3 style) files are not supported yet",
                     ino
@@ -329,7 +329,7 @@ pub(crate) fn params<'a>(
                 INodeType::FastSymlink(dst)
             } else {
                 if !raw.has_extents() {
-                    fs_err!(
+                    fs_warn!(
                         sb,
                         "inode #{}: block-mapped symlinks are not supported yet",
                         ino

@@ -214,7 +214,7 @@ fn dx_error(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx> 
 
 /// ext4's `ERR_BAD_DX_DIR`: warn and search the directory linearly.
 fn bad_index(dir: &INode, e: DiskError) -> Result<Dx> {
-    fs_err!(
+    fs_warn!(
         dir.sb(),
         "directory inode #{}: bad htree index ({}), searching linearly",
         dir.ino(),

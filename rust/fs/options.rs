@@ -101,6 +101,11 @@ fn superblock_data(d: &Superblock) -> Option<DataMode> {
     }
 }
 
+/// The `errors=` behaviour in effect: the option, else the superblock's.
+pub(crate) fn errors_behaviour(opts: &MountOptions, d: &Superblock) -> ErrorsBehaviour {
+    opts.errors.unwrap_or_else(|| default_errors(d))
+}
+
 /// `errors=` without the option: the superblock's `s_errors` (1 continue,
 /// 2 remount-ro, 3 panic; anything else is ext4's default, continue).
 fn default_errors(d: &Superblock) -> ErrorsBehaviour {

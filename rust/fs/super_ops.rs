@@ -40,8 +40,9 @@ use crate::disk::features::{Access, FeatureNames, Set};
 use crate::disk::group::{desc_location, overhead_blocks, GroupDesc};
 use crate::disk::inode::{inode_location, ROOT_INO};
 use crate::disk::superblock::{
-    mark_recovered, update_for_commit, CommitFields, Superblock, UuidDisplay, ERROR_RECORD,
-    EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, STATE_ERROR, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+    mark_recovered, update_for_commit, CommitFields, PendingErrors, Superblock, UuidDisplay,
+    ERROR_RECORD, EXT4_MAGIC, MAX_DESC_SIZE, MIN_BLOCK_SIZE, STATE_ERROR, SUPERBLOCK_OFFSET,
+    SUPERBLOCK_SIZE,
 };
 use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::Error as DiskError;
@@ -51,6 +52,7 @@ use crate::glue::jbd2::{Journal, JournalExtent};
 use crate::glue::percpu::PercpuCounter;
 use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{StatFs, SuperParams};
+use crate::glue::workqueue::{SbWork, WorkQueue};
 use crate::glue::{New, SuperBlock};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::error::code;
@@ -65,6 +67,21 @@ pub(crate) type Group = SpinLock<GroupDesc>;
 /// What rext4 keeps per mount (`s_fs_info`).
 #[pin_data]
 pub(crate) struct FsInfo {
+    /// The work item that writes the error record (see `errors.rs`);
+    /// first, so that it is cancelled (and waited for) before anything it
+    /// uses is dropped.
+    #[pin]
+    pub(crate) sb_work: SbWork<Rext4>,
+    /// The mount's own workqueue (`rext4-<device>`, `WQ_MEM_RECLAIM`).
+    pub(crate) wq: WorkQueue,
+    /// Set at unmount before the queue is drained: nothing is queued after.
+    pub(crate) wq_closed: AtomicBool,
+    /// Errors not yet written to the superblock's error record.
+    #[pin]
+    pub(crate) pending_errors: SpinLock<Option<PendingErrors>>,
+    /// An error under `errors=remount-ro` stopped all changes: a remount
+    /// read-write is refused.
+    pub(crate) shut_down: AtomicBool,
     /// The journal, loaded (and replayed) at mount; destroyed first when
     /// the mount goes.
     pub(crate) journal: Option<Journal>,
@@ -121,6 +138,14 @@ impl FsInfo {
     /// Whether the mount is read-write.
     pub(crate) fn is_writable(&self) -> bool {
         self.writable.load(Ordering::Acquire)
+    }
+
+    /// Stops every later change after an error (`errors=remount-ro`);
+    /// true the first time.
+    pub(crate) fn shut_down(&self) -> bool {
+        let first = !self.shut_down.swap(true, Ordering::AcqRel);
+        self.writable.store(false, Ordering::Release);
+        first
     }
 
     /// The descriptor of group `g`, copied under the group's lock.
@@ -343,8 +368,14 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     }
     let block_bits = d.block_bits();
     let orphans_pending = d.last_orphan != 0;
+    let wq = WorkQueue::new_reclaim(sb)?;
     let info = KBox::try_pin_init(
         try_pin_init!(FsInfo {
+            sb_work <- SbWork::new::<super::errors::UpdateSuper>(sb),
+            wq,
+            wq_closed: AtomicBool::new(false),
+            pending_errors <- new_spinlock!(None, "rext4_errors"),
+            shut_down: AtomicBool::new(false),
             journal,
             sb: d,
             sbh,
@@ -758,6 +789,13 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
         let _ = mark_clean(sb);
         return Ok(());
     }
+    if fi.shut_down.load(Ordering::Acquire) {
+        sb_err!(
+            sb,
+            "couldn't remount read-write: the filesystem was stopped after an error; unmount it and run e2fsck"
+        );
+        return Err(code::EROFS);
+    }
     if fi.orphans_pending.load(Ordering::Acquire) {
         sb_err!(
             sb,
@@ -839,6 +877,16 @@ fn write_super<S>(
 /// [`write_super`] of a mounted filesystem, with the free counts of the
 /// in-memory counters; `mounting` counts a read-write mount.
 fn commit_super(sb: &Sb, needs_recovery: bool, mounting: bool) -> Result {
+    commit_super_with(sb, needs_recovery, mounting, None)
+}
+
+/// [`commit_super`] adding `errors` to the superblock's error record.
+fn commit_super_with(
+    sb: &Sb,
+    needs_recovery: bool,
+    mounting: bool,
+    errors: Option<PendingErrors>,
+) -> Result {
     let fi = sb.data();
     let c = CommitFields {
         now: crate::glue::task::real_seconds(),
@@ -848,6 +896,7 @@ fn commit_super(sb: &Sb, needs_recovery: bool, mounting: bool) -> Result {
             .min(fi.sb.inodes_count),
         needs_recovery,
         mounting,
+        errors,
     };
     let fua = fi.journal.as_ref().is_some_and(|j| j.has_barrier());
     write_super(sb, &fi.sbh, &fi.sb, fua, &c)
@@ -893,6 +942,12 @@ fn flush_clean(sb: &Sb, journal: &Journal) -> Result {
 /// Unmount: a read-write mount is left clean ([`mark_clean`]); the journal
 /// is destroyed when the per-mount data goes, right after.
 pub(crate) fn put_super(sb: &Sb) {
+    let fi = sb.data();
+    // The error work: nothing queued from here on, what is queued done,
+    // what is still pending written now.
+    fi.wq_closed.store(true, Ordering::Release);
+    fi.wq.drain();
+    super::errors::write_pending(sb);
     // Reported by `mark_clean`; the unmount goes on (as ext4's).
     let _ = mark_clean(sb);
 }
@@ -966,6 +1021,33 @@ pub(crate) fn statfs(sb: &Sb) -> Result<StatFs> {
         namelen: 255,
         fsid: lo ^ hi,
     })
+}
+
+/// Adds `p` to the superblock's error record inside handle `h` (the
+/// journal runs; see `errors.rs`).
+pub(crate) fn record_errors_journalled(
+    sb: &Sb,
+    h: &crate::glue::jbd2::Handle<'_>,
+    p: &PendingErrors,
+) -> Result {
+    let fi = sb.data();
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(fi.sb.block_size())) as usize;
+    let mut access = h.write_access(&fi.sbh)?;
+    access.modify(off, SUPERBLOCK_SIZE, |b| {
+        crate::disk::superblock::record_errors(b, p).map_err(errno)?;
+        if fi.sb.has_metadata_csum() {
+            crate::disk::superblock::update_superblock_csum(b).map_err(errno)?;
+        }
+        Ok(())
+    })?;
+    access.dirty()
+}
+
+/// Adds `p` to the superblock's error record by writing the superblock
+/// directly (the journal was aborted, or the kernel is about to panic):
+/// `needs_recovery` stays set, so the next mount replays what committed.
+pub(crate) fn record_errors_direct(sb: &Sb, p: &PendingErrors) -> Result {
+    commit_super_with(sb, true, false, Some(*p))
 }
 
 /// Sets the head of the orphan list (`s_last_orphan`) in the superblock

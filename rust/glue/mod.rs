@@ -64,6 +64,7 @@ pub(crate) mod percpu;
 pub(crate) mod ratelimit;
 pub(crate) mod super_block;
 pub(crate) mod task;
+pub(crate) mod workqueue;
 pub(crate) mod xattr;
 
 pub(crate) use fs_param::{Constant, Param, ParamSpec};

@@ -158,6 +158,23 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         u64::try_from(n).unwrap_or(0)
     }
 
+    /// This super_block as a mounted one, once its data is installed
+    /// (`None` while `New`).
+    pub(crate) fn mounted(&self) -> Option<&SuperBlock<T, Mounted>> {
+        // SAFETY: `s_fs_info` set is what `Mounted` requires beyond the
+        // common invariant (the pointer is read as `try_data` reads it);
+        // the wrapper is transparent, so the cast keeps the referent.
+        self.try_data()
+            .map(|_| unsafe { &*(self as *const Self).cast::<SuperBlock<T, Mounted>>() })
+    }
+
+    /// Panics the kernel after an error under `errors=panic`, naming the
+    /// device.
+    pub(crate) fn panic_after_error(&self) -> ! {
+        // SAFETY: `s_id` is a NUL-terminated string of a live super_block.
+        unsafe { sys::rext4_panic(self.id().as_ptr()) }
+    }
+
     /// The filesystem's data, if installed yet (`None` while `New`).
     pub(crate) fn try_data(&self) -> Option<&T::Data> {
         // SAFETY: by the type invariant `s_fs_info` is NULL or a live

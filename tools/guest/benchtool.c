@@ -48,6 +48,17 @@
  *                                then an lstat of each), "delete usec T
  *                                files N" (unlinked, then syncfs); the
  *                                subdirectories are removed afterwards
+ *   benchtool fragwrite A B N BS files A and B (created) written a block
+ *                                of BS bytes at a time, alternately, N
+ *                                blocks each, then fsync'ed: an allocator
+ *                                that places each file's next block after
+ *                                its last finds it taken by the other, so
+ *                                each file gets up to N extents. Block i
+ *                                of a file holds its tag ('A' or 'B') and
+ *                                i: "fragwrite usec T blocks N"
+ *   benchtool fragcheck F TAG N BS
+ *                                F holds exactly what fragwrite wrote for
+ *                                tag TAG, N blocks: "fragcheck blocks N"
  *
  * Exit status: 0 on success, 1 with a message naming the call otherwise.
  */
@@ -415,6 +426,70 @@ static int files_cmd(const char *dir, long long n, long long ndirs)
 	return close(dfd) ? fail("close", dir) : 0;
 }
 
+/* Block `i` of a fragwrite file tagged `tag`: 8-byte words, each the
+ * tag, the block number and the word's index. */
+static void frag_block(char *buf, long long bs, char tag, long long i)
+{
+	for (long long w = 0; w < bs / 8; w++) {
+		unsigned long long v = ((unsigned long long)(unsigned char)tag << 56) |
+				       ((unsigned long long)i << 16) | (unsigned long long)w;
+
+		memcpy(buf + w * 8, &v, 8);
+	}
+}
+
+static int fragwrite_cmd(const char *a, const char *b, long long n, long long bs)
+{
+	char *buf = malloc(bs);
+	int fa = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fb = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	long long t0 = usec();
+
+	if (!buf || fa < 0 || fb < 0)
+		return fail("open", a);
+	for (long long i = 0; i < n; i++) {
+		frag_block(buf, bs, 'A', i);
+		if (pwrite(fa, buf, bs, i * bs) != bs)
+			return fail("pwrite", a);
+		frag_block(buf, bs, 'B', i);
+		if (pwrite(fb, buf, bs, i * bs) != bs)
+			return fail("pwrite", b);
+	}
+	if (fsync(fa) || fsync(fb) || close(fa) || close(fb))
+		return fail("fsync", a);
+	printf("fragwrite usec %lld blocks %lld\n", usec() - t0, n);
+	free(buf);
+	return 0;
+}
+
+static int fragcheck_cmd(const char *path, const char *tag, long long n, long long bs)
+{
+	char *want = malloc(bs), *got = malloc(bs);
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+
+	if (!want || !got || fd < 0 || fstat(fd, &st))
+		return fail("open", path);
+	if (st.st_size != n * bs) {
+		fprintf(stderr, "benchtool: %s: size %lld, want %lld\n", path,
+			(long long)st.st_size, n * bs);
+		return 1;
+	}
+	for (long long i = 0; i < n; i++) {
+		frag_block(want, bs, tag[0], i);
+		if (pread(fd, got, bs, i * bs) != bs)
+			return fail("pread", path);
+		if (memcmp(want, got, bs)) {
+			fprintf(stderr, "benchtool: %s: block %lld differs\n", path, i);
+			return 1;
+		}
+	}
+	printf("fragcheck blocks %lld\n", n);
+	free(want);
+	free(got);
+	return close(fd) ? fail("close", path) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "walk"))
@@ -441,7 +516,12 @@ int main(int argc, char **argv)
 		return randwrite_cmd(argv[2], num(argv[3]), num(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "files"))
 		return files_cmd(argv[2], num(argv[3]), num(argv[4]));
+	if (argc == 6 && !strcmp(argv[1], "fragwrite"))
+		return fragwrite_cmd(argv[2], argv[3], num(argv[4]), num(argv[5]));
+	if (argc == 6 && !strcmp(argv[1], "fragcheck"))
+		return fragcheck_cmd(argv[2], argv[3], num(argv[4]), num(argv[5]));
 	fprintf(stderr, "usage: benchtool walk|readdir|lookup DIR | lookup DIR slab|absent | read|fiemap|seek FILE REPS | unwritten FILE N\n"
-			"       benchtool seqwrite FILE MIB | randwrite FILE N EVERY | files DIR N NDIRS\n");
+			"       benchtool seqwrite FILE MIB | randwrite FILE N EVERY | files DIR N NDIRS\n"
+			"       benchtool fragwrite A B N BS | fragcheck FILE TAG N BS\n");
 	return 2;
 }

@@ -440,6 +440,7 @@ fn commit_fields_mount_and_clean_unmount() {
             free_inodes: 0,
             needs_recovery: false,
             mounting: true,
+            errors: None,
         };
         update_for_commit(&sb, &mut later, &far).unwrap();
         assert_eq!(later[0x274], 1); // s_wtime_hi
@@ -451,6 +452,7 @@ fn commit_fields_mount_and_clean_unmount() {
             free_inodes: sb.free_inodes_count,
             needs_recovery: true,
             mounting: true,
+            errors: None,
         };
         // A free count past the filesystem's size is refused, unchanged.
         let before = b.clone();
@@ -507,5 +509,103 @@ fn commit_fields_mount_and_clean_unmount() {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success() && !text.contains("Fix?"), "{text}");
+    }
+}
+
+/// The error record (`record_errors`, through `update_for_commit`): what
+/// dumpe2fs shows after two writes of errors, the first error kept from
+/// the first write, the count added up, the state "with errors", and
+/// e2fsck refusing to call the filesystem clean.
+#[test]
+fn error_record_reaches_dumpe2fs_and_e2fsck() {
+    use ext4disk::superblock::{
+        error_code, update_for_commit, CommitFields, ErrorEvent, PendingErrors,
+    };
+    use std::os::unix::fs::FileExt;
+    assert_eq!(
+        (
+            error_code(5),
+            error_code(-117),
+            error_code(74),
+            error_code(4)
+        ),
+        (2, 5, 4, 1)
+    );
+    for opts in [&[][..], &["-O", "^metadata_csum,^64bit"][..]] {
+        let s = Scratch::new("errors");
+        let img = mkfs(&s.0, "e.img", 16, opts);
+        let mut b = sb_bytes(&img);
+        let sb = Superblock::parse(&b).unwrap();
+        let t = 1_700_000_000;
+        let ev = |time, ino, block, func, line, errno| {
+            ErrorEvent::new(time, ino, block, func, line, errno)
+        };
+        let first = ev(t, 12, 0x1_0000_0007, "rext4_first_function", 42, 5);
+        let c = CommitFields {
+            now: t + 10,
+            free_blocks: sb.free_blocks_count,
+            free_inodes: sb.free_inodes_count,
+            needs_recovery: false,
+            mounting: false,
+            errors: Some(PendingErrors {
+                count: 2,
+                first,
+                last: ev(t + 1, 13, 99, "second", 7, 0),
+            }),
+        };
+        update_for_commit(&sb, &mut b, &c).unwrap();
+        // A second write: the first error stays, the last one is replaced.
+        let c2 = CommitFields {
+            errors: Some(PendingErrors {
+                count: 1,
+                first: ev(t + 5, 1, 1, "not_first", 1, 28),
+                last: ev(
+                    t + 6,
+                    14,
+                    77,
+                    "a_function_name_longer_than_32_bytes_is_cut",
+                    9,
+                    74,
+                ),
+            }),
+            ..c
+        };
+        update_for_commit(&sb, &mut b, &c2).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
+        f.write_all_at(&b, 1024).unwrap();
+        drop(f);
+        let kv = dumpe2fs(&img);
+        assert_eq!(
+            field(&kv, "Filesystem state"),
+            "clean with errors",
+            "{opts:?}"
+        );
+        assert_eq!(field(&kv, "FS Error count"), "3");
+        assert_eq!(field(&kv, "First error function"), "rext4_first_function");
+        assert_eq!(field(&kv, "First error line #"), "42");
+        assert_eq!(field(&kv, "First error inode #"), "12");
+        assert_eq!(
+            field(&kv, "First error block #"),
+            format!("{}", 0x1_0000_0007u64)
+        );
+        assert_eq!(field(&kv, "First error err"), "EIO");
+        assert_eq!(
+            field(&kv, "Last error function"),
+            "a_function_name_longer_than_32_b"
+        );
+        assert_eq!(field(&kv, "Last error line #"), "9");
+        assert_eq!(field(&kv, "Last error inode #"), "14");
+        assert_eq!(field(&kv, "Last error block #"), "77");
+        assert_eq!(field(&kv, "Last error err"), "EFSBADCRC");
+        let out = std::process::Command::new(tool("e2fsck"))
+            .arg("-n")
+            .arg(&img)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("contains a file system with errors"),
+            "{text}"
+        );
     }
 }

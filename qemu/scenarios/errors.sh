@@ -1,0 +1,69 @@
+# The errors= policy on read-write mounts (vda, a 64 MiB disk made here),
+# triggered by corruption found while mounted: a file whose extent root
+# was broken with debugfs is read. With errors=continue the mount goes
+# on (writes still work) and the error is counted; with remount-ro the
+# journal is aborted, later changes fail with EROFS, a remount
+# read-write is refused; with the policy from the superblock (tune2fs -e
+# remount-ro) the same. Each time the superblock records the error after
+# the unmount (dumpe2fs -h: state "with errors", count, first and last
+# error), and the next mount replays what the aborted journal holds.
+SCENARIO=errors
+. /scenarios/lib.sh
+load_rext4
+rmmod rext4 && insmod /rext4/rext4.ko experimental_write=1
+mkdir -p /mnt
+needs_recovery() { dumpe2fs -h /dev/vda 2>/dev/null | grep -q '^Filesystem features:.* needs_recovery'; }
+sbfield() { dumpe2fs -h /dev/vda 2>/dev/null | sed -n "s/^$1: *//p"; }
+
+# setup: a fresh filesystem with a file f (8 blocks) and a directory d,
+# then f's extent header magic overwritten (i_block[0]).
+setup() {
+    mkfs.ext4 -q -F -b 4096 /dev/vda &&
+        mount -t ext4 /dev/vda /mnt && head -c 32768 /dev/urandom > /mnt/f && mkdir /mnt/d &&
+        umount /mnt && debugfs -w -R "sif /f block[0] 0x1234" /dev/vda
+}
+
+for mode in continue remount-ro tune2fs; do
+    L=$mode
+    opt=",errors=$mode"
+    check "$L: set-up" setup
+    if [ $mode = tune2fs ]; then
+        opt=
+        check "$L: tune2fs -e remount-ro" tune2fs -e remount-ro /dev/vda
+    fi
+    check "$L: mount read-write" mount -w -t rext4 -o data=journal$opt /dev/vda /mnt
+    mark_dmesg
+    check_fails "$L: reading the corrupt file fails" cat /mnt/f
+    dmesg_has "$L: the corruption is reported" "rext4 \\(vda\\): inode #12: "
+    if [ $mode = continue ]; then
+        check "$L: still writable" sh -c 'echo ok > /mnt/d/after && sync /mnt/d/after'
+        check_fails "$L: not remounted read-only" sh -c 'dmesg | grep -q "Remounting filesystem read-only"'
+    else
+        dmesg_has "$L: remounted read-only" "rext4 \\(vda\\): Remounting filesystem read-only"
+        check_fails "$L: a new file is refused" touch /mnt/d/after
+        check "$L: with EROFS" sh -c 'touch /mnt/d/after 2>&1 | grep -q "Read-only file system"'
+        check_fails "$L: remount read-write refused" mount -o remount,rw /mnt
+    fi
+    check "$L: umount" umount /mnt
+    st=$(sbfield "Filesystem state")
+    case $st in
+        *"with errors"*) pass "$L: superblock state has errors" "$st" ;;
+        *) fail "$L: superblock state has errors" "state '$st'" ;;
+    esac
+    n=$(sbfield "FS Error count")
+    if [ "${n:-0}" -ge 1 ]; then pass "$L: error count recorded" "$n"; else fail "$L: error count recorded" "count '$n'"; fi
+    f=$(sbfield "First error function") l=$(sbfield "First error line #") e=$(sbfield "First error err")
+    if [ -n "$f" ] && [ "${l:-0}" -gt 0 ] && [ -n "$e" ]; then
+        pass "$L: first error recorded" "$f:$l $e"
+    else
+        fail "$L: first error recorded" "function '$f' line '$l' err '$e'"
+    fi
+    if [ $mode = continue ]; then
+        check_fails "$L: needs_recovery cleared" needs_recovery
+        check "$L: the file written after the error is there" sh -c \
+            'mount -t rext4 -o ro /dev/vda /mnt && grep -qx ok /mnt/d/after; r=$?; umount /mnt; exit $r'
+    else
+        check "$L: needs_recovery kept (journal aborted)" needs_recovery
+        check "$L: the next mount replays" sh -c 'mount -t rext4 -o ro /dev/vda /mnt && umount /mnt'
+    fi
+done
