@@ -1032,3 +1032,30 @@ void rext4_panic(const char *id)
 {
 	panic("rext4 (%s): panic forced after error\n", id);
 }
+
+/* The system is halting, powering off or restarting (ext4's test). */
+bool rext4_system_going_down(void)
+{
+	return system_state == SYSTEM_HALT || system_state == SYSTEM_POWER_OFF ||
+	       system_state == SYSTEM_RESTART;
+}
+
+/*
+ * The block device's writeback error sequence (errseq_t of its mapping):
+ * sampled at mount, then checked cheaply, and advanced (under the
+ * caller's lock) when it moved.
+ */
+u32 rext4_bdev_wb_err_sample(struct super_block *sb)
+{
+	return errseq_sample(&sb->s_bdev->bd_mapping->wb_err);
+}
+
+int rext4_bdev_wb_err_peek(struct super_block *sb, u32 since)
+{
+	return errseq_check(&sb->s_bdev->bd_mapping->wb_err, since);
+}
+
+int rext4_bdev_wb_err_advance(struct super_block *sb, u32 *since)
+{
+	return errseq_check_and_advance(&sb->s_bdev->bd_mapping->wb_err, since);
+}

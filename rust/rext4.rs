@@ -41,8 +41,17 @@ struct Rext4Module {
     _fs_type: glue::Registration<fs::Rext4>,
 }
 
+impl Drop for Rext4Module {
+    fn drop(&mut self) {
+        // No mount is left (each holds a module reference); wait for what
+        // the block-device hooks may still have running.
+        glue::bdev_hook::exit();
+    }
+}
+
 impl kernel::Module for Rext4Module {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        glue::bdev_hook::init()?;
         let reg = glue::Registration::register(module)?;
         pr_info!("filesystem type rext4 registered\n");
         Ok(Rext4Module { _fs_type: reg })

@@ -291,6 +291,12 @@ vm_seq write-attrs write-replay -- write_boots
 # record after the unmount.
 truncate -s 64M "$out/errors.img"
 vm errors errors "$out/errors.img"
+# Failed metadata writes caught at completion by the block-device hook
+# (dm error target under the filesystem, only background writeback
+# running; remount-ro, continue, ext4's time to notice for comparison)
+# and by the errseq backstop (jbd2's checkpoint writes failing).
+rm -f "$out/write-error.img" && truncate -s 64M "$out/write-error.img"
+REXT4_VM_TIMEOUT=600 vm write-error write-error "$out/write-error.img"
 # Fragmented files: two files written a block at a time, alternately, so
 # each gets one extent per block (6000 here: a two-level tree; make soak
 # writes 100 000, a three-level one), read back by rext4 and ext4,

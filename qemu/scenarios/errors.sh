@@ -20,6 +20,7 @@ sbfield() { dumpe2fs -h /dev/vda 2>/dev/null | sed -n "s/^$1: *//p"; }
 setup() {
     mkfs.ext4 -q -F -b 4096 /dev/vda &&
         mount -t ext4 /dev/vda /mnt && head -c 32768 /dev/urandom > /mnt/f && mkdir /mnt/d &&
+        echo g > /mnt/d/g &&
         umount /mnt && debugfs -w -R "sif /f block[0] 0x1234" /dev/vda
 }
 
@@ -42,7 +43,10 @@ for mode in continue remount-ro tune2fs; do
         dmesg_has "$L: remounted read-only" "rext4 \\(vda\\): Remounting filesystem read-only"
         check_fails "$L: a new file is refused" touch /mnt/d/after
         check "$L: with EROFS" sh -c 'touch /mnt/d/after 2>&1 | grep -q "Read-only file system"'
+        mark_dmesg
         check_fails "$L: remount read-write refused" mount -o remount,rw /mnt
+        dmesg_has "$L: refused as stopped after an error" "rext4 \\(vda\\): couldn't remount read-write: the filesystem was stopped after an error"
+        check "$L: fsync fails with EIO" sh -c 'echo more >> /mnt/d/g; sync /mnt/d/g 2>&1 | grep -q "Input/output error"'
     fi
     check "$L: umount" umount /mnt
     st=$(sbfield "Filesystem state")
@@ -53,7 +57,7 @@ for mode in continue remount-ro tune2fs; do
     n=$(sbfield "FS Error count")
     if [ "${n:-0}" -ge 1 ]; then pass "$L: error count recorded" "$n"; else fail "$L: error count recorded" "count '$n'"; fi
     f=$(sbfield "First error function") l=$(sbfield "First error line #") e=$(sbfield "First error err")
-    if [ -n "$f" ] && [ "${l:-0}" -gt 0 ] && [ -n "$e" ]; then
+    if [ -n "$f" ] && [ "${l:-0}" -gt 0 ] && [ "$e" = EFSCORRUPTED ]; then
         pass "$L: first error recorded" "$f:$l $e"
     else
         fail "$L: first error recorded" "function '$f' line '$l' err '$e'"
@@ -65,5 +69,12 @@ for mode in continue remount-ro tune2fs; do
     else
         check "$L: needs_recovery kept (journal aborted)" needs_recovery
         check "$L: the next mount replays" sh -c 'mount -t rext4 -o ro /dev/vda /mnt && umount /mnt'
+        check_fails "$L: needs_recovery cleared by the replay" needs_recovery
+        st2=$(sbfield "Filesystem state") n2=$(sbfield "FS Error count")
+        if [ "$st2" = "$st" ] && [ "$n2" = "$n" ]; then
+            pass "$L: the replay keeps the error record" "$st2, count $n2"
+        else
+            fail "$L: the replay keeps the error record" "before '$st' $n, after '$st2' $n2"
+        fi
     fi
 done

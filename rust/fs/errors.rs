@@ -33,7 +33,9 @@ use super::options::{errors_behaviour, ErrorsBehaviour};
 use super::{Rext4, Sb};
 use crate::disk::superblock::{ErrorEvent, PendingErrors};
 use crate::disk::Error as DiskError;
+use crate::glue::bdev_hook::WriteErrorFn;
 use crate::glue::errno;
+use crate::glue::super_block::New;
 use crate::glue::workqueue::SbWorkFn;
 use crate::glue::SuperBlock;
 use core::fmt;
@@ -51,6 +53,17 @@ pub(crate) fn error<S>(sb: &SuperBlock<Rext4, S>, args: fmt::Arguments<'_>) {
 /// [`error`] with the errno to record (0: EFSCORRUPTED).
 #[track_caller]
 pub(crate) fn error_errno<S>(sb: &SuperBlock<Rext4, S>, errno: i32, args: fmt::Arguments<'_>) {
+    error_at(sb, 0, errno, args)
+}
+
+/// [`error_errno`] naming the block involved in the record.
+#[track_caller]
+pub(crate) fn error_at<S>(
+    sb: &SuperBlock<Rext4, S>,
+    block: u64,
+    errno: i32,
+    args: fmt::Arguments<'_>,
+) {
     let at = core::panic::Location::caller();
     let Some(sb) = sb.mounted() else {
         sb_err!(sb, "{}", args);
@@ -61,7 +74,7 @@ pub(crate) fn error_errno<S>(sb: &SuperBlock<Rext4, S>, errno: i32, args: fmt::A
     if fi.ratelimit.allow() {
         sb_err!(sb, "{}", args);
     }
-    handle(sb, errno, at);
+    handle(sb, block, errno, at);
 }
 
 /// Reports something that is not an error of the filesystem itself,
@@ -88,10 +101,12 @@ macro_rules! fs_warn {
 }
 
 /// The policy (ext4's `ext4_handle_error`), after the report.
-fn handle(sb: &Sb, errno: i32, at: &core::panic::Location<'_>) {
+fn handle(sb: &Sb, block: u64, errno: i32, at: &core::panic::Location<'_>) {
     let fi = sb.data();
     let policy = errors_behaviour(&fi.opts, &fi.sb);
-    if fi.is_writable() {
+    // Recorded while the mount may write (an error after a shutdown
+    // counts too); a read-only mount writes nothing.
+    if !sb.is_read_only() && !fi.wq_closed.load(Ordering::Acquire) {
         // The source file stands for the function (Rust has no name for
         // it at run time); `dumpe2fs` shows its last 32 bytes' worth.
         let file = at.file();
@@ -99,7 +114,7 @@ fn handle(sb: &Sb, errno: i32, at: &core::panic::Location<'_>) {
         let ev = ErrorEvent::new(
             crate::glue::task::real_seconds(),
             0,
-            0,
+            block,
             func,
             at.line(),
             errno.abs(),
@@ -127,24 +142,100 @@ fn handle(sb: &Sb, errno: i32, at: &core::panic::Location<'_>) {
             }
             sb_err!(sb, "Remounting filesystem read-only");
         }
-        if policy == ErrorsBehaviour::Panic {
-            // Written now: nothing runs after the panic.
-            write_pending(sb);
-        } else {
+        if policy != ErrorsBehaviour::Panic {
             queue_update(sb);
         }
     }
-    if policy == ErrorsBehaviour::Panic {
+    if policy == ErrorsBehaviour::Panic && !crate::glue::task::system_going_down() {
+        // As ext4: the journal aborted (nothing more commits), the
+        // record written directly, in this context (no handle: this may
+        // be inside one, or under a folio lock), then the panic.
+        if let Some(j) = fi.journal.as_ref() {
+            j.abort(code::EIO);
+        }
+        if let Some(p) = fi.pending_errors.lock().take() {
+            let _ = super::super_ops::record_errors_direct(sb, &p);
+        }
         sb.panic_after_error();
     }
 }
 
 /// Queues the superblock update unless the mount is going away (then the
-/// unmount writes what is pending itself).
+/// unmount writes what is pending itself). See also [`settle`].
 pub(crate) fn queue_update(sb: &Sb) {
     let fi = sb.data();
     if !fi.wq_closed.load(Ordering::Acquire) {
         fi.wq.queue(&fi.sb_work);
+    }
+}
+
+/// Failed writes caught by the block device hook (`glue::bdev_hook`),
+/// in the hook's work item: a filesystem error at once (the policy
+/// applies), with the time from the failed write's completion to here
+/// kept for `/sys` and the log.
+pub(crate) struct WriteErrors;
+
+impl WriteErrorFn<Rext4> for WriteErrors {
+    fn write_failed(sb: &SuperBlock<Rext4, New>, failed: u32, block: u64, latency_ns: u64) {
+        if let Some(fi) = sb.try_data() {
+            fi.write_errors.fetch_add(failed, Ordering::Relaxed);
+            fi.write_error_latency_ns
+                .store(latency_ns, Ordering::Relaxed);
+        }
+        error_at(
+            sb,
+            block,
+            code::EIO.to_errno(),
+            format_args!(
+                "{} metadata write(s) failed, the first to block {} (lost async page write); caught {} us after its completion",
+                failed,
+                block,
+                latency_ns / 1000
+            ),
+        );
+    }
+}
+
+/// The errseq backstop: a write error on the device since the last check
+/// (the mount's sample of the device mapping's `wb_err`), from any path,
+/// hooked or not (jbd2's checkpoint, the journal superblock,
+/// `sync_dirty_buffer`), becomes a filesystem error through the policy
+/// and EIO. Checked at every namespace and attribute handle start, in
+/// `sync_fs` and around the journal flushes (unmount, remount read-only,
+/// freeze), as ext4 checks it in no-journal mode.
+pub(crate) fn check_device(sb: &Sb) -> kernel::error::Result {
+    let fi = sb.data();
+    if !sb.device_err_since(*fi.device_err.lock()) {
+        return Ok(());
+    }
+    let r = {
+        let mut since = fi.device_err.lock();
+        sb.device_err_advance(&mut since)
+    };
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            error_errno(
+                sb,
+                code::EIO.to_errno(),
+                format_args!(
+                    "metadata write error on the device (error {}, found by its error sequence)",
+                    e.to_errno()
+                ),
+            );
+            Err(code::EIO)
+        }
+    }
+}
+
+/// Runs the queued error work now and writes what is still pending:
+/// before a remount read-only, a freeze or an unmount flushes the
+/// journal, so that the record goes with it.
+pub(crate) fn settle(sb: &Sb) {
+    let fi = sb.data();
+    fi.wq.flush();
+    if fi.pending_errors.lock().is_some() {
+        write_pending(sb);
     }
 }
 
@@ -223,13 +314,15 @@ pub(crate) fn errno(e: DiskError) -> Error {
 /// `ext4_abort`), whatever the `errors=` policy says besides. Returns `e`.
 #[track_caller]
 pub(crate) fn abort_journal<S>(sb: &SuperBlock<Rext4, S>, what: &str, e: Error) -> Error {
+    // Aborted first: the error work must not journal its record into the
+    // transaction that is being thrown away.
+    if let Some(j) = sb.try_data().and_then(|fi| fi.journal.as_ref()) {
+        j.abort(e);
+    }
     error_errno(
         sb,
         e.to_errno(),
         format_args!("{}: error {}; aborting the journal", what, e.to_errno()),
     );
-    if let Some(j) = sb.try_data().and_then(|fi| fi.journal.as_ref()) {
-        j.abort(e);
-    }
     e
 }

@@ -228,11 +228,14 @@ pub(crate) fn before_evict(inode: &INode) {
         .complete_transaction(tid)
         .and_then(|()| inode.write_and_wait())
     {
-        fs_err!(
+        super::errors::error_errno(
             inode.sb(),
-            "inode #{}: unable to write its data home before eviction: error {}",
-            inode.ino(),
-            e.to_errno()
+            e.to_errno(),
+            format_args!(
+                "inode #{}: unable to write its data home before eviction: error {}",
+                inode.ino(),
+                e.to_errno()
+            ),
         );
     }
 }

@@ -79,6 +79,7 @@ pub(crate) fn update_inode(inode: &INode, change: impl FnOnce()) -> Result {
         .as_ref()
         .filter(|_| fi.is_writable())
         .ok_or(code::EROFS)?;
+    super::errors::check_device(inode.sb())?;
     let h = journal.start(INODE_CREDITS)?;
     if !fi.is_writable() {
         return Err(code::EROFS);
@@ -101,6 +102,10 @@ pub(crate) fn update_inode(inode: &INode, change: impl FnOnce()) -> Result {
 /// committed and waited for). Nothing to do on a read-only mount.
 pub(crate) fn fsync(inode: &INode) -> Result {
     let fi = inode.sb().data();
+    // Stopped after an error: what was not committed never will be.
+    if fi.shut_down.load(core::sync::atomic::Ordering::Acquire) {
+        return Err(code::EIO);
+    }
     match fi.journal.as_ref().filter(|_| fi.is_writable()) {
         Some(journal) => journal.force_commit(),
         None => Ok(()),

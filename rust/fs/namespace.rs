@@ -96,7 +96,9 @@ pub(crate) fn start_handle(sb: &Sb, credits: u32) -> Result<Handle<'_>> {
 
 /// [`start`] of a handle that may revoke up to `revokes` freed blocks.
 fn start_revoking(sb: &Sb, credits: u32, revokes: u32) -> Result<Handle<'_>> {
-    let h = journal(sb)?.start_revoking(credits, revokes)?;
+    let j = journal(sb)?;
+    super::errors::check_device(sb)?;
+    let h = j.start_revoking(credits, revokes)?;
     if !sb.data().is_writable() {
         return Err(code::EROFS);
     }

@@ -46,6 +46,7 @@ use crate::disk::superblock::{
 };
 use crate::disk::syszone::{self, BlockRefs, Range, Zone};
 use crate::disk::Error as DiskError;
+use crate::glue::bdev_hook::BdevHook;
 use crate::glue::buffer::BufferHead;
 use crate::glue::errno as gerrno;
 use crate::glue::jbd2::{Journal, JournalExtent};
@@ -54,9 +55,10 @@ use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{StatFs, SuperParams};
 use crate::glue::workqueue::{SbWork, WorkQueue};
 use crate::glue::{New, SuperBlock};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::error::code;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::sync::{Mutex, SpinLock};
 use kernel::types::ARef;
 use kernel::{new_mutex, new_spinlock};
@@ -67,13 +69,23 @@ pub(crate) type Group = SpinLock<GroupDesc>;
 /// What rext4 keeps per mount (`s_fs_info`).
 #[pin_data]
 pub(crate) struct FsInfo {
+    /// The hook on the device's writeback (see `glue::bdev_hook`), taken
+    /// out and removed at unmount; first, so that it is gone before
+    /// anything its work item uses is dropped.
+    #[pin]
+    pub(crate) bdev_hook: Mutex<Option<BdevHook<Rext4>>>,
+    /// Metadata writes the hook saw fail, and the time from the last
+    /// caught failure's completion to the filesystem error (ns).
+    pub(crate) write_errors: AtomicU32,
+    pub(crate) write_error_latency_ns: AtomicU64,
     /// The work item that writes the error record (see `errors.rs`);
     /// first, so that it is cancelled (and waited for) before anything it
     /// uses is dropped.
     #[pin]
     pub(crate) sb_work: SbWork<Rext4>,
-    /// The mount's own workqueue (`rext4-<device>`, `WQ_MEM_RECLAIM`).
-    pub(crate) wq: WorkQueue,
+    /// The mount's own workqueue (`rext4-<device>`, `WQ_MEM_RECLAIM`),
+    /// shared with the hook.
+    pub(crate) wq: Arc<WorkQueue>,
     /// Set at unmount before the queue is drained: nothing is queued after.
     pub(crate) wq_closed: AtomicBool,
     /// Errors not yet written to the superblock's error record.
@@ -82,6 +94,10 @@ pub(crate) struct FsInfo {
     /// An error under `errors=remount-ro` stopped all changes: a remount
     /// read-write is refused.
     pub(crate) shut_down: AtomicBool,
+    /// The device's writeback error sequence as last checked (see
+    /// `errors::check_device`).
+    #[pin]
+    pub(crate) device_err: SpinLock<u32>,
     /// The journal, loaded (and replayed) at mount; destroyed first when
     /// the mount goes.
     pub(crate) journal: Option<Journal>,
@@ -273,6 +289,13 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     sb.set_blocksize(d.block_size()).inspect_err(|_| {
         sb_err!(sb, "unable to set block size {}", d.block_size());
     })?;
+    // The hook on the device's writeback, before the journal is loaded
+    // (a replay's writes go through it); removed again if the mount
+    // fails from here on (dropped with `hook`).
+    let wq = Arc::new(WorkQueue::new_reclaim(sb)?, GFP_KERNEL)?;
+    let hook = BdevHook::install::<super::errors::WriteErrors>(sb, &wq)?;
+    // Errors on the device from now on are this mount's.
+    let device_err = sb.device_err_sample();
     let (sbh, d2) = read_superblock(sb, d.block_size())?;
     if d2 != d {
         sb_err!(sb, "the superblock changed while mounting");
@@ -368,14 +391,17 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     }
     let block_bits = d.block_bits();
     let orphans_pending = d.last_orphan != 0;
-    let wq = WorkQueue::new_reclaim(sb)?;
     let info = KBox::try_pin_init(
         try_pin_init!(FsInfo {
+            bdev_hook <- new_mutex!(Some(hook), "rext4_bdev_hook"),
+            write_errors: AtomicU32::new(0),
+            write_error_latency_ns: AtomicU64::new(0),
             sb_work <- SbWork::new::<super::errors::UpdateSuper>(sb),
             wq,
             wq_closed: AtomicBool::new(false),
             pending_errors <- new_spinlock!(None, "rext4_errors"),
             shut_down: AtomicBool::new(false),
+            device_err <- new_spinlock!(device_err, "rext4_device_err"),
             journal,
             sb: d,
             sbh,
@@ -418,6 +444,7 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
         // orphan cleanup); a failure leaves the mount read-only-bound:
         // reported, and the mount fails.
         if let Err(e) = super::orphan::cleanup(sb) {
+            super::errors::settle(sb);
             let _ = mark_clean(sb);
             return Err(e);
         }
@@ -783,6 +810,7 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
     if read_only {
         // The VFS does not sync before a remount (ext4 does it itself).
         sb.sync()?;
+        super::errors::settle(sb);
         // As ext4: the remount goes on when the journal cannot be left
         // clean (reported by `mark_clean`); `needs_recovery` then stays
         // set and the next mount replays.
@@ -888,6 +916,10 @@ fn commit_super_with(
     errors: Option<PendingErrors>,
 ) -> Result {
     let fi = sb.data();
+    // Every superblock write carries what errors are pending (ext4's
+    // `ext4_update_super`).
+    let taken = errors.is_none();
+    let errors = errors.or_else(|| fi.pending_errors.lock().take());
     let c = CommitFields {
         now: crate::glue::task::real_seconds(),
         free_blocks: fi.free_blocks.sum_positive().min(fi.sb.blocks_count),
@@ -899,7 +931,15 @@ fn commit_super_with(
         errors,
     };
     let fua = fi.journal.as_ref().is_some_and(|j| j.has_barrier());
-    write_super(sb, &fi.sbh, &fi.sb, fua, &c)
+    write_super(sb, &fi.sbh, &fi.sb, fua, &c).inspect_err(|_| {
+        // Kept for the next write.
+        if let (true, Some(p)) = (taken, errors) {
+            let mut q = fi.pending_errors.lock();
+            if q.is_none() {
+                *q = Some(p);
+            }
+        }
+    })
 }
 
 /// Leaves a read-write mount clean (unmount, remount read-only; ext4's
@@ -930,9 +970,14 @@ fn mark_clean(sb: &Sb) -> Result {
 /// writes the superblock without `needs_recovery` (unless the journal was
 /// aborted): what unmount, remount read-only and freeze share.
 fn flush_clean(sb: &Sb, journal: &Journal) -> Result {
+    super::errors::check_device(sb)?;
     journal.lock_updates()?;
-    let r = journal
-        .flush()
+    // The checkpoint's writes are not hooked: the device's error sequence
+    // tells whether they failed.
+    let flushed = journal.flush();
+    let checked = super::errors::check_device(sb);
+    let r = flushed
+        .and(checked)
         .and_then(|()| journal.errno())
         .and_then(|()| commit_super(sb, false, false));
     journal.unlock_updates();
@@ -945,11 +990,21 @@ pub(crate) fn put_super(sb: &Sb) {
     let fi = sb.data();
     // The error work: nothing queued from here on, what is queued done,
     // what is still pending written now.
-    fi.wq_closed.store(true, Ordering::Release);
-    fi.wq.drain();
-    super::errors::write_pending(sb);
-    // Reported by `mark_clean`; the unmount goes on (as ext4's).
+    // Errors found so far recorded through the journal, which the
+    // clean unmount then flushes.
+    super::errors::settle(sb);
+    // Reported by `mark_clean`; the unmount goes on (as ext4's). Its
+    // writes go through the hook, so a failure is still caught.
     let _ = mark_clean(sb);
+    // The hook: the original operations back, nothing of it running.
+    let hook = fi.bdev_hook.lock().take();
+    drop(hook);
+    fi.wq_closed.store(true, Ordering::Release);
+    fi.wq.flush();
+    // Errors found during the clean unmount: written directly.
+    if fi.pending_errors.lock().is_some() {
+        super::errors::write_pending(sb);
+    }
 }
 
 /// `freeze_fs` (ext4's `ext4_freeze`): with handles held back, the
@@ -961,6 +1016,7 @@ pub(crate) fn freeze_fs(sb: &Sb) -> Result {
     let Some(journal) = fi.journal.as_ref().filter(|_| fi.is_writable()) else {
         return Ok(());
     };
+    super::errors::settle(sb);
     flush_clean(sb, journal)
         .inspect_err(|e| sb_err!(sb, "unable to freeze: error {}", e.to_errno()))
 }
@@ -977,6 +1033,13 @@ pub(crate) fn unfreeze_fs(sb: &Sb) -> Result {
 /// (ext4's `ext4_sync_fs`).
 pub(crate) fn sync_fs(sb: &Sb, wait: bool) -> Result {
     let fi = sb.data();
+    // Stopped after an error: what was not committed never will be.
+    if fi.shut_down.load(Ordering::Acquire) {
+        return Err(code::EIO);
+    }
+    if fi.is_writable() {
+        super::errors::check_device(sb)?;
+    }
     let Some(journal) = fi.journal.as_ref().filter(|_| fi.is_writable()) else {
         return Ok(());
     };
@@ -1044,10 +1107,14 @@ pub(crate) fn record_errors_journalled(
 }
 
 /// Adds `p` to the superblock's error record by writing the superblock
-/// directly (the journal was aborted, or the kernel is about to panic):
-/// `needs_recovery` stays set, so the next mount replays what committed.
+/// directly (the journal was aborted, the mount was left clean, or the
+/// kernel is about to panic): `needs_recovery` stays set unless the
+/// journal was flushed and the mount left clean, so the next mount
+/// replays what committed.
 pub(crate) fn record_errors_direct(sb: &Sb, p: &PendingErrors) -> Result {
-    commit_super_with(sb, true, false, Some(*p))
+    let fi = sb.data();
+    let aborted = fi.journal.as_ref().is_some_and(|j| j.errno().is_err());
+    commit_super_with(sb, fi.is_writable() || aborted, false, Some(*p))
 }
 
 /// Sets the head of the orphan list (`s_last_orphan`) in the superblock

@@ -49,6 +49,7 @@
 #[macro_use]
 pub(crate) mod print;
 pub(crate) mod address_space;
+pub(crate) mod bdev_hook;
 pub(crate) mod buffer;
 pub(crate) mod checksum;
 pub(crate) mod dentry;

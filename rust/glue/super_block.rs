@@ -168,6 +168,28 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
             .map(|_| unsafe { &*(self as *const Self).cast::<SuperBlock<T, Mounted>>() })
     }
 
+    /// The device's writeback error sequence now (`errseq_sample` of its
+    /// mapping's `wb_err`), to compare later errors with.
+    pub(crate) fn device_err_sample(&self) -> u32 {
+        // SAFETY: a live super_block on a block device (type invariant),
+        // whose device the mount holds open.
+        unsafe { sys::rext4_bdev_wb_err_sample(self.as_ptr()) }
+    }
+
+    /// Whether the device's writeback error sequence moved since `since`
+    /// (`errseq_check`: no side effect).
+    pub(crate) fn device_err_since(&self, since: u32) -> bool {
+        // SAFETY: as above.
+        unsafe { sys::rext4_bdev_wb_err_peek(self.as_ptr(), since) != 0 }
+    }
+
+    /// `errseq_check_and_advance`: the new error since `since`, if any,
+    /// and `since` moved past it. The caller serialises `since`.
+    pub(crate) fn device_err_advance(&self, since: &mut u32) -> Result {
+        // SAFETY: as above; `since` is the caller's.
+        kernel::error::to_result(unsafe { sys::rext4_bdev_wb_err_advance(self.as_ptr(), since) })
+    }
+
     /// Panics the kernel after an error under `errors=panic`, naming the
     /// device.
     pub(crate) fn panic_after_error(&self) -> ! {

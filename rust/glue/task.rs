@@ -29,6 +29,13 @@ pub(crate) fn resched() {
     unsafe { sys::rext4_cond_resched() }
 }
 
+/// Whether the system is shutting down, halting or rebooting (ext4 does
+/// not panic on an error then: the device may be gone already).
+pub(crate) fn system_going_down() -> bool {
+    // SAFETY: a read of the kernel's state.
+    unsafe { sys::rext4_system_going_down() }
+}
+
 /// The wall-clock time in seconds since the epoch
 /// (`ktime_get_real_seconds`).
 pub(crate) fn real_seconds() -> i64 {

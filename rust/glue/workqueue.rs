@@ -12,8 +12,9 @@
 //!
 //! Teardown: dropping an [`SbWork`] cancels it and waits for a running
 //! callback (`cancel_work_sync`); dropping the [`WorkQueue`] drains and
-//! destroys it. The owner stops queueing and calls [`WorkQueue::drain`]
-//! before the per-mount data the callback uses goes away.
+//! destroys it. The owner stops queueing and calls [`WorkQueue::flush`]
+//! before the per-mount data the callback uses goes away; a callback
+//! that runs once the data is gone (a failed mount) is skipped.
 
 use super::fs_type::FileSystem;
 use super::super_block::{New, SuperBlock};
@@ -47,6 +48,10 @@ impl WorkQueue {
         NonNull::new(q).map(WorkQueue).ok_or(code::ENOMEM)
     }
 
+    pub(super) fn as_ptr(&self) -> *mut sys::workqueue_struct {
+        self.0.as_ptr()
+    }
+
     /// Queues `w` unless it is pending already (then this is a no-op).
     /// Callable from any context, interrupts included.
     pub(crate) fn queue<T: FileSystem>(&self, w: &SbWork<T>) {
@@ -56,11 +61,12 @@ impl WorkQueue {
         unsafe { sys::rext4_queue_work(self.0.as_ptr(), w.work.get()) };
     }
 
-    /// Waits until nothing is queued or running, work queued meanwhile
-    /// included (`drain_workqueue`). Sleeps.
-    pub(crate) fn drain(&self) {
+    /// Waits until the work queued before this call has run
+    /// (`flush_workqueue`; unlike a drain it tolerates work queued
+    /// meanwhile, as a completion on another CPU may). Sleeps.
+    pub(crate) fn flush(&self) {
         // SAFETY: a live queue (type invariant).
-        unsafe { sys::drain_workqueue(self.0.as_ptr()) };
+        unsafe { sys::__flush_workqueue(self.0.as_ptr()) };
     }
 }
 
@@ -131,8 +137,12 @@ unsafe extern "C" fn run_work<T: FileSystem, F: SbWorkFn<T>>(w: *mut sys::work_s
     // this function is installed); `Opaque` is `repr(transparent)`.
     let item =
         unsafe { &*kernel::container_of!(w.cast::<Opaque<sys::work_struct>>(), SbWork<T>, work) };
-    // SAFETY: the superblock outlives the item (type invariant) and is
-    // mounted while the item can be queued.
-    let sb = unsafe { SuperBlock::<T>::from_raw(item.sb) };
-    F::run(sb);
+    // SAFETY: the superblock outlives the item (type invariant); only the
+    // invariant common to all states is assumed.
+    let sb = unsafe { SuperBlock::<T, New>::from_raw(item.sb) };
+    // Data already taken away (a mount failing after its data was
+    // installed): nothing to do.
+    if let Some(sb) = sb.mounted() {
+        F::run(sb);
+    }
 }

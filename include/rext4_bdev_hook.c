@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rext4's hook on its block device's page cache: catching failed
+ * asynchronous metadata writes at completion.
+ *
+ * Metadata blocks that jbd2 has committed are written home by the block
+ * device's own writeback (the flusher, sync_blockdev, sync(2)), whose
+ * completion (end_buffer_async_write) only marks the buffer and the
+ * device mapping with the error: the filesystem hears of it at its next
+ * journal access, if ever. 6.12 has no hook for this, and
+ * end_buffer_async_write is static. So at mount rext4 gives its device's
+ * mapping a copy of its address-space operations in which only
+ * writepages is rext4's: it walks the dirty folios with writeback_iter
+ * and submits each folio's dirty buffers as block_write_full_folio would,
+ * but with rext4's completion callback. The callback notes a failure
+ * (block, time), queues the filesystem's error work on the mount's
+ * WQ_MEM_RECLAIM workqueue (never sleeping: it runs in interrupt
+ * context) and then does end_buffer_async_write's own work by calling
+ * it: its address is taken once at module load from the buffer that
+ * mark_buffer_async_write sets up, so the buffer, folio and errseq
+ * bookkeeping stays the kernel's. The work runs in process context and
+ * applies the error policy.
+ *
+ * Every other operation stays the kernel's (the copy keeps them), so a
+ * reader that loads a_ops twice sees the same functions either way.
+ *
+ * Teardown (unmount, or a mount that fails after the install), in
+ * rext4_bdev_hook_remove:
+ *   1. the original operations are put back;
+ *   2. the hook leaves the list the callbacks search (RCU) and
+ *      synchronize_srcu waits for every writepages call that found it,
+ *      synchronize_rcu for every callback that did;
+ *   3. the callbacks of bios still in flight are waited for (a count of
+ *      submitted-but-not-completed writes, module-wide: a bio submitted
+ *      through the hook keeps pointing at this module's callback until it
+ *      completes);
+ *   4. the work item is cancelled and waited for; the hook is freed.
+ * After that no rext4 code runs for this device. What remains is the
+ * window in which a flusher has loaded the writepages pointer but not yet
+ * entered it; such a call finds no hook and falls back to the original
+ * operations (and module unload waits for the same grace periods again).
+ */
+#include "rext4_bindings.h"
+#include <linux/blk_types.h>
+#include <linux/rculist.h>
+#include <linux/srcu.h>
+#include <linux/wait.h>
+#include <linux/writeback.h>
+
+/* end_buffer_async_write, found at module load (see above). */
+static void (*rext4_kernel_end_async_write)(struct buffer_head *bh, int uptodate);
+
+/* Hooks installed, searched by device (RCU; changed under the mutex). */
+static LIST_HEAD(rext4_hooks);
+static DEFINE_MUTEX(rext4_hooks_lock);
+/* Callers of the hooked writepages in progress. */
+DEFINE_STATIC_SRCU(rext4_hook_srcu);
+/* Writes submitted through a hook whose callback has not finished. */
+static atomic_t rext4_hook_inflight = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(rext4_hook_idle);
+
+struct rext4_bdev_hook {
+	struct list_head list;
+	struct block_device *bdev;
+	struct address_space *mapping;
+	const struct address_space_operations *orig;
+	struct address_space_operations ops;
+	struct workqueue_struct *wq;
+	struct work_struct work;
+	struct super_block *sb;
+	/* Failed writes not yet taken by the work: count, first block, when. */
+	atomic_t failed;
+	atomic64_t failed_block;
+	atomic64_t failed_ns;
+	/* Writes submitted through the hook (for tests and sysfs). */
+	atomic64_t submitted;
+};
+
+/* Module load: the address of end_buffer_async_write. */
+int rext4_bdev_hook_init(void)
+{
+	struct buffer_head bh = {};
+
+	mark_buffer_async_write(&bh);
+	rext4_kernel_end_async_write = bh.b_end_io;
+	return rext4_kernel_end_async_write ? 0 : -EINVAL;
+}
+
+/* Module unload: no hooked call or callback of this module may remain. */
+void rext4_bdev_hook_exit(void)
+{
+	synchronize_srcu(&rext4_hook_srcu);
+	synchronize_rcu();
+	wait_event(rext4_hook_idle, atomic_read(&rext4_hook_inflight) == 0);
+}
+
+static struct rext4_bdev_hook *rext4_hook_find(struct block_device *bdev)
+{
+	struct rext4_bdev_hook *h;
+
+	list_for_each_entry_rcu(h, &rext4_hooks, list, srcu_read_lock_held(&rext4_hook_srcu))
+		if (h->bdev == bdev)
+			return h;
+	return NULL;
+}
+
+/* Completion of a write submitted through a hook (interrupt context). */
+static void rext4_end_bdev_write(struct buffer_head *bh, int uptodate)
+{
+	if (!uptodate) {
+		struct rext4_bdev_hook *h;
+
+		rcu_read_lock();
+		h = rext4_hook_find(bh->b_bdev);
+		if (h) {
+			/* The first failure since the work last ran is the one timed. */
+			if (atomic_inc_return(&h->failed) == 1) {
+				atomic64_set(&h->failed_block, bh->b_blocknr);
+				atomic64_set(&h->failed_ns, ktime_get_ns());
+			}
+			queue_work(h->wq, &h->work);
+		}
+		rcu_read_unlock();
+	}
+	/* The kernel's own completion: buffer, folio writeback, errseq. */
+	rext4_kernel_end_async_write(bh, uptodate);
+	if (atomic_dec_and_test(&rext4_hook_inflight))
+		wake_up_all(&rext4_hook_idle);
+}
+
+/*
+ * One folio of the device's page cache: its dirty buffers written with
+ * rext4's callback (block_write_full_folio's steps, for a device, whose
+ * blocks map one to one).
+ */
+static int rext4_bdev_write_folio(struct rext4_bdev_hook *h, struct folio *folio,
+				  struct writeback_control *wbc)
+{
+	struct inode *inode = folio->mapping->host;
+	unsigned int bits = inode->i_blkbits;
+	sector_t block = (sector_t)folio->index << (PAGE_SHIFT - bits);
+	loff_t size = i_size_read(inode);
+	sector_t last = size ? (size - 1) >> bits : 0;
+	struct buffer_head *head, *bh;
+	int underway = 0;
+
+	head = folio_buffers(folio);
+	if (!head)
+		head = create_empty_buffers(folio, 1 << bits, BIT(BH_Dirty) | BIT(BH_Uptodate));
+	bh = head;
+	do {
+		if (block > last || !size) {
+			/* Past the device's end: nothing to write. */
+			clear_buffer_dirty(bh);
+			set_buffer_uptodate(bh);
+		} else if (!buffer_mapped(bh) && buffer_dirty(bh)) {
+			bh->b_bdev = I_BDEV(inode);
+			bh->b_blocknr = block;
+			set_buffer_mapped(bh);
+		}
+		bh = bh->b_this_page;
+		block++;
+	} while (bh != head);
+
+	do {
+		if (!buffer_mapped(bh))
+			continue;
+		if (wbc->sync_mode != WB_SYNC_NONE) {
+			lock_buffer(bh);
+		} else if (!trylock_buffer(bh)) {
+			folio_redirty_for_writepage(wbc, folio);
+			continue;
+		}
+		if (test_clear_buffer_dirty(bh)) {
+			bh->b_end_io = rext4_end_bdev_write;
+			set_buffer_async_write(bh);
+		} else {
+			unlock_buffer(bh);
+		}
+	} while ((bh = bh->b_this_page) != head);
+
+	BUG_ON(folio_test_writeback(folio));
+	folio_start_writeback(folio);
+	do {
+		struct buffer_head *next = bh->b_this_page;
+
+		if (buffer_async_write(bh)) {
+			atomic_inc(&rext4_hook_inflight);
+			atomic64_inc(&h->submitted);
+			submit_bh(REQ_OP_WRITE | wbc_to_write_flags(wbc), bh);
+			underway++;
+		}
+		bh = next;
+	} while (bh != head);
+	folio_unlock(folio);
+	if (!underway)
+		folio_end_writeback(folio);
+	return 0;
+}
+
+/* The hooked writepages of the device's mapping. */
+static int rext4_bdev_writepages(struct address_space *mapping, struct writeback_control *wbc)
+{
+	struct rext4_bdev_hook *h;
+	struct folio *folio = NULL;
+	struct blk_plug plug;
+	int idx, err = 0;
+
+	idx = srcu_read_lock(&rext4_hook_srcu);
+	h = rext4_hook_find(I_BDEV(mapping->host));
+	if (!h) {
+		/* Removed meanwhile: the original operations are back. */
+		const struct address_space_operations *ops = READ_ONCE(mapping->a_ops);
+
+		srcu_read_unlock(&rext4_hook_srcu, idx);
+		if (ops->writepages == rext4_bdev_writepages)
+			return -EAGAIN;
+		return ops->writepages ? ops->writepages(mapping, wbc) : 0;
+	}
+	blk_start_plug(&plug);
+	/* WB_SYNC_ALL: every folio written, the first error returned at the end. */
+	while ((folio = writeback_iter(mapping, wbc, folio, &err)))
+		err = rext4_bdev_write_folio(h, folio, wbc);
+	blk_finish_plug(&plug);
+	srcu_read_unlock(&rext4_hook_srcu, idx);
+	return err;
+}
+
+/*
+ * Installs the hook on sb's device: `fn` runs (on `wq`, process context)
+ * after a write through it failed. NULL if there is no memory.
+ */
+struct rext4_bdev_hook *rext4_bdev_hook_install(struct super_block *sb,
+						struct workqueue_struct *wq, work_func_t fn)
+{
+	struct address_space *mapping = sb->s_bdev->bd_mapping;
+	struct rext4_bdev_hook *h = kzalloc(sizeof(*h), GFP_KERNEL);
+
+	if (!h)
+		return NULL;
+	h->bdev = sb->s_bdev;
+	h->mapping = mapping;
+	h->sb = sb;
+	h->wq = wq;
+	INIT_WORK(&h->work, fn);
+	atomic_set(&h->failed, 0);
+	h->orig = mapping->a_ops;
+	h->ops = *h->orig;
+	h->ops.writepages = rext4_bdev_writepages;
+	mutex_lock(&rext4_hooks_lock);
+	list_add_rcu(&h->list, &rext4_hooks);
+	mutex_unlock(&rext4_hooks_lock);
+	WRITE_ONCE(mapping->a_ops, &h->ops);
+	return h;
+}
+
+/* Removes the hook; afterwards no rext4 code runs for the device. */
+void rext4_bdev_hook_remove(struct rext4_bdev_hook *h)
+{
+	WRITE_ONCE(h->mapping->a_ops, h->orig);
+	mutex_lock(&rext4_hooks_lock);
+	list_del_rcu(&h->list);
+	mutex_unlock(&rext4_hooks_lock);
+	synchronize_srcu(&rext4_hook_srcu);
+	synchronize_rcu();
+	wait_event(rext4_hook_idle, atomic_read(&rext4_hook_inflight) == 0);
+	cancel_work_sync(&h->work);
+	kfree(h);
+}
+
+/* The hook whose work item `work` is. */
+struct rext4_bdev_hook *rext4_bdev_hook_of_work(struct work_struct *work)
+{
+	return container_of(work, struct rext4_bdev_hook, work);
+}
+
+/* The superblock the hook was installed for. */
+struct super_block *rext4_bdev_hook_sb(struct rext4_bdev_hook *h)
+{
+	return h->sb;
+}
+
+/*
+ * Takes the failures noted since the last call: their number (0: none),
+ * the first one's block and its completion time (ktime_get_ns).
+ */
+int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns)
+{
+	*block = atomic64_read(&h->failed_block);
+	*when_ns = atomic64_read(&h->failed_ns);
+	return atomic_xchg(&h->failed, 0);
+}
+
+/* Writes submitted through the hook so far. */
+u64 rext4_bdev_hook_submitted(struct rext4_bdev_hook *h)
+{
+	return atomic64_read(&h->submitted);
+}
+
+/* The monotonic clock, in nanoseconds. */
+u64 rext4_ktime_ns(void)
+{
+	return ktime_get_ns();
+}
