@@ -24,21 +24,36 @@
  * Every other operation stays the kernel's (the copy keeps them), so a
  * reader that loads a_ops twice sees the same functions either way.
  *
+ * The operations table is one, module-wide (every block device mapping
+ * uses the same kernel table, checked at install): a task that loaded
+ * the mapping's a_ops before the hook was removed may hold the pointer
+ * across a sleep (readahead, a buffered write by another opener), so the
+ * table must live as long as the module, not as long as one hook.
+ *
  * Teardown (unmount, or a mount that fails after the install), in
  * rext4_bdev_hook_remove:
  *   1. the original operations are put back;
- *   2. the hook leaves the list the callbacks search (RCU) and
+ *   2. the hook leaves the list the callbacks search and
  *      synchronize_srcu waits for every writepages call that found it,
- *      synchronize_rcu for every callback that did;
- *   3. the callbacks of bios still in flight are waited for (a count of
- *      submitted-but-not-completed writes, module-wide: a bio submitted
- *      through the hook keeps pointing at this module's callback until it
- *      completes);
- *   4. the work item is cancelled and waited for; the hook is freed.
- * After that no rext4 code runs for this device. What remains is the
- * window in which a flusher has loaded the writepages pointer but not yet
- * entered it; such a call finds no hook and falls back to the original
- * operations (and module unload waits for the same grace periods again).
+ *      synchronize_rcu for every completion that did (a completion looks
+ *      the hook up under rcu_read_lock);
+ *   3. the work item is cancelled and waited for; the hook is freed.
+ * After that nothing of this hook runs. Bios still in flight keep
+ * pointing at this module's completion until they complete: module
+ * unload (rext4_bdev_hook_exit) waits for a module-wide count of them
+ * to reach zero and for the completions' last instructions (an RCU
+ * grace period: the count is dropped inside rcu_read_lock), and for
+ * tasks that might still run the table's writepages (synchronize_srcu;
+ * synchronize_rcu_tasks for one between loading the pointer and entering
+ * the function). On a kernel that lets other openers write to a mounted
+ * device (CONFIG_BLK_DEV_WRITE_MOUNTED) the hook is not installed: their
+ * failed writes would count as the filesystem's, and their buffered
+ * writes hold a_ops across sleeps; the errseq backstop still applies.
+ *
+ * What the hook does not carry over from block_write_full_folio:
+ * submit_bh has no writeback_control argument, so cgroup writeback
+ * accounting and the inode's write hint are dropped (submit_bh_wbc is
+ * static); neither matters for a filesystem's own device.
  */
 #include "rext4_bindings.h"
 #include <linux/blk_types.h>
@@ -49,6 +64,11 @@
 
 /* end_buffer_async_write, found at module load (see above). */
 static void (*rext4_kernel_end_async_write)(struct buffer_head *bh, int uptodate);
+
+/* The kernel's block device operations, and rext4's copy of them. */
+static const struct address_space_operations *rext4_orig_bdev_aops;
+static struct address_space_operations rext4_hooked_bdev_aops;
+static DEFINE_MUTEX(rext4_aops_lock);
 
 /* Hooks installed, searched by device (RCU; changed under the mutex). */
 static LIST_HEAD(rext4_hooks);
@@ -63,15 +83,14 @@ struct rext4_bdev_hook {
 	struct list_head list;
 	struct block_device *bdev;
 	struct address_space *mapping;
-	const struct address_space_operations *orig;
-	struct address_space_operations ops;
 	struct workqueue_struct *wq;
 	struct work_struct work;
 	struct super_block *sb;
 	/* Failed writes not yet taken by the work: count, first block, when. */
-	atomic_t failed;
-	atomic64_t failed_block;
-	atomic64_t failed_ns;
+	spinlock_t failed_lock;
+	unsigned int failed;
+	u64 failed_block;
+	u64 failed_ns;
 	/* Writes submitted through the hook (for tests and sysfs). */
 	atomic64_t submitted;
 };
@@ -90,15 +109,29 @@ int rext4_bdev_hook_init(void)
 void rext4_bdev_hook_exit(void)
 {
 	synchronize_srcu(&rext4_hook_srcu);
-	synchronize_rcu();
+	synchronize_rcu_tasks();
 	wait_event(rext4_hook_idle, atomic_read(&rext4_hook_inflight) == 0);
+	/* A completion drops the count inside rcu_read_lock. */
+	synchronize_rcu();
 }
 
-static struct rext4_bdev_hook *rext4_hook_find(struct block_device *bdev)
+/* The hook on `bdev`, under rcu_read_lock (completions). */
+static struct rext4_bdev_hook *rext4_hook_find_rcu(struct block_device *bdev)
 {
 	struct rext4_bdev_hook *h;
 
-	list_for_each_entry_rcu(h, &rext4_hooks, list, srcu_read_lock_held(&rext4_hook_srcu))
+	list_for_each_entry_rcu(h, &rext4_hooks, list)
+		if (h->bdev == bdev)
+			return h;
+	return NULL;
+}
+
+/* The hook on `bdev`, under the SRCU read lock (writepages). */
+static struct rext4_bdev_hook *rext4_hook_find_srcu(struct block_device *bdev)
+{
+	struct rext4_bdev_hook *h;
+
+	list_for_each_entry_srcu(h, &rext4_hooks, list, srcu_read_lock_held(&rext4_hook_srcu))
 		if (h->bdev == bdev)
 			return h;
 	return NULL;
@@ -107,25 +140,29 @@ static struct rext4_bdev_hook *rext4_hook_find(struct block_device *bdev)
 /* Completion of a write submitted through a hook (interrupt context). */
 static void rext4_end_bdev_write(struct buffer_head *bh, int uptodate)
 {
+	rcu_read_lock();
 	if (!uptodate) {
-		struct rext4_bdev_hook *h;
+		struct rext4_bdev_hook *h = rext4_hook_find_rcu(bh->b_bdev);
 
-		rcu_read_lock();
-		h = rext4_hook_find(bh->b_bdev);
 		if (h) {
+			unsigned long flags;
+
 			/* The first failure since the work last ran is the one timed. */
-			if (atomic_inc_return(&h->failed) == 1) {
-				atomic64_set(&h->failed_block, bh->b_blocknr);
-				atomic64_set(&h->failed_ns, ktime_get_ns());
+			spin_lock_irqsave(&h->failed_lock, flags);
+			if (h->failed++ == 0) {
+				h->failed_block = bh->b_blocknr;
+				h->failed_ns = ktime_get_ns();
 			}
+			spin_unlock_irqrestore(&h->failed_lock, flags);
+			/* Before the folio's writeback ends (it may be freed then). */
 			queue_work(h->wq, &h->work);
 		}
-		rcu_read_unlock();
 	}
 	/* The kernel's own completion: buffer, folio writeback, errseq. */
 	rext4_kernel_end_async_write(bh, uptodate);
 	if (atomic_dec_and_test(&rext4_hook_inflight))
 		wake_up_all(&rext4_hook_idle);
+	rcu_read_unlock();
 }
 
 /*
@@ -207,15 +244,11 @@ static int rext4_bdev_writepages(struct address_space *mapping, struct writeback
 	int idx, err = 0;
 
 	idx = srcu_read_lock(&rext4_hook_srcu);
-	h = rext4_hook_find(I_BDEV(mapping->host));
+	h = rext4_hook_find_srcu(I_BDEV(mapping->host));
 	if (!h) {
-		/* Removed meanwhile: the original operations are back. */
-		const struct address_space_operations *ops = READ_ONCE(mapping->a_ops);
-
+		/* Removed meanwhile: the kernel's own writepages does it. */
 		srcu_read_unlock(&rext4_hook_srcu, idx);
-		if (ops->writepages == rext4_bdev_writepages)
-			return -EAGAIN;
-		return ops->writepages ? ops->writepages(mapping, wbc) : 0;
+		return rext4_orig_bdev_aops->writepages(mapping, wbc);
 	}
 	blk_start_plug(&plug);
 	/* WB_SYNC_ALL: every folio written, the first error returned at the end. */
@@ -234,36 +267,47 @@ struct rext4_bdev_hook *rext4_bdev_hook_install(struct super_block *sb,
 						struct workqueue_struct *wq, work_func_t fn)
 {
 	struct address_space *mapping = sb->s_bdev->bd_mapping;
-	struct rext4_bdev_hook *h = kzalloc(sizeof(*h), GFP_KERNEL);
+	const struct address_space_operations *ops = READ_ONCE(mapping->a_ops);
+	struct rext4_bdev_hook *h;
 
+	if (IS_ENABLED(CONFIG_BLK_DEV_WRITE_MOUNTED))
+		return ERR_PTR(-EOPNOTSUPP);
+	mutex_lock(&rext4_aops_lock);
+	if (!rext4_orig_bdev_aops && ops->writepages) {
+		rext4_orig_bdev_aops = ops;
+		rext4_hooked_bdev_aops = *ops;
+		rext4_hooked_bdev_aops.writepages = rext4_bdev_writepages;
+	}
+	mutex_unlock(&rext4_aops_lock);
+	/* Not the kernel's block device operations (or hooked already). */
+	if (ops != rext4_orig_bdev_aops)
+		return ERR_PTR(-EBUSY);
+	h = kzalloc(sizeof(*h), GFP_KERNEL);
 	if (!h)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	h->bdev = sb->s_bdev;
 	h->mapping = mapping;
 	h->sb = sb;
 	h->wq = wq;
 	INIT_WORK(&h->work, fn);
-	atomic_set(&h->failed, 0);
-	h->orig = mapping->a_ops;
-	h->ops = *h->orig;
-	h->ops.writepages = rext4_bdev_writepages;
+	spin_lock_init(&h->failed_lock);
 	mutex_lock(&rext4_hooks_lock);
 	list_add_rcu(&h->list, &rext4_hooks);
 	mutex_unlock(&rext4_hooks_lock);
-	WRITE_ONCE(mapping->a_ops, &h->ops);
+	/* The table is complete before anyone can see it. */
+	smp_store_release(&mapping->a_ops, &rext4_hooked_bdev_aops);
 	return h;
 }
 
 /* Removes the hook; afterwards no rext4 code runs for the device. */
 void rext4_bdev_hook_remove(struct rext4_bdev_hook *h)
 {
-	WRITE_ONCE(h->mapping->a_ops, h->orig);
+	WRITE_ONCE(h->mapping->a_ops, rext4_orig_bdev_aops);
 	mutex_lock(&rext4_hooks_lock);
 	list_del_rcu(&h->list);
 	mutex_unlock(&rext4_hooks_lock);
 	synchronize_srcu(&rext4_hook_srcu);
 	synchronize_rcu();
-	wait_event(rext4_hook_idle, atomic_read(&rext4_hook_inflight) == 0);
 	cancel_work_sync(&h->work);
 	kfree(h);
 }
@@ -286,9 +330,16 @@ struct super_block *rext4_bdev_hook_sb(struct rext4_bdev_hook *h)
  */
 int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns)
 {
-	*block = atomic64_read(&h->failed_block);
-	*when_ns = atomic64_read(&h->failed_ns);
-	return atomic_xchg(&h->failed, 0);
+	unsigned long flags;
+	unsigned int n;
+
+	spin_lock_irqsave(&h->failed_lock, flags);
+	n = h->failed;
+	*block = h->failed_block;
+	*when_ns = h->failed_ns;
+	h->failed = 0;
+	spin_unlock_irqrestore(&h->failed_lock, flags);
+	return min_t(unsigned int, n, INT_MAX);
 }
 
 /* Writes submitted through the hook so far. */

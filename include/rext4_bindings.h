@@ -175,6 +175,7 @@ int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns);
 u64 rext4_bdev_hook_submitted(struct rext4_bdev_hook *h);
 u64 rext4_ktime_ns(void);
 bool rext4_system_going_down(void);
+int rext4_sync_bdev(struct super_block *sb);
 u32 rext4_bdev_wb_err_sample(struct super_block *sb);
 int rext4_bdev_wb_err_peek(struct super_block *sb, u32 since);
 int rext4_bdev_wb_err_advance(struct super_block *sb, u32 *since);

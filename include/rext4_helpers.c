@@ -1059,3 +1059,9 @@ int rext4_bdev_wb_err_advance(struct super_block *sb, u32 *since)
 {
 	return errseq_check_and_advance(&sb->s_bdev->bd_mapping->wb_err, since);
 }
+
+/* sync_blockdev of the filesystem's device. */
+int rext4_sync_bdev(struct super_block *sb)
+{
+	return sync_blockdev(sb->s_bdev);
+}

@@ -181,13 +181,16 @@ impl WriteErrorFn<Rext4> for WriteErrors {
             fi.write_errors.fetch_add(failed, Ordering::Relaxed);
             fi.write_error_latency_ns
                 .store(latency_ns, Ordering::Relaxed);
+            // The same failures moved the device's error sequence: the
+            // backstop must not report them a second time.
+            fi.hook_reported.store(true, Ordering::Release);
         }
         error_at(
             sb,
             block,
             code::EIO.to_errno(),
             format_args!(
-                "{} metadata write(s) failed, the first to block {} (lost async page write); caught {} us after its completion",
+                "{} write(s) to the device failed, the first to block {} (lost async page write); caught {} us after its completion",
                 failed,
                 block,
                 latency_ns / 1000
@@ -214,6 +217,8 @@ pub(crate) fn check_device(sb: &Sb) -> kernel::error::Result {
     };
     match r {
         Ok(()) => Ok(()),
+        // What the hook caught and reported already.
+        Err(_) if fi.hook_reported.swap(false, Ordering::AcqRel) => Ok(()),
         Err(e) => {
             error_errno(
                 sb,

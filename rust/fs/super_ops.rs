@@ -78,6 +78,9 @@ pub(crate) struct FsInfo {
     /// caught failure's completion to the filesystem error (ns).
     pub(crate) write_errors: AtomicU32,
     pub(crate) write_error_latency_ns: AtomicU64,
+    /// The hook reported failures the device's error sequence also
+    /// shows (see `errors::check_device`).
+    pub(crate) hook_reported: AtomicBool,
     /// The work item that writes the error record (see `errors.rs`);
     /// first, so that it is cancelled (and waited for) before anything it
     /// uses is dropped.
@@ -293,9 +296,26 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     // (a replay's writes go through it); removed again if the mount
     // fails from here on (dropped with `hook`).
     let wq = Arc::new(WorkQueue::new_reclaim(sb)?, GFP_KERNEL)?;
-    let hook = BdevHook::install::<super::errors::WriteErrors>(sb, &wq)?;
-    // Errors on the device from now on are this mount's.
-    let device_err = sb.device_err_sample();
+    let hook = match BdevHook::install::<super::errors::WriteErrors>(sb, &wq) {
+        Ok(h) => Some(h),
+        Err(e) if e == gerrno::eopnotsupp() || e == code::EBUSY => {
+            sb_info!(
+                sb,
+                "failed metadata writes are found by the device's error sequence only (no writeback hook: {})",
+                if e == code::EBUSY {
+                    "the device's operations are not the kernel's"
+                } else {
+                    "other openers may write to the mounted device"
+                }
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    // Errors on the device from now on are this mount's (an older one
+    // not seen yet is marked seen, as ext4 does).
+    let mut device_err = sb.device_err_sample();
+    let _ = sb.device_err_advance(&mut device_err);
     let (sbh, d2) = read_superblock(sb, d.block_size())?;
     if d2 != d {
         sb_err!(sb, "the superblock changed while mounting");
@@ -393,9 +413,10 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     let orphans_pending = d.last_orphan != 0;
     let info = KBox::try_pin_init(
         try_pin_init!(FsInfo {
-            bdev_hook <- new_mutex!(Some(hook), "rext4_bdev_hook"),
+            bdev_hook <- new_mutex!(hook, "rext4_bdev_hook"),
             write_errors: AtomicU32::new(0),
             write_error_latency_ns: AtomicU64::new(0),
+            hook_reported: AtomicBool::new(false),
             sb_work <- SbWork::new::<super::errors::UpdateSuper>(sb),
             wq,
             wq_closed: AtomicBool::new(false),
@@ -970,7 +991,9 @@ fn mark_clean(sb: &Sb) -> Result {
 /// writes the superblock without `needs_recovery` (unless the journal was
 /// aborted): what unmount, remount read-only and freeze share.
 fn flush_clean(sb: &Sb, journal: &Journal) -> Result {
-    super::errors::check_device(sb)?;
+    // An error found here is reported (and the policy applied); the
+    // flush goes on.
+    let _ = super::errors::check_device(sb);
     journal.lock_updates()?;
     // The checkpoint's writes are not hooked: the device's error sequence
     // tells whether they failed.
@@ -993,14 +1016,22 @@ pub(crate) fn put_super(sb: &Sb) {
     // Errors found so far recorded through the journal, which the
     // clean unmount then flushes.
     super::errors::settle(sb);
-    // Reported by `mark_clean`; the unmount goes on (as ext4's). Its
-    // writes go through the hook, so a failure is still caught.
+    // Reported by `mark_clean`; the unmount goes on (as ext4's).
     let _ = mark_clean(sb);
+    // What the flush left dirty in the device's cache written now, while
+    // the hook still catches a failure (kill_block_super would sync it
+    // after the hook is gone).
+    let _ = sb.sync_device();
+    fi.wq.flush();
     // The hook: the original operations back, nothing of it running.
     let hook = fi.bdev_hook.lock().take();
     drop(hook);
     fi.wq_closed.store(true, Ordering::Release);
     fi.wq.flush();
+    // Writes the hook does not see (the checkpoint's, the superblock's).
+    if sb.device_err_since(*fi.device_err.lock()) {
+        let _ = super::errors::check_device(sb);
+    }
     // Errors found during the clean unmount: written directly.
     if fi.pending_errors.lock().is_some() {
         super::errors::write_pending(sb);

@@ -21,7 +21,7 @@ use super::workqueue::WorkQueue;
 use crate::sys;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use kernel::error::code;
+use kernel::error::{code, from_err_ptr};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -56,6 +56,9 @@ impl<T: FileSystem> BdevHook<T> {
     /// Installs the hook on the device of the superblock being set up
     /// (after its block size is set, before the journal is loaded, so
     /// the replay's writes go through it); `F` handles failures on `wq`.
+    /// EOPNOTSUPP on a kernel that lets others write to mounted devices
+    /// (`CONFIG_BLK_DEV_WRITE_MOUNTED`), EBUSY if the device's operations
+    /// are not the kernel's block device ones.
     pub(crate) fn install<F: WriteErrorFn<T>>(
         sb: &SuperBlock<T, New>,
         wq: &Arc<WorkQueue>,
@@ -66,7 +69,7 @@ impl<T: FileSystem> BdevHook<T> {
         let h = unsafe {
             sys::rext4_bdev_hook_install(sb.as_ptr(), wq.as_ptr(), Some(run_work::<T, F>))
         };
-        let hook = NonNull::new(h).ok_or(code::ENOMEM)?;
+        let hook = NonNull::new(from_err_ptr(h)?).ok_or(code::ENOMEM)?;
         // INVARIANT: installed above; the queue is kept with it.
         Ok(BdevHook {
             hook,

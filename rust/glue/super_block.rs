@@ -282,6 +282,13 @@ impl<T: FileSystem> SuperBlock<T, Mounted> {
         to_result(unsafe { sys::sync_filesystem(self.as_ptr()) })
     }
 
+    /// Writes the device's dirty cached blocks and waits
+    /// (`sync_blockdev`).
+    pub(crate) fn sync_device(&self) -> Result {
+        // SAFETY: a mounted super_block on a block device the mount holds.
+        to_result(unsafe { sys::rext4_sync_bdev(self.as_ptr()) })
+    }
+
     /// The filesystem's data.
     pub(crate) fn data(&self) -> &T::Data {
         // SAFETY: `Mounted`: `s_fs_info` is a live `T::Data` (type
