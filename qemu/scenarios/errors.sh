@@ -6,7 +6,8 @@
 # read-write is refused; with the policy from the superblock (tune2fs -e
 # remount-ro) the same. Each time the superblock records the error after
 # the unmount (dumpe2fs -h: state "with errors", count, first and last
-# error), and the next mount replays what the aborted journal holds.
+# error), and the next mount replays what the aborted journal holds. A
+# read-only mount finding the same corruption writes nothing.
 SCENARIO=errors
 . /scenarios/lib.sh
 load_rext4
@@ -78,3 +79,22 @@ for mode in continue remount-ro tune2fs; do
         fi
     fi
 done
+
+# A read-only mount records nothing: the same corruption found, the
+# policy remount-ro, and the device's first 64 KiB (superblock, group
+# descriptors) unchanged afterwards.
+L=read-only
+check "$L: set-up" setup
+check "$L: tune2fs -e remount-ro" tune2fs -e remount-ro /dev/vda
+before=$(dd if=/dev/vda bs=65536 count=1 2>/dev/null | sha256sum)
+check "$L: mount read-only" mount -t rext4 -o ro /dev/vda /mnt
+mark_dmesg
+check_fails "$L: reading the corrupt file fails" cat /mnt/f
+dmesg_has "$L: the corruption is reported" "rext4 \\(vda\\): inode #12: "
+check "$L: umount" umount /mnt
+after=$(dd if=/dev/vda bs=65536 count=1 2>/dev/null | sha256sum)
+if [ "$before" = "$after" ]; then
+    pass "$L: nothing written"
+else
+    fail "$L: nothing written" "the first 64 KiB changed"
+fi
