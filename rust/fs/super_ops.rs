@@ -1117,6 +1117,26 @@ pub(crate) fn statfs(sb: &Sb) -> Result<StatFs> {
     })
 }
 
+/// Changes the superblock inside handle `h` through `f` (the block is
+/// journalled like any other metadata block), its checksum refreshed.
+fn modify_super(
+    sb: &Sb,
+    h: &crate::glue::jbd2::Handle<'_>,
+    f: impl FnOnce(&mut [u8]) -> crate::disk::Result<()>,
+) -> Result {
+    let fi = sb.data();
+    let off = rem(SUPERBLOCK_OFFSET, u64::from(fi.sb.block_size())) as usize;
+    let mut access = h.write_access(&fi.sbh)?;
+    access.modify(off, SUPERBLOCK_SIZE, |b| {
+        f(b).map_err(errno)?;
+        if fi.sb.has_metadata_csum() {
+            crate::disk::superblock::update_superblock_csum(b).map_err(errno)?;
+        }
+        Ok(())
+    })?;
+    access.dirty()
+}
+
 /// Adds `p` to the superblock's error record inside handle `h` (the
 /// journal runs; see `errors.rs`).
 pub(crate) fn record_errors_journalled(
@@ -1124,17 +1144,7 @@ pub(crate) fn record_errors_journalled(
     h: &crate::glue::jbd2::Handle<'_>,
     p: &PendingErrors,
 ) -> Result {
-    let fi = sb.data();
-    let off = rem(SUPERBLOCK_OFFSET, u64::from(fi.sb.block_size())) as usize;
-    let mut access = h.write_access(&fi.sbh)?;
-    access.modify(off, SUPERBLOCK_SIZE, |b| {
-        crate::disk::superblock::record_errors(b, p).map_err(errno)?;
-        if fi.sb.has_metadata_csum() {
-            crate::disk::superblock::update_superblock_csum(b).map_err(errno)?;
-        }
-        Ok(())
-    })?;
-    access.dirty()
+    modify_super(sb, h, |b| crate::disk::superblock::record_errors(b, p))
 }
 
 /// Adds `p` to the superblock's error record by writing the superblock
@@ -1153,15 +1163,5 @@ pub(crate) fn record_errors_direct(sb: &Sb, p: &PendingErrors) -> Result {
 /// metadata block (ext4 journals it for the orphan list too). The
 /// superblock's checksum is updated with it.
 pub(crate) fn set_last_orphan(sb: &Sb, h: &crate::glue::jbd2::Handle<'_>, ino: u32) -> Result {
-    let fi = sb.data();
-    let off = rem(SUPERBLOCK_OFFSET, u64::from(fi.sb.block_size())) as usize;
-    let mut access = h.write_access(&fi.sbh)?;
-    access.modify(off, SUPERBLOCK_SIZE, |b| {
-        crate::disk::superblock::set_last_orphan(b, ino).map_err(errno)?;
-        if fi.sb.has_metadata_csum() {
-            crate::disk::superblock::update_superblock_csum(b).map_err(errno)?;
-        }
-        Ok(())
-    })?;
-    access.dirty()
+    modify_super(sb, h, |b| crate::disk::superblock::set_last_orphan(b, ino))
 }

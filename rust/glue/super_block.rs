@@ -161,11 +161,11 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
     /// This super_block as a mounted one, once its data is installed
     /// (`None` while `New`).
     pub(crate) fn mounted(&self) -> Option<&SuperBlock<T, Mounted>> {
+        self.try_data()?;
         // SAFETY: `s_fs_info` set is what `Mounted` requires beyond the
         // common invariant (the pointer is read as `try_data` reads it);
         // the wrapper is transparent, so the cast keeps the referent.
-        self.try_data()
-            .map(|_| unsafe { &*(self as *const Self).cast::<SuperBlock<T, Mounted>>() })
+        Some(unsafe { &*(self as *const Self).cast::<SuperBlock<T, Mounted>>() })
     }
 
     /// The device's writeback error sequence now (`errseq_sample` of its

@@ -133,10 +133,10 @@ impl<T: FileSystem> PinnedDrop for SbWork<T> {
 /// Called by the workqueue with the `work_struct` of an [`SbWork<T>`]
 /// made by [`SbWork::new::<F>`].
 unsafe extern "C" fn run_work<T: FileSystem, F: SbWorkFn<T>>(w: *mut sys::work_struct) {
+    let w = w.cast::<Opaque<sys::work_struct>>();
     // SAFETY: `w` is the `work` field of an `SbWork<T>` (the only place
     // this function is installed); `Opaque` is `repr(transparent)`.
-    let item =
-        unsafe { &*kernel::container_of!(w.cast::<Opaque<sys::work_struct>>(), SbWork<T>, work) };
+    let item = unsafe { &*kernel::container_of!(w, SbWork<T>, work) };
     // SAFETY: the superblock outlives the item (type invariant); only the
     // invariant common to all states is assumed.
     let sb = unsafe { SuperBlock::<T, New>::from_raw(item.sb) };
