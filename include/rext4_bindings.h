@@ -191,14 +191,37 @@ int rext4_journal_folio(handle_t *handle, struct folio *folio, size_t len,
 			rext4_map_fn map, void *ctx);
 int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff_t pos,
 			   size_t len, rext4_map_fn map, void *ctx);
-struct folio *rext4_write_begin_folio(struct address_space *mapping, loff_t pos);
-int rext4_writepages_each(struct address_space *mapping, struct writeback_control *wbc,
-			  int (*start)(void *ctx), int (*one)(void *ctx, struct folio *folio),
-			  void (*stop)(void *ctx), void *ctx);
+/* What the journalled-data writepages asks of the filesystem (rext4_data_wb.c). */
+struct rext4_wb_ops {
+	/* Starts a handle for one folio (before its lock is taken). */
+	int (*start)(void *ctx);
+	/* Stops it (an error is the filesystem's to keep). */
+	void (*stop)(void *ctx);
+	/* Journals the locked folio's buffers inside the handle. */
+	int (*journal)(void *ctx, struct folio *folio);
+	/* Commits the file's last data transaction and waits (no handle open). */
+	void (*commit)(void *ctx);
+	/* Maps (never allocates) the blocks of committed data written home. */
+	get_block_t *get_block;
+};
+int rext4_writepages_journalled(struct address_space *mapping, struct writeback_control *wbc,
+				const struct rext4_wb_ops *ops, void *ctx);
+void rext4_folio_attach_commit(transaction_t *t, struct folio *folio);
+void rext4_folio_attach_handle(handle_t *handle, struct folio *folio);
+unsigned int rext4_folio_commit_done(transaction_t *t, bool aborted);
+bool rext4_folio_in_handle(handle_t *handle, struct folio *folio);
+int rext4_seal_folio(handle_t *handle, struct folio *folio, rext4_map_fn map, void *ctx);
+int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_map_fn map,
+		      void *ctx);
+struct folio *rext4_write_begin_folio_nowait(struct address_space *mapping, loff_t pos);
+int rext4_write_begin_wait_folio(struct address_space *mapping, loff_t pos);
+bool rext4_folio_test_writeback(struct folio *folio);
+void rext4_folio_wait_writeback(struct folio *folio);
+void rext4_folio_put(struct folio *folio);
 void rext4_set_vm_ops(struct vm_area_struct *vma, const struct vm_operations_struct *ops);
 void rext4_mkwrite_enter(struct vm_fault *vmf);
 void rext4_mkwrite_exit(struct vm_fault *vmf);
-struct folio *rext4_mkwrite_folio(struct vm_fault *vmf, size_t *len);
+struct folio *rext4_mkwrite_folio(struct vm_fault *vmf, size_t *len, bool nowait);
 struct inode *rext4_fault_inode(struct vm_fault *vmf);
 void rext4_file_accessed(struct file *file);
 bool rext4_is_err_or_null(const void *p);
@@ -211,10 +234,9 @@ void rext4_journal_wait_committing(journal_t *journal);
 void rext4_wait_tail_folio_commit(journal_t *journal, struct inode *inode);
 void rext4_invalidate_lock(struct inode *inode);
 bool rext4_dirty_folio_journalled(struct address_space *mapping, struct folio *folio);
-bool rext4_folio_test_clear_checked(struct folio *folio);
 int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
 			   get_block_t *get_block);
-int rext4_write_and_wait(struct inode *inode);
+int rext4_write_and_wait(struct inode *inode, loff_t start, loff_t end);
 bool rext4_has_pages(struct inode *inode);
 u32 rext4_handle_tid(handle_t *handle);
 void rext4_sb_start_intwrite(struct super_block *sb);
@@ -226,6 +248,7 @@ struct buffer_head *rext4_sb_find_get_block(struct super_block *sb, sector_t blo
 void rext4_journal_set_commit_callback(journal_t *journal,
 				       void (*cb)(journal_t *, transaction_t *));
 u32 rext4_transaction_tid(transaction_t *transaction);
+bool rext4_journal_aborted(journal_t *journal);
 void *rext4_journal_private(journal_t *journal);
 
 #endif /* REXT4_BINDINGS_H */

@@ -467,6 +467,11 @@ void rext4_journal_set_commit_callback(journal_t *journal,
 }
 
 /* The id and the journal's private pointer of a committed transaction. */
+bool rext4_journal_aborted(journal_t *journal)
+{
+	return is_journal_aborted(journal);
+}
+
 u32 rext4_transaction_tid(transaction_t *transaction)
 {
 	return transaction->t_tid;
@@ -648,6 +653,8 @@ long rext4_commit_folio(handle_t *handle, struct folio *folio, size_t from, size
 	}
 	if (!partial)
 		folio_mark_uptodate(folio);
+	if (!err)
+		rext4_folio_attach_handle(handle, folio);
 	return err ? err : (long)copied;
 }
 
@@ -681,6 +688,7 @@ int rext4_journal_folio(handle_t *handle, struct folio *folio, size_t len,
 		if (err)
 			return err;
 	}
+	rext4_folio_attach_handle(handle, folio);
 	return 0;
 }
 
@@ -724,57 +732,20 @@ int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff
 		err = -EIO;
 		goto out;
 	}
+	err = rext4_seal_folio(handle, folio, map, ctx);
+	if (err)
+		goto out;
 	err = rext4_data_write_access(handle, bh);
 	if (err)
 		goto out;
 	folio_zero_range(folio, off, len);
 	err = jbd2_journal_dirty_metadata(handle, bh);
+	if (!err)
+		rext4_folio_attach_handle(handle, folio);
 out:
 	folio_unlock(folio);
 	folio_put(folio);
 	return err;
-}
-
-/* A locked folio for write_begin (order 0), or an ERR_PTR. */
-struct folio *rext4_write_begin_folio(struct address_space *mapping, loff_t pos)
-{
-	return __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN,
-				   mapping_gfp_mask(mapping));
-}
-
-/*
- * Writeback of a file with journalled data: every dirty folio of the range
- * (writeback_iter locks it and clears its dirty bit) goes to `one`, which
- * journals it in the handle `start` began and unlocks it; `stop` ends the
- * handle. For data integrity writeback (WB_SYNC_ALL)
- * the walk goes on past a failed folio and returns the first error; other
- * writeback stops at the first (writeback_iter's rules).
- */
-int rext4_writepages_each(struct address_space *mapping, struct writeback_control *wbc,
-			  int (*start)(void *ctx), int (*one)(void *ctx, struct folio *folio),
-			  void (*stop)(void *ctx), void *ctx)
-{
-	struct folio *folio = NULL;
-	int error = 0;
-	/* A handle is started before each folio is locked (handle, then folio lock). */
-	int started = start(ctx);
-
-	/* writeback_iter keeps the first error and goes on for WB_SYNC_ALL. */
-	while ((folio = writeback_iter(mapping, wbc, folio, &error))) {
-		if (started) {
-			/* No handle: the folio stays dirty for a later attempt. */
-			folio_redirty_for_writepage(wbc, folio);
-			folio_unlock(folio);
-			error = started;
-		} else {
-			error = one(ctx, folio);
-			stop(ctx);
-			started = start(ctx);
-		}
-	}
-	if (!started)
-		stop(ctx);
-	return error;
 }
 
 bool rext4_is_err_or_null(const void *p)
@@ -827,21 +798,24 @@ void rext4_mkwrite_exit(struct vm_fault *vmf)
  * The folio of a write fault, locked, if it still belongs to the file and
  * lies (at least partly) inside it: its byte count inside the file is
  * returned in *len. NULL otherwise (truncated meanwhile: the fault is
- * retried).
+ * retried); with `nowait` (a handle is open), ERR_PTR(-EAGAIN) when the
+ * lock is taken.
  */
-struct folio *rext4_mkwrite_folio(struct vm_fault *vmf, size_t *len)
+struct folio *rext4_mkwrite_folio(struct vm_fault *vmf, size_t *len, bool nowait)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	struct folio *folio = page_folio(vmf->page);
 	loff_t size;
 
-	folio_lock(folio);
+	if (!nowait)
+		folio_lock(folio);
+	else if (!folio_trylock(folio))
+		return ERR_PTR(-EAGAIN);
 	size = i_size_read(inode);
 	if (folio->mapping != inode->i_mapping || folio_pos(folio) >= size) {
 		folio_unlock(folio);
 		return NULL;
 	}
-	folio_wait_stable(folio);
 	*len = folio_size(folio);
 	if (folio_pos(folio) + *len > size)
 		*len = size - folio_pos(folio);
@@ -948,15 +922,6 @@ bool rext4_dirty_folio_journalled(struct address_space *mapping, struct folio *f
 	return filemap_dirty_folio(mapping, folio);
 }
 
-bool rext4_folio_test_clear_checked(struct folio *folio)
-{
-	bool checked = folio_test_checked(folio);
-
-	if (checked)
-		folio_clear_checked(folio);
-	return checked;
-}
-
 /*
  * Writes the dirty buffers of a locked folio home (committed journalled
  * data jbd2 exposed for checkpointing), unlocking it; a folio past the end
@@ -977,10 +942,10 @@ int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
 	return __block_write_full_folio(inode, folio, get_block, wbc);
 }
 
-/* Writes the file's dirty folios and waits for them. */
-int rext4_write_and_wait(struct inode *inode)
+/* Writes the file's dirty folios in [start, end] and waits for them. */
+int rext4_write_and_wait(struct inode *inode, loff_t start, loff_t end)
 {
-	return filemap_write_and_wait(inode->i_mapping);
+	return filemap_write_and_wait_range(inode->i_mapping, start, end);
 }
 
 /* Whether the file has folios in its page cache. */

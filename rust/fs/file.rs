@@ -209,25 +209,46 @@ pub(crate) fn data_written(h: &Handle<'_>, inode: &INode, size_changed: bool) ->
     Ok(())
 }
 
-/// Before a file with journalled data leaves memory (keeping its links):
-/// its last data change is committed and the committed folios jbd2
-/// exposed are written home (see the glue's address-space docs). Errors
-/// are reported; the data then stays in the journal for the next mount's
-/// replay.
-pub(crate) fn before_evict(inode: &INode) {
+/// Commits the transaction that last journalled `inode`'s data (and so
+/// releases its folios from writeback; see the glue's address-space docs),
+/// with no handle open. A failure is the aborted journal's, reported
+/// when it aborted; the folios are released by the aborted commit too.
+pub(crate) fn commit_data(inode: &INode) {
     let Some(tid) = inode.read().data_tid else {
         return;
     };
-    let Some(journal) = data_journal(inode.sb()) else {
-        return;
-    };
-    if !inode.has_pages() {
+    if let Some(journal) = data_journal(inode.sb()) {
+        let _ = journal.complete_transaction(tid);
+    }
+}
+
+/// Before the page cache of `inode` from byte `from` on is dropped or
+/// changed by a truncation (invalidate lock held, no handle open): its
+/// folios dirtied through a mapping are journalled and every folio is out
+/// of writeback, so the truncation neither waits for a commit under a
+/// folio lock nor finds journalled folios it cannot drop.
+pub(crate) fn settle_pagecache(inode: &INode, from: i64, to: i64) -> Result {
+    if data_journal(inode.sb()).is_none() || !inode.has_pages() {
+        return Ok(());
+    }
+    commit_data(inode);
+    inode.write_and_wait(from, to)
+}
+
+/// Before a file with journalled data leaves memory: its last data
+/// change is committed, which releases its folios from writeback, and,
+/// if the file keeps its links, the committed folios jbd2 exposed are
+/// written home (see the glue's address-space docs). Errors are reported;
+/// the data then stays in the journal for the next mount's replay.
+pub(crate) fn before_evict(inode: &INode) {
+    if inode.read().data_tid.is_none() || !inode.has_pages() {
         return;
     }
-    if let Err(e) = journal
-        .complete_transaction(tid)
-        .and_then(|()| inode.write_and_wait())
-    {
+    commit_data(inode);
+    if inode.nlink() == 0 {
+        return;
+    }
+    if let Err(e) = inode.write_and_wait(0, i64::MAX) {
         super::errors::error_errno(
             inode.sb(),
             e.to_errno(),

@@ -192,6 +192,10 @@ impl FileSystem for Rext4 {
         file::data_written(h, inode, size_changed)
     }
 
+    fn commit_data(inode: &INode) {
+        file::commit_data(inode)
+    }
+
     fn write_failed(inode: &INode) {
         truncate::write_failed(inode)
     }

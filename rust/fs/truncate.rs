@@ -19,6 +19,7 @@
 //! handle start → folio lock → `i_data_sem` → buffer locks.
 
 use super::extents::{remove_credits, remove_tail};
+use super::file::settle_pagecache;
 use super::journal::write_inode;
 use super::{orphan, INode};
 use crate::glue::jbd2::Journal;
@@ -47,7 +48,13 @@ pub(crate) fn set_size(inode: &INode, size: i64) -> Result {
     }
     let bs = i64::from(inode.sb().data().block_size());
     let _inval = inode.lock_invalidate();
+    let page = kernel::page::PAGE_SIZE as i64;
     if size > old {
+        if old % bs != 0 {
+            // The old last block is zeroed through the journal below.
+            let first = old & !(page - 1);
+            settle_pagecache(inode, first, first + page - 1)?;
+        }
         let h = journal.start(SIZE_CREDITS)?;
         let r = (|| {
             let tail = old % bs;
@@ -71,6 +78,7 @@ pub(crate) fn set_size(inode: &INode, size: i64) -> Result {
     })();
     let s = h.stop();
     r.and(s)?;
+    settle_pagecache(inode, size & !(page - 1), i64::MAX)?;
     inode.wait_tail_folio_commit(journal);
     inode.truncate_pagecache(size);
     finish_truncate(inode)
@@ -135,6 +143,15 @@ pub(crate) fn write_failed(inode: &INode) {
     // The page cache past the end goes first, through jbd2 (as for a
     // truncation), so no buffer still maps a block freed here.
     let _inval = inode.lock_invalidate();
+    let page = kernel::page::PAGE_SIZE as i64;
+    if let Err(e) = settle_pagecache(inode, size & !(page - 1), i64::MAX) {
+        fs_warn!(
+            inode.sb(),
+            "inode #{}: page cache past the end not written after a failed write: error {}",
+            inode.ino(),
+            e.to_errno()
+        );
+    }
     if let Ok(journal) = journal(inode) {
         inode.wait_tail_folio_commit(journal);
     }

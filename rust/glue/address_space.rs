@@ -23,6 +23,20 @@
 //! handle per folio, started before the folio is locked. A folio's
 //! buffers still held by the journal are released and invalidated through
 //! jbd2 (`release_folio`, `invalidate_folio`).
+//!
+//! # Writeback until commit
+//!
+//! Every path that journals a folio's buffers leaves the folio under
+//! writeback, set before the folio is unlocked, until the transaction
+//! commits (the commit callback in `jbd2.rs` ends it), so no store
+//! through a mapping changes a block between its checksum and its write
+//! to the log. `write_begin` and `page_mkwrite` wait for that writeback
+//! with no handle and no folio lock held, after asking jbd2 to commit
+//! ([`FileSystem::commit_data`]); `write_begin` goes on at once when the
+//! folio is held by the transaction its own handle runs in. The mechanics
+//! and the lock rules are in `include/rext4_data_wb.c`: in short, while a
+//! handle is open a folio lock is only try-locked, and nothing waits for
+//! writeback holding a folio lock or a handle.
 
 use super::fs_type::FileSystem;
 use super::inode::INode;
@@ -228,16 +242,46 @@ unsafe extern "C" fn write_begin<T: FileSystem>(
             Ok(h) => h,
             Err(e) => return e.to_errno(),
         };
-        // SAFETY: a live mapping; the folio comes back locked and
+        // With a handle open the folio lock is only try-locked (see
+        // `include/rext4_data_wb.c`); the folio comes back locked and
         // referenced, or as an error pointer.
-        let folio = unsafe { sys::rext4_write_begin_folio(mapping, pos) };
+        // SAFETY: a live mapping.
+        let folio = unsafe { sys::rext4_write_begin_folio_nowait(mapping, pos) };
         // SAFETY: checks the pointer only.
         if unsafe { sys::rext4_is_err_or_null(folio.cast()) } {
-            return if folio.is_null() {
-                code::ENOMEM.to_errno()
-            } else {
-                folio as isize as c_int
-            };
+            // Taken (or no memory without blocking): wait for it, or
+            // allocate it, with no handle open, and start again.
+            if let Err(e) = h.stop() {
+                return e.to_errno();
+            }
+            // SAFETY: a live mapping.
+            let err = unsafe { sys::rext4_write_begin_wait_folio(mapping, pos) };
+            if err != 0 {
+                return err;
+            }
+            continue;
+        }
+        // SAFETY: a locked folio; the handle runs in this task.
+        if unsafe {
+            sys::rext4_folio_test_writeback(folio) && !sys::rext4_folio_in_handle(h.as_ptr(), folio)
+        } {
+            // Held until an earlier transaction commits: commit it and
+            // wait, with neither the folio lock nor a handle held.
+            // SAFETY: ours to unlock; the reference is kept for the wait.
+            unsafe { sys::rext4_folio_unlock(folio) };
+            let s = h.stop();
+            if s.is_ok() {
+                T::commit_data(inode);
+            }
+            // SAFETY: a folio referenced by this task (dropped here).
+            unsafe {
+                sys::rext4_folio_wait_writeback(folio);
+                sys::rext4_folio_put(folio);
+            }
+            if let Err(e) = s {
+                return e.to_errno();
+            }
+            continue;
         }
         // SAFETY: a locked folio of the mapping holding `pos`.
         let from = unsafe { sys::rext4_folio_offset(folio, pos) } as usize;
@@ -245,17 +289,22 @@ unsafe extern "C" fn write_begin<T: FileSystem>(
             inode,
             handle: Some(&h),
         };
+        // A folio written through a mapping is write-protected and
+        // journalled whole first; then the range is prepared.
         // SAFETY: the handle runs in this task; the folio is locked; `ctx`
-        // lives across the call and `map_cb::<T>` reads it as a `MapCtx<T>`.
+        // lives across the calls and `map_cb::<T>` reads it as a `MapCtx<T>`.
         let err = unsafe {
-            sys::rext4_prepare_folio(
-                h.as_ptr(),
-                folio,
-                from,
-                from + len as usize,
-                Some(map_cb::<T>),
-                ctx.as_void(),
-            )
+            match sys::rext4_seal_folio(h.as_ptr(), folio, Some(map_cb::<T>), ctx.as_void()) {
+                0 => sys::rext4_prepare_folio(
+                    h.as_ptr(),
+                    folio,
+                    from,
+                    from + len as usize,
+                    Some(map_cb::<T>),
+                    ctx.as_void(),
+                ),
+                e => e,
+            }
         };
         if err == 0 {
             break (h, folio);
@@ -349,7 +398,6 @@ unsafe extern "C" fn write_end<T: FileSystem>(
 /// What `writepages` keeps across the C walk's callbacks.
 struct WbCtx<'a, T: FileSystem> {
     inode: &'a INode<T>,
-    wbc: *mut sys::writeback_control,
     journal: &'a Journal,
     handle: Option<Handle<'a>>,
     err: Option<Error>,
@@ -383,61 +431,61 @@ unsafe extern "C" fn wb_stop<T: FileSystem>(ctx: *mut c_void) {
     }
 }
 
-/// Journals one folio locked by `writeback_iter` and unlocks it.
+/// # Safety
+///
+/// As [`wb_start`], with no handle open.
+unsafe extern "C" fn wb_commit<T: FileSystem>(ctx: *mut c_void) {
+    // SAFETY: per the contract.
+    let ctx = unsafe { &*ctx.cast::<WbCtx<'_, T>>() };
+    T::commit_data(ctx.inode);
+}
+
+/// Journals one folio dirtied through a mapping, locked and cleared for
+/// I/O by the walk, inside the handle [`wb_start`] began; the C side
+/// leaves it under writeback until that transaction commits.
 ///
 /// # Safety
 ///
 /// As [`wb_start`], with a locked folio of the inode's mapping.
-unsafe extern "C" fn wb_one<T: FileSystem>(ctx: *mut c_void, folio: *mut sys::folio) -> c_int {
+unsafe extern "C" fn wb_journal<T: FileSystem>(ctx: *mut c_void, folio: *mut sys::folio) -> c_int {
     // SAFETY: per the contract.
-    let ctx = unsafe { &mut *ctx.cast::<WbCtx<'_, T>>() };
+    let ctx = unsafe { &*ctx.cast::<WbCtx<'_, T>>() };
     let inode = ctx.inode;
-    // SAFETY: a locked folio of the inode's mapping.
-    let len = unsafe { sys::rext4_folio_len_in_file(folio, inode.size()) };
     let Some(h) = ctx.handle.as_ref() else {
-        // SAFETY: ours to unlock (locked by `writeback_iter`).
-        unsafe { sys::rext4_folio_unlock(folio) };
         return code::EIO.to_errno();
     };
-    // SAFETY: a locked folio.
-    if !unsafe { sys::rext4_folio_test_clear_checked(folio) } {
-        // Only committed data jbd2 exposed for checkpointing: written
-        // home (the helper unlocks the folio).
-        // SAFETY: a locked folio of the inode's mapping and the walk's
-        // writeback_control; `get_block` maps without allocating.
-        return unsafe { sys::rext4_write_home_folio(folio, ctx.wbc, Some(get_block::<T>)) };
+    // SAFETY: a locked folio of the inode's mapping.
+    let len = unsafe { sys::rext4_folio_len_in_file(folio, inode.size()) };
+    if len <= 0 {
+        // Past the end of the file (truncated meanwhile): dropped.
+        return 0;
     }
-    let mut err = 0;
-    if len > 0 {
-        let m = MapCtx {
-            inode,
-            handle: Some(h),
-        };
-        // SAFETY: the handle runs in this task, the folio is locked, `m`
-        // lives across the call.
-        err = unsafe {
-            sys::rext4_journal_folio(
-                h.as_ptr(),
-                folio,
-                len as usize,
-                Some(map_cb::<T>),
-                m.as_void(),
-            )
-        };
-        if err == 0 {
-            if let Err(e) = T::data_written(h, inode, false) {
-                err = e.to_errno();
-            }
-        }
+    let m = MapCtx {
+        inode,
+        handle: Some(h),
+    };
+    // SAFETY: the handle runs in this task, the folio is locked, `m`
+    // lives across the call.
+    let err = unsafe {
+        sys::rext4_journal_folio(
+            h.as_ptr(),
+            folio,
+            len as usize,
+            Some(map_cb::<T>),
+            m.as_void(),
+        )
+    };
+    if err != 0 {
+        return err;
     }
-    // SAFETY: ours to unlock (a folio past the end of the file, truncated
-    // meanwhile, is just dropped from writeback).
-    unsafe { sys::rext4_folio_unlock(folio) };
-    err
+    match T::data_written(h, inode, false) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `address_space_operations.writepages` for journalled data (see the
-/// module docs).
+/// module docs and `include/rext4_data_wb.c`).
 ///
 /// # Safety
 ///
@@ -454,24 +502,22 @@ unsafe extern "C" fn writepages<T: FileSystem>(
     };
     let mut ctx = WbCtx {
         inode,
-        wbc,
         journal,
         handle: None,
         err: None,
     };
+    let ops = sys::rext4_wb_ops {
+        start: Some(wb_start::<T>),
+        stop: Some(wb_stop::<T>),
+        journal: Some(wb_journal::<T>),
+        commit: Some(wb_commit::<T>),
+        get_block: Some(get_block::<T>),
+    };
     let p: *mut WbCtx<'_, T> = &mut ctx;
     // SAFETY: the callbacks get `p`, a live `WbCtx<T>` of this frame,
-    // which nothing else touches during the call.
-    let r = unsafe {
-        sys::rext4_writepages_each(
-            mapping,
-            wbc,
-            Some(wb_start::<T>),
-            Some(wb_one::<T>),
-            Some(wb_stop::<T>),
-            p.cast(),
-        )
-    };
+    // which nothing else touches during the call; `get_block` maps
+    // without allocating.
+    let r = unsafe { sys::rext4_writepages_journalled(mapping, wbc, &ops, p.cast()) };
     match ctx.err {
         Some(e) if r == 0 => e.to_errno(),
         _ => r,

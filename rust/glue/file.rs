@@ -11,7 +11,7 @@ use super::zeroed;
 use crate::sys;
 use core::ffi::c_int;
 use core::marker::PhantomData;
-use kernel::error::{code, Result};
+use kernel::error::{code, Error, Result};
 
 /// Which of `lseek`'s data/hole requests.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -132,16 +132,23 @@ unsafe extern "C" fn fsync<T: FileSystem>(
     end: i64,
     datasync: c_int,
 ) -> c_int {
+    // SAFETY: an open file pins its inode, one of `T`.
+    let inode = unsafe { INode::<T>::from_raw(sys::rext4_file_inode(file)) };
+    // Journalled data: the folios `write()` left under writeback until
+    // their commit are released by committing it now, not at the next
+    // periodic commit the wait below would otherwise sit out.
+    if T::HAS_DATA_JOURNAL {
+        T::commit_data(inode);
+    }
     // Folios dirtied through a shared mapping are handed to the
-    // filesystem's writeback first (and waited for), and the error the
-    // mapping recorded since this file last looked is returned.
+    // filesystem's writeback (journalled and committed), every folio of
+    // the range is waited for, and the error the mapping recorded since
+    // this file last looked is returned (once per open file).
     // SAFETY: the VFS's own arguments.
     let r = unsafe { sys::file_write_and_wait_range(file, start, end) };
     if r != 0 {
         return r;
     }
-    // SAFETY: an open file pins its inode, one of `T`.
-    let inode = unsafe { INode::<T>::from_raw(sys::rext4_file_inode(file)) };
     match T::fsync(inode, datasync != 0) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
@@ -180,12 +187,18 @@ unsafe extern "C" fn mmap<T: FileSystem>(
     0
 }
 
-/// `vm_operations_struct.page_mkwrite` (ext4's journalled-data
-/// `ext4_page_mkwrite`): the first write to a page of a shared mapping
-/// maps its blocks (allocating holes) and journals its buffers inside a
-/// handle, started before the folio is locked; the folio is returned
-/// locked (the fault code then marks it dirty, and `writepages` journals
-/// what is written to it later).
+/// `vm_operations_struct.page_mkwrite`: the first write to a page of a
+/// shared mapping since it was last cleaned. The folio must not be under
+/// journal writeback (its blocks in a transaction not yet committed, see
+/// `address_space.rs`): that is waited for, after asking jbd2 to commit,
+/// with no handle and no folio lock held. Then, inside a handle started
+/// before the folio is locked, its blocks are looked up: a folio whose
+/// blocks all exist is returned locked (the fault code marks it dirty and
+/// maps it writable; `writepages` journals what is stored to it, after
+/// write-protecting it again). Holes are allocated and the folio (zeros
+/// there) journalled and held under writeback until that commit, which
+/// is waited for before the folio becomes writable: a new block's first
+/// contents in the log never change under their checksum.
 ///
 /// # Safety
 ///
@@ -201,11 +214,13 @@ unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys
     let r = loop {
         // SAFETY: the fault of this call, inside enter/exit.
         let r = unsafe { mkwrite_once::<T>(vmf, inode) };
-        // Out of space with freed blocks waiting for their commit: commit
-        // (no handle open) and try again, as ext4.
         match r {
+            Ok(Some(v)) => break Ok(v),
+            Ok(None) => {}
+            // Out of space with freed blocks waiting for their commit:
+            // commit (no handle open) and try again, as ext4.
             Err(e) if e == code::ENOSPC && T::retry_alloc(inode.sb(), retries) => retries += 1,
-            r => break r,
+            Err(e) => break Err(e),
         }
     };
     // SAFETY: pairs with `rext4_mkwrite_enter`.
@@ -218,7 +233,8 @@ unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys
     }
 }
 
-/// One attempt of [`page_mkwrite`].
+/// One attempt of [`page_mkwrite`]: the fault's result, or `None` to try
+/// again (after a wait).
 ///
 /// # Safety
 ///
@@ -226,15 +242,44 @@ unsafe extern "C" fn page_mkwrite<T: FileSystem>(vmf: *mut sys::vm_fault) -> sys
 unsafe fn mkwrite_once<T: FileSystem>(
     vmf: *mut sys::vm_fault,
     inode: &INode<T>,
-) -> Result<sys::vm_fault_t> {
+) -> Result<Option<sys::vm_fault_t>> {
     let journal = T::data_journal(inode.sb()).ok_or(code::EROFS)?;
-    let h = journal.start(T::folio_credits(inode))?;
     let mut len = 0usize;
+    // The folio's writeback first, with nothing held but the fault's
+    // reference to the page.
     // SAFETY: the fault's folio, locked if it is still the file's.
-    let folio = unsafe { sys::rext4_mkwrite_folio(vmf, &mut len) };
+    let folio = unsafe { sys::rext4_mkwrite_folio(vmf, &mut len, false) };
     if folio.is_null() {
+        return Ok(Some(sys::REXT4_VM_FAULT_NOPAGE));
+    }
+    // SAFETY: the locked folio, referenced by the fault; ours to unlock.
+    unsafe {
+        let busy = sys::rext4_folio_test_writeback(folio);
+        sys::rext4_folio_unlock(folio);
+        if busy {
+            T::commit_data(inode);
+            sys::rext4_folio_wait_writeback(folio);
+            return Ok(None);
+        }
+    }
+    let h = journal.start(T::folio_credits(inode))?;
+    // SAFETY: as above; only try-locked with the handle open.
+    let folio = unsafe { sys::rext4_mkwrite_folio(vmf, &mut len, true) };
+    // SAFETY: checks the pointer only.
+    if unsafe { sys::rext4_is_err_or_null(folio.cast()) } {
         h.stop()?;
-        return Ok(sys::REXT4_VM_FAULT_NOPAGE);
+        return Ok(if folio.is_null() {
+            Some(sys::REXT4_VM_FAULT_NOPAGE)
+        } else {
+            None
+        });
+    }
+    // SAFETY: a locked folio.
+    if unsafe { sys::rext4_folio_test_writeback(folio) } {
+        // SAFETY: ours to unlock.
+        unsafe { sys::rext4_folio_unlock(folio) };
+        h.stop()?;
+        return Ok(None);
     }
     let m = MapCtx {
         inode,
@@ -243,13 +288,33 @@ unsafe fn mkwrite_once<T: FileSystem>(
     let (hp, mp) = (h.as_ptr(), m.as_void());
     // SAFETY: the handle runs in this task, the folio is locked, `m`
     // lives across the call.
-    let err = unsafe { sys::rext4_journal_folio(hp, folio, len, Some(map_cb::<T>), mp) };
-    let r = kernel::error::to_result(err).and_then(|()| T::data_written(&h, inode, false));
-    let s = h.stop();
-    if let Err(e) = r.and(s) {
-        // SAFETY: ours to unlock.
-        unsafe { sys::rext4_folio_unlock(folio) };
-        return Err(e);
+    let r = unsafe { sys::rext4_mkwrite_map(hp, folio, len, Some(map_cb::<T>), mp) };
+    let r = match r {
+        0 => Ok(false),
+        1 => T::data_written(&h, inode, false).map(|()| true),
+        e => Err(Error::from_errno(e)),
+    };
+    match r {
+        Ok(false) => {
+            h.stop().inspect_err(|_| {
+                // SAFETY: ours to unlock.
+                unsafe { sys::rext4_folio_unlock(folio) }
+            })?;
+            Ok(Some(sys::REXT4_VM_FAULT_LOCKED))
+        }
+        Ok(true) => {
+            // New blocks journalled: writable once they are committed.
+            // SAFETY: ours to unlock.
+            unsafe { sys::rext4_folio_unlock(folio) };
+            h.stop()?;
+            T::commit_data(inode);
+            Ok(None)
+        }
+        Err(e) => {
+            // SAFETY: ours to unlock.
+            unsafe { sys::rext4_folio_unlock(folio) };
+            let _ = h.stop();
+            Err(e)
+        }
     }
-    Ok(sys::REXT4_VM_FAULT_LOCKED)
 }

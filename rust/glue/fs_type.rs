@@ -165,9 +165,10 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// An inode that keeps its links is about to be evicted (its page
-    /// cache is dropped next): the filesystem makes what the page cache
-    /// holds durable first where dropping it would lose it.
+    /// An inode is about to be evicted (its page cache is dropped next,
+    /// and then, with no link left, it is deleted): the filesystem makes
+    /// what the page cache holds durable first where dropping it would
+    /// lose it, and releases what it holds there.
     fn before_evict(_inode: &INode<Self>) {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
@@ -213,6 +214,14 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         _inode: &INode<Self>,
         _size_changed: bool,
     ) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Commits the transaction that last journalled `inode`'s data and
+    /// waits for it (no handle open, no folio locked): the folios that
+    /// transaction holds under writeback are then released (see
+    /// `address_space.rs`). Errors are the filesystem's to report.
+    fn commit_data(_inode: &INode<Self>) {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 

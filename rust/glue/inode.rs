@@ -1096,16 +1096,12 @@ pub(super) unsafe extern "C" fn evict_inode<T: FileSystem>(inode: *mut sys::inod
     // SAFETY: per the contract. An unnumbered inode (a dropped `Draft`)
     // and a bad one are never handed to the filesystem; one with links
     // (the journal's too, whose link count stays 1: a live inode of the
-    // super_block all the same) only to `before_evict`. A set-up one
+    // super_block all the same) only to `before_evict`, one without to
+    // `before_evict` and then `delete_inode`. A set-up one
     // satisfies `INode`'s invariant but for `I_FREEING`, which only keeps
     // others away.
     unsafe {
-        let deleted_now = (*inode).__bindgen_anon_1.i_nlink == 0;
-        if T::HAS_BEFORE_EVICT
-            && !deleted_now
-            && (*inode).i_ino != 0
-            && !sys::rext4_is_bad_inode(inode)
-        {
+        if T::HAS_BEFORE_EVICT && (*inode).i_ino != 0 && !sys::rext4_is_bad_inode(inode) {
             T::before_evict(INode::<T>::from_raw(inode));
         }
         sys::truncate_inode_pages_final(&raw mut (*inode).i_data);
@@ -1228,10 +1224,11 @@ impl<T: FileSystem> INode<T> {
         unsafe { sys::rext4_has_pages(self.as_ptr()) }
     }
 
-    /// Writes the file's dirty folios and waits for them
-    /// (`filemap_write_and_wait`).
-    pub(crate) fn write_and_wait(&self) -> Result {
+    /// Writes the file's dirty folios in bytes `start..=end` and waits
+    /// for them and for every folio of the range under writeback
+    /// (`filemap_write_and_wait_range`).
+    pub(crate) fn write_and_wait(&self, start: i64, end: i64) -> Result {
         // SAFETY: live inode.
-        kernel::error::to_result(unsafe { sys::rext4_write_and_wait(self.as_ptr()) })
+        kernel::error::to_result(unsafe { sys::rext4_write_and_wait(self.as_ptr(), start, end) })
     }
 }

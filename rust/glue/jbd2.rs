@@ -441,10 +441,12 @@ impl Journal {
 }
 
 impl Journal {
-    /// Has jbd2 call `T::transaction_committed` after each commit (from
-    /// its commit thread), with the transaction's id.
+    /// Has jbd2 call the commit callback after each commit (from its
+    /// commit thread): it releases the transaction's journalled folios
+    /// from writeback (data=journal, `address_space.rs`) and calls
+    /// `T::transaction_committed` with the transaction's id.
     pub(crate) fn set_commit_callback<T: FileSystem>(&self) {
-        if T::HAS_TRANSACTION_COMMITTED {
+        if T::HAS_TRANSACTION_COMMITTED || T::HAS_DATA_JOURNAL {
             // SAFETY: live journal (type invariant); set before any handle
             // runs (the journal is loaded, nothing committed through it
             // yet), so the field is not read concurrently.
@@ -455,7 +457,11 @@ impl Journal {
     }
 }
 
-/// `journal_t.j_commit_callback`: after a transaction committed.
+/// `journal_t.j_commit_callback`: after a transaction committed (also
+/// when the journal was aborted). The folios the transaction kept under
+/// writeback are released first (with -EIO in their mapping after an
+/// abort), whatever state the per-mount data is in: nothing else ever
+/// would.
 ///
 /// # Safety
 ///
@@ -475,7 +481,15 @@ unsafe extern "C" fn commit_callback<T: FileSystem>(
             sys::rext4_transaction_tid(transaction),
         )
     };
-    if sb.try_data().is_some() {
+    if T::HAS_DATA_JOURNAL {
+        // SAFETY: the committed transaction, whose handles are all gone
+        // (only this callback touches its folio list now).
+        unsafe {
+            let aborted = sys::rext4_journal_aborted(journal);
+            sys::rext4_folio_commit_done(transaction, aborted);
+        }
+    }
+    if T::HAS_TRANSACTION_COMMITTED && sb.try_data().is_some() {
         T::transaction_committed(sb, tid);
     }
 }
