@@ -89,6 +89,8 @@ struct rext4_bdev_hook {
 	/* Failed writes not yet taken by the work: count, first block, when. */
 	spinlock_t failed_lock;
 	unsigned int failed;
+	/* Of those, writes of the device's own folios (metadata). */
+	unsigned int failed_dev;
 	u64 failed_block;
 	u64 failed_ns;
 	/* Writes submitted through the hook (for tests and sysfs). */
@@ -153,6 +155,8 @@ static void rext4_end_bdev_write(struct buffer_head *bh, int uptodate)
 				h->failed_block = bh->b_blocknr;
 				h->failed_ns = ktime_get_ns();
 			}
+			if (bh->b_folio->mapping == h->mapping)
+				h->failed_dev++;
 			spin_unlock_irqrestore(&h->failed_lock, flags);
 			/* Before the folio's writeback ends (it may be freed then). */
 			queue_work(h->wq, &h->work);
@@ -164,6 +168,9 @@ static void rext4_end_bdev_write(struct buffer_head *bh, int uptodate)
 		wake_up_all(&rext4_hook_idle);
 	rcu_read_unlock();
 }
+
+static int rext4_hook_submit_folio(struct rext4_bdev_hook *h, struct folio *folio,
+				   struct writeback_control *wbc);
 
 /*
  * One folio of the device's page cache: its dirty buffers written with
@@ -179,7 +186,6 @@ static int rext4_bdev_write_folio(struct rext4_bdev_hook *h, struct folio *folio
 	loff_t size = i_size_read(inode);
 	sector_t last = size ? (size - 1) >> bits : 0;
 	struct buffer_head *head, *bh;
-	int underway = 0;
 
 	head = folio_buffers(folio);
 	if (!head)
@@ -198,6 +204,20 @@ static int rext4_bdev_write_folio(struct rext4_bdev_hook *h, struct folio *folio
 		bh = bh->b_this_page;
 		block++;
 	} while (bh != head);
+
+	return rext4_hook_submit_folio(h, folio, wbc);
+}
+
+/*
+ * The dirty mapped buffers of locked folio `folio` written with rext4's
+ * callback (the second half of block_write_full_folio's steps); unlocks
+ * the folio.
+ */
+static int rext4_hook_submit_folio(struct rext4_bdev_hook *h, struct folio *folio,
+				   struct writeback_control *wbc)
+{
+	struct buffer_head *head = folio_buffers(folio), *bh = head;
+	int underway = 0;
 
 	do {
 		if (!buffer_mapped(bh))
@@ -233,6 +253,37 @@ static int rext4_bdev_write_folio(struct rext4_bdev_hook *h, struct folio *folio
 	if (!underway)
 		folio_end_writeback(folio);
 	return 0;
+}
+
+/*
+ * Committed journalled file data (data=journal) written home from locked
+ * folio `folio` of a file on a hooked device, its dirty bit cleared: the
+ * buffers go out with rext4's callback, so a failed write is caught at
+ * completion like a failed metadata write (the error work applies the
+ * errors= policy). The kernel's completion records it in the file's
+ * mapping, where fsync reports it once per open file; the device's errseq
+ * is left alone (a data write error is not jbd2's to abort on). Unlocks
+ * the folio. -ENOENT, folio untouched, when the device has no hook or a
+ * dirty buffer is not mapped: the caller writes it the kernel's way.
+ */
+int rext4_bdev_hook_write_home(struct folio *folio, struct writeback_control *wbc)
+{
+	struct buffer_head *head = folio_buffers(folio), *bh;
+	struct rext4_bdev_hook *h;
+	int idx, err;
+
+	if (!head)
+		return -ENOENT;
+	bh = head;
+	do {
+		if (buffer_dirty(bh) && !buffer_mapped(bh))
+			return -ENOENT;
+	} while ((bh = bh->b_this_page) != head);
+	idx = srcu_read_lock(&rext4_hook_srcu);
+	h = rext4_hook_find_srcu(folio->mapping->host->i_sb->s_bdev);
+	err = h ? rext4_hook_submit_folio(h, folio, wbc) : -ENOENT;
+	srcu_read_unlock(&rext4_hook_srcu, idx);
+	return err;
 }
 
 /* The hooked writepages of the device's mapping. */
@@ -326,9 +377,13 @@ struct super_block *rext4_bdev_hook_sb(struct rext4_bdev_hook *h)
 
 /*
  * Takes the failures noted since the last call: their number (0: none),
- * the first one's block and its completion time (ktime_get_ns).
+ * the first one's block and its completion time (ktime_get_ns), and how
+ * many were writes of the device's own folios (whose error the kernel's
+ * completion also puts in the device's errseq; file data written home
+ * goes to its file's).
  */
-int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns)
+int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns,
+			 unsigned int *device)
 {
 	unsigned long flags;
 	unsigned int n;
@@ -337,7 +392,9 @@ int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns)
 	n = h->failed;
 	*block = h->failed_block;
 	*when_ns = h->failed_ns;
+	*device = h->failed_dev;
 	h->failed = 0;
+	h->failed_dev = 0;
 	spin_unlock_irqrestore(&h->failed_lock, flags);
 	return min_t(unsigned int, n, INT_MAX);
 }

@@ -171,8 +171,10 @@ struct rext4_bdev_hook *rext4_bdev_hook_install(struct super_block *sb,
 void rext4_bdev_hook_remove(struct rext4_bdev_hook *h);
 struct rext4_bdev_hook *rext4_bdev_hook_of_work(struct work_struct *work);
 struct super_block *rext4_bdev_hook_sb(struct rext4_bdev_hook *h);
-int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns);
+int rext4_bdev_hook_take(struct rext4_bdev_hook *h, u64 *block, u64 *when_ns,
+			 unsigned int *device);
 u64 rext4_bdev_hook_submitted(struct rext4_bdev_hook *h);
+int rext4_bdev_hook_write_home(struct folio *folio, struct writeback_control *wbc);
 u64 rext4_ktime_ns(void);
 bool rext4_system_going_down(void);
 int rext4_sync_bdev(struct super_block *sb);
@@ -250,5 +252,36 @@ void rext4_journal_set_commit_callback(journal_t *journal,
 u32 rext4_transaction_tid(transaction_t *transaction);
 bool rext4_journal_aborted(journal_t *journal);
 void *rext4_journal_private(journal_t *journal);
+
+/* /sys/fs/rext4/<device>/ (rext4_sysfs.c): the attributes' numbers. */
+#define REXT4_SYSFS_ERRORS_COUNT 0
+#define REXT4_SYSFS_FIRST_ERROR_TIME 1
+#define REXT4_SYSFS_LAST_ERROR_TIME 2
+#define REXT4_SYSFS_FIRST_ERROR_INO 3
+#define REXT4_SYSFS_LAST_ERROR_INO 4
+#define REXT4_SYSFS_FIRST_ERROR_BLOCK 5
+#define REXT4_SYSFS_LAST_ERROR_BLOCK 6
+#define REXT4_SYSFS_FIRST_ERROR_LINE 7
+#define REXT4_SYSFS_LAST_ERROR_LINE 8
+#define REXT4_SYSFS_FIRST_ERROR_FUNC 9
+#define REXT4_SYSFS_LAST_ERROR_FUNC 10
+#define REXT4_SYSFS_FIRST_ERROR_ERRCODE 11
+#define REXT4_SYSFS_LAST_ERROR_ERRCODE 12
+#define REXT4_SYSFS_JOURNAL_TASK 13
+#define REXT4_SYSFS_SESSION_WRITE_KBYTES 14
+#define REXT4_SYSFS_WRITE_ERRORS 15
+#define REXT4_SYSFS_WRITE_ERROR_LATENCY_US 16
+#define REXT4_SYSFS_HOOK_WRITES 17
+#define REXT4_SYSFS_TRIGGER_FS_ERROR 18
+struct rext4_sysfs;
+typedef ssize_t (*rext4_sysfs_show_fn)(void *ctx, unsigned int id, char *buf);
+typedef ssize_t (*rext4_sysfs_store_fn)(void *ctx, unsigned int id, const char *buf, size_t len);
+int rext4_sysfs_init(void);
+void rext4_sysfs_exit(void);
+struct rext4_sysfs *rext4_sysfs_add(const char *name, void *ctx, rext4_sysfs_show_fn show,
+				    rext4_sysfs_store_fn store);
+void rext4_sysfs_remove(struct rext4_sysfs *s);
+int rext4_journal_task_pid(journal_t *journal);
+u64 rext4_bdev_sectors_written(struct super_block *sb);
 
 #endif /* REXT4_BINDINGS_H */

@@ -926,12 +926,14 @@ bool rext4_dirty_folio_journalled(struct address_space *mapping, struct folio *f
  * Writes the dirty buffers of a locked folio home (committed journalled
  * data jbd2 exposed for checkpointing), unlocking it; a folio past the end
  * of the file is dropped, one straddling it has its tail zeroed first.
+ * Through the block-device hook's completion where there is one.
  */
 int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
 			   get_block_t *get_block)
 {
 	struct inode *inode = folio->mapping->host;
 	loff_t size = i_size_read(inode);
+	int err;
 
 	if (folio_pos(folio) >= size) {
 		folio_unlock(folio);
@@ -939,6 +941,9 @@ int rext4_write_home_folio(struct folio *folio, struct writeback_control *wbc,
 	}
 	if (folio_pos(folio) + folio_size(folio) > size)
 		folio_zero_segment(folio, offset_in_folio(folio, size), folio_size(folio));
+	err = rext4_bdev_hook_write_home(folio, wbc);
+	if (err != -ENOENT)
+		return err;
 	return __block_write_full_folio(inode, folio, get_block, wbc);
 }
 

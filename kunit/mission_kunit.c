@@ -25,6 +25,7 @@ struct hook_seen {
 	struct rext4_bdev_hook hook;
 	struct completion ran;
 	int failures;
+	unsigned int device;
 	u64 block;
 	u64 when_ns;
 };
@@ -34,7 +35,7 @@ static void hook_work(struct work_struct *work)
 	struct rext4_bdev_hook *h = rext4_bdev_hook_of_work(work);
 	struct hook_seen *seen = container_of(h, struct hook_seen, hook);
 
-	seen->failures += rext4_bdev_hook_take(h, &seen->block, &seen->when_ns);
+	seen->failures += rext4_bdev_hook_take(h, &seen->block, &seen->when_ns, &seen->device);
 	complete(&seen->ran);
 }
 
@@ -84,6 +85,8 @@ static struct hook_seen *hook_setup(struct kunit *test, struct workqueue_struct 
 	KUNIT_ASSERT_NOT_NULL(test, *wq);
 	init_completion(&seen->ran);
 	seen->hook.bdev = (struct block_device *)&seen->block;
+	/* The device's own mapping (only compared): the test folios are not its. */
+	seen->hook.mapping = (struct address_space *)&seen->when_ns;
 	seen->hook.wq = *wq;
 	INIT_WORK(&seen->hook.work, hook_work);
 	spin_lock_init(&seen->hook.failed_lock);
@@ -115,6 +118,8 @@ static void hook_failed_write_queues_work(struct kunit *test)
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&seen->ran, 10 * HZ), 0);
 	KUNIT_EXPECT_EQ(test, seen->failures, 1);
 	KUNIT_EXPECT_EQ(test, seen->block, 4242ULL);
+	/* Not a folio of the device's mapping: file data written home. */
+	KUNIT_EXPECT_EQ(test, seen->device, 0U);
 	KUNIT_EXPECT_GE(test, seen->when_ns, before);
 	/* The kernel's completion ran too: buffer and folio as it leaves them. */
 	KUNIT_EXPECT_TRUE(test, buffer_write_io_error(bh));
@@ -124,7 +129,8 @@ static void hook_failed_write_queues_work(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, folio_test_writeback(folio));
 	KUNIT_EXPECT_EQ(test, atomic_read(&rext4_hook_inflight), 0);
 	/* Taken: nothing left for a second run of the work. */
-	KUNIT_EXPECT_EQ(test, rext4_bdev_hook_take(&seen->hook, &seen->block, &seen->when_ns), 0);
+	KUNIT_EXPECT_EQ(test, rext4_bdev_hook_take(&seen->hook, &seen->block, &seen->when_ns,
+						   &seen->device), 0);
 	hook_teardown(seen, wq);
 	hook_buffer_free(bh);
 }

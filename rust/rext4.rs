@@ -46,13 +46,15 @@ impl Drop for Rext4Module {
         // No mount is left (each holds a module reference); wait for what
         // the block-device hooks may still have running.
         glue::bdev_hook::exit();
+        glue::sysfs::exit();
     }
 }
 
 impl kernel::Module for Rext4Module {
     fn init(module: &'static ThisModule) -> Result<Self> {
         glue::bdev_hook::init()?;
-        let reg = glue::Registration::register(module)?;
+        glue::sysfs::init()?;
+        let reg = glue::Registration::register(module).inspect_err(|_| glue::sysfs::exit())?;
         pr_info!("filesystem type rext4 registered\n");
         Ok(Rext4Module { _fs_type: reg })
     }

@@ -42,7 +42,7 @@ for k in $(seq 1 $((n + 1))); do
     if [ "$k" -gt "$n" ]; then last=1 crash=0 app="rext4.cycle=$k rext4.last=1"; fi
     expected "$k" "$last" > "$out/mmap-expected/mmap-crash-$k.txt"
     REXT4_EXPECTED_DIR=$out/mmap-expected REXT4_MODDIR=$moddir REXT4_RUN=mmap-crash-$k \
-        REXT4_VM_CRASH=$crash REXT4_VM_APPEND="$app" REXT4_VM_TIMEOUT=300 \
+        REXT4_VM_CRASH=$crash REXT4_VM_APPEND="$app" REXT4_VM_TIMEOUT=300 REXT4_VM_SMP=2 \
         "$here/qemu/vm.sh" mmap-crash "$out/vm-mmap-crash-$k" "$d/fs.img" \
         > "$out/vm-mmap-crash-$k.out" 2>&1 || rc=1
 done

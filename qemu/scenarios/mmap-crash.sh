@@ -9,8 +9,9 @@
 # transaction committed fails its checksum here: the bug this design
 # prevents), and e2fsck -fn is clean after the replay. Then, unless
 # rext4.last=1, it starts stress-ng --mmap with --mmap-file on rext4
-# (flusher and commits made frequent) and resets the guest with sysrq-b
-# after 3 to 7 seconds.
+# (flusher and commits made frequent, a syncfs every 0.1 s) and resets the
+# guest with sysrq-b after 3 to 7 seconds. Two vCPUs: the commit and the
+# stores run at the same time.
 SCENARIO=mmap-crash
 . /scenarios/lib.sh
 load_rext4
@@ -50,6 +51,9 @@ check "cycle $cycle: mount" sh -c "mount -w -t rext4 -o $opts,commit=1 /dev/vda 
 stress-ng --mmap 2 --mmap-file --mmap-bytes 4M --temp-path /mnt/s --timeout 120s \
     > /tmp/stress.log 2>&1 &
 st=$!
+# A syncfs every 0.1 s besides: the mapped pages are journalled and
+# committed while the stressors keep storing to them.
+(while :; do sync -f /mnt/s; sleep 0.1; done) &
 sleep $((3 + cycle % 5))
 if kill -0 $st 2>/dev/null && ls /mnt/s | grep -q .; then
     pass "cycle $cycle: stress-ng --mmap running at the crash"

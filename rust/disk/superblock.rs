@@ -794,6 +794,48 @@ pub fn record_errors(b: &mut [u8], e: &PendingErrors) -> Result<()> {
     )
 }
 
+/// The superblock's error record as it stands in raw superblock bytes
+/// `b`: the count, and the first and the last error (`None` where the
+/// record has no time for it, as ext4 reads it).
+pub fn read_error_record(b: &[u8]) -> Result<(u32, Option<ErrorEvent>, Option<ErrorEvent>)> {
+    let get = |f: [usize; 7]| -> Result<Option<ErrorEvent>> {
+        let [time, time_hi, ino, block, func, line, code] = f;
+        let t = i64::from(le32(b, time)?) | (i64::from(u8_at(b, time_hi)?) << 32);
+        if t == 0 {
+            return Ok(None);
+        }
+        let mut name = [0u8; 32];
+        name.copy_from_slice(b.get(func..func + 32).ok_or(Error::Truncated)?);
+        Ok(Some(ErrorEvent {
+            time: t,
+            ino: le32(b, ino)?,
+            block: u64::from(le32(b, block)?) | (u64::from(le32(b, block + 4)?) << 32),
+            func: name,
+            line: le32(b, line)?,
+            code: u8_at(b, code)?,
+        }))
+    };
+    let first = get([
+        FIRST_ERROR_TIME,
+        FIRST_ERROR_TIME_HI,
+        FIRST_ERROR_INO,
+        FIRST_ERROR_BLOCK,
+        FIRST_ERROR_FUNC,
+        FIRST_ERROR_LINE,
+        FIRST_ERROR_ERRCODE,
+    ])?;
+    let last = get([
+        LAST_ERROR_TIME,
+        LAST_ERROR_TIME_HI,
+        LAST_ERROR_INO,
+        LAST_ERROR_BLOCK,
+        LAST_ERROR_FUNC,
+        LAST_ERROR_LINE,
+        LAST_ERROR_ERRCODE,
+    ])?;
+    Ok((le32(b, ERROR_COUNT)?, first, last))
+}
+
 /// Displays a UUID the usual way (8-4-4-4-12 hex digits).
 pub struct UuidDisplay<'a>(pub &'a [u8; 16]);
 

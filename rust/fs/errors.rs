@@ -176,14 +176,23 @@ pub(crate) fn queue_update(sb: &Sb) {
 pub(crate) struct WriteErrors;
 
 impl WriteErrorFn<Rext4> for WriteErrors {
-    fn write_failed(sb: &SuperBlock<Rext4, New>, failed: u32, block: u64, latency_ns: u64) {
+    fn write_failed(
+        sb: &SuperBlock<Rext4, New>,
+        failed: u32,
+        device: u32,
+        block: u64,
+        latency_ns: u64,
+    ) {
         if let Some(fi) = sb.try_data() {
             fi.write_errors.fetch_add(failed, Ordering::Relaxed);
             fi.write_error_latency_ns
                 .store(latency_ns, Ordering::Relaxed);
-            // The same failures moved the device's error sequence: the
-            // backstop must not report them a second time.
-            fi.hook_reported.store(true, Ordering::Release);
+            // Failed writes of the device's own folios moved its error
+            // sequence too: the backstop must not report them a second
+            // time. (File data written home went to the file's.)
+            if device > 0 {
+                fi.hook_reported.store(true, Ordering::Release);
+            }
         }
         error_at(
             sb,

@@ -46,6 +46,7 @@ pub(crate) mod namespace;
 pub(crate) mod options;
 pub(crate) mod orphan;
 pub(crate) mod super_ops;
+pub(crate) mod sysfs;
 pub(crate) mod truncate;
 pub(crate) mod xattr;
 
@@ -190,6 +191,14 @@ impl FileSystem for Rext4 {
         size_changed: bool,
     ) -> Result {
         file::data_written(h, inode, size_changed)
+    }
+
+    fn sysfs_show(sb: &Sb, id: u32, out: &mut crate::glue::sysfs::SysfsOut<'_>) -> Result {
+        sysfs::show(sb, id, out)
+    }
+
+    fn sysfs_store(sb: &Sb, id: u32, data: &[u8]) -> Result {
+        sysfs::store(sb, id, data)
     }
 
     fn commit_data(inode: &INode) {

@@ -53,6 +53,7 @@ use crate::glue::jbd2::{Journal, JournalExtent};
 use crate::glue::percpu::PercpuCounter;
 use crate::glue::ratelimit::RateLimit;
 use crate::glue::super_block::{StatFs, SuperParams};
+use crate::glue::sysfs::SysfsDir;
 use crate::glue::workqueue::{SbWork, WorkQueue};
 use crate::glue::{New, SuperBlock};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -69,6 +70,14 @@ pub(crate) type Group = SpinLock<GroupDesc>;
 /// What rext4 keeps per mount (`s_fs_info`).
 #[pin_data]
 pub(crate) struct FsInfo {
+    /// `/sys/fs/rext4/<device>/` (see `sysfs.rs`), set once the mount is
+    /// complete; first, and taken out first at unmount, so that nothing
+    /// it shows is gone while it can run.
+    #[pin]
+    pub(crate) sysfs: Mutex<Option<SysfsDir<Rext4>>>,
+    /// The device's sectors written when the mount began
+    /// (`session_write_kbytes`).
+    pub(crate) sectors_at_mount: u64,
     /// The hook on the device's writeback (see `glue::bdev_hook`), taken
     /// out and removed at unmount; first, so that it is gone before
     /// anything its work item uses is dropped.
@@ -107,7 +116,7 @@ pub(crate) struct FsInfo {
     /// The validated superblock (geometry and features).
     pub(crate) sb: Superblock,
     /// The buffer holding the superblock, referenced for the mount's life.
-    sbh: ARef<BufferHead>,
+    pub(crate) sbh: ARef<BufferHead>,
     /// Whether the mount is read-write (set after the superblock was
     /// marked for it, cleared before it is marked clean again).
     writable: AtomicBool,
@@ -295,6 +304,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     // The hook on the device's writeback, before the journal is loaded
     // (a replay's writes go through it); removed again if the mount
     // fails from here on (dropped with `hook`).
+    let sectors_at_mount = sb.sectors_written();
     let wq = Arc::new(WorkQueue::new_reclaim(sb)?, GFP_KERNEL)?;
     let hook = match BdevHook::install::<super::errors::WriteErrors>(sb, &wq) {
         Ok(h) => Some(h),
@@ -413,6 +423,8 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
     let orphans_pending = d.last_orphan != 0;
     let info = KBox::try_pin_init(
         try_pin_init!(FsInfo {
+            sysfs <- new_mutex!(None, "rext4_sysfs"),
+            sectors_at_mount,
             bdev_hook <- new_mutex!(hook, "rext4_bdev_hook"),
             write_errors: AtomicU32::new(0),
             write_error_latency_ns: AtomicU64::new(0),
@@ -470,6 +482,11 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
             return Err(e);
         }
         fi.orphans_pending.store(false, Ordering::Release);
+    }
+    // The mount works without it: a failure is only reported.
+    match SysfsDir::add(sb) {
+        Ok(dir) => *fi.sysfs.lock() = Some(dir),
+        Err(e) => fs_warn!(sb, "no /sys/fs/rext4 directory: error {}", e.to_errno()),
     }
     let d = &fi.sb;
     sb_info!(
@@ -1011,6 +1028,9 @@ fn flush_clean(sb: &Sb, journal: &Journal) -> Result {
 /// is destroyed when the per-mount data goes, right after.
 pub(crate) fn put_super(sb: &Sb) {
     let fi = sb.data();
+    // The sysfs directory first: no reader of this mount's state left.
+    let dir = fi.sysfs.lock().take();
+    drop(dir);
     // The error work: nothing queued from here on, what is queued done,
     // what is still pending written now.
     // Errors found so far recorded through the journal, which the

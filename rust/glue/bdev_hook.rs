@@ -27,11 +27,13 @@ use kernel::sync::Arc;
 
 /// What runs after writes through the hook failed.
 pub(crate) trait WriteErrorFn<T: FileSystem> {
-    /// `failed` writes failed since the last call; the first was to
-    /// `block`, and completed `latency_ns` nanoseconds before this call.
+    /// `failed` writes failed since the last call, `device` of them
+    /// writes of the device's own folios (the rest file data written
+    /// home); the first was to `block`, and completed `latency_ns`
+    /// nanoseconds before this call.
     /// The superblock may still be being set up (a failure during the
     /// journal replay): the implementation checks.
-    fn write_failed(sb: &SuperBlock<T, New>, failed: u32, block: u64, latency_ns: u64);
+    fn write_failed(sb: &SuperBlock<T, New>, failed: u32, device: u32, block: u64, latency_ns: u64);
 }
 
 /// The hook on one mounted filesystem's device.
@@ -79,6 +81,14 @@ impl<T: FileSystem> BdevHook<T> {
     }
 }
 
+impl<T: FileSystem> BdevHook<T> {
+    /// Writes submitted through the hook so far.
+    pub(crate) fn submitted(&self) -> u64 {
+        // SAFETY: installed (type invariant); an atomic read.
+        unsafe { sys::rext4_bdev_hook_submitted(self.hook.as_ptr()) }
+    }
+}
+
 impl<T: FileSystem> Drop for BdevHook<T> {
     fn drop(&mut self) {
         // SAFETY: installed (type invariant) and not used after this;
@@ -97,9 +107,9 @@ unsafe extern "C" fn run_work<T: FileSystem, F: WriteErrorFn<T>>(w: *mut sys::wo
     // this function is given), which is not freed before its work item
     // was cancelled and waited for.
     let h = unsafe { sys::rext4_bdev_hook_of_work(w) };
-    let (mut block, mut when) = (0u64, 0u64);
+    let (mut block, mut when, mut device) = (0u64, 0u64, 0u32);
     // SAFETY: a live hook (above); the outputs are local.
-    let failed = unsafe { sys::rext4_bdev_hook_take(h, &mut block, &mut when) };
+    let failed = unsafe { sys::rext4_bdev_hook_take(h, &mut block, &mut when, &mut device) };
     let Ok(failed) = u32::try_from(failed) else {
         return;
     };
@@ -111,7 +121,7 @@ unsafe extern "C" fn run_work<T: FileSystem, F: WriteErrorFn<T>>(w: *mut sys::wo
     // SAFETY: the hook's superblock outlives it (`BdevHook` invariant);
     // only the invariant common to all states is assumed.
     let sb = unsafe { SuperBlock::<T, New>::from_raw(sys::rext4_bdev_hook_sb(h)) };
-    F::write_failed(sb, failed, block, now.saturating_sub(when));
+    F::write_failed(sb, failed, device, block, now.saturating_sub(when));
 }
 
 /// Module load: finds the kernel's completion the hook's own calls.

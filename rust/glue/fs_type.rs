@@ -248,6 +248,22 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Reading attribute `id` (a `REXT4_SYSFS_*` number) of the mount's
+    /// `/sys/fs/rext4/<device>/` directory ([`super::sysfs::SysfsDir`]):
+    /// its text, with a newline, goes to `out`.
+    fn sysfs_show(
+        _sb: &SuperBlock<Self>,
+        _id: u32,
+        _out: &mut super::sysfs::SysfsOut<'_>,
+    ) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writing `data` to attribute `id` of that directory.
+    fn sysfs_store(_sb: &SuperBlock<Self>, _id: u32, _data: &[u8]) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// `statfs(2)`.
     fn statfs(_sb: &SuperBlock<Self>) -> Result<StatFs> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)

@@ -398,6 +398,13 @@ impl Journal {
     }
 
     /// The journal's error: `Err` once it was aborted.
+    /// The pid of the journal's commit thread (0 when it has none).
+    pub(crate) fn task_pid(&self) -> i32 {
+        // SAFETY: live journal (type invariant); `j_task` is set while
+        // the journal is loaded and read once.
+        unsafe { sys::rext4_journal_task_pid(self.raw()) }
+    }
+
     pub(crate) fn errno(&self) -> Result {
         // SAFETY: live journal (type invariant).
         to_result(unsafe { sys::jbd2_journal_errno(self.raw()) })

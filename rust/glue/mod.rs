@@ -64,6 +64,7 @@ pub(crate) mod lock;
 pub(crate) mod percpu;
 pub(crate) mod ratelimit;
 pub(crate) mod super_block;
+pub(crate) mod sysfs;
 pub(crate) mod task;
 pub(crate) mod workqueue;
 pub(crate) mod xattr;

@@ -79,6 +79,13 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         self.0.get()
     }
 
+    /// 512-byte sectors written to the device since it came up (the
+    /// block layer's statistics, as ext4's `session_write_kbytes`).
+    pub(crate) fn sectors_written(&self) -> u64 {
+        // SAFETY: live by the type invariant, on a block device.
+        unsafe { sys::rext4_bdev_sectors_written(self.as_ptr()) }
+    }
+
     /// The device name (`s_id`), e.g. `vda`, NUL terminated.
     pub(crate) fn id(&self) -> &[c_char; 32] {
         // SAFETY: live by the type invariant; `s_id` is set when the

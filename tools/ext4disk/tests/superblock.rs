@@ -571,6 +571,15 @@ fn error_record_reaches_dumpe2fs_and_e2fsck() {
             ..c
         };
         update_for_commit(&sb, &mut b, &c2).unwrap();
+        // What /sys/fs/rext4/<dev>/ reads back (`read_error_record`).
+        let (n, f1, l1) = ext4disk::superblock::read_error_record(&b).unwrap();
+        assert_eq!((n, f1), (3, Some(first)));
+        let l1 = l1.unwrap();
+        assert_eq!(
+            (l1.time, l1.ino, l1.block, l1.line, l1.code),
+            (t + 6, 14, 77, 9, 4)
+        );
+        assert_eq!(&l1.func, b"a_function_name_longer_than_32_b");
         let f = std::fs::OpenOptions::new().write(true).open(&img).unwrap();
         f.write_all_at(&b, 1024).unwrap();
         drop(f);
