@@ -63,12 +63,16 @@ int rext4_seal_folio(handle_t *handle, struct folio *folio, rext4_map_fn map, vo
 }
 
 /*
- * page_mkwrite's block check on locked folio `folio` (`len` bytes of it in
- * the file), inside a handle: buffers without a mapping are looked up; if
- * every block exists the folio can become writable (0). Holes are
- * allocated, the folio's buffers journalled (new blocks as the zeros the
- * folio holds there) and the folio attached to the transaction (1): the
- * caller then waits for that commit before the folio becomes writable.
+ * page_mkwrite's block map of locked folio `folio` (`len` bytes of it in
+ * the file), inside a handle: buffers without a mapping are looked up, and
+ * holes (or unwritten blocks) are allocated. A new block is zeroed on the
+ * device before this returns (a synchronous write, which the commit of
+ * the allocation follows, barrier in between): a crash before the data
+ * stored to it is journalled leaves zeros there, not an older file's
+ * data, and the folio's buffers need no journalling now, so it becomes
+ * writable at once. What is then stored to it is journalled by
+ * writepages, write-protected and under writeback until that commit.
+ * Returns 1 if blocks were allocated (the inode changed), 0 if not.
  */
 int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_map_fn map,
 		      void *ctx)
@@ -77,8 +81,9 @@ int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_m
 	unsigned int bsize = i_blocksize(inode);
 	u64 lblk = folio_pos(folio) >> inode->i_blkbits;
 	struct buffer_head *head, *bh;
+	u64 run = 0, run_len = 0;
 	size_t start, end;
-	bool hole = false;
+	int allocated = 0;
 	int err;
 
 	head = folio_buffers(folio);
@@ -92,20 +97,36 @@ int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_m
 		if (start >= len || buffer_mapped(bh))
 			continue;
 		err = map(ctx, lblk, false, &pblk, &new);
+		if (!err && !pblk)
+			err = map(ctx, lblk, true, &pblk, &new);
 		if (err)
 			return err;
-		if (!pblk) {
-			hole = true;
-			continue;
-		}
+		if (!pblk)
+			return -EIO;
 		map_bh(bh, inode->i_sb, pblk);
+		/* A mapped folio is up to date: over a hole it holds zeros. */
 		if (folio_test_uptodate(folio))
 			set_buffer_uptodate(bh);
+		if (!new)
+			continue;
+		allocated = 1;
+		clean_bdev_aliases(bh->b_bdev, pblk, 1);
+		/* New blocks in a row are zeroed with one write. */
+		if (run_len && pblk == run + run_len) {
+			run_len++;
+			continue;
+		}
+		if (run_len) {
+			err = sb_issue_zeroout(inode->i_sb, run, run_len, GFP_NOFS);
+			if (err)
+				return err;
+		}
+		run = pblk;
+		run_len = 1;
 	}
-	if (!hole)
-		return 0;
-	err = rext4_journal_folio(handle, folio, len, map, ctx);
-	return err ? err : 1;
+	if (run_len)
+		return sb_issue_zeroout(inode->i_sb, run, run_len, GFP_NOFS) ?: allocated;
+	return allocated;
 }
 
 /* A folio for write_begin, locked without blocking (ERR_PTR(-EAGAIN) if that would block). */

@@ -297,6 +297,21 @@ vm errors errors "$out/errors.img"
 # and by the errseq backstop (jbd2's checkpoint writes failing).
 rm -f "$out/write-error.img" && truncate -s 64M "$out/write-error.img"
 REXT4_VM_TIMEOUT=600 vm write-error write-error "$out/write-error.img"
+# Data writeback errors (data=journal): fsync reports a failed write home
+# once to each of two and three open files and never to one opened
+# after; the integrity writeback writes every other page; the hook
+# catches the failed writes; /sys/fs/rext4/<dev>/ shows them and raises
+# an error on request (trigger_fs_error).
+rm -f "$out/fsync-error.img" && truncate -s 64M "$out/fsync-error.img"
+REXT4_VM_TIMEOUT=600 vm fsync-error fsync-error "$out/fsync-error.img"
+# Crash recovery under stress-ng --mmap --mmap-file (data=journal,
+# journal_checksum, a syncfs every 0.1 s, two vCPUs): a chain of 10
+# crashes, each replay free of journal checksum errors and e2fsck clean.
+# (make soak runs a longer chain and the negative control.)
+mmap_boots() {
+    tools/mmap-crash.sh "$out" 10
+}
+vm_seq $(for k in $(seq 1 11); do echo mmap-crash-$k; done) -- mmap_boots
 # Fragmented files: two files written a block at a time, alternately, so
 # each gets one extent per block (6000 here: a two-level tree; make soak
 # writes 100 000, a three-level one), read back by rext4 and ext4,

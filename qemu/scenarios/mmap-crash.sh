@@ -48,7 +48,7 @@ fi
 echo 100 > /proc/sys/vm/dirty_writeback_centisecs
 echo 100 > /proc/sys/vm/dirty_expire_centisecs
 check "cycle $cycle: mount" sh -c "mount -w -t rext4 -o $opts,commit=1 /dev/vda /mnt && rm -rf /mnt/s && mkdir /mnt/s"
-stress-ng --mmap 2 --mmap-file --mmap-bytes 4M --temp-path /mnt/s --timeout 120s \
+stress-ng --mmap 2 --mmap-file --mmap-bytes 1M --temp-path /mnt/s --timeout 120s \
     > /tmp/stress.log 2>&1 &
 st=$!
 # A syncfs every 0.1 s besides: the mapped pages are journalled and

@@ -192,13 +192,12 @@ unsafe extern "C" fn mmap<T: FileSystem>(
 /// journal writeback (its blocks in a transaction not yet committed, see
 /// `address_space.rs`): that is waited for, after asking jbd2 to commit,
 /// with no handle and no folio lock held. Then, inside a handle started
-/// before the folio is locked, its blocks are looked up: a folio whose
-/// blocks all exist is returned locked (the fault code marks it dirty and
-/// maps it writable; `writepages` journals what is stored to it, after
-/// write-protecting it again). Holes are allocated and the folio (zeros
-/// there) journalled and held under writeback until that commit, which
-/// is waited for before the folio becomes writable: a new block's first
-/// contents in the log never change under their checksum.
+/// before the folio is locked, its blocks are looked up and holes
+/// allocated, a new block zeroed on the device (so a crash before its
+/// data is journalled leaves zeros, and nothing of the folio needs
+/// journalling now); the folio is returned locked (the fault code marks
+/// it dirty and maps it writable; `writepages` journals what is stored to
+/// it, after write-protecting it again).
 ///
 /// # Safety
 ///
@@ -290,31 +289,15 @@ unsafe fn mkwrite_once<T: FileSystem>(
     // lives across the call.
     let r = unsafe { sys::rext4_mkwrite_map(hp, folio, len, Some(map_cb::<T>), mp) };
     let r = match r {
-        0 => Ok(false),
-        1 => T::data_written(&h, inode, false).map(|()| true),
+        0 => Ok(()),
+        1 => T::data_written(&h, inode, false),
         e => Err(Error::from_errno(e)),
     };
-    match r {
-        Ok(false) => {
-            h.stop().inspect_err(|_| {
-                // SAFETY: ours to unlock.
-                unsafe { sys::rext4_folio_unlock(folio) }
-            })?;
-            Ok(Some(sys::REXT4_VM_FAULT_LOCKED))
-        }
-        Ok(true) => {
-            // New blocks journalled: writable once they are committed.
-            // SAFETY: ours to unlock.
-            unsafe { sys::rext4_folio_unlock(folio) };
-            h.stop()?;
-            T::commit_data(inode);
-            Ok(None)
-        }
-        Err(e) => {
-            // SAFETY: ours to unlock.
-            unsafe { sys::rext4_folio_unlock(folio) };
-            let _ = h.stop();
-            Err(e)
-        }
+    let s = h.stop();
+    if let Err(e) = r.and(s) {
+        // SAFETY: ours to unlock.
+        unsafe { sys::rext4_folio_unlock(folio) };
+        return Err(e);
     }
+    Ok(Some(sys::REXT4_VM_FAULT_LOCKED))
 }
