@@ -212,6 +212,7 @@ void rext4_folio_attach_commit(transaction_t *t, struct folio *folio);
 void rext4_folio_attach_handle(handle_t *handle, struct folio *folio);
 unsigned int rext4_folio_commit_done(transaction_t *t, bool aborted);
 bool rext4_folio_in_handle(handle_t *handle, struct folio *folio);
+void rext4_folio_attach_if_journalled(handle_t *handle, struct folio *folio);
 int rext4_seal_folio(handle_t *handle, struct folio *folio, rext4_map_fn map, void *ctx);
 int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_map_fn map,
 		      void *ctx);

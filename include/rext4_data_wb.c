@@ -84,7 +84,7 @@ int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_m
 	u64 run = 0, run_len = 0;
 	size_t start, end;
 	int allocated = 0;
-	int err;
+	int err = 0, zerr;
 
 	head = folio_buffers(folio);
 	if (!head)
@@ -99,10 +99,10 @@ int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_m
 		err = map(ctx, lblk, false, &pblk, &new);
 		if (!err && !pblk)
 			err = map(ctx, lblk, true, &pblk, &new);
+		if (!err && !pblk)
+			err = -EIO;
 		if (err)
-			return err;
-		if (!pblk)
-			return -EIO;
+			break;
 		map_bh(bh, inode->i_sb, pblk);
 		/* A mapped folio is up to date: over a hole it holds zeros. */
 		if (folio_test_uptodate(folio))
@@ -119,27 +119,49 @@ int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_m
 		if (run_len) {
 			err = sb_issue_zeroout(inode->i_sb, run, run_len, GFP_NOFS);
 			if (err)
-				return err;
+				goto zero_failed;
 		}
 		run = pblk;
 		run_len = 1;
 	}
-	if (run_len)
-		return sb_issue_zeroout(inode->i_sb, run, run_len, GFP_NOFS) ?: allocated;
-	return allocated;
+	/* Blocks allocated before a failure are zeroed all the same. */
+	if (run_len) {
+		zerr = sb_issue_zeroout(inode->i_sb, run, run_len, GFP_NOFS);
+		if (zerr) {
+			err = zerr;
+			goto zero_failed;
+		}
+	}
+	return err ?: allocated;
+
+zero_failed:
+	/*
+	 * Allocated and mapped in the extent tree, but what the device holds
+	 * there is not known to be zeros: the allocation must never commit.
+	 */
+	jbd2_journal_abort(handle->h_transaction->t_journal, err);
+	return err;
 }
+
+/*
+ * write_begin's folio lookup: FGP_WRITEBEGIN without FGP_STABLE. A stable
+ * page wait is a wait for writeback, which here may end only at a commit
+ * that waits for the caller's own handle; rext4 waits for writeback
+ * itself, with nothing held.
+ */
+#define REXT4_FGP_WRITE (FGP_LOCK | FGP_WRITE | FGP_CREAT)
 
 /* A folio for write_begin, locked without blocking (ERR_PTR(-EAGAIN) if that would block). */
 struct folio *rext4_write_begin_folio_nowait(struct address_space *mapping, loff_t pos)
 {
-	return __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN | FGP_NOWAIT,
+	return __filemap_get_folio(mapping, pos >> PAGE_SHIFT, REXT4_FGP_WRITE | FGP_NOWAIT,
 				   mapping_gfp_mask(mapping));
 }
 
 /* Waits (no handle open) until the folio at `pos` can be locked; creates it. */
 int rext4_write_begin_wait_folio(struct address_space *mapping, loff_t pos)
 {
-	struct folio *folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN,
+	struct folio *folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, REXT4_FGP_WRITE,
 						  mapping_gfp_mask(mapping));
 
 	if (IS_ERR(folio))
@@ -171,11 +193,13 @@ void rext4_folio_put(struct folio *folio)
  * jbd2 dirtied (committed data exposed for checkpointing) is written home.
  */
 static int rext4_wb_folio(struct address_space *mapping, struct writeback_control *wbc,
-			  struct folio *folio, const struct rext4_wb_ops *ops, void *ctx)
+			  struct folio *folio, const struct rext4_wb_ops *ops, void *ctx,
+			  bool *handled)
 {
 	bool sync = wbc->sync_mode == WB_SYNC_ALL;
 	int err;
 
+	*handled = false;
 	for (;;) {
 		folio_lock(folio);
 		if (unlikely(folio->mapping != mapping) || !folio_test_dirty(folio))
@@ -192,6 +216,7 @@ static int rext4_wb_folio(struct address_space *mapping, struct writeback_contro
 		if (!folio_test_checked(folio)) {
 			if (!folio_clear_dirty_for_io(folio))
 				break;
+			*handled = true;
 			return rext4_write_home_folio(folio, wbc, ops->get_block);
 		}
 		/* Handle first, then the folio lock, as everywhere. */
@@ -212,6 +237,7 @@ static int rext4_wb_folio(struct address_space *mapping, struct writeback_contro
 		/* Write-protects every mapping of it: a later store faults. */
 		folio_clear_dirty_for_io(folio);
 		folio_clear_checked(folio);
+		*handled = true;
 		err = ops->journal(ctx, folio);
 		if (err) {
 			/* Kept dirty (and journalled again next time). */
@@ -270,11 +296,14 @@ int rext4_writepages_journalled(struct address_space *mapping, struct writeback_
 
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
-			int err = rext4_wb_folio(mapping, wbc, folio, ops, ctx);
+			bool handled;
+			int err = rext4_wb_folio(mapping, wbc, folio, ops, ctx, &handled);
 
 			if (err && !first)
 				first = err;
-			wbc->nr_to_write -= folio_nr_pages(folio);
+			/* Only folios written count (as with writeback_iter). */
+			if (handled)
+				wbc->nr_to_write -= folio_nr_pages(folio);
 			if (!sync && (err || wbc->nr_to_write <= 0)) {
 				done = true;
 				if (wbc->range_cyclic)

@@ -548,6 +548,7 @@ int rext4_prepare_folio(handle_t *handle, struct folio *folio, size_t from, size
 		if (!jbd2_journal_get_write_access(handle, bh))
 			jbd2_journal_dirty_metadata(handle, bh);
 	}
+	rext4_folio_attach_if_journalled(handle, folio);
 	return err;
 }
 
@@ -655,6 +656,8 @@ long rext4_commit_folio(handle_t *handle, struct folio *folio, size_t from, size
 		folio_mark_uptodate(folio);
 	if (!err)
 		rext4_folio_attach_handle(handle, folio);
+	else
+		rext4_folio_attach_if_journalled(handle, folio);
 	return err ? err : (long)copied;
 }
 
@@ -685,8 +688,10 @@ int rext4_journal_folio(handle_t *handle, struct folio *folio, size_t len,
 		set_buffer_uptodate(bh);
 		clear_buffer_new(bh);
 		err = jbd2_journal_dirty_metadata(handle, bh);
-		if (err)
+		if (err) {
+			rext4_folio_attach_if_journalled(handle, folio);
 			return err;
+		}
 	}
 	rext4_folio_attach_handle(handle, folio);
 	return 0;
@@ -708,10 +713,22 @@ int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff
 	u64 lblk = pos >> inode->i_blkbits;
 	int err = 0;
 
-	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN | FGP_ACCESSED,
+	/* No FGP_STABLE: see write_begin's lookup in rext4_data_wb.c. */
+	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT,
+				    FGP_LOCK | FGP_WRITE | FGP_CREAT | FGP_ACCESSED,
 				    mapping_gfp_constraint(mapping, ~__GFP_FS));
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
+	/*
+	 * Callers settle the page cache first, with no handle open (the
+	 * folio clean and out of writeback, nothing able to journal it
+	 * again): a folio another transaction holds cannot be journalled in
+	 * this one without a store reaching it uncommitted.
+	 */
+	if (WARN_ON_ONCE(folio_test_writeback(folio) && !rext4_folio_in_handle(handle, folio))) {
+		err = -EBUSY;
+		goto out;
+	}
 	bh = folio_buffers(folio);
 	if (!bh)
 		bh = create_empty_buffers(folio, bsize, 0);
@@ -743,6 +760,8 @@ int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff
 	if (!err)
 		rext4_folio_attach_handle(handle, folio);
 out:
+	if (err)
+		rext4_folio_attach_if_journalled(handle, folio);
 	folio_unlock(folio);
 	folio_put(folio);
 	return err;

@@ -40,6 +40,13 @@ void rext4_folio_attach_commit(transaction_t *t, struct folio *folio)
 	spin_lock(&rext4_jwb_lock);
 	list_add_tail(&e->list, &t->t_private_list);
 	spin_unlock(&rext4_jwb_lock);
+	/*
+	 * The inode is written back by sync(2)'s integrity pass, whose
+	 * writepages commits (folio writeback of an inode that is not dirty
+	 * would otherwise only be waited for, until the periodic commit).
+	 */
+	if (folio->mapping && folio->mapping->host)
+		__mark_inode_dirty(folio->mapping->host, I_DIRTY_PAGES);
 }
 
 void rext4_folio_attach_handle(handle_t *handle, struct folio *folio)
@@ -97,4 +104,16 @@ bool rext4_folio_in_handle(handle_t *handle, struct folio *folio)
 		bh = bh->b_this_page;
 	} while (!found && bh != head);
 	return found;
+}
+
+/*
+ * After a failure part-way through journalling locked folio `folio`: if
+ * the handle's transaction holds any of its buffers, the folio is held
+ * under writeback all the same (a store must not reach them before that
+ * commit either).
+ */
+void rext4_folio_attach_if_journalled(handle_t *handle, struct folio *folio)
+{
+	if (rext4_folio_in_handle(handle, folio))
+		rext4_folio_attach_handle(handle, folio);
 }

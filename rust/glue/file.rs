@@ -252,14 +252,16 @@ unsafe fn mkwrite_once<T: FileSystem>(
         return Ok(Some(sys::REXT4_VM_FAULT_NOPAGE));
     }
     // SAFETY: the locked folio, referenced by the fault; ours to unlock.
-    unsafe {
+    let busy = unsafe {
         let busy = sys::rext4_folio_test_writeback(folio);
         sys::rext4_folio_unlock(folio);
-        if busy {
-            T::commit_data(inode);
-            sys::rext4_folio_wait_writeback(folio);
-            return Ok(None);
-        }
+        busy
+    };
+    if busy {
+        T::commit_data(inode);
+        // SAFETY: the fault's folio, still referenced by the fault.
+        unsafe { sys::rext4_folio_wait_writeback(folio) };
+        return Ok(None);
     }
     let h = journal.start(T::folio_credits(inode))?;
     // SAFETY: as above; only try-locked with the handle open.
@@ -291,7 +293,11 @@ unsafe fn mkwrite_once<T: FileSystem>(
     let r = match r {
         0 => Ok(()),
         1 => T::data_written(&h, inode, false),
-        e => Err(Error::from_errno(e)),
+        // Blocks mapped before the failure stay in the inode's tree: its
+        // new tree and block count are written all the same.
+        e => Err(Error::from_errno(e)).inspect_err(|_| {
+            let _ = T::data_written(&h, inode, false);
+        }),
     };
     let s = h.stop();
     if let Err(e) = r.and(s) {
