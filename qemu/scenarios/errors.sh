@@ -58,10 +58,11 @@ for mode in continue remount-ro tune2fs; do
     n=$(sbfield "FS Error count")
     if [ "${n:-0}" -ge 1 ]; then pass "$L: error count recorded" "$n"; else fail "$L: error count recorded" "count '$n'"; fi
     f=$(sbfield "First error function") l=$(sbfield "First error line #") e=$(sbfield "First error err")
-    if [ -n "$f" ] && [ "${l:-0}" -gt 0 ] && [ "$e" = EFSCORRUPTED ]; then
-        pass "$L: first error recorded" "$f:$l $e"
+    i=$(sbfield "First error inode #")
+    if [ -n "$f" ] && [ "${l:-0}" -gt 0 ] && [ "$e" = EFSCORRUPTED ] && [ "$i" = 12 ]; then
+        pass "$L: first error recorded" "$f:$l $e inode $i"
     else
-        fail "$L: first error recorded" "function '$f' line '$l' err '$e'"
+        fail "$L: first error recorded" "function '$f' line '$l' err '$e' inode '$i'"
     fi
     if [ $mode = continue ]; then
         check_fails "$L: needs_recovery cleared" needs_recovery

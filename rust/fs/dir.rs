@@ -97,8 +97,9 @@ fn device_block_nosig(dir: &INode, lblk: u64) -> Result<core::result::Result<Dev
         }
     };
     let bh = sb.bread(pblk).inspect_err(|_| {
-        fs_err!(
+        inode_err!(
             sb,
+            dir.ino(),
             "directory inode #{}: unable to read block {}",
             dir.ino(),
             pblk
@@ -131,7 +132,14 @@ fn verify<B: Bytes + ?Sized>(
         (d.is_indexed(), d.csum_seed)
     };
     let fail = |e| {
-        fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+        inode_err!(
+            sb,
+            dir.ino(),
+            "directory inode #{}, block {}: {}",
+            dir.ino(),
+            lblk,
+            e
+        );
         errno(e)
     };
     let seed = (fi.sb.has_metadata_csum() && !dev.is_verified()).then_some(csum_seed);
@@ -159,8 +167,9 @@ pub(crate) fn entries<'a>(dir: &INode, b: &'a DirBlock) -> Entries<'a> {
 
 /// Reports a bad record of block `lblk` of `dir`.
 pub(crate) fn bad_entry(dir: &INode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
-    fs_err!(
+    inode_err!(
         dir.sb(),
+        dir.ino(),
         "directory inode #{}, block {}: {}",
         dir.ino(),
         lblk,

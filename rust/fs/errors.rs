@@ -56,10 +56,33 @@ pub(crate) fn error_errno<S>(sb: &SuperBlock<Rext4, S>, errno: i32, args: fmt::A
     error_at(sb, 0, errno, args)
 }
 
+/// [`error`] naming inode `ino` in the record (ext4's `ext4_error_inode`).
+#[track_caller]
+pub(crate) fn error_inode<S>(
+    sb: &SuperBlock<Rext4, S>,
+    ino: impl Into<u64>,
+    args: fmt::Arguments<'_>,
+) {
+    report(sb, u32::try_from(ino.into()).unwrap_or(0), 0, 0, args)
+}
+
 /// [`error_errno`] naming the block involved in the record.
 #[track_caller]
 pub(crate) fn error_at<S>(
     sb: &SuperBlock<Rext4, S>,
+    block: u64,
+    errno: i32,
+    args: fmt::Arguments<'_>,
+) {
+    report(sb, 0, block, errno, args)
+}
+
+/// The common part of the entry points: the report, then the policy,
+/// with what the record names (inode, block: 0 for none).
+#[track_caller]
+fn report<S>(
+    sb: &SuperBlock<Rext4, S>,
+    ino: u32,
     block: u64,
     errno: i32,
     args: fmt::Arguments<'_>,
@@ -74,7 +97,7 @@ pub(crate) fn error_at<S>(
     if fi.ratelimit.allow() {
         sb_err!(sb, "{}", args);
     }
-    handle(sb, block, errno, at);
+    handle(sb, ino, block, errno, at);
 }
 
 /// Reports something that is not an error of the filesystem itself,
@@ -93,6 +116,14 @@ macro_rules! fs_err {
     };
 }
 
+/// `inode_err!(sb, ino, "fmt", args...)`: [`fs_err!`] for an error in
+/// inode `ino`, which the superblock's error record names.
+macro_rules! inode_err {
+    ($sb:expr, $ino:expr, $($arg:tt)*) => {
+        $crate::fs::errors::error_inode($sb, $ino, format_args!($($arg)*))
+    };
+}
+
 /// `fs_warn!(sb, "fmt", args...)`: a report that is not an error.
 macro_rules! fs_warn {
     ($sb:expr, $($arg:tt)*) => {
@@ -101,7 +132,7 @@ macro_rules! fs_warn {
 }
 
 /// The policy (ext4's `ext4_handle_error`), after the report.
-fn handle(sb: &Sb, block: u64, errno: i32, at: &core::panic::Location<'_>) {
+fn handle(sb: &Sb, ino: u32, block: u64, errno: i32, at: &core::panic::Location<'_>) {
     let fi = sb.data();
     let policy = errors_behaviour(&fi.opts, &fi.sb);
     // Recorded while the mount may write (an error after a shutdown
@@ -113,7 +144,7 @@ fn handle(sb: &Sb, block: u64, errno: i32, at: &core::panic::Location<'_>) {
         let func = file.rsplit('/').next().unwrap_or(file);
         let ev = ErrorEvent::new(
             crate::glue::task::real_seconds(),
-            0,
+            ino,
             block,
             func,
             at.line(),

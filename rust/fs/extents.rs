@@ -193,7 +193,14 @@ pub(crate) fn map(inode: &INode, lblk: u64) -> Result<Mapping> {
         seed,
     )
     .map_err(|e| {
-        fs_err!(sb, "inode #{}: logical block {}: {}", inode.ino(), lblk, e);
+        inode_err!(
+            sb,
+            inode.ino(),
+            "inode #{}: logical block {}: {}",
+            inode.ino(),
+            lblk,
+            e
+        );
         errno(e)
     })
 }
@@ -238,7 +245,7 @@ impl<'a, 'h, 'j> JournalStore<'a, 'h, 'j> {
         if let Some(k) = self.err.take() {
             return k;
         }
-        fs_err!(self.sb, "inode #{}: extent tree: {}", ino, e);
+        inode_err!(self.sb, ino, "inode #{}: extent tree: {}", ino, e);
         errno(e)
     }
 

@@ -28,10 +28,7 @@ pub(crate) fn map_blocks(inode: &INode, lblk: u64, max: u64) -> Result<Option<(u
             let sb = inode.sb();
             let blocks = sb.data().sb.blocks_count;
             if pblk == 0 || pblk.saturating_add(count) > blocks {
-                fs_err!(
-                    sb,
-                    "inode #{}: logical block {}: mapping to blocks {} (+{}) beyond the filesystem ({} blocks)",
-                    inode.ino(),
+                inode_err!(sb, inode.ino(), "inode #{}: logical block {}: mapping to blocks {} (+{}) beyond the filesystem ({} blocks)", inode.ino(),
                     lblk,
                     pblk,
                     count,

@@ -153,7 +153,7 @@ pub(crate) fn free_ino(sb: &Sb, h: &Handle<'_>, ino: u32, is_dir: bool) -> Resul
     read_bitmap(sb, g, Bitmap::Inode)?;
     let written = modify_bitmap(sb, h, g, Bitmap::Inode, |b| {
         clear_range(b, ipg, bit, 1).map_err(|e| {
-            fs_err!(sb, "freeing inode #{}: {}", ino, e);
+            inode_err!(sb, ino, "freeing inode #{}: {}", ino, e);
             errno(e)
         })
     })?;
@@ -180,7 +180,12 @@ pub(crate) fn slot(sb: &Sb, ino: u32) -> Result<(ARef<BufferHead>, usize, usize)
     let gd = fi.group(g).ok_or(code::EINVAL)?;
     let bs = u64::from(fi.block_size());
     let bh = sb.bread(gd.inode_table + div(off, bs)).inspect_err(|_| {
-        fs_err!(sb, "inode #{}: unable to read its inode table block", ino);
+        inode_err!(
+            sb,
+            ino,
+            "inode #{}: unable to read its inode table block",
+            ino
+        );
     })?;
     Ok((bh, rem(off, bs) as usize, usize::from(d.inode_size)))
 }
@@ -194,7 +199,7 @@ pub(crate) fn write_new(sb: &Sb, h: &Handle<'_>, di: &DiskInode) -> Result {
     access.modify(off, len, |b| {
         b.fill(0);
         di.store(d, b).map_err(|e| {
-            fs_err!(sb, "inode #{}: cannot store: {}", di.ino, e);
+            inode_err!(sb, di.ino, "inode #{}: cannot store: {}", di.ino, e);
             errno(e)
         })
     })?;

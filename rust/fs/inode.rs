@@ -130,7 +130,7 @@ fn read_at<S>(
     used_end: Option<u64>,
 ) -> Result<(RawInode, DiskInode)> {
     let fail = |e| {
-        fs_err!(sb, "inode #{}: {}", ino, e);
+        inode_err!(sb, ino, "inode #{}: {}", ino, e);
         errno(e)
     };
     let (group, off) = inode_location(d, ino).map_err(fail)?;
@@ -155,8 +155,9 @@ fn read_at<S>(
         None => sb.bread(blk),
     };
     let buf = read.inspect_err(|_| {
-        fs_err!(
+        inode_err!(
             sb,
+            ino,
             "inode #{}: unable to read inode table block {}",
             ino,
             blk
@@ -267,7 +268,7 @@ pub(crate) fn params<'a>(
     let fi = sb.data();
     let bs = fi.block_size();
     let corrupt = |what: &str| {
-        fs_err!(sb, "inode #{}: {}", ino, what);
+        inode_err!(sb, ino, "inode #{}: {}", ino, what);
         efscorrupted()
     };
     // A deleted inode (as ext4: a link count of 0; no orphan recovery
@@ -318,7 +319,7 @@ pub(crate) fn params<'a>(
         dinode::S_IFLNK => {
             if raw.is_fast_symlink(bs) {
                 let t = raw.fast_symlink_target().map_err(|e| {
-                    fs_err!(sb, "inode #{}: {}", ino, e);
+                    inode_err!(sb, ino, "inode #{}: {}", ino, e);
                     errno(e)
                 })?;
                 let n = t.len();
@@ -397,7 +398,7 @@ pub(crate) fn params<'a>(
 fn check_xattr_places(sb: &Sb, bytes: &RawInode, raw: &DiskInode) -> Result {
     let d = &sb.data().sb;
     let bad = |e| {
-        fs_err!(sb, "inode #{}: in-inode xattrs: {}", raw.ino, e);
+        inode_err!(sb, raw.ino, "inode #{}: in-inode xattrs: {}", raw.ino, e);
         errno(e)
     };
     // Most inodes have no in-inode area: its magic is read in place, and
@@ -416,8 +417,9 @@ fn check_xattr_places(sb: &Sb, bytes: &RawInode, raw: &DiskInode) -> Result {
         .block_refs()
         .check("extended attribute block", blk, 1);
     if blk <= u64::from(d.first_data_block) || zone.is_err() {
-        fs_err!(
+        inode_err!(
             sb,
+            raw.ino,
             "inode #{}: bad extended attribute block {}",
             raw.ino,
             blk
@@ -434,7 +436,7 @@ fn check_xattr_places(sb: &Sb, bytes: &RawInode, raw: &DiskInode) -> Result {
 fn check_extent_root(sb: &Sb, raw: &DiskInode) -> Result {
     let r = extent::check_root(&raw.block, &sb.data().block_refs());
     r.map(|_| ()).map_err(|e| {
-        fs_err!(sb, "inode #{}: {}", raw.ino, e);
+        inode_err!(sb, raw.ino, "inode #{}: {}", raw.ino, e);
         errno(e)
     })
 }

@@ -61,8 +61,9 @@ pub(crate) fn dirty_inode(inode: &INode) {
         r.and(s)
     });
     if let Err(e) = r {
-        fs_err!(
+        inode_err!(
             sb,
+            inode.ino(),
             "inode #{}: unable to write the inode: error {}",
             inode.ino(),
             e.to_errno()
@@ -86,8 +87,9 @@ pub(crate) fn update_inode(inode: &INode, change: impl FnOnce()) -> Result {
     }
     change();
     let r = write_inode(&h, inode).inspect_err(|e| {
-        fs_err!(
+        inode_err!(
             inode.sb(),
+            inode.ino(),
             "inode #{}: unable to write the inode: error {}",
             inode.ino(),
             e.to_errno()
@@ -135,7 +137,7 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
         // `i_raw_lock` for the same reason).
         let a = inode.attrs();
         let mut di = DiskInode::parse(d, ino, &*b).map_err(|e| {
-            fs_err!(sb, "inode #{}: {}", ino, e);
+            inode_err!(sb, ino, "inode #{}: {}", ino, e);
             errno(e)
         })?;
         di.mode = a.mode;
@@ -157,7 +159,7 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
         di.block = data.i_block;
         di.file_acl = data.file_acl;
         di.store(d, b).map_err(|e| {
-            fs_err!(sb, "inode #{}: cannot store: {}", ino, e);
+            inode_err!(sb, ino, "inode #{}: cannot store: {}", ino, e);
             errno(e)
         })
     })?;

@@ -47,8 +47,9 @@ pub(crate) fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
     // "." and ".." never come here (the VFS resolves them), so an entry
     // naming the directory itself is corrupt.
     if u64::from(ino) == dir.ino() {
-        fs_err!(
+        inode_err!(
             dir.sb(),
+            dir.ino(),
             "directory inode #{}: entry '{}' names the directory itself",
             dir.ino(),
             kernel::str::BStr::from_bytes(name)
@@ -199,8 +200,9 @@ fn dx_error(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx> 
     match (e, reader.failed.take()) {
         (DiskError::Io { .. }, Some(err)) => Err(err),
         (e @ DiskError::BadChecksum { .. }, _) => {
-            fs_err!(
+            inode_err!(
                 dir.sb(),
+                dir.ino(),
                 "directory inode #{}, block {}: {}",
                 dir.ino(),
                 reader.last,

@@ -458,14 +458,22 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     let bs = fi.block_size();
     let seed = dir.read().csum_seed;
     let bad = |lblk: u64, e| {
-        fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+        inode_err!(
+            sb,
+            dir.ino(),
+            "directory inode #{}, block {}: {}",
+            dir.ino(),
+            lblk,
+            e
+        );
         errno(e)
     };
     let added = walk_blocks(dir, Walk::InHandle, |lblk, dev, kind| {
         if kind != BlockKind::Leaf {
             // `make_linear` left no index behind.
-            fs_err!(
+            inode_err!(
                 sb,
+                dir.ino(),
                 "directory inode #{}: index block {} in a linear directory",
                 dir.ino(),
                 lblk
@@ -530,7 +538,14 @@ fn find_entry(dir: &INode, name: &[u8]) -> Result<Option<(u64, DevBlock, Located
         }
         let copy = dev.copy()?;
         let found = locate(&copy, &fmt, name).map_err(|e| {
-            fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+            inode_err!(
+                sb,
+                dir.ino(),
+                "directory inode #{}, block {}: {}",
+                dir.ino(),
+                lblk,
+                e
+            );
             errno(e)
         })?;
         Ok(found.map(|l| (lblk, dev, l)))
@@ -561,7 +576,14 @@ fn edit_block(
                 }
             })
             .map_err(|e| {
-                fs_err!(sb, "directory inode #{}, block {}: {}", dir.ino(), lblk, e);
+                inode_err!(
+                    sb,
+                    dir.ino(),
+                    "directory inode #{}, block {}: {}",
+                    dir.ino(),
+                    lblk,
+                    e
+                );
                 errno(e)
             })
     })?;
@@ -572,8 +594,9 @@ fn edit_block(
 /// says): a mismatch is corruption.
 fn check_names(dir: &INode, l: &Located, ino: u32) -> Result {
     if l.ino != ino {
-        fs_err!(
+        inode_err!(
             dir.sb(),
+            dir.ino(),
             "directory inode #{}: entry names inode #{}, expected #{}",
             dir.ino(),
             l.ino,
@@ -609,7 +632,12 @@ fn set_parent(h: &Handle<'_>, dir: &INode, parent: u32) -> Result {
     let dev = match block_in_place_nosig(dir, 0)? {
         InPlace::Block(dev, BlockKind::Leaf) => dev,
         _ => {
-            fs_err!(dir.sb(), "directory inode #{}: no first block", dir.ino());
+            inode_err!(
+                dir.sb(),
+                dir.ino(),
+                "directory inode #{}: no first block",
+                dir.ino()
+            );
             return Err(efscorrupted());
         }
     };
@@ -647,8 +675,9 @@ fn make_linear(dir: &INode) -> Result {
             let dev = match block_in_place_nosig(dir, lblk)? {
                 InPlace::Block(dev, k) if k == kind => dev,
                 _ => {
-                    fs_err!(
+                    inode_err!(
                         sb,
+                        dir_ino,
                         "directory inode #{}: index block {} changed",
                         dir_ino,
                         lblk
@@ -671,7 +700,14 @@ fn make_linear(dir: &INode) -> Result {
                     }
                 })
                 .map_err(|e| {
-                    fs_err!(sb, "directory inode #{}, block {}: {}", dir_ino, lblk, e);
+                    inode_err!(
+                        sb,
+                        dir_ino,
+                        "directory inode #{}, block {}: {}",
+                        dir_ino,
+                        lblk,
+                        e
+                    );
                     errno(e)
                 })
             })?;
@@ -773,7 +809,7 @@ fn is_empty(dir: &INode) -> Result<bool> {
     let nonempty = walk_blocks(dir, Walk::Interruptible, |lblk, dev, _| {
         let copy = dev.copy()?;
         let empty = is_empty_block(&copy, &fmt, lblk == 0, ino).map_err(|e| {
-            fs_err!(sb, "directory inode #{}, block {}: {}", ino, lblk, e);
+            inode_err!(sb, ino, "directory inode #{}, block {}: {}", ino, lblk, e);
             errno(e)
         })?;
         Ok((!empty).then_some(()))
@@ -820,8 +856,9 @@ pub(crate) fn delete_inode(inode: &INode) {
         finish(h, r)
     });
     if let Err(e) = r {
-        fs_err!(
+        inode_err!(
             sb,
+            ino,
             "inode #{}: unable to free the deleted inode: error {}",
             ino,
             e.to_errno()
@@ -843,7 +880,14 @@ fn release_xattr_block(h: &Handle<'_>, inode: &INode) -> Result {
     let mut access = h.write_access(&bh)?;
     let left = access.modify(0, fi.block_size() as usize, |b| {
         crate::disk::xattr::release_block_ref(&fi.sb, blk, b).map_err(|e| {
-            fs_err!(sb, "inode #{}: attribute block {}: {}", inode.ino(), blk, e);
+            inode_err!(
+                sb,
+                inode.ino(),
+                "inode #{}: attribute block {}: {}",
+                inode.ino(),
+                blk,
+                e
+            );
             errno(e)
         })
     })?;
@@ -861,19 +905,35 @@ pub(crate) fn read_link(inode: &INode) -> Result<KVec<u8>> {
     let size = usize::try_from(inode.size()).map_err(|_| code::EINVAL)?;
     let sb = inode.sb();
     if size == 0 || size >= sb.data().block_size() as usize {
-        fs_err!(sb, "inode #{}: bad symlink size {}", inode.ino(), size);
+        inode_err!(
+            sb,
+            inode.ino(),
+            "inode #{}: bad symlink size {}",
+            inode.ino(),
+            size
+        );
         return Err(efscorrupted());
     }
     let b = match super::dir::device_block(inode, 0)? {
         Ok(b) => b,
         Err(_) => {
-            fs_err!(sb, "inode #{}: symlink without a block", inode.ino());
+            inode_err!(
+                sb,
+                inode.ino(),
+                "inode #{}: symlink without a block",
+                inode.ino()
+            );
             return Err(efscorrupted());
         }
     };
     let v = b.copy_range(0, size)?;
     if v.contains(&0) {
-        fs_err!(sb, "inode #{}: NUL inside the symlink target", inode.ino());
+        inode_err!(
+            sb,
+            inode.ino(),
+            "inode #{}: NUL inside the symlink target",
+            inode.ino()
+        );
         return Err(efscorrupted());
     }
     Ok(v)

@@ -163,12 +163,12 @@ pub(crate) fn set_next(h: &Handle<'_>, sb: &Sb, ino: u32, value: u32) -> Result 
     let mut access = h.write_access(raw.buffer())?;
     access.modify(off, len, |b| {
         let mut di = DiskInode::parse(d, ino, &*b).map_err(|e| {
-            fs_err!(sb, "inode #{}: {}", ino, e);
+            inode_err!(sb, ino, "inode #{}: {}", ino, e);
             errno(e)
         })?;
         di.dtime = value;
         di.store(d, b).map_err(|e| {
-            fs_err!(sb, "inode #{}: cannot store: {}", ino, e);
+            inode_err!(sb, ino, "inode #{}: cannot store: {}", ino, e);
             errno(e)
         })
     })?;

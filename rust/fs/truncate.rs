@@ -157,8 +157,9 @@ pub(crate) fn write_failed(inode: &INode) {
     }
     inode.truncate_pagecache(size);
     if let Err(e) = free_from(inode, (size as u64).div_ceil(bs)) {
-        fs_err!(
+        inode_err!(
             inode.sb(),
+            inode.ino(),
             "inode #{}: unable to free blocks past the end after a failed write: error {}",
             inode.ino(),
             e.to_errno()

@@ -82,7 +82,14 @@ fn read_block(inode: &INode, blk: u64) -> Result<BlockCopy> {
         src.read_copy(blk)
     };
     r.map_err(|e| {
-        fs_err!(sb, "inode #{}: xattr block {}: {}", inode.ino(), blk, e);
+        inode_err!(
+            sb,
+            inode.ino(),
+            "inode #{}: xattr block {}: {}",
+            inode.ino(),
+            blk,
+            e
+        );
         errno(e)
     })
 }
@@ -95,7 +102,14 @@ fn parse_block<'a>(inode: &INode, blk: u64, b: &'a BlockCopy) -> Result<Xattrs<'
     let d = &sb.data().sb;
     let verified = b.is_verified();
     let x = Xattrs::block_checked(d, blk, b.as_ref(), !verified).map_err(|e| {
-        fs_err!(sb, "inode #{}: xattr block {}: {}", inode.ino(), blk, e);
+        inode_err!(
+            sb,
+            inode.ino(),
+            "inode #{}: xattr block {}: {}",
+            inode.ino(),
+            blk,
+            e
+        );
         errno(e)
     })?;
     if !verified {
@@ -108,7 +122,13 @@ fn parse_block<'a>(inode: &INode, blk: u64, b: &'a BlockCopy) -> Result<Xattrs<'
 fn in_inode<'a>(inode: &INode, raw: &'a [u8], extra_isize: u16) -> Result<Option<Xattrs<'a>>> {
     let sb = inode.sb();
     Xattrs::in_inode(&sb.data().sb, raw, extra_isize).map_err(|e| {
-        fs_err!(sb, "inode #{}: in-inode xattrs: {}", inode.ino(), e);
+        inode_err!(
+            sb,
+            inode.ino(),
+            "inode #{}: in-inode xattrs: {}",
+            inode.ino(),
+            e
+        );
         errno(e)
     })
 }
@@ -116,8 +136,9 @@ fn in_inode<'a>(inode: &INode, raw: &'a [u8], extra_isize: u16) -> Result<Option
 /// The value bytes of an entry (EA-inode values refused).
 fn value<'a>(inode: &INode, e: &Entry<'a>) -> Result<&'a [u8]> {
     e.value().map_err(|err| {
-        fs_err!(
+        inode_err!(
             inode.sb(),
+            inode.ino(),
             "inode #{}: xattr value not readable: {}",
             inode.ino(),
             err
