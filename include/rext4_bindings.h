@@ -203,6 +203,8 @@ struct rext4_wb_ops {
 	int (*journal)(void *ctx, struct folio *folio);
 	/* Commits the file's last data transaction and waits (no handle open). */
 	void (*commit)(void *ctx);
+	/* Starts the commit of the running transaction, without waiting. */
+	void (*start_commit)(void *ctx);
 	/* Maps (never allocates) the blocks of committed data written home. */
 	get_block_t *get_block;
 };

@@ -52,6 +52,7 @@
 int rext4_seal_folio(handle_t *handle, struct folio *folio, rext4_map_fn map, void *ctx)
 {
 	long len = rext4_folio_len_in_file(folio, i_size_read(folio->mapping->host));
+	int err;
 
 	if (!folio_test_checked(folio) || folio_test_writeback(folio))
 		return 0;
@@ -59,7 +60,12 @@ int rext4_seal_folio(handle_t *handle, struct folio *folio, rext4_map_fn map, vo
 	folio_clear_checked(folio);
 	if (len <= 0)
 		return 0;
-	return rext4_journal_folio(handle, folio, len, map, ctx);
+	err = rext4_journal_folio(handle, folio, len, map, ctx);
+	if (err) {
+		/* Not journalled: the stores stay dirty for writepages. */
+		folio_mark_dirty(folio);
+	}
+	return err;
 }
 
 /*
@@ -72,7 +78,9 @@ int rext4_seal_folio(handle_t *handle, struct folio *folio, rext4_map_fn map, vo
  * data, and the folio's buffers need no journalling now, so it becomes
  * writable at once. What is then stored to it is journalled by
  * writepages, write-protected and under writeback until that commit.
- * Returns 1 if blocks were allocated (the inode changed), 0 if not.
+ * Returns 1 if blocks were allocated (the inode changed), 0 if not, 2 if
+ * the zeroing failed and the folio was journalled instead (held under
+ * writeback: the caller waits for the commit and tries again).
  */
 int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_map_fn map,
 		      void *ctx)
@@ -136,11 +144,12 @@ int rext4_mkwrite_map(handle_t *handle, struct folio *folio, size_t len, rext4_m
 
 zero_failed:
 	/*
-	 * Allocated and mapped in the extent tree, but what the device holds
-	 * there is not known to be zeros: the allocation must never commit.
+	 * The device did not take the zeros: they go through the journal
+	 * instead (the folio holds them there), and the folio is held until
+	 * that commit, which the caller waits for before it is writable.
 	 */
-	jbd2_journal_abort(handle->h_transaction->t_journal, err);
-	return err;
+	err = rext4_journal_folio(handle, folio, len, map, ctx);
+	return err ?: 2;
 }
 
 /*
@@ -284,6 +293,13 @@ int rext4_writepages_journalled(struct address_space *mapping, struct writeback_
 	}
 	if (sync)
 		ops->commit(ctx);
+	else if (mapping_tagged(mapping, PAGECACHE_TAG_WRITEBACK))
+		/*
+		 * Folios held until a commit: it is started now (no wait), so
+		 * that a data-integrity pass after this one, whose inode this
+		 * pass may leave clean, does not wait for the periodic one.
+		 */
+		ops->start_commit(ctx);
 	if (sync || wbc->tagged_writepages) {
 		tag = PAGECACHE_TAG_TOWRITE;
 		tag_pages_for_writeback(mapping, index, end);

@@ -720,15 +720,15 @@ int rext4_zero_block_range(handle_t *handle, struct address_space *mapping, loff
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
 	/*
-	 * Callers settle the page cache first, with no handle open (the
-	 * folio clean and out of writeback, nothing able to journal it
-	 * again): a folio another transaction holds cannot be journalled in
-	 * this one without a store reaching it uncommitted.
+	 * Under writeback for another reason than this transaction (written
+	 * home, or held by an older transaction's commit): waited for, so
+	 * that the folio can be held by this one. Safe with the handle open:
+	 * neither a bio's completion nor an older transaction's commit waits
+	 * for it (only this transaction's commit does, and a folio it holds
+	 * is not waited for).
 	 */
-	if (WARN_ON_ONCE(folio_test_writeback(folio) && !rext4_folio_in_handle(handle, folio))) {
-		err = -EBUSY;
-		goto out;
-	}
+	if (folio_test_writeback(folio) && !rext4_folio_in_handle(handle, folio))
+		folio_wait_writeback(folio);
 	bh = folio_buffers(folio);
 	if (!bh)
 		bh = create_empty_buffers(folio, bsize, 0);

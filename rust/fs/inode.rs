@@ -115,7 +115,7 @@ impl RawInode {
     /// A private copy of the inode's bytes (what the attribute parser
     /// takes).
     pub(crate) fn copy(&self) -> Result<KVec<u8>> {
-        self.block.copy_range(self.off, self.len)
+        self.buffer().copy_range_locked(self.off, self.len)
     }
 }
 
@@ -129,6 +129,40 @@ fn read_at<S>(
     ino: u32,
     used_end: Option<u64>,
 ) -> Result<(RawInode, DiskInode)> {
+    let fail = |e| {
+        inode_err!(sb, ino, "inode #{}: {}", ino, e);
+        errno(e)
+    };
+    let raw = read_block_at(sb, d, itable, ino, used_end)?;
+    let w = Window::new(&raw.block, raw.off, raw.len).map_err(|_| {
+        fail(crate::disk::Error::Corrupt {
+            what: "inode offset",
+            value: raw.off as u64,
+        })
+    })?;
+    let inode = match DiskInode::parse(d, ino, &w) {
+        Ok(i) => i,
+        // Read in place, the inode may have been caught half put back by
+        // a task writing it: judged again on a copy taken under the
+        // buffer lock before it counts as corrupt.
+        Err(_) => {
+            let c = raw.buffer().copy_range_locked(raw.off, raw.len)?;
+            DiskInode::parse(d, ino, &c[..]).map_err(fail)?
+        }
+    };
+    Ok((raw, inode))
+}
+
+/// The inode table block holding inode `ino`, read (with readahead as
+/// [`read_at`] says), and where the inode lies in it; nothing of the
+/// inode itself is read.
+fn read_block_at<S>(
+    sb: &SuperBlock<Rext4, S>,
+    d: &Superblock,
+    itable: Option<u64>,
+    ino: u32,
+    used_end: Option<u64>,
+) -> Result<RawInode> {
     let fail = |e| {
         inode_err!(sb, ino, "inode #{}: {}", ino, e);
         errno(e)
@@ -163,19 +197,11 @@ fn read_at<S>(
             blk
         );
     })?;
-    let raw = RawInode {
+    Ok(RawInode {
         block: DevBlock::new(buf),
         off: rem(off, bs) as usize,
         len: usize::from(d.inode_size),
-    };
-    let w = Window::new(&raw.block, raw.off, raw.len).map_err(|_| {
-        fail(crate::disk::Error::Corrupt {
-            what: "inode offset",
-            value: off,
-        })
-    })?;
-    let inode = DiskInode::parse(d, ino, &w).map_err(fail)?;
-    Ok((raw, inode))
+    })
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem;
@@ -187,14 +213,24 @@ pub(crate) fn read_bytes(sb: &Sb, ino: u32) -> Result<(KVec<u8>, DiskInode)> {
 }
 
 /// The on-disk inode `ino` of a mounted filesystem in its table block,
-/// verified (for writing it).
+/// for writing it: not verified here, where another task may be putting
+/// its copy of the same inode back (the writer parses and verifies the
+/// bytes it gets under the buffer lock).
 pub(crate) fn locate(sb: &Sb, ino: u32) -> Result<RawInode> {
-    read_located(sb, ino).map(|(raw, _)| raw)
+    let (itable, used_end) = table_of(sb, ino);
+    read_block_at(sb, &sb.data().sb, itable, ino, used_end)
 }
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem, in
 /// place.
 fn read_located(sb: &Sb, ino: u32) -> Result<(RawInode, DiskInode)> {
+    let (itable, used_end) = table_of(sb, ino);
+    read_at(sb, &sb.data().sb, itable, ino, used_end)
+}
+
+/// Inode `ino`'s group's inode table and the end of its blocks that hold
+/// inodes in use.
+fn table_of(sb: &Sb, ino: u32) -> (Option<u64>, Option<u64>) {
     let fi = sb.data();
     let d = &fi.sb;
     let gd = inode_location(d, ino).ok().and_then(|(g, _)| fi.group(g));
@@ -212,7 +248,7 @@ fn read_located(sb: &Sb, ino: u32) -> Result<(RawInode, DiskInode)> {
         let used = u64::from(d.inodes_per_group - unused);
         g.inode_table + used.div_ceil(per_block)
     });
-    read_at(sb, d, itable, ino, used_end)
+    (itable, used_end)
 }
 
 /// Inode table blocks read ahead together (ext4's default

@@ -59,8 +59,11 @@ pub(crate) fn set_size(inode: &INode, size: i64) -> Result {
         let r = (|| {
             let tail = old % bs;
             if tail != 0 {
-                inode.zero_block_range(&h, old, (bs - tail) as usize)?;
+                // Noted even after a failure: the folio may be held by
+                // this transaction (`commit_data` then commits it).
+                let z = inode.zero_block_range(&h, old, (bs - tail) as usize);
                 inode.write().data_tid = Some(h.tid());
+                z?;
             }
             inode.set_size(size);
             write_inode(&h, inode)
@@ -97,9 +100,11 @@ pub(crate) fn finish_truncate(inode: &INode) -> Result {
     let r = (|| {
         let tail = size % bs;
         if tail != 0 {
-            inode.zero_block_range(&h, size, (bs - tail) as usize)?;
-            // A journalled data block: eviction must see it (`before_evict`).
+            let z = inode.zero_block_range(&h, size, (bs - tail) as usize);
+            // A journalled data block (also after a failure, which may
+            // have journalled it): eviction must see it (`before_evict`).
             inode.write().data_tid = Some(h.tid());
+            z?;
         }
         if inode.nlink() > 0 {
             orphan::del(&h, inode)?;

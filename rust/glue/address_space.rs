@@ -440,6 +440,15 @@ unsafe extern "C" fn wb_commit<T: FileSystem>(ctx: *mut c_void) {
     T::commit_data(ctx.inode);
 }
 
+/// # Safety
+///
+/// As [`wb_start`], with no handle open.
+unsafe extern "C" fn wb_start_commit<T: FileSystem>(ctx: *mut c_void) {
+    // SAFETY: per the contract.
+    let ctx = unsafe { &*ctx.cast::<WbCtx<'_, T>>() };
+    ctx.journal.start_commit();
+}
+
 /// Journals one folio dirtied through a mapping, locked and cleared for
 /// I/O by the walk, inside the handle [`wb_start`] began; the C side
 /// leaves it under writeback until that transaction commits.
@@ -475,10 +484,13 @@ unsafe extern "C" fn wb_journal<T: FileSystem>(ctx: *mut c_void, folio: *mut sys
             m.as_void(),
         )
     };
+    // Also after a failure: blocks allocated before it are in the
+    // inode's tree, and the transaction may hold part of the folio.
+    let w = T::data_written(h, inode, false);
     if err != 0 {
         return err;
     }
-    match T::data_written(h, inode, false) {
+    match w {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -511,6 +523,7 @@ unsafe extern "C" fn writepages<T: FileSystem>(
         stop: Some(wb_stop::<T>),
         journal: Some(wb_journal::<T>),
         commit: Some(wb_commit::<T>),
+        start_commit: Some(wb_start_commit::<T>),
         get_block: Some(get_block::<T>),
     };
     let p: *mut WbCtx<'_, T> = &mut ctx;

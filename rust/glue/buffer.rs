@@ -157,6 +157,18 @@ impl BufferHead {
         Ok(v)
     }
 
+    /// [`Self::copy_range`] under the buffer lock, which every writer of
+    /// the block holds while it puts its change back: a consistent copy
+    /// of bytes another task may be changing (an inode being written).
+    pub(crate) fn copy_range_locked(&self, off: usize, len: usize) -> Result<KVec<u8>> {
+        // SAFETY: live buffer (type invariant).
+        unsafe { sys::rext4_lock_buffer(self.raw()) };
+        let r = self.copy_range(off, len);
+        // SAFETY: locked above by this task.
+        unsafe { sys::unlock_buffer(self.raw()) };
+        r
+    }
+
     /// The `N` bytes from byte `off` of the block, read as one unaligned
     /// load of an array (a few instructions for the small fields parsers
     /// read, where [`Self::read`] would call `memcpy`).

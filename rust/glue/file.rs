@@ -290,6 +290,16 @@ unsafe fn mkwrite_once<T: FileSystem>(
     // SAFETY: the handle runs in this task, the folio is locked, `m`
     // lives across the call.
     let r = unsafe { sys::rext4_mkwrite_map(hp, folio, len, Some(map_cb::<T>), mp) };
+    if r == 2 {
+        // New blocks journalled as zeros (the device refused the zeroing
+        // write): writable once committed, which is waited for now.
+        let w = T::data_written(&h, inode, false);
+        // SAFETY: ours to unlock.
+        unsafe { sys::rext4_folio_unlock(folio) };
+        w.and(h.stop())?;
+        T::commit_data(inode);
+        return Ok(None);
+    }
     let r = match r {
         0 => Ok(()),
         1 => T::data_written(&h, inode, false),

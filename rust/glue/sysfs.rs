@@ -98,9 +98,9 @@ unsafe extern "C" fn show<T: FileSystem>(ctx: *mut c_void, id: c_uint, buf: *mut
     let Some(sb) = (unsafe { ctx_sb::<T>(ctx) }) else {
         return code::ENODEV.to_errno() as isize;
     };
+    let len = kernel::page::PAGE_SIZE;
     // SAFETY: sysfs gives show a whole page, this call's alone.
-    let page =
-        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE) };
+    let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
     let mut out = SysfsOut { buf: page, len: 0 };
     match T::sysfs_show(sb, id, &mut out) {
         Ok(()) => out.len as isize,
