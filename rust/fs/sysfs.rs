@@ -27,8 +27,8 @@ use kernel::error::{code, Result};
 fn error_record(sb: &Sb) -> Result<(u32, Option<ErrorEvent>, Option<ErrorEvent>)> {
     let fi = sb.data();
     let off = (SUPERBLOCK_OFFSET % u64::from(fi.sb.block_size())) as usize;
-    let mut b = [0u8; SUPERBLOCK_SIZE];
-    fi.sbh.read(off, &mut b)?;
+    // Under the buffer lock: the record may be being written.
+    let b = fi.sbh.copy_range_locked(off, SUPERBLOCK_SIZE)?;
     let (mut n, mut first, mut last) = read_error_record(&b).map_err(super::errors::errno)?;
     if let Some(p) = *fi.pending_errors.lock() {
         n = n.saturating_add(p.count);
