@@ -18,7 +18,14 @@
 //! directory and extent blocks, where a whole-block copy per lookup costs
 //! more than the lookup); each field is copied out once and bounds-checked,
 //! so a concurrent change yields a wrong answer or a corruption report,
-//! never an access outside the buffer or a torn `&[u8]`.
+//! never an access outside the buffer or a torn `&[u8]`. Where rext4's own
+//! writers can make that change (an inode table block: one task puts an
+//! inode back while another reads the same inode), a failed check is made
+//! again on a copy taken under the buffer lock
+//! ([`BufferHead::copy_range_locked`]), which every writer holds while it
+//! puts its change back, before it counts as corruption; directory and
+//! extent blocks are kept apart from their writers by the directory's
+//! `i_rwsem` and the inode's data lock.
 //!
 //! Writers get `&mut [u8]` only to a private copy of the range they
 //! change, taken and put back under the buffer lock
