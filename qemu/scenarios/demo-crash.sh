@@ -23,6 +23,7 @@ stress-ng --mmap 2 --mmap-file --mmap-bytes 1M --temp-path /mnt/stress --timeout
 sleep 4
 say "sysrq-b: the machine resets now, with mmap writers running and the journal full of their pages"
 echo "REXT4-CRASH-NOW $SCENARIO"
+sleep 1
 echo b > /proc/sysrq-trigger
 sleep 10
 fail "crash" "the guest did not reset"

@@ -61,6 +61,9 @@ else
     fail "cycle $cycle: stress-ng --mmap running at the crash" "$(tail -n 2 /tmp/stress.log)"
 fi
 echo "REXT4-CRASH-NOW $SCENARIO"
+# The console drains first (with two vCPUs the reset can otherwise beat
+# the serial output of the lines above).
+sleep 1
 echo b > /proc/sysrq-trigger
 sleep 10
 fail "crash" "the guest did not reset"
