@@ -63,7 +63,26 @@ pub(crate) fn error_inode<S>(
     ino: impl Into<u64>,
     args: fmt::Arguments<'_>,
 ) {
-    report(sb, u32::try_from(ino.into()).unwrap_or(0), 0, 0, args)
+    error_inode_at(sb, ino, 0, 0, args)
+}
+
+/// [`error_inode`] with the block involved (0: none) and the errno to
+/// record (0: EFSCORRUPTED).
+#[track_caller]
+pub(crate) fn error_inode_at<S>(
+    sb: &SuperBlock<Rext4, S>,
+    ino: impl Into<u64>,
+    block: u64,
+    errno: i32,
+    args: fmt::Arguments<'_>,
+) {
+    report(
+        sb,
+        u32::try_from(ino.into()).unwrap_or(0),
+        block,
+        errno,
+        args,
+    )
 }
 
 /// [`error_errno`] naming the block involved in the record.
@@ -121,6 +140,15 @@ macro_rules! fs_err {
 macro_rules! inode_err {
     ($sb:expr, $ino:expr, $($arg:tt)*) => {
         $crate::fs::errors::error_inode($sb, $ino, format_args!($($arg)*))
+    };
+}
+
+/// `inode_err_at!(sb, ino, block, errno, "fmt", args...)`: [`inode_err!`]
+/// that also records the block involved (0: none) and the errno (not
+/// EFSCORRUPTED: an I/O failure, for instance).
+macro_rules! inode_err_at {
+    ($sb:expr, $ino:expr, $block:expr, $errno:expr, $($arg:tt)*) => {
+        $crate::fs::errors::error_inode_at($sb, $ino, $block, $errno, format_args!($($arg)*))
     };
 }
 

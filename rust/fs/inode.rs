@@ -189,9 +189,11 @@ fn read_block_at<S>(
         None => sb.bread(blk),
     };
     let buf = read.inspect_err(|_| {
-        inode_err!(
+        inode_err_at!(
             sb,
             ino,
+            blk,
+            code::EIO.to_errno(),
             "inode #{}: unable to read inode table block {}",
             ino,
             blk

@@ -61,9 +61,11 @@ pub(crate) fn dirty_inode(inode: &INode) {
         r.and(s)
     });
     if let Err(e) = r {
-        inode_err!(
+        inode_err_at!(
             sb,
             inode.ino(),
+            0,
+            e.to_errno(),
             "inode #{}: unable to write the inode: error {}",
             inode.ino(),
             e.to_errno()
@@ -87,9 +89,11 @@ pub(crate) fn update_inode(inode: &INode, change: impl FnOnce()) -> Result {
     }
     change();
     let r = write_inode(&h, inode).inspect_err(|e| {
-        inode_err!(
+        inode_err_at!(
             inode.sb(),
             inode.ino(),
+            0,
+            e.to_errno(),
             "inode #{}: unable to write the inode: error {}",
             inode.ino(),
             e.to_errno()

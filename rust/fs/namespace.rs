@@ -856,9 +856,11 @@ pub(crate) fn delete_inode(inode: &INode) {
         finish(h, r)
     });
     if let Err(e) = r {
-        inode_err!(
+        inode_err_at!(
             sb,
             ino,
+            0,
+            e.to_errno(),
             "inode #{}: unable to free the deleted inode: error {}",
             ino,
             e.to_errno()

@@ -162,9 +162,11 @@ pub(crate) fn write_failed(inode: &INode) {
     }
     inode.truncate_pagecache(size);
     if let Err(e) = free_from(inode, (size as u64).div_ceil(bs)) {
-        inode_err!(
+        inode_err_at!(
             inode.sb(),
             inode.ino(),
+            0,
+            e.to_errno(),
             "inode #{}: unable to free blocks past the end after a failed write: error {}",
             inode.ino(),
             e.to_errno()
