@@ -219,43 +219,40 @@ static void commit_ends_own_folios_only(struct kunit *test)
 	folio_put(c);
 }
 
-static void aborted_commit_ends_writeback_with_error(struct kunit *test)
+/*
+ * One folio of a mapping (without writeback tags, so no inode is needed
+ * behind it) attached to a transaction that then commits, aborted or not:
+ * its writeback must end; returns what the mapping's errseq reports.
+ */
+static int commit_one(struct kunit *test, bool aborted)
 {
 	struct address_space *mapping = kunit_kzalloc(test, sizeof(*mapping), GFP_KERNEL);
 	transaction_t *t = txn(test);
 	errseq_t since;
 	struct folio *a;
+	int err;
 
 	KUNIT_ASSERT_NOT_NULL(test, mapping);
-	/* A mapping without writeback tags, so no inode is needed behind it. */
 	mapping_set_no_writeback_tags(mapping);
 	since = errseq_sample(&mapping->wb_err);
 	a = attached(test, t);
 	a->mapping = mapping;
-	KUNIT_EXPECT_EQ(test, rext4_folio_commit_done(t, true), 1U);
+	KUNIT_EXPECT_EQ(test, rext4_folio_commit_done(t, aborted), 1U);
 	KUNIT_EXPECT_FALSE(test, folio_test_writeback(a));
-	KUNIT_EXPECT_EQ(test, errseq_check(&mapping->wb_err, since), -EIO);
+	err = errseq_check(&mapping->wb_err, since);
 	a->mapping = NULL;
 	folio_put(a);
+	return err;
+}
+
+static void aborted_commit_ends_writeback_with_error(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, commit_one(test, true), -EIO);
 }
 
 static void committed_commit_records_no_error(struct kunit *test)
 {
-	struct address_space *mapping = kunit_kzalloc(test, sizeof(*mapping), GFP_KERNEL);
-	transaction_t *t = txn(test);
-	errseq_t since;
-	struct folio *a;
-
-	KUNIT_ASSERT_NOT_NULL(test, mapping);
-	mapping_set_no_writeback_tags(mapping);
-	since = errseq_sample(&mapping->wb_err);
-	a = attached(test, t);
-	a->mapping = mapping;
-	KUNIT_EXPECT_EQ(test, rext4_folio_commit_done(t, false), 1U);
-	KUNIT_EXPECT_FALSE(test, folio_test_writeback(a));
-	KUNIT_EXPECT_EQ(test, errseq_check(&mapping->wb_err, since), 0);
-	a->mapping = NULL;
-	folio_put(a);
+	KUNIT_EXPECT_EQ(test, commit_one(test, false), 0);
 }
 
 static struct kunit_case mission_cases[] = {

@@ -736,6 +736,26 @@ const FIRST_ERROR_TIME_HI: usize = 0x278;
 const LAST_ERROR_TIME_HI: usize = 0x279;
 const FIRST_ERROR_ERRCODE: usize = 0x27A;
 const LAST_ERROR_ERRCODE: usize = 0x27B;
+/// One error's fields: time, its high byte, inode, block, function, line,
+/// errno code.
+const FIRST_ERROR: [usize; 7] = [
+    FIRST_ERROR_TIME,
+    FIRST_ERROR_TIME_HI,
+    FIRST_ERROR_INO,
+    FIRST_ERROR_BLOCK,
+    FIRST_ERROR_FUNC,
+    FIRST_ERROR_LINE,
+    FIRST_ERROR_ERRCODE,
+];
+const LAST_ERROR: [usize; 7] = [
+    LAST_ERROR_TIME,
+    LAST_ERROR_TIME_HI,
+    LAST_ERROR_INO,
+    LAST_ERROR_BLOCK,
+    LAST_ERROR_FUNC,
+    LAST_ERROR_LINE,
+    LAST_ERROR_ERRCODE,
+];
 
 /// Adds `e` to the error record in the raw superblock bytes `b` (ext4's
 /// `ext4_update_super`): the error state set in `s_state`, the count
@@ -767,31 +787,9 @@ pub fn record_errors(b: &mut [u8], e: &PendingErrors) -> Result<()> {
         put_slice(b, code, &[ev.code])
     };
     if first_time == 0 {
-        put(
-            &e.first,
-            [
-                FIRST_ERROR_TIME,
-                FIRST_ERROR_TIME_HI,
-                FIRST_ERROR_INO,
-                FIRST_ERROR_BLOCK,
-                FIRST_ERROR_FUNC,
-                FIRST_ERROR_LINE,
-                FIRST_ERROR_ERRCODE,
-            ],
-        )?;
+        put(&e.first, FIRST_ERROR)?;
     }
-    put(
-        &e.last,
-        [
-            LAST_ERROR_TIME,
-            LAST_ERROR_TIME_HI,
-            LAST_ERROR_INO,
-            LAST_ERROR_BLOCK,
-            LAST_ERROR_FUNC,
-            LAST_ERROR_LINE,
-            LAST_ERROR_ERRCODE,
-        ],
-    )
+    put(&e.last, LAST_ERROR)
 }
 
 /// The superblock's error record as it stands in raw superblock bytes
@@ -815,24 +813,8 @@ pub fn read_error_record(b: &[u8]) -> Result<(u32, Option<ErrorEvent>, Option<Er
             code: u8_at(b, code)?,
         }))
     };
-    let first = get([
-        FIRST_ERROR_TIME,
-        FIRST_ERROR_TIME_HI,
-        FIRST_ERROR_INO,
-        FIRST_ERROR_BLOCK,
-        FIRST_ERROR_FUNC,
-        FIRST_ERROR_LINE,
-        FIRST_ERROR_ERRCODE,
-    ])?;
-    let last = get([
-        LAST_ERROR_TIME,
-        LAST_ERROR_TIME_HI,
-        LAST_ERROR_INO,
-        LAST_ERROR_BLOCK,
-        LAST_ERROR_FUNC,
-        LAST_ERROR_LINE,
-        LAST_ERROR_ERRCODE,
-    ])?;
+    let first = get(FIRST_ERROR)?;
+    let last = get(LAST_ERROR)?;
     Ok((le32(b, ERROR_COUNT)?, first, last))
 }
 

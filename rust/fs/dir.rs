@@ -131,17 +131,7 @@ fn verify<B: Bytes + ?Sized>(
         let d = dir.read();
         (d.is_indexed(), d.csum_seed)
     };
-    let fail = |e| {
-        inode_err!(
-            sb,
-            dir.ino(),
-            "directory inode #{}, block {}: {}",
-            dir.ino(),
-            lblk,
-            e
-        );
-        errno(e)
-    };
+    let fail = |e| bad_entry(dir, lblk, e);
     let seed = (fi.sb.has_metadata_csum() && !dev.is_verified()).then_some(csum_seed);
     let kind = check_block(bytes, indexed, lblk as u32, seed).map_err(fail)?;
     if seed.is_some() && kind == BlockKind::Leaf {

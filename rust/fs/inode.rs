@@ -113,9 +113,12 @@ impl RawInode {
     }
 
     /// A private copy of the inode's bytes (what the attribute parser
-    /// takes).
+    /// takes). Not under the buffer lock (which a write of the block in
+    /// flight holds): the in-inode attribute area is never written by
+    /// rext4, and the fields the copy's caller trusts were verified by
+    /// [`read_at`].
     pub(crate) fn copy(&self) -> Result<KVec<u8>> {
-        self.buffer().copy_range_locked(self.off, self.len)
+        self.block.copy_range(self.off, self.len)
     }
 }
 

@@ -34,7 +34,7 @@
 //! aborts the journal rather than commit half of it (`errors.rs`), and
 //! its loops do not stop for a fatal signal.
 
-use super::dir::{block_in_place, block_in_place_nosig, InPlace};
+use super::dir::{bad_entry, block_in_place, block_in_place_nosig, InPlace};
 use super::errors::errno;
 use super::extents::DevBlock;
 use super::inode::params;
@@ -457,17 +457,7 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     let fmt = DirFormat::from_superblock(&fi.sb);
     let bs = fi.block_size();
     let seed = dir.read().csum_seed;
-    let bad = |lblk: u64, e| {
-        inode_err!(
-            sb,
-            dir.ino(),
-            "directory inode #{}, block {}: {}",
-            dir.ino(),
-            lblk,
-            e
-        );
-        errno(e)
-    };
+    let bad = |lblk: u64, e| bad_entry(dir, lblk, e);
     let added = walk_blocks(dir, Walk::InHandle, |lblk, dev, kind| {
         if kind != BlockKind::Leaf {
             // `make_linear` left no index behind.
@@ -537,17 +527,7 @@ fn find_entry(dir: &INode, name: &[u8]) -> Result<Option<(u64, DevBlock, Located
             return Ok(None);
         }
         let copy = dev.copy()?;
-        let found = locate(&copy, &fmt, name).map_err(|e| {
-            inode_err!(
-                sb,
-                dir.ino(),
-                "directory inode #{}, block {}: {}",
-                dir.ino(),
-                lblk,
-                e
-            );
-            errno(e)
-        })?;
+        let found = locate(&copy, &fmt, name).map_err(|e| bad_entry(dir, lblk, e))?;
         Ok(found.map(|l| (lblk, dev, l)))
     })
 }
@@ -575,17 +555,7 @@ fn edit_block(
                     Ok(())
                 }
             })
-            .map_err(|e| {
-                inode_err!(
-                    sb,
-                    dir.ino(),
-                    "directory inode #{}, block {}: {}",
-                    dir.ino(),
-                    lblk,
-                    e
-                );
-                errno(e)
-            })
+            .map_err(|e| bad_entry(dir, lblk, e))
     })?;
     access.dirty()
 }
@@ -699,17 +669,7 @@ fn make_linear(dir: &INode) -> Result {
                         Ok(())
                     }
                 })
-                .map_err(|e| {
-                    inode_err!(
-                        sb,
-                        dir_ino,
-                        "directory inode #{}, block {}: {}",
-                        dir_ino,
-                        lblk,
-                        e
-                    );
-                    errno(e)
-                })
+                .map_err(|e| bad_entry(dir, lblk, e))
             })?;
             changed = true;
             access.dirty()?;
@@ -808,10 +768,8 @@ fn is_empty(dir: &INode) -> Result<bool> {
     let ino = dir.ino() as u32;
     let nonempty = walk_blocks(dir, Walk::Interruptible, |lblk, dev, _| {
         let copy = dev.copy()?;
-        let empty = is_empty_block(&copy, &fmt, lblk == 0, ino).map_err(|e| {
-            inode_err!(sb, ino, "directory inode #{}, block {}: {}", ino, lblk, e);
-            errno(e)
-        })?;
+        let empty =
+            is_empty_block(&copy, &fmt, lblk == 0, ino).map_err(|e| bad_entry(dir, lblk, e))?;
         Ok((!empty).then_some(()))
     })?;
     Ok(nonempty.is_none())

@@ -81,17 +81,7 @@ fn read_block(inode: &INode, blk: u64) -> Result<BlockCopy> {
     } else {
         src.read_copy(blk)
     };
-    r.map_err(|e| {
-        inode_err!(
-            sb,
-            inode.ino(),
-            "inode #{}: xattr block {}: {}",
-            inode.ino(),
-            blk,
-            e
-        );
-        errno(e)
-    })
+    r.map_err(|e| bad_block(inode, blk, e))
 }
 
 /// Validates the attribute block read by [`read_block`]: the checksum and
@@ -101,17 +91,8 @@ fn parse_block<'a>(inode: &INode, blk: u64, b: &'a BlockCopy) -> Result<Xattrs<'
     let sb = inode.sb();
     let d = &sb.data().sb;
     let verified = b.is_verified();
-    let x = Xattrs::block_checked(d, blk, b.as_ref(), !verified).map_err(|e| {
-        inode_err!(
-            sb,
-            inode.ino(),
-            "inode #{}: xattr block {}: {}",
-            inode.ino(),
-            blk,
-            e
-        );
-        errno(e)
-    })?;
+    let x = Xattrs::block_checked(d, blk, b.as_ref(), !verified)
+        .map_err(|e| bad_block(inode, blk, e))?;
     if !verified {
         b.set_verified();
     }
@@ -224,4 +205,19 @@ pub(crate) fn list(
         add_names(&mut names, &x, filter)?;
     }
     Ok(names.len())
+}
+
+/// Reports a bad attribute block `blk` of `inode` (the record names both).
+fn bad_block(inode: &INode, blk: u64, e: crate::disk::Error) -> kernel::error::Error {
+    inode_err_at!(
+        inode.sb(),
+        inode.ino(),
+        blk,
+        errno(e).to_errno(),
+        "inode #{}: xattr block {}: {}",
+        inode.ino(),
+        blk,
+        e
+    );
+    errno(e)
 }

@@ -377,12 +377,15 @@ unsafe extern "C" fn write_end<T: FileSystem>(
     }
     // SAFETY: ours to unlock and release (taken by `write_begin`).
     unsafe { sys::rext4_folio_unlock_put(folio) };
-    if old_size < pos {
-        // SAFETY: live inode, locked by the writer; the folio is unlocked.
-        unsafe { sys::pagecache_isize_extended(inode.as_ptr(), old_size, pos) };
-    }
     let w = T::data_written(&h, inode, done > 0 && pos + done > old_size);
     let s = h.stop();
+    if old_size < pos {
+        // After the handle stopped: this locks the folio at the old end,
+        // which must not be waited for with a handle open (see the module
+        // docs).
+        // SAFETY: live inode, locked by the writer; no folio held.
+        unsafe { sys::pagecache_isize_extended(inode.as_ptr(), old_size, pos) };
+    }
     if T::HAS_WRITE_FAILED && done < i64::from(len) && pos + i64::from(len) > inode.size() {
         T::write_failed(inode);
     }

@@ -397,7 +397,6 @@ impl Journal {
         unsafe { sys::jbd2_journal_unlock_updates(self.raw()) }
     }
 
-    /// The journal's error: `Err` once it was aborted.
     /// The pid of the journal's commit thread (0 when it has none).
     pub(crate) fn task_pid(&self) -> i32 {
         // SAFETY: live journal (type invariant); `j_task` is set while
@@ -405,6 +404,7 @@ impl Journal {
         unsafe { sys::rext4_journal_task_pid(self.raw()) }
     }
 
+    /// The journal's error: `Err` once it was aborted.
     pub(crate) fn errno(&self) -> Result {
         // SAFETY: live journal (type invariant).
         to_result(unsafe { sys::jbd2_journal_errno(self.raw()) })
