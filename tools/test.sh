@@ -201,7 +201,10 @@ else
     truncate -s 128M "$wimg/bigdir.img"
     mke2fs -q -F -t ext4 -b 4096 -N 60000 -L bigdir "$wimg/bigdir.img"
     truncate -s 4M "$wimg/manifest.disk"
-    vm ext4-itself-wide-image mkwide "$wimg/wide.img" "$wimg/bigdir.img" "$wimg/manifest.disk"
+    truncate -s 128M "$wimg/nlink.img"
+    mke2fs -q -F -t ext4 -b 1024 -N 70000 -L nlink "$wimg/nlink.img"
+    vm ext4-itself-wide-image mkwide "$wimg/wide.img" "$wimg/bigdir.img" "$wimg/manifest.disk" \
+        "$wimg/nlink.img"
     vm_wait ext4-itself-wide-image
     if grep -q '^FAIL' "$out/vm-ext4-itself-wide-image"; then
         rm -rf "$wimg"
@@ -211,12 +214,19 @@ else
     fi
 fi
 if [ -f "$wimg/.done" ]; then
-    cp --sparse=always "$wimg/wide.img" "$wimg/bigdir.img" "$wimg/manifest.disk" "$img/"
+    cp --sparse=always "$wimg/wide.img" "$wimg/bigdir.img" "$wimg/manifest.disk" "$wimg/nlink.img" "$img/"
     REXT4_VM_APPEND="rext4.fstype=rext4" vm read-tree-wide read-tree "$img/wide.img" "$img/manifest.disk"
     vm bigdir bigdir "$img/bigdir.img"
+    # htree upkeep: a directory grown to a two-level index by rext4 on a
+    # 1 KiB and a 4 KiB image made in the guest, changed, read back by
+    # ext4; dir_nlink past 65 000 on the nlink image ext4 made above.
+    hd=$out/write-htree
+    mkdir -p "$hd" && rm -f "$hd"/*.img && truncate -s 128M "$hd/h-1k.img" "$hd/h-4k.img"
+    REXT4_VM_TIMEOUT=1800 vm write-htree write-htree "$hd/h-1k.img" "$hd/h-4k.img" "$img/nlink.img"
 else
     record FAIL "read-tree-wide: image" "the ext4-written image could not be made"
     record FAIL "bigdir: image" "the ext4-written image could not be made"
+    record FAIL "write-htree: image" "the ext4-written image could not be made"
 fi
 
 # Negative controls, one boot: each case does one deliberately bad thing in

@@ -17,6 +17,9 @@
 #             htree has two levels (indirect_levels 1)
 #   /dev/vdc  output: the manifest of the wide image in the manifest-disk
 #             format read-tree expects (see tools/mkreadimages.sh)
+#   /dev/vdd  nlink image (empty ext4, 1 KiB blocks): many/ with 64 990
+#             subdirectories (link count 64 992, an htree of two levels),
+#             for write-htree to take past 65 000 with rext4 (dir_nlink)
 #
 # Every check here tests ext4 itself (that the shapes exist: debugfs and
 # e2fsck agree), so the run is named ext4-itself-wide-image.
@@ -81,3 +84,11 @@ levels=$(debugfs -R "htree_dump /big" /dev/vdb 2>/dev/null | sed -n 's/.*Indirec
 [ "${levels:-0}" -ge 1 ] && pass "big: htree has two levels" "indirect levels $levels" ||
     fail "big: htree has two levels" "indirect levels '$levels'"
 check "bigdir: e2fsck -fn clean" e2fsck -fn /dev/vdb
+
+check "mount nlink image (ext4)" mount -t ext4 /dev/vdd /mnt
+mkdir -p /mnt/many
+check "many: 64990 subdirectories" widegen mkdirs /mnt/many 64990
+n=$(stat -c %h /mnt/many)
+[ "$n" = 64992 ] && pass "many: link count 64992" || fail "many: link count 64992" "link count '$n'"
+check "umount nlink image" umount /mnt
+check "nlink: e2fsck -fn clean" e2fsck -fn /dev/vdd

@@ -142,18 +142,7 @@ pub fn verify_csum<B: Bytes + ?Sized>(b: &B, kind: BlockKind, inode_seed: u32) -
             } else {
                 8
             };
-            let limit = usize::from(b.le16_at(count_off)?);
-            let count = usize::from(b.le16_at(count_off + 2)?);
-            let tail = count_off + limit * 8;
-            if count > limit || tail + 8 > b.size() {
-                return Err(Error::Corrupt {
-                    what: "htree node: count/limit",
-                    value: limit as u64,
-                });
-            }
-            let mut c = b.crc32c_range(inode_seed, 0, count_off + count * 8)?;
-            c = b.crc32c_range(c, tail, 4)?;
-            c = [0u8; 4].crc32c_range(c, 0, 4)?;
+            let (c, tail) = super::htree::dx_csum(b, count_off, inode_seed)?;
             let stored = b.le32_at(tail + 4)?;
             if stored != c {
                 return bad(stored, c);

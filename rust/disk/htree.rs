@@ -116,11 +116,11 @@ const HTREE_EOF_32BIT: u32 = 0x7FFF_FFFF;
 /// `dx_entry.block` bits that hold the block number.
 const BLOCK_MASK: u32 = 0x0FFF_FFFF;
 /// Size of a `dx_entry`, of the fake dirent of a node and of `dx_tail`.
-const ENTRY: usize = 8;
+pub(super) const ENTRY: usize = 8;
 const NODE_HEADER: usize = 8;
 const TAIL: usize = 8;
 /// "." (12) + ".." header (12) + `dx_root_info` (8).
-const ROOT_HEADER: usize = 32;
+pub(super) const ROOT_HEADER: usize = 32;
 /// The only `info_length` ext4 writes (and the one its checksum code
 /// accepts).
 const ROOT_INFO_LEN: u8 = 8;
@@ -694,18 +694,7 @@ impl<B: Bytes + ?Sized> DxBlock<'_, B> {
 
     /// Verifies the `dx_tail` checksum with the directory inode's seed.
     pub fn verify_csum(&self, inode_seed: u32) -> Result<()> {
-        let tail = self
-            .limit
-            .checked_mul(ENTRY)
-            .and_then(|l| l.checked_add(self.entries_off))
-            .ok_or(Error::Truncated)?;
-        if tail.checked_add(TAIL).map_or(true, |e| e > self.b.size()) {
-            return Err(corrupt("htree: no space for checksum tail", tail as u64));
-        }
-        let used = self.entry_off(self.count)?;
-        let mut c = self.b.crc32c_range(inode_seed, 0, used)?;
-        c = self.b.crc32c_range(c, tail, 4)?;
-        c = [0u8; 4].crc32c_range(c, 0, 4)?;
+        let (c, tail) = dx_csum(self.b, self.entries_off, inode_seed)?;
         let stored = self.b.le32_at(tail + 4)?;
         if stored != c {
             return Err(Error::BadChecksum {
@@ -716,6 +705,29 @@ impl<B: Bytes + ?Sized> DxBlock<'_, B> {
         }
         Ok(())
     }
+}
+
+/// The `dx_tail` checksum of index block `b` whose entry table (count and
+/// limit first) is at `off` (`ext4_dx_csum`): crc32c seeded with the
+/// directory inode's seed over the block up to the end of the `count`
+/// entries in use, then the tail's first 4 bytes, then 4 zero bytes.
+/// Returns it and the offset of the tail (after `limit` entries).
+pub(super) fn dx_csum<B: Bytes + ?Sized>(b: &B, off: usize, seed: u32) -> Result<(u32, usize)> {
+    let limit = usize::from(b.le16_at(off)?);
+    let count = usize::from(b.le16_at(off + 2)?);
+    let end = |n: usize| {
+        n.checked_mul(ENTRY)
+            .and_then(|l| l.checked_add(off))
+            .ok_or(Error::Truncated)
+    };
+    let tail = end(limit)?;
+    if count > limit || tail.checked_add(TAIL).map_or(true, |e| e > b.size()) {
+        return Err(corrupt("htree: no space for checksum tail", tail as u64));
+    }
+    let mut c = b.crc32c_range(seed, 0, end(count)?)?;
+    c = b.crc32c_range(c, tail, 4)?;
+    c = [0u8; 4].crc32c_range(c, 0, 4)?;
+    Ok((c, tail))
 }
 
 /// Where the walk stands in one index block.

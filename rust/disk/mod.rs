@@ -18,6 +18,7 @@ pub mod crc16;
 pub mod crc32c;
 pub mod dir;
 pub mod dir_write;
+pub mod dx_write;
 pub mod error;
 pub mod extent;
 pub mod extent_tree;

@@ -84,7 +84,10 @@ pub(crate) fn device_block(dir: &INode, lblk: u64) -> Result<core::result::Resul
 }
 
 /// [`device_block`] without the yield and signal check.
-fn device_block_nosig(dir: &INode, lblk: u64) -> Result<core::result::Result<DevBlock, u64>> {
+pub(crate) fn device_block_nosig(
+    dir: &INode,
+    lblk: u64,
+) -> Result<core::result::Result<DevBlock, u64>> {
     let sb = dir.sb();
     let pblk = match map(dir, lblk)? {
         Mapping::Mapped {

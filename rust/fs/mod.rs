@@ -36,6 +36,7 @@ pub(crate) mod errors;
 pub(crate) mod acl;
 pub(crate) mod balloc;
 pub(crate) mod dir;
+pub(crate) mod dx;
 pub(crate) mod extents;
 pub(crate) mod file;
 pub(crate) mod ialloc;

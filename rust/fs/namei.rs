@@ -7,7 +7,10 @@
 //! an indexed one whose index is malformed (ext4's `ERR_BAD_DX_DIR`, after
 //! a warning), are scanned block by block.
 
-use super::dir::{bad_entry, block_in_place, device_block, has_csum_tail, InPlace};
+use super::dir::{
+    bad_entry, block_in_place, block_in_place_nosig, device_block, device_block_nosig,
+    has_csum_tail, InPlace,
+};
 use super::errors::errno;
 use super::extents::DevBlock;
 use super::inode::iget;
@@ -23,17 +26,21 @@ use kernel::types::ARef;
 /// Longest name ext4 stores.
 const NAME_MAX: usize = 255;
 
+/// Whether `dir` is searched and changed through its htree index: it has
+/// the index flag and the filesystem the dir_index feature (ext4's
+/// `is_dx`).
+pub(crate) fn is_dx(dir: &INode) -> bool {
+    dir.read().is_indexed() && dir.sb().data().sb.has_compat(compat::DIR_INDEX)
+}
+
 /// Looks `name` up in `dir`: the inode, or `None` if there is no entry.
 pub(crate) fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
     if name.len() > NAME_MAX {
         return Err(enametoolong());
     }
-    let (indexed, csum_seed) = {
-        let d = dir.read();
-        (d.is_indexed(), d.csum_seed)
-    };
-    let ino = if indexed && dir.sb().data().sb.has_compat(compat::DIR_INDEX) {
-        match dx_find(dir, name, csum_seed)? {
+    let search = |lblk, b: DevBlock, kind| find_in_block(dir, &b, kind, lblk, name);
+    let ino = if is_dx(dir) {
+        match dx_search(dir, name, false, search)? {
             Dx::Found(ino) => Some(ino),
             Dx::Absent => None,
             Dx::BadIndex => linear_find(dir, name)?,
@@ -98,8 +105,10 @@ fn linear_find(dir: &INode, name: &[u8]) -> Result<Option<u32>> {
 }
 
 /// The outcome of a search by hash.
-enum Dx {
-    Found(u32),
+pub(crate) enum Dx<T> {
+    /// What the leaf search returned.
+    Found(T),
+    /// No leaf the name's hash leads to holds it.
     Absent,
     /// The index is malformed: search linearly (after a warning).
     BadIndex,
@@ -114,6 +123,8 @@ struct DxReader<'a> {
     /// The block read last: the walk checks each block right after reading
     /// it, so a checksum failure is this block's.
     last: u32,
+    /// Inside a jbd2 handle: the walk does not stop for a fatal signal.
+    in_handle: bool,
 }
 
 impl DirBlockReader for DxReader<'_> {
@@ -121,7 +132,12 @@ impl DirBlockReader for DxReader<'_> {
 
     fn read_dir_block(&mut self, lblk: u32) -> crate::disk::Result<DevBlock> {
         self.last = lblk;
-        match device_block(self.dir, u64::from(lblk)) {
+        let r = if self.in_handle {
+            device_block_nosig(self.dir, u64::from(lblk))
+        } else {
+            device_block(self.dir, u64::from(lblk))
+        };
+        match r {
             Ok(Ok(b)) => Ok(b),
             Ok(Err(_)) => Err(DiskError::Corrupt {
                 what: "htree: hole in an indexed directory",
@@ -145,10 +161,19 @@ impl DirBlockReader for DxReader<'_> {
     }
 }
 
-/// Searches an indexed directory by hash (ext4's `ext4_dx_find_entry`).
-fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
+/// Searches an indexed directory by hash (ext4's `ext4_dx_find_entry`):
+/// `search` runs on each leaf the name's hash leads to (verified, in
+/// place) until it returns `Some`. `in_handle`: inside a jbd2 handle, so
+/// the walk yields the CPU but does not stop for a fatal signal.
+pub(crate) fn dx_search<T>(
+    dir: &INode,
+    name: &[u8],
+    in_handle: bool,
+    mut search: impl FnMut(u64, DevBlock, BlockKind) -> Result<Option<T>>,
+) -> Result<Dx<T>> {
     let sb = dir.sb();
     let fi = sb.data();
+    let csum_seed = dir.read().csum_seed;
     let params = match DxParams::new(&fi.sb, dir.size() as u64, csum_seed) {
         Ok(p) => p,
         Err(e) => return bad_index(dir, e),
@@ -159,6 +184,7 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         dir,
         failed: None,
         last: 0,
+        in_handle,
     };
     let mut path = match htree::probe(&params, name, &mut reader) {
         Ok(p) => p,
@@ -167,7 +193,12 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
     let mut leaf = path.leaf();
     loop {
         let lblk = u64::from(leaf);
-        let (b, kind) = match block_in_place(dir, lblk)? {
+        let step = if in_handle {
+            block_in_place_nosig(dir, lblk)?
+        } else {
+            block_in_place(dir, lblk)?
+        };
+        let (b, kind) = match step {
             InPlace::Block(b, kind) => (b, kind),
             InPlace::Hole(_) => {
                 return bad_index(
@@ -182,10 +213,9 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
         // Searched as a leaf whatever it looks like, as ext4 reads it
         // (DIRENT_HTREE): an emptied leaf without a checksum tail (one
         // record, inode 0, covering the block) looks like an index node.
-        if let Some(ino) = find_in_block(dir, &b, kind, lblk, name)? {
-            return Ok(Dx::Found(ino));
+        if let Some(v) = search(lblk, b, kind)? {
+            return Ok(Dx::Found(v));
         }
-        drop(b);
         match path.next_leaf(&params, &mut reader) {
             Ok(Some(next)) => leaf = next,
             Ok(None) => return Ok(Dx::Absent),
@@ -196,7 +226,7 @@ fn dx_find(dir: &INode, name: &[u8], csum_seed: u32) -> Result<Dx> {
 
 /// A failed walk: a block that could not be read or failed its checksum is
 /// the lookup's error (as ext4 returns it); a malformed index falls back.
-fn dx_error(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx> {
+fn dx_error<T>(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx<T>> {
     match (e, reader.failed.take()) {
         (DiskError::Io { .. }, Some(err)) => Err(err),
         (e @ DiskError::BadChecksum { .. }, _) => {
@@ -215,7 +245,7 @@ fn dx_error(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx> 
 }
 
 /// ext4's `ERR_BAD_DX_DIR`: warn and search the directory linearly.
-fn bad_index(dir: &INode, e: DiskError) -> Result<Dx> {
+fn bad_index<T>(dir: &INode, e: DiskError) -> Result<Dx<T>> {
     fs_warn!(
         dir.sb(),
         "directory inode #{}: bad htree index ({}), searching linearly",

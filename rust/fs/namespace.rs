@@ -12,11 +12,16 @@
 //! the first record with room (`disk::dir_write`), a full directory gets a
 //! new block, a removed entry is merged into the record before it, and
 //! under metadata_csum every leaf block written gets a fresh checksum in
-//! its tail. An indexed (dir_index) directory loses its index the first
-//! time rext4 adds to it ([`make_linear`]): the index blocks become empty
-//! leaves and the index flag is cleared, which e2fsck and ext4 read as a
-//! plain directory (htree upkeep comes later). Removing an entry from an
-//! indexed directory leaves the index valid, as ext4 does.
+//! its tail. Indexed (dir_index) directories keep their index
+//! (`dx.rs`): a name goes into the leaf its hash leads to, splitting
+//! leaves and index nodes as they fill; a linear directory whose one block
+//! is full is indexed rather than given a second block, as ext4 does.
+//! Removing an entry leaves the index as it is (as ext4: leaves are never
+//! merged). Entries to change or remove are found through the index too.
+//! An index that does not lead to a leaf (ext4's `ERR_BAD_DX_DIR`) is
+//! removed before a name is added ([`make_linear`]): the index blocks
+//! become empty leaves and the index flag is cleared, which e2fsck and
+//! ext4 read as a plain directory.
 //!
 //! A file whose last link goes while it is open is put on the orphan
 //! list (`orphan.rs`); [`delete_inode`] frees an inode, its blocks and
@@ -39,7 +44,7 @@ use super::errors::errno;
 use super::extents::DevBlock;
 use super::inode::params;
 use super::journal::write_inode;
-use super::{extents, ialloc, orphan, INode, Sb};
+use super::{dx, extents, ialloc, namei, orphan, INode, Sb};
 use crate::disk::alloc::{inode_goal, Geometry};
 use crate::disk::dir::{ftype, BlockKind};
 use crate::disk::dir_write::{
@@ -47,6 +52,9 @@ use crate::disk::dir_write::{
     init_first_block, insert_entry, is_empty_block, locate, set_dotdot, set_entry_inode,
     set_leaf_csum, DirFormat, Located, Slot,
 };
+use crate::disk::dx_write::set_root_csum;
+use crate::disk::features;
+use crate::disk::htree::DxParams;
 use crate::disk::inode::{
     self as dinode, csum_seed, flags, inode_location, Inode as DiskInode, Timestamp,
 };
@@ -65,11 +73,10 @@ const LINK_MAX: u32 = 65000;
 
 /// Journal blocks a new inode may dirty: its inode bitmap, descriptor
 /// block and inode table block; the superblock; its first block with a
-/// bitmap and descriptor block; the parent's directory block, or a new
-/// one with its bitmap and descriptor block and an extent tree that may
-/// split a node at each of its up to 5 levels (a new node each, with its
-/// bitmap and descriptor block, and the parent node); the parent inode.
-const CREATE_CREDITS: u32 = 3 + 1 + 3 + 4 + 5 * 4 + 1 + 8;
+/// bitmap and descriptor block; what adding its name to the parent may
+/// dirty ([`dx::ADD_CREDITS`]: new directory blocks, an index split); the
+/// parent inode.
+const CREATE_CREDITS: u32 = 3 + 1 + 3 + dx::ADD_CREDITS + 1 + 8;
 /// Journal blocks an unlink or rmdir dirties: the directory block, the
 /// two inodes, the superblock and an inode before it on the orphan list.
 const UNLINK_CREDITS: u32 = 8;
@@ -154,18 +161,28 @@ fn check_name(name: &[u8]) -> Result {
     Ok(())
 }
 
-/// Whether `dir` may get another subdirectory (ext4's
-/// `EXT4_DIR_LINK_MAX`: 65000 links, with no exception for dir_nlink
-/// since rext4 keeps no directory indexed).
+/// Whether `dir` may get no other subdirectory (ext4's
+/// `EXT4_DIR_LINK_MAX`): 65000 links, unless the filesystem has dir_nlink
+/// and the directory an index, whose link count then reads 1 ("many").
 fn dir_full(dir: &INode) -> bool {
-    dir.nlink() >= LINK_MAX
+    let dir_nlink = dir
+        .sb()
+        .data()
+        .sb
+        .has_ro_compat(features::ro_compat::DIR_NLINK);
+    dir.nlink() >= LINK_MAX && !(dir_nlink && namei::is_dx(dir))
 }
 
-/// Counts a subdirectory in `dir` (ext4's `ext4_inc_count`): a directory
-/// at 1 ("many links" under dir_nlink, set by ext4 past 65000) stays at 1.
+/// Counts a subdirectory in `dir` (ext4's `ext4_inc_count`): an indexed
+/// directory past 65000 links goes to 1 ("many links", dir_nlink), and
+/// one at 1 stays there.
 fn inc_dir_count(dir: &INode) {
-    if dir.nlink() != 1 {
-        dir.inc_nlink();
+    if dir.nlink() == 1 {
+        return;
+    }
+    dir.inc_nlink();
+    if dir.nlink() > LINK_MAX && namei::is_dx(dir) {
+        dir.set_nlink(1);
     }
 }
 
@@ -201,7 +218,7 @@ pub(crate) fn create_entry(dir: &INode, name: &[u8], spec: &NewSpec<'_>) -> Resu
     if is_dir && dir_full(dir) {
         return Err(code::EMLINK);
     }
-    make_linear(dir)?;
+    prepare(dir, name)?;
     let mut retries = 0;
     loop {
         let h = start(sb, CREATE_CREDITS)?;
@@ -448,10 +465,25 @@ fn walk_blocks<T>(
     Ok(None)
 }
 
-/// Adds entry `name` → `ino` (type `ft`) to directory `dir` inside `h`:
-/// into the first block with room, else into a new block appended to the
-/// directory. EEXIST if the name is there.
+/// Before a name is added to `dir` (no handle open yet): an index that
+/// does not lead to a leaf for the name, or that the filesystem cannot
+/// use (no dir_index feature), is removed ([`make_linear`]).
+fn prepare(dir: &INode, name: &[u8]) -> Result {
+    if !dir.read().is_indexed() || (namei::is_dx(dir) && dx::index_usable(dir, name)?) {
+        return Ok(());
+    }
+    make_linear(dir)
+}
+
+/// Adds entry `name` → `ino` (type `ft`) to directory `dir` inside `h`
+/// ([`prepare`]d): through the index of an indexed directory; else into
+/// the first block with room, else, when the directory has one block, by
+/// indexing it, else into a new block appended to the directory. EEXIST
+/// if the name is there.
 fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Result {
+    if namei::is_dx(dir) {
+        return dx::add(h, dir, name, ino, ft);
+    }
     let sb = dir.sb();
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
@@ -494,6 +526,12 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     if added.is_some() {
         return Ok(());
     }
+    if dx::can_index(dir) {
+        dx::index(h, dir)?;
+        // The directory changed: a failure now must not commit.
+        return dx::add(h, dir, name, ino, ft)
+            .map_err(|e| super::errors::abort_journal(sb, "indexing a directory", e));
+    }
     // A new block at the end.
     let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
     let lblk = u32::try_from(nblocks).map_err(|_| code::EFBIG)?;
@@ -515,13 +553,26 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     Ok(())
 }
 
-/// Finds entry `name` in directory `dir` (index blocks of an indexed
-/// directory skipped): its block's logical number and buffer, and where
-/// it is in the block.
+/// Finds entry `name` in directory `dir`: through the index of an indexed
+/// one, else (or if the index is malformed) block by block, index blocks
+/// skipped. Its block's logical number and buffer, and where it is in the
+/// block.
 fn find_entry(dir: &INode, name: &[u8]) -> Result<Option<(u64, DevBlock, Located)>> {
     let sb = dir.sb();
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);
+    if namei::is_dx(dir) {
+        let found = namei::dx_search(dir, name, true, |lblk, dev, _| {
+            let copy = dev.copy()?;
+            let l = locate(&copy, &fmt, name).map_err(|e| bad_entry(dir, lblk, e))?;
+            Ok(l.map(|l| (lblk, dev, l)))
+        })?;
+        match found {
+            namei::Dx::Found(f) => return Ok(Some(f)),
+            namei::Dx::Absent => return Ok(None),
+            namei::Dx::BadIndex => {}
+        }
+    }
     walk_blocks(dir, Walk::InHandle, |lblk, dev, kind| {
         if kind != BlockKind::Leaf {
             return Ok(None);
@@ -597,10 +648,27 @@ fn set_link(h: &Handle<'_>, dir: &INode, name: &[u8], old_ino: u32, ino: u32, ft
 }
 
 /// Points directory `dir`'s ".." at `parent` inside `h` (a directory that
-/// moved to another parent; made linear first if it was indexed).
+/// moved to another parent): in its first block, or in its htree root
+/// (whose index checksum covers "..").
 fn set_parent(h: &Handle<'_>, dir: &INode, parent: u32) -> Result {
+    let ino = dir.ino() as u32;
     let dev = match block_in_place_nosig(dir, 0)? {
         InPlace::Block(dev, BlockKind::Leaf) => dev,
+        InPlace::Block(dev, BlockKind::DxRoot) => {
+            let sb = dir.sb();
+            let fi = sb.data();
+            let fmt = DirFormat::from_superblock(&fi.sb);
+            let seed = dir.read().csum_seed;
+            let p =
+                DxParams::new(&fi.sb, dir.size() as u64, seed).map_err(|e| bad_entry(dir, 0, e))?;
+            let mut access = h.write_access(dev.buffer())?;
+            access.modify(0, fi.block_size() as usize, |b| {
+                set_dotdot(b, &fmt, ino, parent)
+                    .and_then(|()| set_root_csum(b, &p))
+                    .map_err(|e| bad_entry(dir, 0, e))
+            })?;
+            return access.dirty();
+        }
         _ => {
             inode_err!(
                 dir.sb(),
@@ -611,7 +679,6 @@ fn set_parent(h: &Handle<'_>, dir: &INode, parent: u32) -> Result {
             return Err(efscorrupted());
         }
     };
-    let ino = dir.ino() as u32;
     edit_block(h, dir, 0, &dev, |b, fmt| set_dotdot(b, fmt, ino, parent))
 }
 
@@ -693,7 +760,7 @@ pub(crate) fn link(inode: &INode, dir: &INode, name: &[u8]) -> Result {
         return Err(code::EMLINK);
     }
     let sb = dir.sb();
-    make_linear(dir)?;
+    prepare(dir, name)?;
     let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
     let mode = inode.attrs().mode;
     let h = start(sb, CREATE_CREDITS)?;
@@ -935,10 +1002,7 @@ pub(crate) fn rename(
     } else if moves_dir && dir_full(new_dir) {
         return Err(code::EMLINK);
     }
-    make_linear(new_dir)?;
-    if moves_dir {
-        make_linear(inode)?;
-    }
+    prepare(new_dir, new_name)?;
     let mode_bits = inode.attrs().mode;
     let h = start(sb, CREATE_CREDITS + UNLINK_CREDITS)?;
     let r = (|| {
@@ -1023,12 +1087,6 @@ fn exchange(
         }
         if new_is_dir && !old_is_dir && dir_full(old_dir) {
             return Err(code::EMLINK);
-        }
-        if old_is_dir {
-            make_linear(inode)?;
-        }
-        if new_is_dir {
-            make_linear(target)?;
         }
     }
     let (old_mode, new_mode) = (inode.attrs().mode, target.attrs().mode);

@@ -318,6 +318,13 @@ impl<T: FileSystem> INode<T> {
         unsafe { sys::drop_nlink(self.as_ptr()) }
     }
 
+    /// Sets the link count (`set_nlink`): a directory with more
+    /// subdirectories than a link count holds reads 1 ("many").
+    pub(crate) fn set_nlink(&self, n: u32) {
+        // SAFETY: live inode (type invariant); locking as above.
+        unsafe { sys::set_nlink(self.as_ptr(), n) }
+    }
+
     /// Drops every link (`clear_nlink`).
     pub(crate) fn clear_nlink(&self) {
         // SAFETY: live inode (type invariant); locking as above.

@@ -10,8 +10,11 @@
  *                                4 KiB blocks, N > 1360 forces an extent
  *                                tree of depth 2 (4 index entries in the
  *                                inode, 340 extents per leaf)
- *   widegen files DIR N          N empty files in DIR, names of 8 to 40
- *                                characters ("f%06d-" then padding)
+ *   widegen files DIR N [FIRST]  N empty files in DIR, names of 8 to 40
+ *                                characters ("f%06d-" then padding),
+ *                                numbered from FIRST (default 0)
+ *   widegen mkdirs DIR N         N subdirectories of DIR, "s%06d", one
+ *                                mkdir(2) each
  *   widegen falloc FILE OFF LEN [keep]
  *                                fallocate(2) of [OFF, OFF+LEN): unwritten
  *                                extents; "keep" adds FALLOC_FL_KEEP_SIZE
@@ -80,12 +83,12 @@ static int frag(const char *path, long long n)
 	return 0;
 }
 
-static int files(const char *dir, long long n)
+static int files(const char *dir, long long n, long long first)
 {
 	char name[4096];
 	static const char pad[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-	for (long long i = 0; i < n; i++) {
+	for (long long i = first; i < first + n; i++) {
 		int extra = (int)(i % 33);
 		int fd;
 
@@ -94,6 +97,18 @@ static int files(const char *dir, long long n)
 		if (fd < 0)
 			return fail("open", name);
 		close(fd);
+	}
+	return 0;
+}
+
+static int mkdirs(const char *dir, long long n)
+{
+	char name[4096];
+
+	for (long long i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s/s%06lld", dir, i);
+		if (mkdir(name, 0755))
+			return fail("mkdir", name);
 	}
 	return 0;
 }
@@ -170,8 +185,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "frag"))
 		return frag(argv[2], num(argv[3]));
-	if (argc == 4 && !strcmp(argv[1], "files"))
-		return files(argv[2], num(argv[3]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "files"))
+		return files(argv[2], num(argv[3]), argc == 5 ? num(argv[4]) : 0);
+	if (argc == 4 && !strcmp(argv[1], "mkdirs"))
+		return mkdirs(argv[2], num(argv[3]));
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "falloc"))
 		return falloc(argv[2], num(argv[3]), num(argv[4]), argc == 6 && !strcmp(argv[5], "keep"));
 	if (argc == 5 && !strcmp(argv[1], "pwrite"))
@@ -180,7 +197,8 @@ int main(int argc, char **argv)
 		return sock(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "mmaphold"))
 		return mmaphold(argv[2]);
-	fprintf(stderr, "usage: widegen frag FILE N | files DIR N | falloc FILE OFF LEN [keep] |\n"
+	fprintf(stderr, "usage: widegen frag FILE N | files DIR N [FIRST] | mkdirs DIR N |\n"
+			"       falloc FILE OFF LEN [keep] |\n"
 			"       pwrite FILE OFF LEN | sock PATH | mmaphold FILE\n");
 	return 2;
 }
