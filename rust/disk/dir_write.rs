@@ -494,6 +494,12 @@ fn dot_dotdot(b: &[u8], fmt: &DirFormat, dir_ino: u32) -> Result<(Record, usize,
     Ok((dot, drl, dd, ddrl))
 }
 
+/// The inode ".." of directory `dir_ino` names, from its block 0 `b`
+/// (linear or an htree root), "." and ".." checked.
+pub fn dotdot_ino(b: &[u8], fmt: &DirFormat, dir_ino: u32) -> Result<u32> {
+    Ok(dot_dotdot(b, fmt, dir_ino)?.2.ino)
+}
+
 /// Sets the inode ".." of directory `dir_ino` names, in its block 0 `b`
 /// (linear or an htree root): a directory renamed to a new parent.
 pub fn set_dotdot(b: &mut [u8], fmt: &DirFormat, dir_ino: u32, parent_ino: u32) -> Result<()> {

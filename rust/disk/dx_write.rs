@@ -22,8 +22,9 @@
 //!    [`AddOutcome::Exists`].
 //! 3. Otherwise the leaf is split if its index block has room for one
 //!    more entry: its live entries are sorted by hash and the upper half
-//!    by size (ext4's rule: entries from the top while less than half of
-//!    the block has moved, or half of them by count when that moves none)
+//!    by size (ext4's rule: entries from the top, each counted at its
+//!    `rec_len`, while half of the next one would not take the moved part
+//!    past half of the block; half of them by count if all would move)
 //!    goes to a new block; the index gets an entry for it whose hash is the
 //!    first moved entry's, with bit 0 set when the entry before it has the
 //!    same hash (the *collision bit*: a lookup of that hash reads both
@@ -69,7 +70,10 @@ pub trait DirStore: DirBlockReader {
     /// Appends a block to the directory (its size grows by one block) and
     /// returns its logical number. Its bytes are undefined until the
     /// caller's next [`modify`](DirStore::modify) of it, which writes them
-    /// all.
+    /// all. Every step here (split of a leaf or a node, a new level, the
+    /// conversion) appends before its first change, so when `append`
+    /// fails having changed nothing (out of space), the directory as
+    /// written so far is valid: the store may keep it.
     fn append(&mut self) -> Result<u32>;
 }
 
@@ -79,6 +83,8 @@ pub trait DirStore: DirBlockReader {
 pub struct MapEntry {
     hash: u32,
     off: u32,
+    /// The record's `rec_len` (ext4's `dx_make_map` sizes by it).
+    size: u32,
     name_len: u8,
 }
 
@@ -371,6 +377,31 @@ fn insert_name<S: DirStore + ?Sized>(
     })
 }
 
+/// Sorts a leaf's entries by hash, then by place (a comb sort, as ext4
+/// sorts its map: a few hundred entries at most, no allocation, and
+/// none of `core`'s sort code, whose unreachable panic paths the kernel's
+/// objtool reports).
+fn sort_map(map: &mut [MapEntry]) {
+    let key = |e: &MapEntry| (e.hash, e.off);
+    let mut gap = map.len();
+    loop {
+        gap = (gap * 10 / 13).max(1);
+        let mut swapped = false;
+        for i in gap..map.len() {
+            let j = i - gap;
+            if let (Some(a), Some(b)) = (map.get(j), map.get(i)) {
+                if key(a) > key(b) {
+                    map.swap(j, i);
+                    swapped = true;
+                }
+            }
+        }
+        if gap == 1 && !swapped {
+            return;
+        }
+    }
+}
+
 /// Splits the full leaf of `path` (whose index block has room) into two
 /// and puts the name into the half for its hash: `Some(outcome)` when done,
 /// `None` when that half has no room either (the caller walks again).
@@ -391,8 +422,10 @@ fn split_leaf<S: DirStore + ?Sized>(
     let bs = src.len();
     // The live entries, sorted by hash (then by place, for a stable result).
     let mut n = 0;
-    for r in Records::new(src, 0, fmt.csum, fmt.max_ino) {
+    let mut recs = Records::new(src, 0, fmt.csum, fmt.max_ino);
+    while let Some(r) = recs.next() {
         let r = r?;
+        let size = recs.offset().saturating_sub(r.offset);
         if !r.is_live() {
             continue;
         }
@@ -404,6 +437,7 @@ fn split_leaf<S: DirStore + ?Sized>(
         *slot = MapEntry {
             hash,
             off: r.offset as u32,
+            size: size as u32,
             name_len: r.name_len as u8,
         };
         n += 1;
@@ -415,22 +449,27 @@ fn split_leaf<S: DirStore + ?Sized>(
             leaf.into(),
         ));
     }
-    map.sort_unstable_by_key(|e| (e.hash, e.off));
-    // ext4's split point: from the top, entries whose size keeps the moved
-    // part under half of the block; half by count if that is none.
-    let mut moved_size = 0;
+    sort_map(map);
+    // ext4's split point (`do_split`): from the top, the entries (sized by
+    // their `rec_len`) while more than half of the next would not pass half
+    // of the block, the rest staying; half of the entries by count if all
+    // of them would move.
+    let mut moved_size = 0usize;
     let mut moved = 0;
-    let mut stopped_at = 0;
+    let mut stopped_at = None;
     for (i, e) in map.iter().enumerate().rev() {
-        let size = rec_len_for(e.name_len.into());
+        let size = e.size as usize;
         if moved_size + size / 2 > bs / 2 {
-            stopped_at = i;
+            stopped_at = Some(i);
             break;
         }
         moved_size += size;
         moved += 1;
     }
-    let split = if stopped_at > 0 { n - moved } else { n / 2 };
+    let split = match stopped_at {
+        Some(_) => n - moved,
+        None => n / 2,
+    };
     let (lo, hi) = map.split_at(split);
     let (Some(last_lo), Some(first_hi)) = (lo.last(), hi.first()) else {
         return Err(corrupt("htree: leaf split point", split as u64));
@@ -458,7 +497,7 @@ fn split_leaf<S: DirStore + ?Sized>(
             lo.iter().map(|e| (e.off as usize, usize::from(e.name_len))),
         )
     })?;
-    let level = path.frames().len() - 1;
+    let level = path.frames().len().checked_sub(1).ok_or(Error::Truncated)?;
     let f = *path.frames().get(level).ok_or(Error::Truncated)?;
     let off = table_off(level);
     s.modify(f.lblk, |b| {

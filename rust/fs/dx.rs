@@ -14,12 +14,17 @@
 //! through write access and filed in the handle's transaction; new blocks
 //! are allocated near the directory's inode, mapped in its extent tree and
 //! zeroed before the algorithm fills them, and the directory's size grows
-//! with each (the caller writes the inode). An error after the first
-//! change aborts the journal: a half-split directory never commits.
+//! with each (the caller writes the inode). Running out of space when a
+//! step wants a new block leaves the directory valid (every step
+//! allocates before its first change): the inode is written and the
+//! error (ENOSPC) returned, as ext4 keeps the steps that were done. Any
+//! other error after the first change aborts the journal: a half-split
+//! directory never commits.
 
 use super::dir::device_block_nosig;
 use super::errors::{abort_journal, errno};
 use super::extents::{self, DevBlock};
+use super::journal::write_inode;
 use super::{INode, Sb};
 use crate::disk::alloc::{inode_goal, Geometry};
 use crate::disk::dir_write::DirFormat;
@@ -51,8 +56,11 @@ struct Store<'a, 'h, 'j> {
     h: &'h Handle<'j>,
     err: Option<Error>,
     /// Whether anything was written: an error from then on aborts the
-    /// journal.
+    /// journal, unless it is `clean_stop`.
     changed: bool,
+    /// A block could not be allocated for the next step, which changed
+    /// nothing: what was written before is a valid directory.
+    clean_stop: bool,
 }
 
 impl Store<'_, '_, '_> {
@@ -87,11 +95,18 @@ impl Store<'_, '_, '_> {
     }
 
     fn fail(&self, what: &str, e: Error) -> Error {
-        if self.changed {
-            abort_journal(self.dir.sb(), what, e)
-        } else {
-            e
+        let sb = self.dir.sb();
+        if !self.changed {
+            return e;
         }
+        if self.clean_stop {
+            // The steps done stay: the inode records their blocks.
+            return match write_inode(self.h, self.dir) {
+                Ok(()) => e,
+                Err(e2) => abort_journal(sb, what, e2),
+            };
+        }
+        abort_journal(sb, what, e)
     }
 }
 
@@ -154,7 +169,10 @@ impl DirStore for Store<'_, '_, '_> {
             let d = &sb.data().sb;
             let group = inode_location(d, dir.ino() as u32).map_err(errno)?.0;
             let goal = inode_goal(&Geometry::from_superblock(d), group, false, None);
-            let pblk = extents::alloc_block(self.h, dir, lblk, goal)?;
+            let pblk = extents::alloc_block(self.h, dir, lblk, goal).inspect_err(|_| {
+                // Nothing allocated, nothing mapped.
+                self.clean_stop = true;
+            })?;
             self.changed = true;
             // Zeroed and in the transaction; the algorithm writes it whole.
             let bh = self.h.create_block(sb, pblk)?;
@@ -166,12 +184,18 @@ impl DirStore for Store<'_, '_, '_> {
     }
 }
 
-/// Scratch space for the disk layer: a block and a leaf's entry table.
+/// Scratch space for the disk layer: a block and a leaf's entry table
+/// (under 10 KiB for 4 KiB blocks; inside a handle, so the allocation
+/// does not recurse into the filesystem).
 fn scratch(sb: &Sb) -> Result<(KVec<u8>, KVec<MapEntry>)> {
     let bs = sb.data().block_size() as usize;
-    let block = KVec::from_elem(0u8, bs, GFP_KERNEL)?;
     let map = KVec::from_elem(MapEntry::default(), dx_write::map_len(bs), GFP_KERNEL)?;
-    Ok((block, map))
+    Ok((block_copy(sb)?, map))
+}
+
+fn block_copy(sb: &Sb) -> Result<KVec<u8>> {
+    let bs = sb.data().block_size() as usize;
+    Ok(KVec::from_elem(0u8, bs, GFP_KERNEL)?)
 }
 
 fn params(dir: &INode) -> core::result::Result<DxParams, DiskError> {
@@ -180,10 +204,18 @@ fn params(dir: &INode) -> core::result::Result<DxParams, DiskError> {
 }
 
 /// Adds `name` -> `ino` (type `ft`) to the indexed directory `dir` inside
-/// `h`. EEXIST if the name is there; ENOSPC when the index is full;
-/// EFSCORRUPTED for a malformed index (the caller checked the index
+/// `h`; `indexed_now`: [`index`] changed it in this handle. EEXIST if the
+/// name is there; ENOSPC when the index is full or no block is left for a
+/// split; EFSCORRUPTED for a malformed index (the caller checked the index
 /// before the handle started, with [`index_usable`]).
-pub(crate) fn add(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Result {
+pub(crate) fn add(
+    h: &Handle<'_>,
+    dir: &INode,
+    name: &[u8],
+    ino: u32,
+    ft: u8,
+    indexed_now: bool,
+) -> Result {
     let sb = dir.sb();
     let fmt = DirFormat::from_superblock(&sb.data().sb);
     let (mut block, mut map) = scratch(sb)?;
@@ -191,7 +223,8 @@ pub(crate) fn add(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) ->
         dir,
         h,
         err: None,
-        changed: false,
+        changed: indexed_now,
+        clean_stop: false,
     };
     let mut p = params(dir).map_err(|e| s.error("htree", e))?;
     let mut sc = Scratch {
@@ -249,12 +282,13 @@ pub(crate) fn index(h: &Handle<'_>, dir: &INode) -> Result {
     let sb = dir.sb();
     let d = &sb.data().sb;
     let fmt = DirFormat::from_superblock(d);
-    let (mut block, _) = scratch(sb)?;
+    let mut block = block_copy(sb)?;
     let mut s = Store {
         dir,
         h,
         err: None,
         changed: false,
+        clean_stop: false,
     };
     let mut p = params(dir).map_err(|e| s.error("indexing a directory", e))?;
     dx_write::make_indexed(

@@ -48,13 +48,13 @@ use super::{dx, extents, ialloc, namei, orphan, INode, Sb};
 use crate::disk::alloc::{inode_goal, Geometry};
 use crate::disk::dir::{ftype, BlockKind};
 use crate::disk::dir_write::{
-    delete_entry, dx_node_to_leaf, dx_root_to_linear, find_slot, init_empty_block,
+    delete_entry, dotdot_ino, dx_node_to_leaf, dx_root_to_linear, find_slot, init_empty_block,
     init_first_block, insert_entry, is_empty_block, locate, set_dotdot, set_entry_inode,
     set_leaf_csum, DirFormat, Located, Slot,
 };
 use crate::disk::dx_write::set_root_csum;
 use crate::disk::features;
-use crate::disk::htree::DxParams;
+use crate::disk::htree::{parse_root, DxParams};
 use crate::disk::inode::{
     self as dinode, csum_seed, flags, inode_location, Inode as DiskInode, Timestamp,
 };
@@ -215,10 +215,10 @@ pub(crate) fn create_entry(dir: &INode, name: &[u8], spec: &NewSpec<'_>) -> Resu
             return Err(enametoolong());
         }
     }
+    prepare(dir, name)?;
     if is_dir && dir_full(dir) {
         return Err(code::EMLINK);
     }
-    prepare(dir, name)?;
     let mut retries = 0;
     loop {
         let h = start(sb, CREATE_CREDITS)?;
@@ -466,11 +466,23 @@ fn walk_blocks<T>(
 }
 
 /// Before a name is added to `dir` (no handle open yet): an index that
-/// does not lead to a leaf for the name, or that the filesystem cannot
-/// use (no dir_index feature), is removed ([`make_linear`]).
+/// the filesystem cannot use (no dir_index feature) is removed
+/// ([`make_linear`]), and so is one that does not lead to a leaf for the
+/// name, as ext4 falls back to a linear directory, except under
+/// metadata_csum, where ext4 refuses (EFSCORRUPTED) rather than write
+/// over checksummed index blocks.
 fn prepare(dir: &INode, name: &[u8]) -> Result {
     if !dir.read().is_indexed() || (namei::is_dx(dir) && dx::index_usable(dir, name)?) {
         return Ok(());
+    }
+    if namei::is_dx(dir) && dir.sb().data().sb.has_metadata_csum() {
+        inode_err!(
+            dir.sb(),
+            dir.ino(),
+            "directory inode #{}: corrupted htree index, no name added",
+            dir.ino()
+        );
+        return Err(efscorrupted());
     }
     make_linear(dir)
 }
@@ -482,7 +494,7 @@ fn prepare(dir: &INode, name: &[u8]) -> Result {
 /// if the name is there.
 fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Result {
     if namei::is_dx(dir) {
-        return dx::add(h, dir, name, ino, ft);
+        return dx::add(h, dir, name, ino, ft, false);
     }
     let sb = dir.sb();
     let fi = sb.data();
@@ -528,9 +540,7 @@ fn add_link(h: &Handle<'_>, dir: &INode, name: &[u8], ino: u32, ft: u8) -> Resul
     }
     if dx::can_index(dir) {
         dx::index(h, dir)?;
-        // The directory changed: a failure now must not commit.
-        return dx::add(h, dir, name, ino, ft)
-            .map_err(|e| super::errors::abort_journal(sb, "indexing a directory", e));
+        return dx::add(h, dir, name, ino, ft, true);
     }
     // A new block at the end.
     let nblocks = (dir.size() as u64).div_ceil(u64::from(bs));
@@ -645,6 +655,54 @@ fn set_link(h: &Handle<'_>, dir: &INode, name: &[u8], old_ino: u32, ino: u32, ft
     edit_block(h, dir, lblk, &dev, |b, fmt| {
         set_entry_inode(b, fmt, name, ino, ft).map(|_| ())
     })
+}
+
+/// Checks, before a rename's first change, the first block of directory
+/// `dir`, which moves away from `parent`: readable, a valid first block
+/// or htree root, its ".." naming `parent` (ext4's
+/// `ext4_rename_dir_prepare`), so that [`set_parent`] cannot fail on it
+/// halfway through the rename.
+fn check_parent(dir: &INode, parent: u64) -> Result {
+    let sb = dir.sb();
+    let fi = sb.data();
+    let fmt = DirFormat::from_superblock(&fi.sb);
+    let ino = dir.ino() as u32;
+    let dev = match block_in_place_nosig(dir, 0)? {
+        InPlace::Block(dev, BlockKind::Leaf) => dev,
+        InPlace::Block(dev, BlockKind::DxRoot) => {
+            let p = DxParams::new(&fi.sb, dir.size() as u64, dir.read().csum_seed)
+                .map_err(|e| bad_entry(dir, 0, e))?;
+            let verified = dev.is_verified();
+            parse_root(&p, &dev, verified).map_err(|e| bad_entry(dir, 0, e))?;
+            if !verified {
+                dev.set_verified();
+            }
+            dev
+        }
+        _ => {
+            inode_err!(
+                sb,
+                dir.ino(),
+                "directory inode #{}: no first block",
+                dir.ino()
+            );
+            return Err(efscorrupted());
+        }
+    };
+    let copy = dev.copy()?;
+    let dotdot = dotdot_ino(&copy, &fmt, ino).map_err(|e| bad_entry(dir, 0, e))?;
+    if u64::from(dotdot) != parent {
+        inode_err!(
+            sb,
+            dir.ino(),
+            "directory inode #{}: '..' names inode #{}, not its parent #{}",
+            dir.ino(),
+            dotdot,
+            parent
+        );
+        return Err(efscorrupted());
+    }
+    Ok(())
 }
 
 /// Points directory `dir`'s ".." at `parent` inside `h` (a directory that
@@ -995,6 +1053,7 @@ pub(crate) fn rename(
         let target = target.ok_or(code::ENOENT)?;
         return exchange(old_dir, old_name, inode, new_dir, new_name, target);
     }
+    prepare(new_dir, new_name)?;
     if let Some(t) = target {
         if t.read().is_dir && !is_empty(t)? {
             return Err(enotempty());
@@ -1002,7 +1061,6 @@ pub(crate) fn rename(
     } else if moves_dir && dir_full(new_dir) {
         return Err(code::EMLINK);
     }
-    prepare(new_dir, new_name)?;
     let mode_bits = inode.attrs().mode;
     let h = start(sb, CREATE_CREDITS + UNLINK_CREDITS)?;
     let r = (|| {
@@ -1018,6 +1076,9 @@ pub(crate) fn rename(
             }
             None => None,
         };
+        if moves_dir {
+            check_parent(inode, old_dir.ino())?;
+        }
         // The first change; what follows it must not fail halfway.
         match t_ino {
             Some(t_ino) => set_link(&h, new_dir, new_name, t_ino, ino, file_type(mode_bits))?,
@@ -1097,6 +1158,12 @@ fn exchange(
         check_names(old_dir, &l, ino)?;
         let (_, _, l) = find_entry(new_dir, new_name)?.ok_or(code::ENOENT)?;
         check_names(new_dir, &l, t_ino)?;
+        if cross && old_is_dir {
+            check_parent(inode, old_dir.ino())?;
+        }
+        if cross && new_is_dir {
+            check_parent(target, new_dir.ino())?;
+        }
         set_link(&h, new_dir, new_name, t_ino, ino, file_type(old_mode))?;
         let r = (|| {
             set_link(&h, old_dir, old_name, ino, t_ino, file_type(new_mode))?;

@@ -22,6 +22,8 @@ const MAX_INO: u32 = 10_000_000;
 struct Mem {
     blocks: Vec<Vec<u8>>,
     bs: usize,
+    /// Appends allowed before one fails (out of space), if set.
+    appends_left: Option<usize>,
 }
 
 impl DirBlockReader for Mem {
@@ -45,6 +47,12 @@ impl dx::DirStore for Mem {
     }
 
     fn append(&mut self) -> Result<u32> {
+        if let Some(n) = self.appends_left.as_mut() {
+            if *n == 0 {
+                return Err(Error::Io { block: u64::MAX });
+            }
+            *n -= 1;
+        }
         // Garbage: the writer must write every byte.
         self.blocks.push(vec![0xA5; self.bs]);
         Ok(self.blocks.len() as u32 - 1)
@@ -88,6 +96,7 @@ impl Dir {
             s: Mem {
                 blocks: vec![b0],
                 bs,
+                appends_left: None,
             },
             indexed: false,
             names: BTreeMap::new(),
@@ -490,4 +499,164 @@ fn split_keeps_records_packed() {
         assert!(used <= 1012 && used > 0, "block {blk}: {used} bytes");
     }
     assert!(!dx::can_index(3) && dx::can_index(1));
+}
+
+/// Names of length `len` whose hash (root version 1) satisfies `want`.
+fn names_where(
+    d: &Dir,
+    g: &mut Names,
+    len: usize,
+    n: usize,
+    want: impl Fn(u32) -> bool,
+) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = Vec::new();
+    while v.len() < n {
+        let name = g.name(len..=len);
+        if want(d.p.hash.hash(1, &name).unwrap().major) && !v.contains(&name) {
+            v.push(name);
+        }
+    }
+    v
+}
+
+#[test]
+fn split_by_rec_len_leaves_room_for_a_long_name() {
+    // Three 255-byte names with low hashes and nine short ones with high
+    // hashes fill a 1 KiB block; a fourth long name with a low hash: the
+    // split must move the short names (by ext4's rule, the moved part is
+    // sized by rec_len until half of the block) and leave room below.
+    let mut d = Dir::new(1024, true, false, true);
+    let mut g = Names(42);
+    let shorts = names_where(&d, &mut g, 3, 9, |h| h > 0xC000_0000);
+    let longs = names_where(&d, &mut g, 255, 4, |h| h < 0x4000_0000);
+    for (i, n) in longs[..3].iter().chain(shorts.iter()).enumerate() {
+        assert_eq!(d.add(n, 100 + i as u32), AddOutcome::Added);
+    }
+    assert!(!d.indexed, "twelve names fit block 0");
+    assert_eq!(d.add(&longs[3], 200), AddOutcome::Added);
+    d.check_all();
+    // Root, the leaf of the long names, the leaf of the short ones: one
+    // split was enough.
+    assert_eq!(d.s.blocks.len(), 3, "blocks after indexing and one split");
+}
+
+#[test]
+fn colliding_hashes_split_with_the_collision_bit() {
+    // Two names with one hash, in the middle of a full leaf: a split
+    // between them sets bit 0 of the new leaf's index hash, and both stay
+    // reachable through the lookup's continuation into the next leaf.
+    let mut d = Dir::new(1024, true, false, true);
+    let mut g = Names(99);
+    let mut seen: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+    let (a, b, hh) = loop {
+        let n = g.name(8..=8);
+        let h = d.p.hash.hash(1, &n).unwrap().major;
+        if let Some(o) = seen.get(&h) {
+            if *o != n && h > 0x2000_0000 && h < 0xE000_0000 {
+                break (o.clone(), n, h);
+            }
+        }
+        seen.insert(h, n);
+    };
+    // Sizes that put the split point between the pair: in block 1 after
+    // indexing, the records are 264 + 220 (low), 16 + 16 (the pair),
+    // 264 + 232 (high, the last one with the block's slack); from the top
+    // 496 bytes move, then the second of the pair (504 < 512), and not
+    // the first (520 > 512).
+    let low = [
+        names_where(&d, &mut g, 255, 1, |h| h < hh).remove(0),
+        names_where(&d, &mut g, 212, 1, |h| h < hh).remove(0),
+    ];
+    let high = [
+        names_where(&d, &mut g, 255, 1, |h| h > hh).remove(0),
+        names_where(&d, &mut g, 200, 1, |h| h > hh).remove(0),
+    ];
+    let mut ino = 100;
+    for n in low.iter().chain([&a, &b]).chain(high.iter()) {
+        assert_eq!(d.add(n, ino), AddOutcome::Added);
+        ino += 1;
+    }
+    let new = names_where(&d, &mut g, 30, 1, |h| h > hh).remove(0);
+    assert_eq!(d.add(&new, ino), AddOutcome::Added);
+    assert!(d.indexed);
+    d.check_all();
+    let root = &d.s.blocks[0];
+    let count = u16::from_le_bytes([root[34], root[35]]) as usize;
+    let hashes: Vec<u32> = (1..count)
+        .map(|i| u32::from_le_bytes(root[32 + 8 * i..36 + 8 * i].try_into().unwrap()))
+        .collect();
+    assert!(
+        hashes.contains(&(hh | 1)),
+        "no collision bit: {hashes:x?}, hash {hh:#x}"
+    );
+    // Removing one of the pair and adding it back finds its leaf.
+    for n in [&a, &b] {
+        let mut path = htree::probe(&d.p, n, &mut d.s).unwrap();
+        let mut leaf = path.leaf();
+        loop {
+            let fmt = d.fmt;
+            let blk = &mut d.s.blocks[leaf as usize];
+            if let Some(l) = dw::locate(blk, &fmt, n).unwrap() {
+                dw::delete_entry(blk, &fmt, l.offset).unwrap();
+                dw::set_leaf_csum(blk, SEED).unwrap();
+                break;
+            }
+            leaf = path
+                .next_leaf(&d.p, &mut d.s)
+                .unwrap()
+                .expect("name of the pair not found");
+        }
+        d.names.remove(n.as_slice());
+        d.check_all();
+        assert_eq!(d.add(n, 77), AddOutcome::Added);
+        d.check_all();
+    }
+}
+
+#[test]
+fn out_of_space_between_steps_leaves_a_valid_directory() {
+    // Every add that needs blocks is tried with each number of appends
+    // short of what it needs: the error comes before the step that wanted
+    // the block changed anything, so the directory stays valid and holds
+    // exactly the names it held.
+    let mut d = Dir::new(1024, true, false, true);
+    let mut g = Names(21);
+    let mut failures = 0;
+    for i in 0..4000u32 {
+        let name = g.name(20..=60);
+        if d.names.contains_key(&name) {
+            continue;
+        }
+        if d.indexed {
+            for allowed in 0..MAX_NEW_BLOCKS as usize {
+                d.s.appends_left = Some(allowed);
+                let mut scratch = Scratch {
+                    block: &mut d.block,
+                    map: &mut d.map,
+                };
+                let r = dx::add_entry(&mut d.p, &d.fmt, &mut d.s, &name, 11 + i, 1, &mut scratch);
+                d.s.appends_left = None;
+                match r {
+                    Ok(AddOutcome::Added) => {
+                        d.names.insert(name.clone(), 11 + i);
+                        break;
+                    }
+                    Err(Error::Io { .. }) => {
+                        failures += 1;
+                        d.check_all();
+                        assert_eq!(d.p.dir_blocks as usize, d.s.blocks.len());
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            if !d.names.contains_key(&name) {
+                assert_eq!(d.add(&name, 11 + i), AddOutcome::Added);
+            }
+        } else {
+            assert_eq!(d.add(&name, 11 + i), AddOutcome::Added);
+        }
+    }
+    d.check_all();
+    assert!(d.levels() == 1, "the index grew a level");
+    assert!(failures > 100, "only {failures} failed appends");
 }
