@@ -8,7 +8,8 @@
 # rext4 lists and looks up every name and no absent one, and e2fsck -fn
 # (which checks every index block, its checksum and the hash ranges of the
 # leaves) is clean; ext4 lists the same names and looks each up. Then, on
-# 1k, rext4 removes every third name, adds names again, renames inside
+# 1k, rext4 removes every third name, adds names again, reads the
+# directory while adding more (every name listed once), renames inside
 # the directory and out of it, makes and removes subdirectories, moves a
 # directory in (link count 2 + subdirectories), moves the indexed
 # directory to another parent (its ".." in the index root) and back, and
@@ -75,6 +76,9 @@ churn() { # L DEV N LEVELS
     (cd /mnt/d && ls | awk 'NR % 3 == 0' | xargs rm -f --)
     expect_eq "$l: a third of the names removed" "$(ls /mnt/d | wc -l)" $((n - n / 3))
     check "$l: names added again" widegen files /mnt/d $((n / 2)) "$n"
+    # Read in hash order: names moved by splits under a reader are listed
+    # once; a position sought back to resumes at the next name.
+    check "$l: readdir while leaves split" widegen readdirchurn /mnt/d 3000
     i=0
     ok=0
     for f in $(ls /mnt/d | head -150); do

@@ -803,6 +803,29 @@ impl DxPath {
         if !self.continues() {
             return Ok(None);
         }
+        Ok(self.step(p, reader, true)?.map(|(leaf, _)| leaf))
+    }
+
+    /// Steps to the next leaf in hash order whatever its hashes (readdir):
+    /// `Ok(None)` after the last leaf, otherwise the leaf's logical block
+    /// and the hash its index entry starts at (bit 0 set when names of the
+    /// hash before continue into it).
+    pub fn next_leaf_any<R: DirBlockReader + ?Sized>(
+        &mut self,
+        p: &DxParams,
+        reader: &mut R,
+    ) -> Result<Option<(u32, u32)>> {
+        self.step(p, reader, false)
+    }
+
+    /// One step to the next leaf; with `same_hash`, only into a leaf whose
+    /// index hash (collision bit cleared) is the searched one.
+    fn step<R: DirBlockReader + ?Sized>(
+        &mut self,
+        p: &DxParams,
+        reader: &mut R,
+        same_hash: bool,
+    ) -> Result<Option<(u32, u32)>> {
         // The deepest level with an entry after the one followed.
         let Some(level) = (0..self.levels)
             .rev()
@@ -822,7 +845,7 @@ impl DxPath {
             return Ok(None);
         }
         let h = blk.hash(at)?;
-        if h & !1 != self.hash.major {
+        if same_hash && h & !1 != self.hash.major {
             return Ok(None);
         }
         let mut child = self.follow(p, level, &blk, at)?;
@@ -846,7 +869,7 @@ impl DxPath {
             child = self.follow(p, l, &node, 0)?;
         }
         self.leaf = child;
-        Ok(Some(child))
+        Ok(Some((child, h)))
     }
 
     /// Records that level `level` follows entry `at` of `blk` and returns
@@ -937,12 +960,31 @@ pub fn probe<R: DirBlockReader + ?Sized>(
     name: &[u8],
     reader: &mut R,
 ) -> Result<DxPath> {
+    walk(p, reader, |root| p.hash.hash(root.hash_version, name))
+}
+
+/// [`probe`] for a hash instead of a name (readdir in hash order resumes at
+/// one): the path to the leaf that holds hash `major`, the first of them
+/// when names of that hash continue into the next leaves.
+pub fn probe_hash<R: DirBlockReader + ?Sized>(
+    p: &DxParams,
+    major: u32,
+    reader: &mut R,
+) -> Result<DxPath> {
+    walk(p, reader, |_| Ok(DxHash { major, minor: 0 }))
+}
+
+fn walk<R: DirBlockReader + ?Sized>(
+    p: &DxParams,
+    reader: &mut R,
+    hash_of: impl FnOnce(&RootInfo) -> Result<DxHash>,
+) -> Result<DxPath> {
     if p.dir_blocks == 0 {
         return Err(corrupt("htree: empty directory", 0));
     }
     let raw = reader.read_dir_block(0)?;
     let (root, blk) = parse_checked_root(p, reader, &raw)?;
-    let hash = p.hash.hash(root.hash_version, name)?;
+    let hash = hash_of(&root)?;
     let mut path = DxPath {
         hash,
         root,

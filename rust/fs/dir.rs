@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Directory blocks and readdir (ext4's dir.c). Indexed (htree)
-//! directories are read the same way: their index blocks hold no live
-//! entries and are skipped after their checksum is checked.
+//! Directory blocks and readdir (ext4's dir.c). A linear directory is read
+//! block by block, its position a byte offset. An indexed (htree)
+//! directory is read in hash order, as ext4 reads it (`ext4_dx_readdir`):
+//! its position is the hash of the next name, so a name that a leaf split
+//! moves to another block while the directory is being read is neither
+//! lost nor listed twice. A malformed index falls back to the block order
+//! (after a warning), as ext4 does.
 
 use super::errors::errno;
 use super::extents::{map, DevBlock};
@@ -190,12 +194,198 @@ fn dtype(filetype_feature: bool, ft: u8) -> DirEntryType {
     }
 }
 
-/// `iterate_shared`: emits entries from the emitter's position, a byte
-/// offset in the directory; after each emitted entry the position moves to
-/// the next record, so a reader that stops and resumes sees every entry
-/// once. A position inside a record (after `lseek`) resumes at the next
-/// record.
+/// The position after the last name of an indexed directory
+/// (`EXT4_HTREE_EOF_64BIT`).
+const DX_EOF: i64 = i64::MAX;
+
+/// The readdir position of a name of hash `major`/`minor` in an indexed
+/// directory (ext4's `hash2pos` for 64-bit callers): the major hash, whose
+/// bit 0 is always clear, in the upper half, the minor one below.
+fn hash2pos(major: u32, minor: u32) -> i64 {
+    (i64::from(major >> 1) << 32) | i64::from(minor)
+}
+
+/// The hashes a readdir position stands for ([`hash2pos`] reversed).
+fn pos2hash(pos: i64) -> (u32, u32) {
+    (((pos >> 32) as u32) << 1, pos as u32)
+}
+
+/// One name of an indexed directory collected for [`dx_readdir`].
+struct Named {
+    hash: (u32, u32),
+    ino: u32,
+    dtype: DirEntryType,
+    /// Where its name is in the batch's name buffer.
+    name: (usize, usize),
+}
+
+/// `iterate_shared`: emits entries from the emitter's position. A linear
+/// directory's position is a byte offset: after each emitted entry it
+/// moves to the next record, so a reader that stops and resumes sees every
+/// entry once, and a position inside a record (after `lseek`) resumes at
+/// the next record. An indexed directory is read in hash order
+/// ([`dx_readdir`]).
 pub(crate) fn readdir(dir: &INode, ctx: &mut DirEmitter) -> Result {
+    if super::namei::is_dx(dir) && dx_readdir(dir, ctx)? {
+        return Ok(());
+    }
+    linear_readdir(dir, ctx)
+}
+
+/// Reads an indexed directory in hash order (ext4's `ext4_dx_readdir`, with
+/// its positions): from the leaf that holds the position's hash, each
+/// leaf, with the leaves its names continue into (collision bit), is
+/// collected, sorted by (major, minor) hash and emitted from the position
+/// on; "." and ".." come first, at hashes 0 and 2. The position before an
+/// entry is emitted is its hash, so a reader that stops resumes at it; two
+/// names of one full 64-bit hash across such a stop are both listed again,
+/// as with ext4 after a seek. `Ok(false)`: the index is malformed, the
+/// caller reads the directory block by block instead.
+fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
+    use super::namei::{dx_error, Dx, DxReader};
+    use crate::disk::htree::{self, DxParams};
+    let pos = ctx.pos();
+    if !(0..DX_EOF).contains(&pos) {
+        return Ok(true);
+    }
+    let sb = dir.sb();
+    let fi = sb.data();
+    let filetype = fi.sb.has_incompat(incompat::FILETYPE);
+    let seed = dir.read().csum_seed;
+    let params = match DxParams::new(&fi.sb, dir.size() as u64, seed) {
+        Ok(p) => p,
+        Err(_) => return Ok(false),
+    };
+    let mut reader = DxReader::new(dir, false);
+    let (mut start, mut leaf, mut path) = {
+        let (major, minor) = pos2hash(pos);
+        match htree::probe_hash(&params, major, &mut reader) {
+            Ok(path) => ((major, minor), path.leaf(), path),
+            Err(e) => {
+                return match dx_error::<()>(dir, e, &mut reader)? {
+                    Dx::BadIndex => Ok(false),
+                    _ => Ok(true),
+                }
+            }
+        }
+    };
+    let version = path.root_info().hash_version;
+    let mut names: KVec<u8>;
+    let mut batch: KVec<Named>;
+    let mut first = true;
+    loop {
+        names = KVec::new();
+        batch = KVec::new();
+        if first {
+            // "." and ".." from the root, at hashes 0 and 2.
+            let root = match read_block(dir, 0)? {
+                Slot::Block(b) => b,
+                Slot::Hole(_) => return Ok(false),
+            };
+            let parent = crate::disk::dir_write::dotdot_ino(
+                &root.bytes,
+                &crate::disk::dir_write::DirFormat::from_superblock(&fi.sb),
+                dir.ino() as u32,
+            )
+            .map_err(|e| bad_entry(dir, 0, e))?;
+            for (hash, name, ino) in [
+                ((0, 0), &b"."[..], dir.ino() as u32),
+                ((2, 0), b"..", parent),
+            ] {
+                if hash >= start {
+                    let at = names.len();
+                    names.extend_from_slice(name, GFP_KERNEL)?;
+                    batch.push(
+                        Named {
+                            hash,
+                            ino,
+                            dtype: DirEntryType::Dir,
+                            name: (at, name.len()),
+                        },
+                        GFP_KERNEL,
+                    )?;
+                }
+            }
+        }
+        // This leaf and those its last hash continues into.
+        let next = loop {
+            let b = match read_block(dir, u64::from(leaf))? {
+                Slot::Block(b) => b,
+                Slot::Hole(_) => return Ok(false),
+            };
+            let mut it = entries(dir, &b);
+            while let Some(e) = it.next() {
+                let e: DirEntry<'_> = e.map_err(|e| bad_entry(dir, u64::from(leaf), e))?;
+                let h = params
+                    .hash
+                    .hash(version, e.name)
+                    .map_err(|e| bad_entry(dir, u64::from(leaf), e))?;
+                let hash = (h.major, h.minor);
+                if hash < start {
+                    continue;
+                }
+                let at = names.len();
+                names.extend_from_slice(e.name, GFP_KERNEL)?;
+                batch.push(
+                    Named {
+                        hash,
+                        ino: e.ino,
+                        dtype: dtype(filetype, e.file_type),
+                        name: (at, e.name.len()),
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            match path.next_leaf_any(&params, &mut reader) {
+                Ok(Some((l, h))) if h & 1 != 0 => leaf = l,
+                Ok(Some(n)) => break Some(n),
+                Ok(None) => break None,
+                Err(e) => {
+                    return match dx_error::<()>(dir, e, &mut reader)? {
+                        Dx::BadIndex => Ok(false),
+                        _ => Ok(true),
+                    }
+                }
+            }
+        };
+        sort_by_hash(&mut batch);
+        for n in batch.iter() {
+            ctx.set_pos(hash2pos(n.hash.0, n.hash.1));
+            let name = names.get(n.name.0..n.name.0 + n.name.1).unwrap_or(&[]);
+            if !ctx.emit(name, n.ino.into(), n.dtype) {
+                return Ok(true);
+            }
+        }
+        match next {
+            None => {
+                ctx.set_pos(DX_EOF);
+                return Ok(true);
+            }
+            Some((l, h)) => {
+                start = (h, 0);
+                leaf = l;
+                ctx.set_pos(hash2pos(h, 0));
+                first = false;
+            }
+        }
+    }
+}
+
+/// Sorts a batch by hash (insertion sort: a leaf or a few holds at most a
+/// few hundred names, and `core`'s sort trips the kernel's objtool).
+fn sort_by_hash(v: &mut [Named]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1].hash > v[j].hash {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+/// [`readdir`] of a linear directory, or of an indexed one whose index is
+/// malformed: block by block, positions are byte offsets.
+fn linear_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result {
     let size = dir.size();
     let bits = dir.block_bits();
     let bs = 1i64 << bits;

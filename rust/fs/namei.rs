@@ -117,7 +117,7 @@ pub(crate) enum Dx<T> {
 /// Reads the index blocks of a directory for the htree walk, in place,
 /// with the buffers' verified bit; a failure to read is kept to be
 /// returned as it is.
-struct DxReader<'a> {
+pub(crate) struct DxReader<'a> {
     dir: &'a INode,
     failed: Option<Error>,
     /// The block read last: the walk checks each block right after reading
@@ -125,6 +125,19 @@ struct DxReader<'a> {
     last: u32,
     /// Inside a jbd2 handle: the walk does not stop for a fatal signal.
     in_handle: bool,
+}
+
+impl<'a> DxReader<'a> {
+    /// A reader of `dir`'s index blocks (see [`dx_search`] for
+    /// `in_handle`).
+    pub(crate) fn new(dir: &'a INode, in_handle: bool) -> Self {
+        DxReader {
+            dir,
+            failed: None,
+            last: 0,
+            in_handle,
+        }
+    }
 }
 
 impl DirBlockReader for DxReader<'_> {
@@ -180,12 +193,7 @@ pub(crate) fn dx_search<T>(
     };
     // Index blocks are read in place (mapping, read; checksum and hash
     // order verified by the walk once per read from the device).
-    let mut reader = DxReader {
-        dir,
-        failed: None,
-        last: 0,
-        in_handle,
-    };
+    let mut reader = DxReader::new(dir, in_handle);
     let mut path = match htree::probe(&params, name, &mut reader) {
         Ok(p) => p,
         Err(e) => return dx_error(dir, e, &mut reader),
@@ -226,7 +234,7 @@ pub(crate) fn dx_search<T>(
 
 /// A failed walk: a block that could not be read or failed its checksum is
 /// the lookup's error (as ext4 returns it); a malformed index falls back.
-fn dx_error<T>(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx<T>> {
+pub(crate) fn dx_error<T>(dir: &INode, e: DiskError, reader: &mut DxReader<'_>) -> Result<Dx<T>> {
     match (e, reader.failed.take()) {
         (DiskError::Io { .. }, Some(err)) => Err(err),
         (e @ DiskError::BadChecksum { .. }, _) => {

@@ -50,7 +50,7 @@ impl<T: FileSystem> Tables<T> {
         ..zeroed()
     };
     const DIR: sys::file_operations = sys::file_operations {
-        llseek: Some(sys::generic_file_llseek),
+        llseek: Some(dir_llseek),
         read: Some(sys::generic_read_dir),
         iterate_shared: if T::HAS_READDIR {
             Some(iterate_shared::<T>)
@@ -93,6 +93,21 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// `llseek` of directories: any position up to `i64::MAX`, because an
+/// indexed directory's positions are name hashes (as ext4's
+/// `ext4_dir_llseek` allows for one), not byte offsets bounded by the
+/// largest file; a position past the end of a linear directory reads as
+/// its end.
+///
+/// # Safety
+///
+/// Called by the VFS with an open directory.
+unsafe extern "C" fn dir_llseek(file: *mut sys::file, offset: i64, whence: c_int) -> i64 {
+    // SAFETY: plain delegation with the VFS's own arguments; the limits are
+    // valid for any file.
+    unsafe { sys::generic_file_llseek_size(file, offset, whence, i64::MAX, i64::MAX) }
 }
 
 /// `llseek` of regular files: the generic one, plus SEEK_DATA/SEEK_HOLE

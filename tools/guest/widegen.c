@@ -15,6 +15,16 @@
  *                                numbered from FIRST (default 0)
  *   widegen mkdirs DIR N         N subdirectories of DIR, "s%06d", one
  *                                mkdir(2) each
+ *   widegen readdirchurn DIR N   reads DIR with small getdents64 calls
+ *                                and creates N/100 files ("churn-%06d")
+ *                                after each, N in all, so leaves split
+ *                                under the reader; every name present
+ *                                before must come back exactly once, a
+ *                                new one at most once. Then a position
+ *                                (d_off) from a full read, sought back
+ *                                to, must resume at the next name.
+ *                                Prints "readdirchurn names N seen N
+ *                                new N"
  *   widegen falloc FILE OFF LEN [keep]
  *                                fallocate(2) of [OFF, OFF+LEN): unwritten
  *                                extents; "keep" adds FALLOC_FL_KEEP_SIZE
@@ -38,7 +48,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,6 +193,139 @@ static int mmaphold(const char *path)
 	return munmap((void *)map, (size_t)st.st_size) ? fail("munmap", path) : 0;
 }
 
+struct seen {
+	char *name;
+	int count;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct seen *)a)->name, ((const struct seen *)b)->name);
+}
+
+/* Reads DIR whole: names (without "." and ".."), count. */
+static struct seen *list_dir(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct seen *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				return NULL;
+		}
+		v[*n].name = strdup(e->d_name);
+		v[(*n)++].count = 0;
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(*v), by_name);
+	return v;
+}
+
+static int readdirchurn(const char *dir, long long n)
+{
+	char buf[512], path[4096];
+	size_t old_n, made = 0, fresh = 0;
+	struct seen *old = list_dir(dir, &old_n), key, *hit;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	long long step = n / 100 > 0 ? n / 100 : 1;
+	long nread;
+
+	if (!old || fd < 0)
+		return fail("list", dir);
+	while ((nread = syscall(SYS_getdents64, fd, buf, 256)) > 0) {
+		for (long off = 0; off < nread;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+
+			off += e->d_reclen;
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			key.name = e->d_name;
+			hit = bsearch(&key, old, old_n, sizeof(*old), by_name);
+			if (hit) {
+				if (++hit->count > 1) {
+					fprintf(stderr, "widegen: readdirchurn: %s listed twice\n", e->d_name);
+					return 1;
+				}
+			} else if (strncmp(e->d_name, "churn-", 6)) {
+				fprintf(stderr, "widegen: readdirchurn: unknown name %s\n", e->d_name);
+				return 1;
+			} else {
+				fresh++;
+			}
+		}
+		for (long long i = 0; i < step && (long long)made < n; i++, made++) {
+			int cfd;
+
+			snprintf(path, sizeof(path), "%s/churn-%06zu", dir, made);
+			cfd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+			if (cfd < 0)
+				return fail("open", path);
+			close(cfd);
+		}
+	}
+	if (nread < 0)
+		return fail("getdents64", dir);
+	for (size_t i = 0; i < old_n; i++)
+		if (old[i].count != 1) {
+			fprintf(stderr, "widegen: readdirchurn: %s listed %d times\n", old[i].name, old[i].count);
+			return 1;
+		}
+	if (fresh > made) {
+		fprintf(stderr, "widegen: readdirchurn: %zu new names listed, %zu made\n", fresh, made);
+		return 1;
+	}
+	/* Seek back to the position after a name in the middle. */
+	{
+		char big[1 << 16], want[256] = "";
+		off_t mark = -1;
+		long total = 0, half;
+
+		if (lseek(fd, 0, SEEK_SET) != 0)
+			return fail("lseek", dir);
+		while ((nread = syscall(SYS_getdents64, fd, big, sizeof(big))) > 0)
+			for (long off = 0; off < nread; off += ((struct dirent64 *)(big + off))->d_reclen)
+				total++;
+		half = total / 2;
+		if (lseek(fd, 0, SEEK_SET) != 0)
+			return fail("lseek", dir);
+		for (long seen = 0; mark < 0 && (nread = syscall(SYS_getdents64, fd, buf, 256)) > 0;)
+			for (long off = 0; off < nread;) {
+				struct dirent64 *e = (struct dirent64 *)(buf + off);
+
+				off += e->d_reclen;
+				if (seen == half)
+					mark = e->d_off;
+				else if (seen == half + 1) {
+					snprintf(want, sizeof(want), "%s", e->d_name);
+					break;
+				}
+				seen++;
+			}
+		if (mark < 0 || !want[0])
+			return fail("positions", dir);
+		if (lseek(fd, mark, SEEK_SET) != mark)
+			return fail("lseek to a position", dir);
+		nread = syscall(SYS_getdents64, fd, buf, 256);
+		if (nread <= 0 || strcmp(((struct dirent64 *)buf)->d_name, want)) {
+			fprintf(stderr, "widegen: readdirchurn: seek to %lld gave '%s', not '%s'\n", (long long)mark,
+				nread > 0 ? ((struct dirent64 *)buf)->d_name : "(nothing)", want);
+			return 1;
+		}
+	}
+	printf("readdirchurn names %zu seen %zu new %zu\n", old_n, old_n, fresh);
+	return close(fd) ? fail("close", dir) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "frag"))
@@ -189,6 +334,8 @@ int main(int argc, char **argv)
 		return files(argv[2], num(argv[3]), argc == 5 ? num(argv[4]) : 0);
 	if (argc == 4 && !strcmp(argv[1], "mkdirs"))
 		return mkdirs(argv[2], num(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "readdirchurn"))
+		return readdirchurn(argv[2], num(argv[3]));
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "falloc"))
 		return falloc(argv[2], num(argv[3]), num(argv[4]), argc == 6 && !strcmp(argv[5], "keep"));
 	if (argc == 5 && !strcmp(argv[1], "pwrite"))
@@ -198,6 +345,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "mmaphold"))
 		return mmaphold(argv[2]);
 	fprintf(stderr, "usage: widegen frag FILE N | files DIR N [FIRST] | mkdirs DIR N |\n"
+			"       readdirchurn DIR N |\n"
 			"       falloc FILE OFF LEN [keep] |\n"
 			"       pwrite FILE OFF LEN | sock PATH | mmaphold FILE\n");
 	return 2;
