@@ -965,6 +965,8 @@ fn commit_super_with(
             .unwrap_or(u32::MAX)
             .min(fi.sb.inodes_count),
         needs_recovery,
+        // Left as it is (the orphan file is not maintained yet).
+        orphan_present: None,
         mounting,
         errors,
     };
