@@ -7,6 +7,8 @@
 #   badmagic-4k.img 4 KiB blocks: orphan file block 1's ob_magic damaged
 #   badcsum-1k.img  1 KiB blocks: a slot of orphan file block 2 changed
 #                   without its checksum
+#   toobig-1k.img   1 KiB blocks: an orphan file of 1024 blocks (mke2fs
+#                   makes it; ext4 refuses more than 512)
 # Each also holds /f. The slots are written by tools/ext4disk's ext4img
 # (the disk layer's own orphan block code; e2fsck agrees with its checksum,
 # see the host test orphan::e2fsck_agrees_on_the_checksum).
@@ -22,10 +24,12 @@ rm -rf "$tree"
 mkdir -p "$tree"
 yes 0123456789 | head -c 20000 > "$tree/t" || true
 echo file > "$tree/f"
-mk() { # IMG BLOCKSIZE
-    rm -f "$d/$1"
-    truncate -s 16M "$d/$1"
-    mke2fs -q -F -t ext4 -b "$2" -O orphan_file -d "$tree" "$d/$1"
+mk() { # IMG BLOCKSIZE [MKE2FS OPTION...]
+    local img=$1 b=$2
+    shift 2
+    rm -f "$d/$img"
+    truncate -s 16M "$d/$img"
+    mke2fs -q -F -t ext4 -b "$b" -O orphan_file "$@" -d "$tree" "$d/$img"
 }
 # block_offset IMG LBLK: byte offset of the orphan file's block LBLK.
 block_offset() { show "$1" | awk -v l="$2" '$1 == "orphan_block" && $2 == l { print $4 }'; }
@@ -53,4 +57,7 @@ off=$(block_offset badcsum-1k.img 2)
 "$e" flip "$d/badcsum-1k.img" $((off + 40)) 0x01
 show badcsum-1k.img > /dev/null
 grep -q "^orphan_block 2 .* error orphan file block checksum mismatch" "$d/badcsum-1k.img.show"
+mk toobig-1k.img 1024 -E orphan_file_size=1024
+show toobig-1k.img > /dev/null
+grep -q "^orphan_file 12 blocks 1024 " "$d/toobig-1k.img.show"
 echo "mkorphan: images in $d"

@@ -8,8 +8,10 @@
 # open, synced, and the guest is reset (sysrq-b) with them still open. On
 # vdc the in-kernel ext4 does the same (a file unlinked while open, synced,
 # the reset): its orphan file entry is for rext4 to process in boot 2.
-# The free counts right after mkfs go to vdd (one line per image) for
-# boot 2 to compare with after the cleanup.
+# vde: an orphan file of one block, filled: the classic chain takes the
+# rest, before and at the reset (both for boot 2 to clean up). The free
+# counts right after mkfs go to vdd (one line per image) for boot 2 to
+# compare with after the cleanup.
 SCENARIO=orphan-crash
 . /scenarios/lib.sh
 load_rext4
@@ -69,7 +71,7 @@ for dev in vda vdb; do
         "yes held | head -c 50000 > $M/held && mkdir $M/gonedir && sync"
     eval "exec $fd< $M/held"
     check "$L: rm while open (crash)" rm $M/held
-    check "$L: rmdir while open (crash)" sh -c "cd $M/gonedir && rmdir $M/gonedir && sleep 60 &"
+    check "$L: rmdir while open (crash)" sh -c "cd $M/gonedir && rmdir $M/gonedir && sleep 600 &"
     check "$L: sync before the crash" sync
     check "$L: two orphan file slots in use" nslots /dev/$dev $B 2
     check "$L: the classic chain unused" [ -z "$(last_orphan /dev/$dev)" ]
@@ -87,6 +89,64 @@ exec 6< /mnt/ext4/held
 check "ext4: rm while open" rm /mnt/ext4/held
 check "ext4: sync" sync
 check "ext4: its orphan file slot" in_slots /dev/vdc 4096 $ino
+# A full orphan file: on vde (1 KiB blocks, an orphan file of one block,
+# 254 slots), 256 files unlinked while open take every slot and then the
+# classic chain (as ext4: the file does not grow); all are freed at their
+# last close. Then the same again, and the reset with all 256 open.
+check "full: mkfs.ext4 -O orphan_file, one block" \
+    mkfs.ext4 -q -F -O orphan_file -E orphan_file_size=1 -b 1024 /dev/vde
+mkfs_counts=$(counts /dev/vde)
+M=/mnt/full
+mkdir -p $M
+check "full: mount read-write" mount -w -t rext4 -o data=journal,commit=1 /dev/vde $M
+dir_before=$(stat -c %s $M)
+# hold N: N files written and unlinked, each held open by a sleep.
+hold() {
+    pids=
+    for i in $(seq 1 "$1"); do
+        echo "$i" > $M/f$i || return 1
+        sleep 600 < $M/f$i &
+        pids="$pids $!"
+    done
+    # Every sleep has its file open before the names go.
+    for p in $pids; do
+        n=0
+        until readlink /proc/$p/fd/0 | grep -q "^$M/f"; do
+            n=$((n + 1))
+            [ $n -lt 100 ] || return 1
+            sleep 0.1
+        done
+    done
+    for i in $(seq 1 "$1"); do rm $M/f$i || return 1; done
+    sync
+}
+check "full: 256 files unlinked while open" hold 256
+check "full: every slot taken" nslots /dev/vde 1024 254
+check "full: the other two on the classic chain" sh -c "[ -n \"\$(dumpe2fs -h /dev/vde 2>/dev/null | sed -n 's/^First orphan inode: *//p')\" ]"
+kill $pids
+wait
+check "full: sync after the last closes" sync
+check "full: the slots free again" no_slots /dev/vde 1024
+check "full: the chain empty again" [ -z "$(last_orphan /dev/vde)" ]
+dir_after=$(stat -c %s $M)
+check "full: umount" umount $M
+check "full: e2fsck -fn clean" e2fsck -fn /dev/vde
+# The root directory grew by the 256 names (a directory keeps its
+# blocks); every other block and every inode is free again.
+set -- $mkfs_counts
+want="$(($1 - (dir_after - dir_before) / 1024)) $2 "
+if [ "$(counts /dev/vde)" = "$want" ]; then
+    pass "full: free counts back to mkfs's but the directory's growth" "$want"
+else
+    fail "full: free counts back to mkfs's but the directory's growth" "got '$(counts /dev/vde)', want '$want'"
+fi
+# What boot 2 compares with: the directory no longer grows.
+notes="${notes}full $(counts /dev/vde)
+"
+check "full: mount for the crash" mount -w -t rext4 -o data=journal,commit=1 /dev/vde $M
+check "full: 256 files unlinked while open (crash)" hold 256
+check "full: every slot taken (crash)" nslots /dev/vde 1024 254
+check "full: and the chain (crash)" [ -n "$(last_orphan /dev/vde)" ]
 check "write the free counts to vdd" sh -c "printf '%s' \"$notes\" | dd of=/dev/vdd bs=4096 conv=sync,fsync 2>/dev/null"
 sleep 2
 echo "REXT4-CRASH-NOW $SCENARIO"

@@ -2,10 +2,11 @@
 # and vdb (4 KiB): rext4 crashed with a file and a directory unlinked while
 # open, both in orphan file slots; vdc: the in-kernel ext4 crashed with a
 # file unlinked while open in its orphan file; vdd: the free counts each
-# image had right after mkfs. For each, a rext4 read-write mount replays
-# the journal and deletes the orphans, orphan_present stays set while
-# mounted and goes at the unmount, and the image is e2fsck-clean with the
-# free counts back to mkfs's (nothing leaked).
+# image had before those files were made (right after mkfs; for vdh,
+# after a first round, which grew the root directory). For each, a rext4
+# read-write mount replays the journal and deletes the orphans,
+# orphan_present stays set while mounted and goes at the unmount, and the
+# image is e2fsck-clean with those free counts back (nothing leaked).
 # vde (1 KiB, made on the host): a truncation a crash interrupted, in an
 # orphan file slot (tools/ext4disk's ext4img orphan-set; the file's size
 # cut, its blocks past it still there, orphan_present set): a remount
@@ -13,7 +14,10 @@
 # read-write mount finishes the truncation.
 # vdf (4 KiB, a bad ob_magic) and vdg (1 KiB, a slot changed without its
 # checksum): a read-write mount is refused with a message naming the block,
-# writes nothing, and a read-only mount works.
+# writes nothing, and a read-only mount works; so does vdi (1 KiB), whose
+# orphan file mke2fs made 1024 blocks long (ext4 refuses more than 512).
+# vdh: boot 1's full orphan file (254 slots) with two more orphans on the
+# classic chain: all 256 deleted.
 SCENARIO=orphan-replay
 . /scenarios/lib.sh
 load_rext4
@@ -30,7 +34,7 @@ slots() {
 nslots() { [ "$(slots "$1" "$2" | wc -l)" = "$3" ]; }
 head -c 4096 /dev/vdd | tr -d '\0' > /tmp/notes
 mkdir -p /mnt
-for set in "1k vda 1024 2" "4k vdb 4096 2" "ext4 vdc 4096 1"; do
+for set in "1k vda 1024 2" "4k vdb 4096 2" "ext4 vdc 4096 1" "full vdh 1024 256"; do
     set -- $set
     L=$1 dev=$2 B=$3 n=$4
     check "$L: crashed image needs recovery, orphan_present" sh -c \
@@ -50,9 +54,9 @@ for set in "1k vda 1024 2" "4k vdb 4096 2" "ext4 vdc 4096 1"; do
     want=$(sed -n "s/^$L //p" /tmp/notes)
     got=$(counts /dev/$dev)
     if [ -n "$want" ] && [ "$got" = "$want" ]; then
-        pass "$L: free blocks and inodes back to mkfs's" "$got"
+        pass "$L: free blocks and inodes as before the files" "$got"
     else
-        fail "$L: free blocks and inodes back to mkfs's" "got '$got', want '$want'"
+        fail "$L: free blocks and inodes as before the files" "got '$got', want '$want'"
     fi
 done
 
@@ -100,4 +104,11 @@ for set in "magic vdf 1 ob_magic" "checksum vdg 2 orphan file block checksum mis
     dmesg_has "bad $what: remount message" "rext4 \\($dev\\): orphan file \\(inode #12\\) block $blk"
     check "bad $what: umount" umount /mnt
 done
+sb_before=$(dumpe2fs -h /dev/vdi 2>/dev/null | md5sum)
+mark_dmesg
+check_fails "too big: read-write mount refused" mount -w -t rext4 -o data=journal /dev/vdi /mnt
+dmesg_has "too big: message" "rext4 \\(vdi\\): orphan file \\(inode #12\\): too big: 1048576 bytes"
+check "too big: nothing written" [ "$(dumpe2fs -h /dev/vdi 2>/dev/null | md5sum)" = "$sb_before" ]
+check "too big: read-only mount works" mount -t rext4 -o ro,data=journal /dev/vdi /mnt
+check "too big: umount" umount /mnt
 check "rmmod" rmmod rext4
