@@ -97,7 +97,7 @@ impl OrphanFile {
 /// block must carry the magic and (with metadata_csum) a good checksum;
 /// anything else is reported and refuses the read-write mount
 /// (EFSCORRUPTED or EFSBADCRC) before anything is written.
-pub(crate) fn load_file(sb: &Sb) -> Result<Option<OrphanFile>> {
+fn load_file(sb: &Sb) -> Result<Option<OrphanFile>> {
     let fi = sb.data();
     let d = &fi.sb;
     if !d.has_compat(compat::ORPHAN_FILE) {

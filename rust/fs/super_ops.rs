@@ -131,7 +131,7 @@ pub(crate) struct FsInfo {
     /// `balloc.rs`).
     #[pin]
     pub(crate) alloc_lock: Mutex<()>,
-    /// The orphan list in memory (see `orphan.rs`).
+    /// The classic orphan chain in memory (see `orphan.rs`).
     #[pin]
     pub(crate) orphans: Mutex<KVec<u32>>,
     /// The orphan file, loaded when the mount first goes read-write (see
