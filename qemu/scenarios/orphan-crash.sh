@@ -8,10 +8,12 @@
 # open, synced, and the guest is reset (sysrq-b) with them still open. On
 # vdc the in-kernel ext4 does the same (a file unlinked while open, synced,
 # the reset): its orphan file entry is for rext4 to process in boot 2.
-# vde: an orphan file of one block, filled: the classic chain takes the
-# rest, before and at the reset (both for boot 2 to clean up). The free
-# counts right after mkfs go to vdd (one line per image) for boot 2 to
-# compare with after the cleanup.
+# vde: an orphan file of one block (254 slots) and 256 files unlinked
+# while open: the last two go on the classic chain; all are freed at their
+# last close; then the same again, held open across the reset for boot 2
+# to clean up. The free counts before the files (right after mkfs; for
+# vde after the first round, which grew the root directory) go to vdd,
+# one line per image, for boot 2 to compare with after the cleanup.
 SCENARIO=orphan-crash
 . /scenarios/lib.sh
 load_rext4
