@@ -1,9 +1,10 @@
 # The orphan file (mkfs.ext4 -O orphan_file), boot 1 of 2 (orphan-replay.sh
 # is boot 2). On a 1 KiB (vda) and a 4 KiB (vdb) image made here, rext4
 # read-write: orphan_present is set while mounted read-write and cleared by
-# a clean unmount (and by remount read-only); a file unlinked while open
-# takes an orphan file slot (its inode number in the file, no classic
-# chain) and gives it back at its last close; e2fsck is clean after each.
+# a clean unmount (and by remount read-only, and by a freeze unless the
+# orphan file holds an entry); a file unlinked while open takes an orphan
+# file slot (its inode number in the file, no classic chain) and gives it
+# back at its last close; e2fsck is clean after each.
 # Then, on both, a file with blocks and a directory are unlinked while
 # open, synced, and the guest is reset (sysrq-b) with them still open. On
 # vdc the in-kernel ext4 does the same (a file unlinked while open, synced,
@@ -57,9 +58,19 @@ for dev in vda vdb; do
     check "$L: sync" sync
     check "$L: the unlinked inode is in an orphan file slot" in_slots /dev/$dev $B $ino
     check "$L: and not on the classic chain" [ -z "$(last_orphan /dev/$dev)" ]
+    # A freeze leaves the image clean (needs_recovery cleared) but keeps
+    # orphan_present while the orphan file holds an entry, as ext4 does.
+    check "$L: fsfreeze with an orphan" fsfreeze --freeze /w
+    check_fails "$L: frozen: needs_recovery cleared" has_feature /dev/$dev needs_recovery
+    check "$L: frozen: orphan_present kept with an orphan" has_feature /dev/$dev orphan_present
+    check "$L: thaw" fsfreeze --unfreeze /w
     exec 5<&-
     check "$L: sync after the last close" sync
     check "$L: its slot is free again" no_slots /dev/$dev $B
+    check "$L: fsfreeze without orphans" fsfreeze --freeze /w
+    check_fails "$L: frozen: orphan_present cleared without orphans" has_feature /dev/$dev orphan_present
+    check "$L: thaw again" fsfreeze --unfreeze /w
+    check "$L: thawed: orphan_present set" has_feature /dev/$dev orphan_present
     check "$L: umount" umount /w
     check_fails "$L: orphan_present cleared at unmount" has_feature /dev/$dev orphan_present
     check "$L: e2fsck -fn clean" e2fsck -fn /dev/$dev
