@@ -3,21 +3,23 @@
 # image: boots 1..N each start a wlgen run on rext4 and reset the guest in
 # the middle of it, boots 2..N+1 check what the previous one left.
 #
-#   tools/crash-chain.sh OUT N BLOCKSIZE
+#   tools/crash-chain.sh OUT N BLOCKSIZE [MKFS_OPTIONS]
 #
 # Results go to OUT/vm-crash-cycle-K (K = 1..N+1); the expected lists are
 # tools/expected/crash-cycle-K.txt for the chain of make test (N = 5), and
 # generated into OUT for longer chains (make soak). Exit status: non-zero
-# when a boot failed.
+# when a boot failed. MKFS_OPTIONS (one word list, e.g. "-O orphan_file")
+# go to the mkfs.ext4 of the image under test.
 set -u
-out=$1 n=$2 bs=$3
+out=$1 n=$2 bs=$3 mkfs_opts=${4:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 d=$out/crash
 mkdir -p "$d"
 rm -f "$d"/*.img
 truncate -s 96M "$d/fs.img"
 truncate -s 16M "$d/log.img"
-if ! mkfs.ext4 -q -F -b "$bs" "$d/fs.img" > "$d/mkfs.log" 2>&1 ||
+# shellcheck disable=SC2086
+if ! mkfs.ext4 -q -F -b "$bs" $mkfs_opts "$d/fs.img" > "$d/mkfs.log" 2>&1 ||
     ! mkfs.ext4 -q -F "$d/log.img" >> "$d/mkfs.log" 2>&1; then
     echo "FAIL crash-cycle-1: images -- mkfs.ext4 failed, see $d/mkfs.log" > "$out/vm-crash-cycle-1"
     exit 1

@@ -123,15 +123,17 @@ pub const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
 pub const INCOMPAT_READ_ONLY: u32 = incompat::LARGEDIR;
 
 /// Read-only compatible features rext4 implements for writing too. Anything
-/// else allows read-only mounts only (orphan_present: the orphan file is
-/// not maintained yet).
+/// else allows read-only mounts only. `orphan_present` is a state rather
+/// than a format (the orphan file may hold entries): a read-write mount
+/// processes them, as it processes the classic orphan chain.
 pub const RO_COMPAT_SUPPORTED: u32 = ro_compat::SPARSE_SUPER
     | ro_compat::LARGE_FILE
     | ro_compat::HUGE_FILE
     | ro_compat::GDT_CSUM
     | ro_compat::DIR_NLINK
     | ro_compat::EXTRA_ISIZE
-    | ro_compat::METADATA_CSUM;
+    | ro_compat::METADATA_CSUM
+    | ro_compat::ORPHAN_PRESENT;
 
 /// What a filesystem's feature set allows rext4 to do with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,6 +26,7 @@ pub mod features;
 pub mod group;
 pub mod htree;
 pub mod inode;
+pub mod orphan;
 pub mod superblock;
 pub mod syszone;
 pub mod xattr;

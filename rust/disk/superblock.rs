@@ -105,6 +105,9 @@ pub struct Superblock {
     pub journal_dev: u32,
     /// First orphan inode.
     pub last_orphan: u32,
+    /// The orphan file's inode (`s_orphan_file_inum`; meaningful with the
+    /// `orphan_file` feature).
+    pub orphan_file_inum: u32,
     /// htree hash seed.
     pub hash_seed: [u32; 4],
     /// Default htree hash version.
@@ -240,6 +243,7 @@ impl Superblock {
             journal_inum: le32(b, 0xE0)?,
             journal_dev: le32(b, 0xE4)?,
             last_orphan: le32(b, 0xE8)?,
+            orphan_file_inum: le32(b, 0x280)?,
             hash_seed: [
                 le32(b, 0xEC)?,
                 le32(b, 0xF0)?,
@@ -513,6 +517,8 @@ pub fn set_last_orphan(b: &mut [u8], ino: u32) -> Result<()> {
 
 /// Offset of `s_feature_incompat`.
 const INCOMPAT_OFFSET: usize = 0x60;
+/// Offset of `s_feature_ro_compat`.
+const RO_COMPAT_OFFSET: usize = 0x64;
 /// Offset of `s_state`.
 const STATE_OFFSET: usize = 0x3A;
 
@@ -573,6 +579,11 @@ pub struct CommitFields {
     /// remount) until the journal is flushed at unmount, remount
     /// read-only or freeze.
     pub needs_recovery: bool,
+    /// `orphan_present` (ro_compat) set or cleared; `None` leaves it as
+    /// it is. ext4 sets it with `needs_recovery` on a filesystem with an
+    /// orphan file and clears it when it leaves the filesystem clean with
+    /// the orphan file empty.
+    pub orphan_present: Option<bool>,
     /// A read-write mount begins: the mount count goes up by one (a
     /// `s_max_mnt_count` of 0 becomes ext4's default, 20) and `s_mtime` is
     /// set.
@@ -595,7 +606,8 @@ const DEFAULT_MAX_MNT_COUNT: u16 = 20;
 /// before it writes the superblock outside the journal
 /// (`ext4_setup_super` when mounting read-write, `ext4_update_super` and
 /// `ext4_commit_super` on every write): write time, free counts,
-/// `needs_recovery`, mount count and time when mounting, and the checksum
+/// `needs_recovery` (and `orphan_present` when asked), mount count and
+/// time when mounting, and the checksum
 /// with metadata_csum. Refuses (changing nothing) a free count larger
 /// than the filesystem.
 pub fn update_for_commit(sb: &Superblock, b: &mut [u8], c: &CommitFields) -> Result<()> {
@@ -630,6 +642,15 @@ pub fn update_for_commit(sb: &Superblock, b: &mut [u8], c: &CommitFields) -> Res
         bits & !incompat::RECOVER
     };
     put_le32(b, INCOMPAT_OFFSET, bits)?;
+    if let Some(on) = c.orphan_present {
+        let bits = le32(b, RO_COMPAT_OFFSET)?;
+        let bits = if on {
+            bits | ro_compat::ORPHAN_PRESENT
+        } else {
+            bits & !ro_compat::ORPHAN_PRESENT
+        };
+        put_le32(b, RO_COMPAT_OFFSET, bits)?;
+    }
     if let Some(e) = &c.errors {
         record_errors(b, e)?;
     }

@@ -47,6 +47,10 @@ pub(crate) struct InodeData {
     /// The extent tree changed since a data write last wrote the inode
     /// (see `file::data_written`).
     pub(crate) tree_changed: bool,
+    /// The orphan file slot holding this inode (block × slots per block +
+    /// slot), while it is an orphan there (ext4's `i_orphan_idx` with
+    /// `EXT4_STATE_ORPHAN_FILE`; see `orphan.rs`).
+    pub(crate) orphan_slot: Option<u32>,
 }
 
 impl Default for InodeData {
@@ -61,6 +65,7 @@ impl Default for InodeData {
             crtime: None,
             data_tid: None,
             tree_changed: false,
+            orphan_slot: None,
         }
     }
 }
@@ -427,6 +432,7 @@ pub(crate) fn params<'a>(
             crtime: raw.crtime.map(time),
             data_tid: None,
             tree_changed: false,
+            orphan_slot: None,
         },
     })
 }

@@ -18,7 +18,8 @@
 //! - `balloc.rs`: group descriptors, bitmaps, block allocation (balloc.c,
 //!   mballoc.c);
 //! - `ialloc.rs`: inode allocation (ialloc.c);
-//! - `orphan.rs`: the orphan list (orphan.c);
+//! - `orphan.rs`: orphans, in the orphan file or the classic chain
+//!   (orphan.c);
 //! - `file.rs`: block mapping for the page cache (reading, and writing
 //!   journalled data), SEEK_DATA/SEEK_HOLE, FIEMAP (file.c, inode.c's
 //!   get_block, page-io);

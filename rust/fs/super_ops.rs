@@ -67,6 +67,9 @@ use kernel::{new_mutex, new_spinlock};
 /// One block group's in-memory state.
 pub(crate) type Group = SpinLock<GroupDesc>;
 
+/// `FsInfo::orphan_file_used` before the orphan file is loaded.
+pub(crate) const ORPHAN_FILE_NOT_LOADED: u64 = u64::MAX;
+
 /// What rext4 keeps per mount (`s_fs_info`).
 #[pin_data]
 pub(crate) struct FsInfo {
@@ -128,9 +131,17 @@ pub(crate) struct FsInfo {
     /// `balloc.rs`).
     #[pin]
     pub(crate) alloc_lock: Mutex<()>,
-    /// The orphan list in memory (see `orphan.rs`).
+    /// The classic orphan chain in memory (see `orphan.rs`).
     #[pin]
     pub(crate) orphans: Mutex<KVec<u32>>,
+    /// The orphan file, loaded when the mount first goes read-write (see
+    /// `orphan.rs`).
+    #[pin]
+    pub(crate) orphan_file: Mutex<Option<super::orphan::OrphanFile>>,
+    /// Its slots in use ([`ORPHAN_FILE_NOT_LOADED`] until it is loaded):
+    /// what the superblock's `orphan_present` follows (read without the
+    /// mutex).
+    pub(crate) orphan_file_used: AtomicU64,
     /// Blocks freed by transactions not committed yet, which the
     /// allocator must not hand out (see `balloc.rs`).
     #[pin]
@@ -443,6 +454,8 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
             groups,
             alloc_lock <- new_mutex!((), "rext4_alloc"),
             orphans <- new_mutex!(KVec::new(), "rext4_orphans"),
+            orphan_file <- new_mutex!(None, "rext4_orphan_file"),
+            orphan_file_used: AtomicU64::new(ORPHAN_FILE_NOT_LOADED),
             busy <- new_mutex!(KVec::new(), "rext4_busy"),
             orphans_pending: AtomicBool::new(orphans_pending),
             free_blocks <- PercpuCounter::new(free_blocks),
@@ -471,6 +484,9 @@ pub(crate) fn init_root(sb: &Sb) -> Result<ARef<INode>> {
     // A read-write mount marks the superblock last, once nothing else can
     // fail but the root dentry's allocation (ext4's `ext4_setup_super`).
     if !sb.is_read_only() {
+        // The orphan file first: a bad one refuses the read-write mount
+        // before anything is written.
+        super::orphan::install_file(sb)?;
         commit_super(sb, true, true)?;
         fi.writable.store(true, Ordering::Release);
         // Inodes unlinked while open at a crash are freed now (ext4's
@@ -870,6 +886,15 @@ pub(crate) fn reconfigure(sb: &Sb, opts: &MountOptions, read_only: bool) -> Resu
         return Err(code::EINVAL);
     }
     check_writable(sb, &fi.sb, &fi.opts)?;
+    // As ext4: orphans a read-only mount left in the orphan file need a
+    // fresh mount (which processes them).
+    if super::orphan::install_file(sb)? != 0 {
+        sb_err!(
+            sb,
+            "couldn't remount read-write because of unprocessed orphan inode list (orphan file)"
+        );
+        return Err(code::EINVAL);
+    }
     let Some(journal) = fi.journal.as_ref() else {
         sb_err!(sb, "read-write mounts need the journal");
         return Err(code::EROFS);
@@ -958,6 +983,14 @@ fn commit_super_with(
     // `ext4_update_super`).
     let taken = errors.is_none();
     let errors = errors.or_else(|| fi.pending_errors.lock().take());
+    // `orphan_present` with `needs_recovery`, and while the orphan file
+    // holds entries (a freeze with orphans open; ext4's
+    // `ext4_orphan_file_empty`); left alone when the file was never
+    // loaded.
+    let used = fi.orphan_file_used.load(Ordering::Acquire);
+    let orphan_present = (fi.sb.has_compat(crate::disk::features::compat::ORPHAN_FILE)
+        && used != ORPHAN_FILE_NOT_LOADED)
+        .then_some(needs_recovery || used != 0);
     let c = CommitFields {
         now: crate::glue::task::real_seconds(),
         free_blocks: fi.free_blocks.sum_positive().min(fi.sb.blocks_count),
@@ -965,6 +998,7 @@ fn commit_super_with(
             .unwrap_or(u32::MAX)
             .min(fi.sb.inodes_count),
         needs_recovery,
+        orphan_present,
         mounting,
         errors,
     };

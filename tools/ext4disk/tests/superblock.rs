@@ -333,7 +333,7 @@ fn mutations_never_panic() {
 }
 
 #[test]
-fn largedir_and_orphan_present_are_read_only() {
+fn largedir_is_read_only_orphan_present_read_write() {
     let (_s, good) = default_sb();
     let sb = Superblock::parse(&good).unwrap();
     // Read, but not written yet: read-only mounts only.
@@ -349,11 +349,11 @@ fn largedir_and_orphan_present_are_read_only() {
         0x64,
         sb.feature_ro_compat | ro_compat::ORPHAN_PRESENT,
     );
+    // A state (the orphan file may hold entries), which a read-write
+    // mount processes.
     assert_eq!(
         Superblock::parse(&b).unwrap().access(PAGE),
-        Ok(Access::ReadOnly {
-            unknown_ro_compat: ro_compat::ORPHAN_PRESENT
-        })
+        Ok(Access::ReadWrite)
     );
 }
 
@@ -440,6 +440,7 @@ fn commit_fields_mount_and_clean_unmount() {
             free_inodes: 0,
             needs_recovery: false,
             mounting: true,
+            orphan_present: None,
             errors: None,
         };
         update_for_commit(&sb, &mut later, &far).unwrap();
@@ -452,6 +453,7 @@ fn commit_fields_mount_and_clean_unmount() {
             free_inodes: sb.free_inodes_count,
             needs_recovery: true,
             mounting: true,
+            orphan_present: None,
             errors: None,
         };
         // A free count past the filesystem's size is refused, unchanged.
@@ -547,6 +549,7 @@ fn error_record_reaches_dumpe2fs_and_e2fsck() {
             free_inodes: sb.free_inodes_count,
             needs_recovery: false,
             mounting: false,
+            orphan_present: None,
             errors: Some(PendingErrors {
                 count: 2,
                 first,

@@ -14,10 +14,21 @@
 //! ext4img set32 IMG OFF VALUE     store a little-endian u32 at image offset OFF
 //! ext4img ls    IMG               list the whole tree: type+mode uid gid
 //!                                 links size mtime path [-> target]
+//! ext4img orphan-show IMG         the orphan file: its blocks and used slots
+//! ext4img orphan-set IMG BLK SLOT INO
+//!                                 put INO (0: free) into slot SLOT of the
+//!                                 orphan file's block BLK (logical) and
+//!                                 re-sign it (a crash's leftover, made here)
 //! ```
 //! `sb-*` offsets are relative to the superblock (byte 1024 of the image);
 //! `flip`/`set*` offsets are absolute byte offsets in the image and re-sign
 //! nothing. Numbers may be decimal or 0x-prefixed hex.
+//!
+//! `orphan-show` prints `orphan_file INO blocks N slots S`, then per block
+//! `orphan_block LBLK PBLK OFF free F` (OFF: the block's byte offset in
+//! the image; its tail, `ob_magic` then `ob_checksum`, is the last 8
+//! bytes) or `orphan_block LBLK PBLK OFF error E`, then
+//! `orphan_slot LBLK SLOT INO` for each used slot.
 //!
 //! `locate` resolves PATH (absolute, from the root directory; symlinks are
 //! not followed) on the image, verifying the checksums of the inodes and
@@ -51,7 +62,8 @@ use std::os::unix::fs::FileExt;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: ext4img sb-xor|sb-set32|sb-or32 IMG OFF VALUE | sb-show IMG | \
-                     locate IMG PATH | flip IMG OFF BYTE | set16|set32 IMG OFF VALUE";
+                     locate IMG PATH | flip IMG OFF BYTE | set16|set32 IMG OFF VALUE | \
+                     orphan-show IMG | orphan-set IMG BLK SLOT INO";
 
 fn num(s: &str) -> Result<u64, String> {
     let r = match s.strip_prefix("0x") {
@@ -270,6 +282,81 @@ fn ls(img: &str) -> Result<(), String> {
     }
 }
 
+/// The orphan file's inode, its checksum seed (with metadata_csum) and
+/// its blocks as (logical, physical).
+fn orphan_blocks(image: &Image) -> Result<(Inode, Option<u32>, Vec<(u32, u64)>), String> {
+    let sb = &image.sb;
+    if !sb.has_compat(ext4disk::features::compat::ORPHAN_FILE) {
+        return Err("no orphan_file feature".into());
+    }
+    let ino = image.inode(sb.orphan_file_inum).map_err(disk)?;
+    let bs = u64::from(sb.block_size());
+    let mut blocks = Vec::new();
+    for l in 0..ino.size / bs {
+        let l = u32::try_from(l).map_err(|_| "orphan file too big")?;
+        match image.map(&ino, l).map_err(disk)? {
+            Mapping::Mapped { pblk, .. } => blocks.push((l, pblk)),
+            Mapping::Hole { .. } => return Err(format!("orphan file block {l}: a hole")),
+        }
+    }
+    let seed = sb.has_metadata_csum().then_some(ino.csum_seed);
+    Ok((ino, seed, blocks))
+}
+
+/// `orphan-show` and `orphan-set` (see the module docs).
+fn orphan(img: &str, args: &[String]) -> Result<(), String> {
+    use ext4disk::orphan;
+    let image = Image::open(std::path::Path::new(img)).map_err(|e| format!("{img}: {e}"))?;
+    let (ino, seed, blocks) = orphan_blocks(&image)?;
+    let bs = u64::from(image.sb.block_size());
+    let f = OpenOptions::new()
+        .read(true)
+        .write(args.len() > 2)
+        .open(img)
+        .map_err(|e| format!("{img}: {e}"))?;
+    let read = |pblk: u64| -> Result<Vec<u8>, String> {
+        let mut b = vec![0u8; bs as usize];
+        f.read_exact_at(&mut b, block_offset(&image, pblk)?)
+            .map_err(|e| format!("{img}: {e}"))?;
+        Ok(b)
+    };
+    if args.len() <= 2 {
+        println!(
+            "orphan_file {} blocks {} slots {}",
+            ino.ino,
+            blocks.len(),
+            orphan::slots_per_block(bs as usize)
+        );
+        for &(l, p) in &blocks {
+            let b = read(p)?;
+            let off = block_offset(&image, p)?;
+            match orphan::check_block(&b, p, seed) {
+                Ok(free) => println!("orphan_block {l} {p} {off} free {free}"),
+                Err(e) => println!("orphan_block {l} {p} {off} error {e}"),
+            }
+            for (i, n) in orphan::entries(&b) {
+                println!("orphan_slot {l} {i} {n}");
+            }
+        }
+        return Ok(());
+    }
+    let l = arg(args, 2, u32::MAX.into())? as u32;
+    let i = arg(args, 3, u32::MAX.into())? as usize;
+    let n = arg(args, 4, u32::MAX.into())? as u32;
+    let &(_, p) = blocks
+        .iter()
+        .find(|&&(x, _)| x == l)
+        .ok_or_else(|| format!("orphan file has no block {l}"))?;
+    let mut b = read(p)?;
+    if n == 0 {
+        orphan::clear_slot(&mut b, i, p, seed).map_err(disk)?;
+    } else {
+        orphan::set_slot(&mut b, i, n, p, seed).map_err(disk)?;
+    }
+    f.write_all_at(&b, block_offset(&image, p)?)
+        .map_err(|e| format!("{img}: {e}"))
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     let (cmd, img) = match args {
         [cmd, img, ..] => (cmd.as_str(), img.as_str()),
@@ -281,6 +368,13 @@ fn run(args: &[String]) -> Result<(), String> {
             return locate(img, path);
         }
         "ls" => return ls(img),
+        "orphan-show" => return orphan(img, &args[..2]),
+        "orphan-set" => {
+            if args.len() != 5 {
+                return Err(USAGE.into());
+            }
+            return orphan(img, args);
+        }
         "flip" | "set16" | "set32" => {
             let off = arg(args, 2, u64::MAX)?;
             let width = match cmd {
