@@ -377,31 +377,6 @@ fn insert_name<S: DirStore + ?Sized>(
     })
 }
 
-/// Sorts a leaf's entries by hash, then by place (a comb sort, as ext4
-/// sorts its map: a few hundred entries at most, no allocation, and
-/// none of `core`'s sort code, whose unreachable panic paths the kernel's
-/// objtool reports).
-fn sort_map(map: &mut [MapEntry]) {
-    let key = |e: &MapEntry| (e.hash, e.off);
-    let mut gap = map.len();
-    loop {
-        gap = (gap * 10 / 13).max(1);
-        let mut swapped = false;
-        for i in gap..map.len() {
-            let j = i - gap;
-            if let (Some(a), Some(b)) = (map.get(j), map.get(i)) {
-                if key(a) > key(b) {
-                    map.swap(j, i);
-                    swapped = true;
-                }
-            }
-        }
-        if gap == 1 && !swapped {
-            return;
-        }
-    }
-}
-
 /// Splits the full leaf of `path` (whose index block has room) into two
 /// and puts the name into the half for its hash: `Some(outcome)` when done,
 /// `None` when that half has no room either (the caller walks again).
@@ -449,7 +424,7 @@ fn split_leaf<S: DirStore + ?Sized>(
             leaf.into(),
         ));
     }
-    sort_map(map);
+    super::sort::comb_sort_by_key(map, |e| (e.hash, e.off));
     // ext4's split point (`do_split`): from the top, the entries (sized by
     // their `rec_len`) while more than half of the next would not pass half
     // of the block, the rest staying; half of the entries by count if all

@@ -27,6 +27,7 @@ pub mod group;
 pub mod htree;
 pub mod inode;
 pub mod orphan;
+pub mod sort;
 pub mod superblock;
 pub mod syszone;
 pub mod xattr;

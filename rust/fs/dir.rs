@@ -348,7 +348,7 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                 }
             }
         };
-        sort_by_hash(&mut batch);
+        crate::disk::sort::comb_sort_by_key(&mut batch, |n| n.hash);
         for n in batch.iter() {
             ctx.set_pos(hash2pos(n.hash.0, n.hash.1));
             let name = names.get(n.name.0..n.name.0 + n.name.1).unwrap_or(&[]);
@@ -367,18 +367,6 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                 ctx.set_pos(hash2pos(h, 0));
                 first = false;
             }
-        }
-    }
-}
-
-/// Sorts a batch by hash (insertion sort: a leaf or a few holds at most a
-/// few hundred names, and `core`'s sort trips the kernel's objtool).
-fn sort_by_hash(v: &mut [Named]) {
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && v[j - 1].hash > v[j].hash {
-            v.swap(j - 1, j);
-            j -= 1;
         }
     }
 }
