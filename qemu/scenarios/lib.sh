@@ -79,3 +79,9 @@ bench_timed() {
         fail "$fs $name" "$out"
     fi
 }
+
+# features DEV: the filesystem's feature list (dumpe2fs); has_feature DEV
+# NAME: whether NAME is in it; counts DEV: "FREE_BLOCKS FREE_INODES ".
+features() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Filesystem features: *//p'; }
+has_feature() { features "$1" | tr ' ' '\n' | grep -qx "$2"; }
+counts() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Free \(blocks\|inodes\): *//p' | tr '\n' ' '; }

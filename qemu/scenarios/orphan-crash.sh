@@ -20,9 +20,6 @@ SCENARIO=orphan-crash
 load_rext4
 rmmod rext4 && insmod /rext4/rext4.ko experimental_write=1
 
-features() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Filesystem features: *//p'; }
-has_feature() { features "$1" | tr ' ' '\n' | grep -qx "$2"; }
-counts() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Free \(blocks\|inodes\): *//p' | tr '\n' ' '; }
 # slots DEV BS: the inode numbers in the orphan file's slots (the last 8
 # bytes of each block, magic and checksum, left out), one per line.
 slots() {

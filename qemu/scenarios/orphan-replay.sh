@@ -23,9 +23,6 @@ SCENARIO=orphan-replay
 load_rext4
 rmmod rext4 && insmod /rext4/rext4.ko experimental_write=1
 
-features() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Filesystem features: *//p'; }
-has_feature() { features "$1" | tr ' ' '\n' | grep -qx "$2"; }
-counts() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Free \(blocks\|inodes\): *//p' | tr '\n' ' '; }
 free_blocks() { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Free blocks: *//p'; }
 slots() {
     debugfs -R "cat <12>" "$1" 2>/dev/null | od -An -tu4 -v -w"$2" |

@@ -24,7 +24,7 @@
 use super::dir::device_block_nosig;
 use super::errors::{abort_journal, errno};
 use super::extents::{self, DevBlock};
-use super::journal::write_inode;
+use super::journal::{write_inode, ModifyError};
 use super::{INode, Sb};
 use crate::disk::alloc::{inode_goal, Geometry};
 use crate::disk::dir_write::DirFormat;
@@ -141,23 +141,12 @@ impl DirStore for Store<'_, '_, '_> {
     ) -> crate::disk::Result<R> {
         let dev = self.read_dir_block(lblk)?;
         let bs = self.dir.sb().data().block_size() as usize;
-        let mut inner = None;
-        let h = self.h;
         self.changed = true;
-        let r = h.write_access(dev.buffer()).and_then(|mut wa| {
-            let v = wa.modify(0, bs, |b| {
-                f(b).map_err(|e| {
-                    inner = Some(e);
-                    code::EINVAL
-                })
-            })?;
-            wa.dirty()?;
-            Ok(v)
-        });
-        if let Some(e) = inner {
-            return Err(e);
+        match super::journal::modify_block(self.h, dev.buffer(), bs, f) {
+            Ok(v) => Ok(v),
+            Err(ModifyError::Disk(e)) => Err(e),
+            Err(ModifyError::Kernel(k)) => self.keep(lblk, Err(k)),
         }
-        self.keep(lblk, r)
     }
 
     fn append(&mut self) -> crate::disk::Result<u32> {

@@ -12,6 +12,7 @@
 //! `i_block` is checked in full when the inode is read (`inode.rs`).
 
 use super::errors::errno;
+use super::journal::ModifyError;
 use super::INode;
 use crate::disk::bytes::Bytes;
 use crate::disk::extent::{self, BlockSource, Extent, Mapping};
@@ -20,7 +21,6 @@ use crate::disk::Error as DiskError;
 use crate::glue::buffer::BufferHead;
 use crate::glue::jbd2::Handle;
 use crate::glue::SuperBlock;
-use kernel::error::code;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
@@ -278,22 +278,11 @@ impl NodeStore for JournalStore<'_, '_, '_> {
         let bs = self.sb.data().block_size() as usize;
         let bh = self.sb.bread(pblk);
         let bh = self.keep(pblk, bh)?;
-        let mut inner = None;
-        let h = self.h;
-        let r = h.write_access(&bh).and_then(|mut wa| {
-            let v = wa.modify(0, bs, |b| {
-                f(b).map_err(|e| {
-                    inner = Some(e);
-                    code::EINVAL
-                })
-            })?;
-            wa.dirty()?;
-            Ok(v)
-        });
-        if let Some(e) = inner {
-            return Err(e);
+        match super::journal::modify_block(self.h, &bh, bs, f) {
+            Ok(v) => Ok(v),
+            Err(ModifyError::Disk(e)) => Err(e),
+            Err(ModifyError::Kernel(k)) => self.keep(pblk, Err(k)),
         }
-        self.keep(pblk, r)
     }
 
     fn alloc_node(&mut self, goal: u64) -> core::result::Result<u64, DiskError> {

@@ -169,3 +169,39 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
     })?;
     access.dirty()
 }
+
+/// Why [`modify_block`] failed.
+pub(crate) enum ModifyError {
+    /// The disk layer's change refused the block's bytes.
+    Disk(crate::disk::Error),
+    /// Write access or filing the buffer in the transaction failed.
+    Kernel(Error),
+}
+
+/// Changes the whole block in buffer `bh` (of `len` bytes) through `f`
+/// inside `h`: write access, `f` on the bytes, the buffer filed as dirty
+/// metadata. What the disk-layer stores (extent trees, directory indexes)
+/// do for each block they change.
+pub(crate) fn modify_block<R>(
+    h: &Handle<'_>,
+    bh: &crate::glue::buffer::BufferHead,
+    len: usize,
+    f: impl FnOnce(&mut [u8]) -> crate::disk::Result<R>,
+) -> core::result::Result<R, ModifyError> {
+    let mut inner = None;
+    let r = h.write_access(bh).and_then(|mut wa| {
+        let v = wa.modify(0, len, |b| {
+            f(b).map_err(|e| {
+                inner = Some(e);
+                code::EINVAL
+            })
+        })?;
+        wa.dirty()?;
+        Ok(v)
+    });
+    match (r, inner) {
+        (_, Some(e)) => Err(ModifyError::Disk(e)),
+        (Ok(v), None) => Ok(v),
+        (Err(e), None) => Err(ModifyError::Kernel(e)),
+    }
+}
