@@ -78,7 +78,7 @@ churn() { # L DEV N LEVELS
     check "$l: names added again" widegen files /mnt/d $((n / 2)) "$n"
     # Read in hash order: names moved by splits under a reader are listed
     # once; a position sought back to resumes at the next name.
-    check "$l: readdir while leaves split" widegen readdirchurn /mnt/d 3000
+    check "$l: readdir while leaves split" widegen readdirchurn /mnt/d 3000 $((n - n / 3 + n / 2))
     i=0
     ok=0
     for f in $(ls /mnt/d | head -150); do

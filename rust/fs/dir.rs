@@ -16,6 +16,7 @@ use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
 use crate::disk::extent::Mapping;
 use crate::disk::features::incompat;
 use crate::glue::dentry::{DirEmitter, DirEntryType};
+use crate::glue::errno::efscorrupted;
 use crate::glue::task::yield_point;
 use kernel::prelude::*;
 
@@ -213,6 +214,8 @@ fn pos2hash(pos: i64) -> (u32, u32) {
 /// One name of an indexed directory collected for [`dx_readdir`].
 struct Named {
     hash: (u32, u32),
+    /// "." or ".." of an index root, at the fixed hashes 0 and 2.
+    fixed: bool,
     ino: u32,
     dtype: DirEntryType,
     /// Where its name is in the batch's name buffer.
@@ -223,27 +226,42 @@ struct Named {
 /// directory's position is a byte offset: after each emitted entry it
 /// moves to the next record, so a reader that stops and resumes sees every
 /// entry once, and a position inside a record (after `lseek`) resumes at
-/// the next record. An indexed directory is read in hash order
-/// ([`dx_readdir`]).
+/// the next record. An indexed directory, and a one-block directory that
+/// may become one, are read in hash order ([`dx_readdir`]).
 pub(crate) fn readdir(dir: &INode, ctx: &mut DirEmitter) -> Result {
-    if super::namei::is_dx(dir) && dx_readdir(dir, ctx)? {
+    if hash_order(dir) && dx_readdir(dir, ctx)? {
         return Ok(());
     }
     linear_readdir(dir, ctx)
 }
 
-/// Reads an indexed directory in hash order (ext4's `ext4_dx_readdir`, with
-/// its positions): from the leaf that holds the position's hash, each
-/// leaf, with the leaves its names continue into (collision bit), is
-/// collected, sorted by (major, minor) hash and emitted from the position
-/// on; "." and ".." come first, at hashes 0 and 2. The position before an
-/// entry is emitted is its hash, so a reader that stops resumes at it; two
-/// names of one full 64-bit hash across such a stop are both listed again,
-/// as with ext4 after a seek. `Ok(false)`: the index is malformed, the
-/// caller reads the directory block by block instead.
+/// Whether readdir of `dir` goes in hash order (ext4's `is_dx_dir`): the
+/// filesystem has dir_index and the directory an index, or one block only
+/// (the next name added to a full one indexes it; a reader part-way through
+/// keeps valid positions across that).
+pub(crate) fn hash_order(dir: &INode) -> bool {
+    let sb = dir.sb();
+    let d = &sb.data().sb;
+    d.has_compat(crate::disk::features::compat::DIR_INDEX)
+        && (dir.read().is_indexed() || dir.size() as u64 == u64::from(sb.data().block_size()))
+}
+
+/// Reads a directory in hash order (ext4's `ext4_dx_readdir`, with its
+/// positions). From the leaf that holds the position's hash, each leaf,
+/// with the leaves its names continue into (collision bit), is collected,
+/// sorted by (major, minor) hash and emitted from the position on; "." and
+/// ".." come first, at hashes 0 and 2. A one-block directory without an
+/// index is that one leaf, "." and ".." hashed like the other names (as
+/// ext4). The position before an entry is emitted is its hash, so a
+/// reader that stops resumes at it. With the legacy hash, whose minor hash
+/// is always 0, the minor part of a position is the name's rank among the
+/// names of its major hash (ordered by name), so a group of names with one
+/// hash larger than the reader's buffer is still read through once.
+/// `Ok(false)`: the index is malformed at the start of a read; the caller
+/// reads the directory block by block instead (after a warning), as ext4.
 fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
     use super::namei::{dx_error, Dx, DxReader};
-    use crate::disk::htree::{self, DxParams};
+    use crate::disk::htree::{self, hash_version, DxParams, DxPath};
     let pos = ctx.pos();
     if !(0..DX_EOF).contains(&pos) {
         return Ok(true);
@@ -252,35 +270,69 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
     let fi = sb.data();
     let filetype = fi.sb.has_incompat(incompat::FILETYPE);
     let seed = dir.read().csum_seed;
+    let indexed = dir.read().is_indexed();
     let params = match DxParams::new(&fi.sb, dir.size() as u64, seed) {
         Ok(p) => p,
         Err(_) => return Ok(false),
     };
+    // A malformed index: at the start, the block order instead; part-way,
+    // the position is a hash the block order cannot resume at.
+    let bad = |e: Option<crate::disk::Error>| -> Result<bool> {
+        if pos == 0 {
+            return Ok(false);
+        }
+        inode_err!(
+            sb,
+            dir.ino(),
+            "directory inode #{}: bad htree index while reading it{}",
+            dir.ino(),
+            if e.is_some() { "" } else { ": hole" }
+        );
+        Err(efscorrupted())
+    };
     let mut reader = DxReader::new(dir, false);
-    let (mut start, mut leaf, mut path) = {
-        let (major, minor) = pos2hash(pos);
-        match htree::probe_hash(&params, major, &mut reader) {
-            Ok(path) => ((major, minor), path.leaf(), path),
+    let mut start = pos2hash(pos);
+    let (mut leaf, mut path, version): (u32, Option<DxPath>, u8) = if indexed {
+        match htree::probe_hash(&params, start.0, &mut reader) {
+            Ok(path) => (path.leaf(), Some(path), path.root_info().hash_version),
             Err(e) => {
                 return match dx_error::<()>(dir, e, &mut reader)? {
-                    Dx::BadIndex => Ok(false),
+                    Dx::BadIndex => bad(Some(e)),
                     _ => Ok(true),
                 }
             }
         }
+    } else if crate::disk::dx_write::can_index(fi.sb.def_hash_version) {
+        (0, None, fi.sb.def_hash_version)
+    } else {
+        return Ok(false);
     };
-    let version = path.root_info().hash_version;
-    let mut names: KVec<u8>;
-    let mut batch: KVec<Named>;
+    let legacy = version == hash_version::LEGACY;
     let mut first = true;
     loop {
-        names = KVec::new();
-        batch = KVec::new();
-        if first {
+        let mut names: KVec<u8> = KVec::new();
+        let mut batch: KVec<Named> = KVec::new();
+        let mut add =
+            |names: &mut KVec<u8>, hash: (u32, u32), name: &[u8], ino: u32, dtype| -> Result {
+                let at = names.len();
+                names.extend_from_slice(name, GFP_KERNEL)?;
+                batch.push(
+                    Named {
+                        hash,
+                        fixed: first && indexed && name.len() <= 2 && hash.0 <= 2 && hash.1 == 0,
+                        ino,
+                        dtype,
+                        name: (at, name.len()),
+                    },
+                    GFP_KERNEL,
+                )?;
+                Ok(())
+            };
+        if first && indexed {
             // "." and ".." from the root, at hashes 0 and 2.
             let root = match read_block(dir, 0)? {
                 Slot::Block(b) => b,
-                Slot::Hole(_) => return Ok(false),
+                Slot::Hole(_) => return bad(None),
             };
             let parent = crate::disk::dir_write::dotdot_ino(
                 &root.bytes,
@@ -288,30 +340,22 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                 dir.ino() as u32,
             )
             .map_err(|e| bad_entry(dir, 0, e))?;
-            for (hash, name, ino) in [
-                ((0, 0), &b"."[..], dir.ino() as u32),
-                ((2, 0), b"..", parent),
-            ] {
-                if hash >= start {
-                    let at = names.len();
-                    names.extend_from_slice(name, GFP_KERNEL)?;
-                    batch.push(
-                        Named {
-                            hash,
-                            ino,
-                            dtype: DirEntryType::Dir,
-                            name: (at, name.len()),
-                        },
-                        GFP_KERNEL,
-                    )?;
-                }
-            }
+            add(
+                &mut names,
+                (0, 0),
+                b".",
+                dir.ino() as u32,
+                DirEntryType::Dir,
+            )?;
+            add(&mut names, (2, 0), b"..", parent, DirEntryType::Dir)?;
         }
-        // This leaf and those its last hash continues into.
+        // This leaf and those its last hash continues into: every name of
+        // a major hash from the start's on (the minor part is judged once
+        // the batch is sorted).
         let next = loop {
             let b = match read_block(dir, u64::from(leaf))? {
                 Slot::Block(b) => b,
-                Slot::Hole(_) => return Ok(false),
+                Slot::Hole(_) => return bad(None),
             };
             let mut it = entries(dir, &b);
             while let Some(e) = it.next() {
@@ -320,36 +364,55 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                     .hash
                     .hash(version, e.name)
                     .map_err(|e| bad_entry(dir, u64::from(leaf), e))?;
-                let hash = (h.major, h.minor);
-                if hash < start {
-                    continue;
+                if h.major >= start.0 {
+                    add(
+                        &mut names,
+                        (h.major, h.minor),
+                        e.name,
+                        e.ino,
+                        dtype(filetype, e.file_type),
+                    )?;
                 }
-                let at = names.len();
-                names.extend_from_slice(e.name, GFP_KERNEL)?;
-                batch.push(
-                    Named {
-                        hash,
-                        ino: e.ino,
-                        dtype: dtype(filetype, e.file_type),
-                        name: (at, e.name.len()),
-                    },
-                    GFP_KERNEL,
-                )?;
             }
+            let Some(path) = path.as_mut() else {
+                break None;
+            };
             match path.next_leaf_any(&params, &mut reader) {
                 Ok(Some((l, h))) if h & 1 != 0 => leaf = l,
                 Ok(Some(n)) => break Some(n),
                 Ok(None) => break None,
                 Err(e) => {
                     return match dx_error::<()>(dir, e, &mut reader)? {
-                        Dx::BadIndex => Ok(false),
+                        Dx::BadIndex => bad(Some(e)),
                         _ => Ok(true),
                     }
                 }
             }
         };
-        crate::disk::sort::comb_sort_by_key(&mut batch, |n| n.hash);
+        crate::disk::sort::comb_sort_by_key(&mut batch, |n| {
+            (n.hash, names.get(n.name.0..n.name.0 + n.name.1))
+        });
+        if legacy {
+            // Ranks within each major hash ("." and ".." keep 0 and 2).
+            let mut prev = None;
+            let mut rank = 0u32;
+            for n in batch.iter_mut() {
+                if n.fixed {
+                    continue;
+                }
+                if prev == Some(n.hash.0) {
+                    rank = rank.saturating_add(1);
+                } else {
+                    rank = 0;
+                    prev = Some(n.hash.0);
+                }
+                n.hash.1 = rank;
+            }
+        }
         for n in batch.iter() {
+            if n.hash < start {
+                continue;
+            }
             ctx.set_pos(hash2pos(n.hash.0, n.hash.1));
             let name = names.get(n.name.0..n.name.0 + n.name.1).unwrap_or(&[]);
             if !ctx.emit(name, n.ino.into(), n.dtype) {

@@ -289,6 +289,16 @@ fn iget_with(sb: &Sb, ino: u32, orphan: bool) -> Result<ARef<INode>> {
         fs_err!(sb, "directory entry refers to the journal inode #{}", ino);
         return Err(efscorrupted());
     }
+    // So does the orphan file (ext4's `__ext4_iget` refuses it too): a
+    // file handed out under it could free the blocks rext4 keeps slots in.
+    if d.has_compat(crate::disk::features::compat::ORPHAN_FILE) && ino == d.orphan_file_inum {
+        fs_err!(
+            sb,
+            "directory entry refers to the orphan file inode #{}",
+            ino
+        );
+        return Err(efscorrupted());
+    }
     match iget_locked(sb, ino.into())? {
         Got::Cached(i) => Ok(i),
         // On error the new inode is dropped, which marks it bad.

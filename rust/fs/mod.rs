@@ -243,6 +243,10 @@ impl FileSystem for Rext4 {
         file::map_blocks(inode, lblk, max)
     }
 
+    fn dir_hash_positions(inode: &INode) -> bool {
+        dir::hash_order(inode)
+    }
+
     fn seek_data(inode: &INode, offset: i64, what: SeekData) -> Result<i64> {
         file::seek_data_hole(inode, offset, what == SeekData::Data)
     }

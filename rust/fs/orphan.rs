@@ -403,12 +403,17 @@ fn del_from_file(h: &Handle<'_>, sb: &Sb, ino: u32, slot: u32) -> Result {
 pub(crate) fn cleanup(sb: &Sb) -> Result {
     let fi = sb.data();
     let d = &fi.sb;
-    let valid = |ino: u32| ino >= d.first_ino && ino <= d.inodes_count;
+    let orphan_file = d
+        .has_compat(crate::disk::features::compat::ORPHAN_FILE)
+        .then_some(d.orphan_file_inum);
+    let valid = |ino: u32| ino >= d.first_ino && ino <= d.inodes_count && Some(ino) != orphan_file;
     let read_links = |ino: u32| -> Result<DiskInode> {
         let gd = inode_location(d, ino).ok().and_then(|(g, _)| fi.group(g));
         read_raw_at(sb, d, gd.map(|g| g.inode_table), ino)
     };
-    let mut chain = KVec::new();
+    // Up to a whole orphan file's worth of slots (half a million with
+    // 4 KiB blocks): vmalloc-backed.
+    let mut chain = KVVec::new();
     let mut ino = d.last_orphan;
     while ino != 0 {
         crate::glue::task::resched();
@@ -421,7 +426,7 @@ pub(crate) fn cleanup(sb: &Sb) -> Result {
         ino = raw.dtime;
     }
     // The orphan file's used slots: (slot index, inode, linked).
-    let mut slots = KVec::new();
+    let mut slots = KVVec::new();
     {
         let guard = fi.orphan_file.lock();
         if let Some(of) = guard.as_ref() {
@@ -453,7 +458,7 @@ pub(crate) fn cleanup(sb: &Sb) -> Result {
         );
         return Err(efscorrupted());
     }
-    let mut file = KVec::with_capacity(slots.len(), GFP_KERNEL)?;
+    let mut file = KVVec::with_capacity(slots.len(), GFP_KERNEL)?;
     for &(slot, ino) in slots.iter() {
         crate::glue::task::resched();
         if !valid(ino) {

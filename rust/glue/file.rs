@@ -50,7 +50,7 @@ impl<T: FileSystem> Tables<T> {
         ..zeroed()
     };
     const DIR: sys::file_operations = sys::file_operations {
-        llseek: Some(dir_llseek),
+        llseek: Some(dir_llseek::<T>),
         read: Some(sys::generic_read_dir),
         iterate_shared: if T::HAS_READDIR {
             Some(iterate_shared::<T>)
@@ -95,19 +95,29 @@ unsafe extern "C" fn iterate_shared<T: FileSystem>(
     }
 }
 
-/// `llseek` of directories: any position up to `i64::MAX`, because an
-/// indexed directory's positions are name hashes (as ext4's
-/// `ext4_dir_llseek` allows for one), not byte offsets bounded by the
-/// largest file; a position past the end of a linear directory reads as
-/// its end.
+/// `llseek` of directories: for a directory read in hash order, any
+/// position up to `i64::MAX` (its positions are name hashes, as ext4's
+/// `ext4_dir_llseek` allows for one); for the others the generic one
+/// (byte offsets, SEEK_END at the size).
 ///
 /// # Safety
 ///
-/// Called by the VFS with an open directory.
-unsafe extern "C" fn dir_llseek(file: *mut sys::file, offset: i64, whence: c_int) -> i64 {
-    // SAFETY: plain delegation with the VFS's own arguments; the limits are
-    // valid for any file.
-    unsafe { sys::generic_file_llseek_size(file, offset, whence, i64::MAX, i64::MAX) }
+/// Called by the VFS with an open directory of `T`.
+unsafe extern "C" fn dir_llseek<T: FileSystem>(
+    file: *mut sys::file,
+    offset: i64,
+    whence: c_int,
+) -> i64 {
+    // SAFETY: an open file pins its inode, one of `T`.
+    let inode = unsafe { INode::<T>::from_raw(sys::rext4_file_inode(file)) };
+    if T::dir_hash_positions(inode) {
+        // SAFETY: plain delegation with the VFS's own arguments; the
+        // limits are valid for any file.
+        unsafe { sys::generic_file_llseek_size(file, offset, whence, i64::MAX, i64::MAX) }
+    } else {
+        // SAFETY: as above.
+        unsafe { sys::generic_file_llseek(file, offset, whence) }
+    }
 }
 
 /// `llseek` of regular files: the generic one, plus SEEK_DATA/SEEK_HOLE

@@ -295,6 +295,13 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Whether the positions of directory `inode` are name hashes up to
+    /// `i64::MAX` (an indexed directory read in hash order) rather than
+    /// byte offsets: what its `llseek` allows.
+    fn dir_hash_positions(_inode: &INode<Self>) -> bool {
+        false
+    }
+
     /// `lseek(SEEK_DATA/SEEK_HOLE)` from `offset`.
     fn seek_data(_inode: &INode<Self>, _offset: i64, _what: SeekData) -> Result<i64> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)

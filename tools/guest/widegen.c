@@ -15,16 +15,20 @@
  *                                numbered from FIRST (default 0)
  *   widegen mkdirs DIR N         N subdirectories of DIR, "s%06d", one
  *                                mkdir(2) each
- *   widegen readdirchurn DIR N   reads DIR with small getdents64 calls
- *                                and creates N/100 files ("churn-%06d")
- *                                after each, N in all, so leaves split
- *                                under the reader; every name present
- *                                before must come back exactly once, a
- *                                new one at most once. Then a position
- *                                (d_off) from a full read, sought back
- *                                to, must resume at the next name.
- *                                Prints "readdirchurn names N seen N
- *                                new N"
+ *   widegen readdirchurn DIR N [EXPECT]
+ *                                reads DIR with small getdents64 calls
+ *                                and creates files ("churn-%06d") between
+ *                                them, N in all, spread over the walk, so
+ *                                leaves split under the reader; DIR must
+ *                                hold EXPECT names before (if given),
+ *                                each must come back exactly once, "."
+ *                                and ".." once, a new one at most once.
+ *                                Then the position (d_off) after the
+ *                                middle name of a full read, sought back
+ *                                to after 1000 more names, must list the
+ *                                next name and none listed before it.
+ *                                Prints "readdirchurn names N new N made
+ *                                N"
  *   widegen falloc FILE OFF LEN [keep]
  *                                fallocate(2) of [OFF, OFF+LEN): unwritten
  *                                extents; "keep" adds FALLOC_FL_KEEP_SIZE
@@ -231,24 +235,48 @@ static struct seen *list_dir(const char *dir, size_t *n)
 	return v;
 }
 
-static int readdirchurn(const char *dir, long long n)
+/* Creates churn file number i in dir (name "churn-%06lld"). */
+static int churn_file(const char *dir, long long i)
 {
-	char buf[512], path[4096];
-	size_t old_n, made = 0, fresh = 0;
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/churn-%06lld", dir, i);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		return fail("open", path);
+	close(fd);
+	return 0;
+}
+
+static int readdirchurn(const char *dir, long long n, long long expect)
+{
+	char buf[512];
+	size_t old_n, fresh = 0, dots = 0;
 	struct seen *old = list_dir(dir, &old_n), key, *hit;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	long long step = n / 100 > 0 ? n / 100 : 1;
+	long long made = 0, per;
+	unsigned char *churned = calloc(n + 1000, 1);
 	long nread;
 
-	if (!old || fd < 0)
+	if (!old || fd < 0 || !churned)
 		return fail("list", dir);
+	if (expect >= 0 && (long long)old_n != expect) {
+		fprintf(stderr, "widegen: readdirchurn: %zu names before, expected %lld\n", old_n, expect);
+		return 1;
+	}
+	/* About 8 names per 256-byte call: spread the creations over the walk. */
+	per = n / (old_n / 8 + 1) + 1;
 	while ((nread = syscall(SYS_getdents64, fd, buf, 256)) > 0) {
 		for (long off = 0; off < nread;) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			long long i;
 
 			off += e->d_reclen;
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
+				dots++;
 				continue;
+			}
 			key.name = e->d_name;
 			hit = bsearch(&key, old, old_n, sizeof(*old), by_name);
 			if (hit) {
@@ -256,22 +284,20 @@ static int readdirchurn(const char *dir, long long n)
 					fprintf(stderr, "widegen: readdirchurn: %s listed twice\n", e->d_name);
 					return 1;
 				}
-			} else if (strncmp(e->d_name, "churn-", 6)) {
+			} else if (sscanf(e->d_name, "churn-%lld", &i) == 1 && i >= 0 && i < made) {
+				if (churned[i]++) {
+					fprintf(stderr, "widegen: readdirchurn: new name %s listed twice\n", e->d_name);
+					return 1;
+				}
+				fresh++;
+			} else {
 				fprintf(stderr, "widegen: readdirchurn: unknown name %s\n", e->d_name);
 				return 1;
-			} else {
-				fresh++;
 			}
 		}
-		for (long long i = 0; i < step && (long long)made < n; i++, made++) {
-			int cfd;
-
-			snprintf(path, sizeof(path), "%s/churn-%06zu", dir, made);
-			cfd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-			if (cfd < 0)
-				return fail("open", path);
-			close(cfd);
-		}
+		for (long long k = 0; k < per && made < n; k++)
+			if (churn_file(dir, made++))
+				return 1;
 	}
 	if (nread < 0)
 		return fail("getdents64", dir);
@@ -280,49 +306,79 @@ static int readdirchurn(const char *dir, long long n)
 			fprintf(stderr, "widegen: readdirchurn: %s listed %d times\n", old[i].name, old[i].count);
 			return 1;
 		}
-	if (fresh > made) {
-		fprintf(stderr, "widegen: readdirchurn: %zu new names listed, %zu made\n", fresh, made);
+	if (dots != 2) {
+		fprintf(stderr, "widegen: readdirchurn: '.' and '..' listed %zu times\n", dots);
 		return 1;
 	}
-	/* Seek back to the position after a name in the middle. */
+	/*
+	 * A position across splits: the d_off after the middle name of a
+	 * full read; then 1000 more names; then, from that position, the next
+	 * name must come and none listed before the position.
+	 */
 	{
-		char big[1 << 16], want[256] = "";
+		char want[256] = "";
 		off_t mark = -1;
-		long total = 0, half;
+		long long total = 0, half, seen = 0;
+		struct seen *all;
+		size_t all_n;
 
-		if (lseek(fd, 0, SEEK_SET) != 0)
-			return fail("lseek", dir);
-		while ((nread = syscall(SYS_getdents64, fd, big, sizeof(big))) > 0)
-			for (long off = 0; off < nread; off += ((struct dirent64 *)(big + off))->d_reclen)
-				total++;
+		for (size_t i = 0; i < old_n; i++)
+			old[i].count = 0;
+		all = list_dir(dir, &all_n);
+		if (!all)
+			return fail("list", dir);
+		total = (long long)all_n + 2;
 		half = total / 2;
 		if (lseek(fd, 0, SEEK_SET) != 0)
 			return fail("lseek", dir);
-		for (long seen = 0; mark < 0 && (nread = syscall(SYS_getdents64, fd, buf, 256)) > 0;)
-			for (long off = 0; off < nread;) {
+		while (!want[0] && (nread = syscall(SYS_getdents64, fd, buf, 256)) > 0)
+			for (long off = 0; off < nread && !want[0];) {
 				struct dirent64 *e = (struct dirent64 *)(buf + off);
 
 				off += e->d_reclen;
+				if (seen < half) {
+					key.name = e->d_name;
+					hit = bsearch(&key, all, all_n, sizeof(*all), by_name);
+					if (hit)
+						hit->count = 1;
+				}
 				if (seen == half)
 					mark = e->d_off;
-				else if (seen == half + 1) {
+				else if (seen == half + 1)
 					snprintf(want, sizeof(want), "%s", e->d_name);
-					break;
-				}
 				seen++;
 			}
 		if (mark < 0 || !want[0])
 			return fail("positions", dir);
+		/* The entry at `half` itself was listed before the mark too. */
+		for (long long i = 0; i < 1000; i++)
+			if (churn_file(dir, made++))
+				return 1;
 		if (lseek(fd, mark, SEEK_SET) != mark)
 			return fail("lseek to a position", dir);
-		nread = syscall(SYS_getdents64, fd, buf, 256);
-		if (nread <= 0 || strcmp(((struct dirent64 *)buf)->d_name, want)) {
-			fprintf(stderr, "widegen: readdirchurn: seek to %lld gave '%s', not '%s'\n", (long long)mark,
-				nread > 0 ? ((struct dirent64 *)buf)->d_name : "(nothing)", want);
+		int found = 0;
+
+		while ((nread = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+			for (long off = 0; off < nread;) {
+				struct dirent64 *e = (struct dirent64 *)(buf + off);
+
+				off += e->d_reclen;
+				if (!strcmp(e->d_name, want))
+					found = 1;
+				key.name = e->d_name;
+				hit = bsearch(&key, all, all_n, sizeof(*all), by_name);
+				if (hit && hit->count && strcmp(e->d_name, want)) {
+					fprintf(stderr, "widegen: readdirchurn: %s, listed before position %lld, listed again from it\n",
+						e->d_name, (long long)mark);
+					return 1;
+				}
+			}
+		if (!found) {
+			fprintf(stderr, "widegen: readdirchurn: %s not listed from position %lld\n", want, (long long)mark);
 			return 1;
 		}
 	}
-	printf("readdirchurn names %zu seen %zu new %zu\n", old_n, old_n, fresh);
+	printf("readdirchurn names %zu new %zu made %lld\n", old_n, fresh, made);
 	return close(fd) ? fail("close", dir) : 0;
 }
 
@@ -334,8 +390,8 @@ int main(int argc, char **argv)
 		return files(argv[2], num(argv[3]), argc == 5 ? num(argv[4]) : 0);
 	if (argc == 4 && !strcmp(argv[1], "mkdirs"))
 		return mkdirs(argv[2], num(argv[3]));
-	if (argc == 4 && !strcmp(argv[1], "readdirchurn"))
-		return readdirchurn(argv[2], num(argv[3]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "readdirchurn"))
+		return readdirchurn(argv[2], num(argv[3]), argc == 5 ? num(argv[4]) : -1);
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "falloc"))
 		return falloc(argv[2], num(argv[3]), num(argv[4]), argc == 6 && !strcmp(argv[5], "keep"));
 	if (argc == 5 && !strcmp(argv[1], "pwrite"))
@@ -345,7 +401,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "mmaphold"))
 		return mmaphold(argv[2]);
 	fprintf(stderr, "usage: widegen frag FILE N | files DIR N [FIRST] | mkdirs DIR N |\n"
-			"       readdirchurn DIR N |\n"
+			"       readdirchurn DIR N [EXPECT] |\n"
 			"       falloc FILE OFF LEN [keep] |\n"
 			"       pwrite FILE OFF LEN | sock PATH | mmaphold FILE\n");
 	return 2;
