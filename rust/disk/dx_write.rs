@@ -454,24 +454,12 @@ fn split_leaf<S: DirStore + ?Sized>(
     let new = s.append()?;
     p.dir_blocks = p.dir_blocks.max(new.saturating_add(1));
     let seed = p.csum_seed;
-    s.modify(new, |b| {
-        pack(
-            b,
-            fmt,
-            seed,
-            src,
-            hi.iter().map(|e| (e.off as usize, usize::from(e.name_len))),
-        )
-    })?;
-    s.modify(leaf, |b| {
-        pack(
-            b,
-            fmt,
-            seed,
-            src,
-            lo.iter().map(|e| (e.off as usize, usize::from(e.name_len))),
-        )
-    })?;
+    for (lblk, part) in [(new, hi), (leaf, lo)] {
+        let list = part
+            .iter()
+            .map(|e| (e.off as usize, usize::from(e.name_len)));
+        s.modify(lblk, |b| pack(b, fmt, seed, src, list))?;
+    }
     let level = path.frames().len().checked_sub(1).ok_or(Error::Truncated)?;
     let f = *path.frames().get(level).ok_or(Error::Truncated)?;
     let off = table_off(level);

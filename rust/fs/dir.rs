@@ -312,24 +312,30 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
     loop {
         let mut names: KVec<u8> = KVec::new();
         let mut batch: KVec<Named> = KVec::new();
-        let mut add =
-            |names: &mut KVec<u8>, hash: (u32, u32), name: &[u8], ino: u32, dtype| -> Result {
-                let at = names.len();
-                names.extend_from_slice(name, GFP_KERNEL)?;
-                batch.push(
-                    Named {
-                        hash,
-                        fixed: first && indexed && name.len() <= 2 && hash.0 <= 2 && hash.1 == 0,
-                        ino,
-                        dtype,
-                        name: (at, name.len()),
-                    },
-                    GFP_KERNEL,
-                )?;
-                Ok(())
-            };
-        if first && indexed {
-            // "." and ".." from the root, at hashes 0 and 2.
+        let mut add = |names: &mut KVec<u8>,
+                       hash: (u32, u32),
+                       fixed: bool,
+                       name: &[u8],
+                       ino: u32,
+                       dtype|
+         -> Result {
+            let at = names.len();
+            names.extend_from_slice(name, GFP_KERNEL)?;
+            batch.push(
+                Named {
+                    hash,
+                    fixed,
+                    ino,
+                    dtype,
+                    name: (at, name.len()),
+                },
+                GFP_KERNEL,
+            )?;
+            Ok(())
+        };
+        if first && indexed && start <= (2, 0) {
+            // "." and ".." from the root, at hashes 0 and 2 (read only
+            // while one of them is still to come).
             let root = match read_block(dir, 0)? {
                 Slot::Block(b) => b,
                 Slot::Hole(_) => return bad(None),
@@ -343,11 +349,12 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
             add(
                 &mut names,
                 (0, 0),
+                true,
                 b".",
                 dir.ino() as u32,
                 DirEntryType::Dir,
             )?;
-            add(&mut names, (2, 0), b"..", parent, DirEntryType::Dir)?;
+            add(&mut names, (2, 0), true, b"..", parent, DirEntryType::Dir)?;
         }
         // This leaf and those its last hash continues into: every name of
         // a major hash from the start's on (the minor part is judged once
@@ -368,6 +375,7 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                     add(
                         &mut names,
                         (h.major, h.minor),
+                        false,
                         e.name,
                         e.ino,
                         dtype(filetype, e.file_type),

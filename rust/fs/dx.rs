@@ -63,7 +63,19 @@ struct Store<'a, 'h, 'j> {
     clean_stop: bool,
 }
 
-impl Store<'_, '_, '_> {
+impl<'a, 'h, 'j> Store<'a, 'h, 'j> {
+    /// A store for `dir` inside `h`; `changed`: the directory was already
+    /// changed in this handle.
+    fn new(dir: &'a INode, h: &'h Handle<'j>, changed: bool) -> Self {
+        Store {
+            dir,
+            h,
+            err: None,
+            changed,
+            clean_stop: false,
+        }
+    }
+
     fn keep<T>(&mut self, lblk: u32, r: Result<T>) -> core::result::Result<T, DiskError> {
         r.map_err(|e| {
             self.err.get_or_insert(e);
@@ -208,13 +220,7 @@ pub(crate) fn add(
     let sb = dir.sb();
     let fmt = DirFormat::from_superblock(&sb.data().sb);
     let (mut block, mut map) = scratch(sb)?;
-    let mut s = Store {
-        dir,
-        h,
-        err: None,
-        changed: indexed_now,
-        clean_stop: false,
-    };
+    let mut s = Store::new(dir, h, indexed_now);
     let mut p = params(dir).map_err(|e| s.error("htree", e))?;
     let mut sc = Scratch {
         block: &mut block,
@@ -272,13 +278,7 @@ pub(crate) fn index(h: &Handle<'_>, dir: &INode) -> Result {
     let d = &sb.data().sb;
     let fmt = DirFormat::from_superblock(d);
     let mut block = block_copy(sb)?;
-    let mut s = Store {
-        dir,
-        h,
-        err: None,
-        changed: false,
-        clean_stop: false,
-    };
+    let mut s = Store::new(dir, h, false);
     let mut p = params(dir).map_err(|e| s.error("indexing a directory", e))?;
     dx_write::make_indexed(
         &mut p,

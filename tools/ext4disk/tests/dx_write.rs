@@ -162,6 +162,27 @@ impl Dir {
         r
     }
 
+    /// Removes `name` from the leaf the lookup walk finds it in, as unlink
+    /// does (the index is left as it is).
+    fn remove(&mut self, name: &[u8]) {
+        let mut path = htree::probe(&self.p, name, &mut self.s).unwrap();
+        let mut leaf = path.leaf();
+        loop {
+            let fmt = self.fmt;
+            let b = &mut self.s.blocks[leaf as usize];
+            if let Some(l) = dw::locate(b, &fmt, name).unwrap() {
+                dw::delete_entry(b, &fmt, l.offset).unwrap();
+                dw::set_leaf_csum(b, SEED).unwrap();
+                break;
+            }
+            leaf = path
+                .next_leaf(&self.p, &mut self.s)
+                .unwrap()
+                .expect("name not found");
+        }
+        self.names.remove(name);
+    }
+
     fn levels(&self) -> u8 {
         assert!(self.indexed);
         self.s.blocks[0][24 + 6]
@@ -413,22 +434,7 @@ fn removed_names_make_room_again() {
     // Remove every other name through the lookup walk's leaf, as unlink.
     let gone: Vec<Vec<u8>> = d.names.keys().step_by(2).cloned().collect();
     for n in &gone {
-        let mut path = htree::probe(&d.p, n, &mut d.s).unwrap();
-        let mut leaf = path.leaf();
-        loop {
-            let fmt = d.fmt;
-            let b = &mut d.s.blocks[leaf as usize];
-            if let Some(l) = dw::locate(b, &fmt, n).unwrap() {
-                dw::delete_entry(b, &fmt, l.offset).unwrap();
-                dw::set_leaf_csum(b, SEED).unwrap();
-                break;
-            }
-            leaf = path
-                .next_leaf(&d.p, &mut d.s)
-                .unwrap()
-                .expect("name not found");
-        }
-        d.names.remove(n);
+        d.remove(n);
     }
     d.check_all();
     // As many names again fit without a new block for most of them.
@@ -591,22 +597,7 @@ fn colliding_hashes_split_with_the_collision_bit() {
     );
     // Removing one of the pair and adding it back finds its leaf.
     for n in [&a, &b] {
-        let mut path = htree::probe(&d.p, n, &mut d.s).unwrap();
-        let mut leaf = path.leaf();
-        loop {
-            let fmt = d.fmt;
-            let blk = &mut d.s.blocks[leaf as usize];
-            if let Some(l) = dw::locate(blk, &fmt, n).unwrap() {
-                dw::delete_entry(blk, &fmt, l.offset).unwrap();
-                dw::set_leaf_csum(blk, SEED).unwrap();
-                break;
-            }
-            leaf = path
-                .next_leaf(&d.p, &mut d.s)
-                .unwrap()
-                .expect("name of the pair not found");
-        }
-        d.names.remove(n.as_slice());
+        d.remove(n);
         d.check_all();
         assert_eq!(d.add(n, 77), AddOutcome::Added);
         d.check_all();
