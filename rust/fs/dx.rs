@@ -153,11 +153,19 @@ impl DirStore for Store<'_, '_, '_> {
     ) -> crate::disk::Result<R> {
         let dev = self.read_dir_block(lblk)?;
         let bs = self.dir.sb().data().block_size() as usize;
-        self.changed = true;
         match super::journal::modify_block(self.h, dev.buffer(), bs, f) {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.changed = true;
+                Ok(v)
+            }
+            // Refused by the disk layer: nothing was put back.
             Err(ModifyError::Disk(e)) => Err(e),
-            Err(ModifyError::Kernel(k)) => self.keep(lblk, Err(k)),
+            // Write access or filing failed, perhaps after the bytes
+            // changed: counted as a change.
+            Err(ModifyError::Kernel(k)) => {
+                self.changed = true;
+                self.keep(lblk, Err(k))
+            }
         }
     }
 
@@ -170,10 +178,19 @@ impl DirStore for Store<'_, '_, '_> {
             let d = &sb.data().sb;
             let group = inode_location(d, dir.ino() as u32).map_err(errno)?.0;
             let goal = inode_goal(&Geometry::from_superblock(d), group, false, None);
-            let pblk = extents::alloc_block(self.h, dir, lblk, goal).inspect_err(|_| {
-                // Nothing allocated, nothing mapped.
-                self.clean_stop = true;
-            })?;
+            let pblk = match extents::alloc_block_or(self.h, dir, lblk, goal) {
+                Ok(p) => p,
+                Err(f) => {
+                    // Only a failure that changed nothing leaves the
+                    // directory as the steps before wrote it.
+                    if f.clean {
+                        self.clean_stop = true;
+                    } else {
+                        self.changed = true;
+                    }
+                    return Err(f.err);
+                }
+            };
             self.changed = true;
             // Zeroed and in the transaction; the algorithm writes it whole.
             let bh = self.h.create_block(sb, pblk)?;

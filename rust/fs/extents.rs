@@ -399,21 +399,41 @@ pub(crate) fn alloc_block(
     lblk: u32,
     inode_goal: u64,
 ) -> Result<u64> {
+    alloc_block_or(h, inode, lblk, inode_goal).map_err(|f| f.err)
+}
+
+/// Why [`alloc_block_or`] failed.
+pub(crate) struct AllocFailed {
+    pub(crate) err: Error,
+    /// Nothing was changed: no block taken (out of space, or the tree
+    /// could not be read); otherwise the extent tree may be half changed.
+    pub(crate) clean: bool,
+}
+
+/// [`alloc_block`], telling a failure that changed nothing from one in
+/// the middle of the tree's insert.
+pub(crate) fn alloc_block_or(
+    h: &Handle<'_>,
+    inode: &INode,
+    lblk: u32,
+    inode_goal: u64,
+) -> core::result::Result<u64, AllocFailed> {
+    let clean = |err| AllocFailed { err, clean: true };
     let sb = inode.sb();
     let geo = crate::disk::alloc::Geometry::from_superblock(&sb.data().sb);
     let mut edit = TreeEdit::new(h, inode);
-    let around = edit.run(|t| t.around(lblk))?;
+    let around = edit.run(|t| t.around(lblk)).map_err(clean)?;
     let goal = crate::disk::alloc::data_goal(&geo, &around, lblk, inode_goal);
-    let (pblk, _) = super::balloc::alloc_blocks(sb, h, goal, 1)?;
+    let (pblk, _) = super::balloc::alloc_blocks(sb, h, goal, 1).map_err(clean)?;
     let e = Extent {
         lblk,
         len: 1,
         pblk,
         unwritten: false,
     };
-    if let Err(e) = edit.run(|t| t.insert(e)) {
+    if let Err(err) = edit.run(|t| t.insert(e)) {
         let _ = super::balloc::free_blocks(sb, h, pblk, 1);
-        return Err(e);
+        return Err(AllocFailed { err, clean: false });
     }
     edit.done(1);
     Ok(pblk)
