@@ -123,7 +123,7 @@ pub trait Bytes {
     fn crc32c_range(&self, crc: u32, off: usize, len: usize) -> Result<u32>;
 
     /// `N` bytes from `off`.
-    #[inline]
+    #[inline(always)]
     fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
         let mut a = [0u8; N];
         self.read_into(off, &mut a)?;
@@ -131,19 +131,19 @@ pub trait Bytes {
     }
 
     /// The byte at `off`.
-    #[inline]
+    #[inline(always)]
     fn byte_at(&self, off: usize) -> Result<u8> {
         Ok(self.array_at::<1>(off)?[0])
     }
 
     /// The little-endian `u16` at `off`.
-    #[inline]
+    #[inline(always)]
     fn le16_at(&self, off: usize) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array_at(off)?))
     }
 
     /// The little-endian `u32` at `off`.
-    #[inline]
+    #[inline(always)]
     fn le32_at(&self, off: usize) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array_at(off)?))
     }
@@ -172,12 +172,12 @@ fn range(b: &[u8], off: usize, len: usize) -> Result<&[u8]> {
 }
 
 impl Bytes for [u8] {
-    #[inline]
+    #[inline(always)]
     fn size(&self) -> usize {
         self.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
         dst.copy_from_slice(range(self, off, dst.len())?);
         Ok(())
@@ -187,12 +187,12 @@ impl Bytes for [u8] {
         Ok(super::crc32c::crc32c(crc, range(self, off, len)?))
     }
 
-    #[inline]
+    #[inline(always)]
     fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
         array(self, off)
     }
 
-    #[inline]
+    #[inline(always)]
     fn equals_at(&self, off: usize, s: &[u8]) -> Result<bool> {
         Ok(range(self, off, s.len())? == s)
     }
@@ -201,12 +201,12 @@ impl Bytes for [u8] {
 /// Anything that holds a slice (a `Vec`, an array, a borrowed slice) is
 /// read as that slice.
 impl<T: AsRef<[u8]>> Bytes for T {
-    #[inline]
+    #[inline(always)]
     fn size(&self) -> usize {
         self.as_ref().len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
         self.as_ref().read_into(off, dst)
     }
@@ -215,12 +215,12 @@ impl<T: AsRef<[u8]>> Bytes for T {
         self.as_ref().crc32c_range(crc, off, len)
     }
 
-    #[inline]
+    #[inline(always)]
     fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
         array(self.as_ref(), off)
     }
 
-    #[inline]
+    #[inline(always)]
     fn equals_at(&self, off: usize, s: &[u8]) -> Result<bool> {
         self.as_ref().equals_at(off, s)
     }
@@ -245,7 +245,7 @@ impl<'a, B: Bytes + ?Sized> Window<'a, B> {
     }
 
     /// The offset in `inner` of byte `off..off + n` of the window.
-    #[inline]
+    #[inline(always)]
     fn at(&self, off: usize, n: usize) -> Result<usize> {
         let end = off.checked_add(n).ok_or(Error::Truncated)?;
         if end > self.len {
@@ -256,12 +256,12 @@ impl<'a, B: Bytes + ?Sized> Window<'a, B> {
 }
 
 impl<B: Bytes + ?Sized> Bytes for Window<'_, B> {
-    #[inline]
+    #[inline(always)]
     fn size(&self) -> usize {
         self.len
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_into(&self, off: usize, dst: &mut [u8]) -> Result<()> {
         self.inner.read_into(self.at(off, dst.len())?, dst)
     }
@@ -270,7 +270,7 @@ impl<B: Bytes + ?Sized> Bytes for Window<'_, B> {
         self.inner.crc32c_range(crc, self.at(off, len)?, len)
     }
 
-    #[inline]
+    #[inline(always)]
     fn array_at<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
         self.inner.array_at(self.at(off, N)?)
     }

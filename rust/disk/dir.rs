@@ -64,18 +64,25 @@ pub enum BlockKind {
 /// Decodes `rec_len` (block sizes up to 64 KiB encode the full size
 /// specially).
 fn rec_len<B: Bytes + ?Sized>(b: &B, off: usize, block_size: usize) -> Result<usize> {
-    let v = b.le16_at(off + 4)?;
-    Ok(if v == 0xFFFF || v == 0 {
-        if block_size >= 65536 {
-            block_size
-        } else {
-            usize::from(v)
-        }
-    } else if block_size >= 65536 {
-        usize::from(v & 0xFFFC) | (usize::from(v & 3) << 16)
-    } else {
+    Ok(rec_len_value(
+        b.le16_at(off + 4)?,
+        block_size >= 65536,
+        block_size,
+    ))
+}
+
+/// A stored `rec_len` `v` in bytes (`ext4_rec_len_from_disk`): blocks of
+/// 64 KiB and more (`wide`) keep bits 16-17 in the low bits, and 0 or 65535
+/// there means the whole block.
+#[inline]
+fn rec_len_value(v: u16, wide: bool, block_size: usize) -> usize {
+    if !wide {
         usize::from(v)
-    })
+    } else if v == 0xFFFF || v == 0 {
+        block_size
+    } else {
+        usize::from(v & 0xFFFC) | (usize::from(v & 3) << 16)
+    }
 }
 
 /// Classifies a directory block: `index_dir` tells whether the directory has
@@ -316,37 +323,33 @@ pub fn find_name<B: Bytes + ?Sized>(
 ) -> Result<Option<u32>> {
     let records = Records::new(b, 0, csum_tail, max_ino);
     let (size, end) = (b.size(), records.end);
-    let mut off = 0;
-    while off < end {
-        let skip = if off + 8 <= end {
-            let h = b.array_at::<8>(off)?;
-            let rl = rec_len(&h, 0, size)?;
-            let (ino, name_len) = (h.le32_at(0)?, usize::from(h.byte_at(6)?));
-            if rl >= MIN_REC_LEN && rl % 4 == 0 && off + rl <= end {
-                if ino != 0 && name_len == name.len() {
-                    // A name running past its record is reported by the
-                    // full check rather than compared.
-                    if 8 + name_len > rl || b.equals_at(off + 8, name)? {
-                        // The match: checked in full, as every record is
-                        // by readdir.
-                        return records.check(off).map(|(r, _)| Some(r.ino));
-                    }
-                }
-                Some(rl)
-            } else {
-                None
-            }
-        } else {
-            None
-        };
-        match skip {
-            Some(rl) => off += rl,
-            // A record that cannot be stepped over: the full check names
-            // what is wrong with it.
-            None => return records.check(off).map(|_| None),
+    let wide = size >= 65536;
+    // The loop runs once per record of every leaf a lookup reads: one
+    // 8-byte load of the header, and one test for the records that are
+    // only stepped over (a non-zero inode with the name's length is rare).
+    let (mut off, mut prev) = (0, 0);
+    while off + 8 <= end {
+        let h = u64::from_le_bytes(b.array_at::<8>(off)?);
+        let (ino, raw_len, name_len) = (h as u32, (h >> 32) as u16, usize::from((h >> 48) as u8));
+        if (ino != 0) & (name_len == name.len()) && b.equals_at(off + 8, name).unwrap_or(false) {
+            // The match: checked in full, as every record is by readdir
+            // (a name running past its record or the block is an error).
+            return records.check(off).map(|(r, _)| Some(r.ino));
         }
+        let rl = rec_len_value(raw_len, wide, size);
+        if (rl < MIN_REC_LEN) | (rl % 4 != 0) {
+            break;
+        }
+        prev = off;
+        off += rl;
     }
-    Ok(None)
+    match off.cmp(&end) {
+        core::cmp::Ordering::Equal => Ok(None),
+        // A record that cannot be stepped over (or one that ran past the
+        // end): the full check names what is wrong with it.
+        core::cmp::Ordering::Less => records.check(off).map(|_| None),
+        core::cmp::Ordering::Greater => records.check(prev).map(|_| None),
+    }
 }
 
 /// Iterates over the live entries of a leaf block (see [`Records`]), with

@@ -139,12 +139,12 @@ pub struct DxHash {
 /// state).
 const DEFAULT_SEED: [u32; 4] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476];
 
-/// The legacy hash over bytes read as `i32` by `byte`.
-fn legacy(name: &[u8], byte: fn(u8) -> i32) -> u32 {
+/// The legacy hash over bytes read as signed or unsigned chars.
+fn legacy<const SIGNED: bool>(name: &[u8]) -> u32 {
     let (mut h0, mut h1): (u32, u32) = (0x12A3_FE2D, 0x37AB_E8F9);
     for &c in name {
         // |c| <= 255 and 255 * 7152373 < 2^31: the product fits an i32.
-        let v = byte(c).wrapping_mul(7_152_373) as u32;
+        let v = byte::<SIGNED>(c).wrapping_mul(7_152_373) as u32;
         let mut h = h1.wrapping_add(h0 ^ v);
         if h & 0x8000_0000 != 0 {
             h = h.wrapping_sub(0x7FFF_FFFF);
@@ -158,7 +158,7 @@ fn legacy(name: &[u8], byte: fn(u8) -> i32) -> u32 {
 /// `str2hashbuf`: packs up to `4 * out.len()` bytes of `msg` big-endian-ish
 /// into words, padding with a word made of the remaining length. `len` is
 /// the length of the rest of the name from `msg` on (it sets the padding).
-fn str2hashbuf(msg: &[u8], len: usize, out: &mut [u32], byte: fn(u8) -> i32) {
+fn str2hashbuf<const SIGNED: bool>(msg: &[u8], len: usize, out: &mut [u32]) {
     // The C code stores the `int` length in a u32 and shifts it; only the
     // low 32 bits matter and names are at most 255 bytes anyway.
     let l = len as u32;
@@ -168,7 +168,7 @@ fn str2hashbuf(msg: &[u8], len: usize, out: &mut [u32], byte: fn(u8) -> i32) {
     let n = len.min(out.len() * 4).min(msg.len());
     let mut w = 0;
     for (i, &c) in msg.iter().take(n).enumerate() {
-        val = (byte(c) as u32).wrapping_add(val << 8);
+        val = (byte::<SIGNED>(c) as u32).wrapping_add(val << 8);
         if i % 4 == 3 {
             if let Some(slot) = out.get_mut(w) {
                 *slot = val;
@@ -257,12 +257,17 @@ fn tea_transform(buf: &mut [u32; 4], inp: &[u32; 4]) {
     buf[1] = buf[1].wrapping_add(b1);
 }
 
-fn signed_byte(c: u8) -> i32 {
-    i32::from(c as i8)
-}
-
-fn unsigned_byte(c: u8) -> i32 {
-    i32::from(c)
+/// A name's byte as the C code reads it: a signed or an unsigned char.
+/// The signedness is a type parameter, so the hash loops are compiled once
+/// per variant with the conversion inline (it runs once per name byte of
+/// every lookup).
+#[inline(always)]
+fn byte<const SIGNED: bool>(c: u8) -> i32 {
+    if SIGNED {
+        i32::from(c as i8)
+    } else {
+        i32::from(c)
+    }
 }
 
 /// Computes the hash of `name` with hash version `version` (0-5, see
@@ -273,16 +278,18 @@ fn unsigned_byte(c: u8) -> i32 {
 /// Siphash (6) is [`Error::Unsupported`]; other versions are
 /// [`Error::Corrupt`].
 pub fn dirhash(version: u8, seed: &[u32; 4], name: &[u8]) -> Result<DxHash> {
-    let mut buf = if seed.iter().any(|&w| w != 0) {
+    let seed = if seed.iter().any(|&w| w != 0) {
         *seed
     } else {
         DEFAULT_SEED
     };
-    let byte: fn(u8) -> i32 = match version {
-        hash_version::LEGACY | hash_version::HALF_MD4 | hash_version::TEA => signed_byte,
-        hash_version::LEGACY_UNSIGNED
-        | hash_version::HALF_MD4_UNSIGNED
-        | hash_version::TEA_UNSIGNED => unsigned_byte,
+    let (major, minor) = match version {
+        hash_version::LEGACY => (legacy::<true>(name), 0),
+        hash_version::LEGACY_UNSIGNED => (legacy::<false>(name), 0),
+        hash_version::HALF_MD4 => half_md4::<true>(seed, name),
+        hash_version::HALF_MD4_UNSIGNED => half_md4::<false>(seed, name),
+        hash_version::TEA => tea::<true>(seed, name),
+        hash_version::TEA_UNSIGNED => tea::<false>(seed, name),
         hash_version::SIPHASH => {
             return Err(Error::Unsupported {
                 what: "htree hash siphash (encrypted casefolded directory), version",
@@ -296,32 +303,33 @@ pub fn dirhash(version: u8, seed: &[u32; 4], name: &[u8]) -> Result<DxHash> {
             })
         }
     };
-    let (major, minor) = match version {
-        hash_version::LEGACY | hash_version::LEGACY_UNSIGNED => (legacy(name, byte), 0),
-        hash_version::HALF_MD4 | hash_version::HALF_MD4_UNSIGNED => {
-            let mut inp = [0u32; 8];
-            for (i, chunk) in name.chunks(32).enumerate() {
-                let rest = name.len().saturating_sub(i * 32);
-                str2hashbuf(chunk, rest, &mut inp, byte);
-                half_md4_transform(&mut buf, &inp);
-            }
-            (buf[1], buf[2])
-        }
-        _ => {
-            let mut inp = [0u32; 4];
-            for (i, chunk) in name.chunks(16).enumerate() {
-                let rest = name.len().saturating_sub(i * 16);
-                str2hashbuf(chunk, rest, &mut inp, byte);
-                tea_transform(&mut buf, &inp);
-            }
-            (buf[0], buf[1])
-        }
-    };
     let mut major = major & !1;
     if major == HTREE_EOF_32BIT << 1 {
         major = (HTREE_EOF_32BIT - 1) << 1;
     }
     Ok(DxHash { major, minor })
+}
+
+/// The half-MD4 hash (major, minor) of `name` from state `buf`.
+fn half_md4<const SIGNED: bool>(mut buf: [u32; 4], name: &[u8]) -> (u32, u32) {
+    let mut inp = [0u32; 8];
+    for (i, chunk) in name.chunks(32).enumerate() {
+        let rest = name.len().saturating_sub(i * 32);
+        str2hashbuf::<SIGNED>(chunk, rest, &mut inp);
+        half_md4_transform(&mut buf, &inp);
+    }
+    (buf[1], buf[2])
+}
+
+/// The TEA hash (major, minor) of `name` from state `buf`.
+fn tea<const SIGNED: bool>(mut buf: [u32; 4], name: &[u8]) -> (u32, u32) {
+    let mut inp = [0u32; 4];
+    for (i, chunk) in name.chunks(16).enumerate() {
+        let rest = name.len().saturating_sub(i * 16);
+        str2hashbuf::<SIGNED>(chunk, rest, &mut inp);
+        tea_transform(&mut buf, &inp);
+    }
+    (buf[0], buf[1])
 }
 
 /// How a filesystem hashes names: the signedness from `s_flags` and the

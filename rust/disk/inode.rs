@@ -1,7 +1,7 @@
 //! On-disk inodes (`struct ext4_inode`, 128 bytes plus the extra space up to
 //! `s_inode_size`).
 
-use super::bytes::{array, div, le16, le32, lo_hi, put, put_le16, put_le32, rem, Bytes};
+use super::bytes::{div, le16, lo_hi, put, put_le16, put_le32, rem, Bytes};
 use super::crc32c::crc32c;
 use super::features::ro_compat;
 use super::superblock::Superblock;
@@ -231,14 +231,14 @@ fn csum_with_seed<B: Bytes + ?Sized>(sb: &Superblock, seed: u32, b: &B) -> Resul
 impl Inode {
     /// Parses and verifies the raw bytes of inode `ino` (at least
     /// `s_inode_size` of them; a slice, or read in place).
+    #[inline(always)]
     pub fn parse<B: Bytes + ?Sized>(sb: &Superblock, ino: u32, b: &B) -> Result<Inode> {
         let isz = usize::from(sb.inode_size);
         if b.size() < isz || isz < GOOD_OLD_INODE_SIZE {
             return Err(Error::Truncated);
         }
-        // The fields of the original 128-byte inode, read at once.
-        let h = b.array_at::<GOOD_OLD_INODE_SIZE>(0)?;
-        let h = &h[..];
+        // Fields are read one by one where they lie (no copy of the
+        // inode is made: this runs for every inode brought into memory).
         let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
             b.le16_at(0x80)?
         } else {
@@ -259,12 +259,12 @@ impl Inode {
                 Ok(None)
             }
         };
-        let gen = le32(h, 0x64)?;
+        let gen = b.le32_at(0x64)?;
         let seed = csum_seed(sb, ino, gen);
 
         if sb.has_metadata_csum() {
             let computed = csum_with_seed(sb, seed, b)?;
-            let lo = u32::from(le16(h, 0x7C)?);
+            let lo = u32::from(b.le16_at(0x7C)?);
             let (stored, computed) = if fits(extra_isize, 0x84) {
                 (lo | (u32::from(b.le16_at(0x82)?) << 16), computed)
             } else {
@@ -279,10 +279,10 @@ impl Inode {
             }
         }
 
-        let flags = le32(h, 0x20)?;
-        let mut blocks_512 = u64::from(le32(h, 0x1C)?);
+        let flags = b.le32_at(0x20)?;
+        let mut blocks_512 = u64::from(b.le32_at(0x1C)?);
         if sb.has_ro_compat(ro_compat::HUGE_FILE) {
-            blocks_512 |= u64::from(le16(h, 0x74)?) << 32;
+            blocks_512 |= u64::from(b.le16_at(0x74)?) << 32;
             if flags & flags::HUGE_FILE != 0 {
                 blocks_512 = blocks_512.saturating_mul(u64::from(sb.block_size() / 512));
             }
@@ -294,27 +294,27 @@ impl Inode {
         let version = if sb.is_hurd() {
             0
         } else {
-            lo_hi(le32(h, 0x24)?, ex(0x98)?.unwrap_or(0))
+            lo_hi(b.le32_at(0x24)?, ex(0x98)?.unwrap_or(0))
         };
         Ok(Inode {
             ino,
-            mode: le16(h, 0x0)?,
-            uid: u32::from(le16(h, 0x2)?) | (u32::from(le16(h, 0x78)?) << 16),
-            gid: u32::from(le16(h, 0x18)?) | (u32::from(le16(h, 0x7A)?) << 16),
-            size: lo_hi(le32(h, 0x4)?, le32(h, 0x6C)?),
-            atime: decode_time(le32(h, 0x8)?, ex(0x8C)?),
-            ctime: decode_time(le32(h, 0xC)?, ex(0x84)?),
-            mtime: decode_time(le32(h, 0x10)?, ex(0x88)?),
+            mode: b.le16_at(0x0)?,
+            uid: u32::from(b.le16_at(0x2)?) | (u32::from(b.le16_at(0x78)?) << 16),
+            gid: u32::from(b.le16_at(0x18)?) | (u32::from(b.le16_at(0x7A)?) << 16),
+            size: lo_hi(b.le32_at(0x4)?, b.le32_at(0x6C)?),
+            atime: decode_time(b.le32_at(0x8)?, ex(0x8C)?),
+            ctime: decode_time(b.le32_at(0xC)?, ex(0x84)?),
+            mtime: decode_time(b.le32_at(0x10)?, ex(0x88)?),
             crtime,
-            dtime: le32(h, 0x14)?,
-            links_count: le16(h, 0x1A)?,
+            dtime: b.le32_at(0x14)?,
+            links_count: b.le16_at(0x1A)?,
             blocks_512,
             flags,
             generation: gen,
             version,
-            file_acl: lo_hi(le32(h, 0x68)?, u32::from(le16(h, 0x76)?)),
+            file_acl: lo_hi(b.le32_at(0x68)?, u32::from(b.le16_at(0x76)?)),
             extra_isize,
-            block: array(h, 0x28)?,
+            block: b.array_at(0x28)?,
             csum_seed: seed,
         })
     }

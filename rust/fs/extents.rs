@@ -73,12 +73,12 @@ impl DevBlock {
 }
 
 impl Bytes for DevBlock {
-    #[inline]
+    #[inline(always)]
     fn size(&self) -> usize {
         self.0.size()
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_into(&self, off: usize, dst: &mut [u8]) -> core::result::Result<(), DiskError> {
         self.0.read(off, dst).map_err(|_| DiskError::Truncated)
     }
@@ -94,7 +94,7 @@ impl Bytes for DevBlock {
             .map_err(|_| DiskError::Truncated)
     }
 
-    #[inline]
+    #[inline(always)]
     fn array_at<const N: usize>(&self, off: usize) -> core::result::Result<[u8; N], DiskError> {
         self.0.read_array(off).map_err(|_| DiskError::Truncated)
     }

@@ -130,6 +130,7 @@ impl RawInode {
 /// [`read_raw_at`], also returning the on-disk inode in its block (the
 /// in-inode attribute area lies beyond the parsed fields). The inode is
 /// parsed and its checksum verified in place: no copy of it is made.
+#[inline(always)]
 fn read_at<S>(
     sb: &SuperBlock<Rext4, S>,
     d: &Superblock,
@@ -233,6 +234,7 @@ pub(crate) fn locate(sb: &Sb, ino: u32) -> Result<RawInode> {
 
 /// Reads and verifies the on-disk inode `ino` of a mounted filesystem, in
 /// place.
+#[inline(always)]
 fn read_located(sb: &Sb, ino: u32) -> Result<(RawInode, DiskInode)> {
     let (itable, used_end) = table_of(sb, ino);
     read_at(sb, &sb.data().sb, itable, ino, used_end)
@@ -314,6 +316,7 @@ fn iget_with(sb: &Sb, ino: u32, orphan: bool) -> Result<ARef<INode>> {
 
 /// The VFS attributes, operations and rext4 data of an inode read from
 /// disk. `link` receives a fast symlink's target.
+#[inline(always)]
 pub(crate) fn params<'a>(
     sb: &Sb,
     raw: &DiskInode,

@@ -88,11 +88,13 @@ impl BufferHead {
         unsafe { ARef::from_raw(bh.cast()) }
     }
 
+    #[inline(always)]
     fn raw(&self) -> *mut sys::buffer_head {
         self.0.get()
     }
 
     /// The block size of the buffer in bytes.
+    #[inline(always)]
     pub(crate) fn size(&self) -> usize {
         // SAFETY: live (type invariant); `b_size` does not change while the
         // buffer is referenced and mapped.
@@ -179,7 +181,7 @@ impl BufferHead {
     /// The `N` bytes from byte `off` of the block, read as one unaligned
     /// load of an array (a few instructions for the small fields parsers
     /// read, where [`Self::read`] would call `memcpy`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_array<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
         let end = off.checked_add(N).ok_or(code::EINVAL)?;
         if end > self.size() {
