@@ -390,12 +390,9 @@ impl<'a> Iterator for Entries<'a> {
                 self.records.off = self.records.end;
                 return Some(Err(Error::Truncated));
             };
-            if name.iter().any(|&c| c == 0 || c == b'/') {
+            if let Err(e) = check_name(name, r.offset) {
                 self.records.off = self.records.end;
-                return Some(Err(Error::Corrupt {
-                    what: "directory entry: name",
-                    value: r.offset as u64,
-                }));
+                return Some(Err(e));
             }
             return Some(Ok(DirEntry {
                 offset: r.offset,
@@ -405,4 +402,57 @@ impl<'a> Iterator for Entries<'a> {
             }));
         }
     }
+}
+
+/// A stored name must not contain NUL or '/' (the record is at `off`).
+fn check_name(name: &[u8], off: usize) -> Result<()> {
+    if name.iter().any(|&c| c == 0 || c == b'/') {
+        return Err(Error::Corrupt {
+            what: "directory entry: name",
+            value: off as u64,
+        });
+    }
+    Ok(())
+}
+
+/// [`Entries`] over bytes that are read through an accessor (a block left
+/// in the buffer cache): each live entry's name is copied into a buffer of
+/// the walk's own, and `f` gets the entry and the offset of the record
+/// after it; `f` returns whether to go on. The records are checked as
+/// [`Records`] checks them and the names as [`Entries`] does; a bad one
+/// ends the walk with the error `bad` makes of it. `Ok(false)`: `f`
+/// stopped the walk.
+pub fn visit_entries<B: Bytes + ?Sized, E>(
+    b: &B,
+    start: usize,
+    csum_tail: bool,
+    max_ino: u32,
+    bad: impl Fn(Error) -> E,
+    mut f: impl FnMut(DirEntry<'_>, usize) -> core::result::Result<bool, E>,
+) -> core::result::Result<bool, E> {
+    let mut records = Records::new(b, start, csum_tail, max_ino);
+    let mut buf = [0u8; 255];
+    while records.off < records.end {
+        let (r, rl) = records.check(records.off).map_err(&bad)?;
+        records.off += rl;
+        if !r.is_live() {
+            continue;
+        }
+        let name = buf
+            .get_mut(..r.name_len)
+            .ok_or(Error::Truncated)
+            .map_err(&bad)?;
+        b.read_into(r.name_offset(), name).map_err(&bad)?;
+        check_name(name, r.offset).map_err(&bad)?;
+        let e = DirEntry {
+            offset: r.offset,
+            ino: r.ino,
+            file_type: r.file_type,
+            name,
+        };
+        if !f(e, records.off)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -424,7 +424,7 @@ fn split_leaf<S: DirStore + ?Sized>(
             leaf.into(),
         ));
     }
-    super::sort::comb_sort_by_key(map, |e| (e.hash, e.off));
+    super::sort::sort_by_key(map, |e| (e.hash, e.off));
     // ext4's split point (`do_split`): from the top, the entries (sized by
     // their `rec_len`) while more than half of the next would not pass half
     // of the block, the rest staying; half of the entries by count if all

@@ -12,7 +12,7 @@ use super::errors::errno;
 use super::extents::{map, DevBlock};
 use super::INode;
 use crate::disk::bytes::Bytes;
-use crate::disk::dir::{check_block, ftype, BlockKind, DirEntry, Entries};
+use crate::disk::dir::{check_block, ftype, visit_entries, BlockKind};
 use crate::disk::extent::Mapping;
 use crate::disk::features::incompat;
 use crate::glue::dentry::{DirEmitter, DirEntryType};
@@ -20,31 +20,17 @@ use crate::glue::errno::efscorrupted;
 use crate::glue::task::yield_point;
 use kernel::prelude::*;
 
-/// One directory block, read and verified.
-pub(crate) struct DirBlock {
-    /// A private copy of the block's bytes (see the glue's buffer rule).
-    bytes: KVec<u8>,
-    pub(crate) kind: BlockKind,
-}
-
-/// What a logical block of a directory holds.
-pub(crate) enum Slot {
-    /// A block with records (or an htree node).
-    Block(DirBlock),
-    /// A hole (or unwritten extent) of this many blocks: no records.
-    Hole(u64),
-}
-
 /// Reads logical block `lblk` of directory `dir` into a private copy and
-/// verifies it (see [`block_in_place`]); readdir parses the copy.
-pub(crate) fn read_block(dir: &INode, lblk: u64) -> Result<Slot> {
+/// verifies it (see [`block_in_place`]), for parsers that take a slice;
+/// `None` for a hole.
+fn read_block_copy(dir: &INode, lblk: u64) -> Result<Option<KVec<u8>>> {
     let dev = match device_block(dir, lblk)? {
         Ok(dev) => dev,
-        Err(n) => return Ok(Slot::Hole(n)),
+        Err(_) => return Ok(None),
     };
     let bytes = dev.copy()?;
-    let kind = verify(dir, lblk, &dev, &bytes[..])?;
-    Ok(Slot::Block(DirBlock { bytes, kind }))
+    verify(dir, lblk, &dev, &bytes[..])?;
+    Ok(Some(bytes))
 }
 
 /// What a logical block of a directory holds, read in place.
@@ -157,12 +143,6 @@ pub(crate) fn has_csum_tail(dir: &INode, kind: BlockKind) -> bool {
     dir.sb().data().sb.has_metadata_csum() && kind == BlockKind::Leaf
 }
 
-/// The live entries of a directory block.
-pub(crate) fn entries<'a>(dir: &INode, b: &'a DirBlock) -> Entries<'a> {
-    let tail = has_csum_tail(dir, b.kind);
-    Entries::new(&b.bytes, 0, tail, dir.sb().data().sb.inodes_count)
-}
-
 /// Reports a bad record of block `lblk` of `dir`.
 pub(crate) fn bad_entry(dir: &INode, lblk: u64, e: crate::disk::Error) -> kernel::error::Error {
     inode_err!(
@@ -213,7 +193,10 @@ fn pos2hash(pos: i64) -> (u32, u32) {
 
 /// One name of an indexed directory collected for [`dx_readdir`].
 struct Named {
+    /// (major, minor) hash; `key` is the two in one word, what the sort
+    /// compares first.
     hash: (u32, u32),
+    key: u64,
     /// "." or ".." of an index root, at the fixed hashes 0 and 2.
     fixed: bool,
     ino: u32,
@@ -309,9 +292,14 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
     };
     let legacy = version == hash_version::LEGACY;
     let mut first = true;
+    let max_ino = fi.sb.inodes_count;
+    // A leaf holds at most a record of 12 bytes per 12 bytes and names no
+    // longer than the block: room for one leaf without growing (a name
+    // continued into further leaves grows them).
+    let bs = fi.block_size() as usize;
     loop {
-        let mut names: KVec<u8> = KVec::new();
-        let mut batch: KVec<Named> = KVec::new();
+        let mut names: KVec<u8> = KVec::with_capacity(bs, GFP_KERNEL)?;
+        let mut batch: KVec<Named> = KVec::with_capacity(bs / 12 + 2, GFP_KERNEL)?;
         let mut add = |names: &mut KVec<u8>,
                        hash: (u32, u32),
                        fixed: bool,
@@ -324,6 +312,7 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
             batch.push(
                 Named {
                     hash,
+                    key: (u64::from(hash.0) << 32) | u64::from(hash.1),
                     fixed,
                     ino,
                     dtype,
@@ -336,12 +325,11 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
         if first && indexed && start <= (2, 0) {
             // "." and ".." from the root, at hashes 0 and 2 (read only
             // while one of them is still to come).
-            let root = match read_block(dir, 0)? {
-                Slot::Block(b) => b,
-                Slot::Hole(_) => return bad(None),
+            let Some(root) = read_block_copy(dir, 0)? else {
+                return bad(None);
             };
             let parent = crate::disk::dir_write::dotdot_ino(
-                &root.bytes,
+                &root,
                 &crate::disk::dir_write::DirFormat::from_superblock(&fi.sb),
                 dir.ino() as u32,
             )
@@ -358,19 +346,21 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
         }
         // This leaf and those its last hash continues into: every name of
         // a major hash from the start's on (the minor part is judged once
-        // the batch is sorted).
+        // the batch is sorted). Read in place: each name is copied once,
+        // into the batch.
         let next = loop {
-            let b = match read_block(dir, u64::from(leaf))? {
-                Slot::Block(b) => b,
-                Slot::Hole(_) => return bad(None),
+            let lblk = u64::from(leaf);
+            let (b, kind) = match block_in_place(dir, lblk)? {
+                InPlace::Block(b, kind) => (b, kind),
+                InPlace::Hole(_) => return bad(None),
             };
-            let mut it = entries(dir, &b);
-            while let Some(e) = it.next() {
-                let e: DirEntry<'_> = e.map_err(|e| bad_entry(dir, u64::from(leaf), e))?;
+            let tail = has_csum_tail(dir, kind);
+            let bad_rec = |e| bad_entry(dir, lblk, e);
+            visit_entries(&b, 0, tail, max_ino, bad_rec, |e, _| {
                 let h = params
                     .hash
                     .hash(version, e.name)
-                    .map_err(|e| bad_entry(dir, u64::from(leaf), e))?;
+                    .map_err(|e| bad_entry(dir, lblk, e))?;
                 if h.major >= start.0 {
                     add(
                         &mut names,
@@ -381,7 +371,8 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                         dtype(filetype, e.file_type),
                     )?;
                 }
-            }
+                Ok(true)
+            })?;
             let Some(path) = path.as_mut() else {
                 break None;
             };
@@ -397,8 +388,11 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                 }
             }
         };
-        crate::disk::sort::comb_sort_by_key(&mut batch, |n| {
-            (n.hash, names.get(n.name.0..n.name.0 + n.name.1))
+        // By hash, then by name (names of one hash are few: the name
+        // compare runs on ties only).
+        let name_of = |n: &Named| names.get(n.name.0..n.name.0 + n.name.1);
+        crate::disk::sort::sort_by(&mut batch, |a, b| {
+            a.key < b.key || (a.key == b.key && name_of(a) < name_of(b))
         });
         if legacy {
             // Ranks within each major hash ("." and ".." keep 0 and 2).
@@ -449,6 +443,7 @@ fn linear_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result {
     let bits = dir.block_bits();
     let bs = 1i64 << bits;
     let filetype = dir.sb().data().sb.has_incompat(incompat::FILETYPE);
+    let max_ino = dir.sb().data().sb.inodes_count;
     loop {
         let pos = ctx.pos();
         if pos < 0 || pos >= size {
@@ -457,25 +452,29 @@ fn linear_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result {
         let lblk = (pos >> bits) as u64;
         let base = (lblk as i64) * bs;
         let off = (pos - base) as usize;
-        let b = match read_block(dir, lblk)? {
-            Slot::Block(b) => b,
-            Slot::Hole(n) => {
+        let (b, kind) = match block_in_place(dir, lblk)? {
+            InPlace::Block(b, kind) => (b, kind),
+            InPlace::Hole(n) => {
                 // Skip the whole hole at once.
                 ctx.set_pos(base.saturating_add((n as i64).saturating_mul(bs)));
                 continue;
             }
         };
-        if b.kind != BlockKind::DxNode {
-            let mut it = entries(dir, &b);
-            while let Some(e) = it.next() {
-                let e: DirEntry<'_> = e.map_err(|e| bad_entry(dir, lblk, e))?;
+        if kind != BlockKind::DxNode {
+            let tail = has_csum_tail(dir, kind);
+            let bad_rec = |e| bad_entry(dir, lblk, e);
+            let whole = visit_entries(&b, 0, tail, max_ino, bad_rec, |e, next| {
                 if e.offset < off {
-                    continue;
+                    return Ok(true);
                 }
                 if !ctx.emit(e.name, e.ino.into(), dtype(filetype, e.file_type)) {
-                    return Ok(());
+                    return Ok(false);
                 }
-                ctx.set_pos(base + it.offset() as i64);
+                ctx.set_pos(base + next as i64);
+                Ok(true)
+            })?;
+            if !whole {
+                return Ok(());
             }
         }
         ctx.set_pos(base + bs);

@@ -449,7 +449,7 @@ pub(crate) fn cleanup(sb: &Sb) -> Result {
     for &(_, ino) in slots.iter() {
         all.push(ino, GFP_KERNEL)?;
     }
-    crate::disk::sort::comb_sort_by_key(&mut all, |&ino| ino);
+    crate::disk::sort::sort_by_key(&mut all, |&ino| ino);
     if let Some(w) = all.windows(2).find(|w| w.first() == w.get(1)) {
         sb_err!(
             sb,

@@ -2,11 +2,13 @@
 //! over the records it passes and the matching record in full: on every
 //! block the full record walk accepts it must give the walk's answer, and
 //! on damaged blocks it must never return a damaged entry or panic.
+//! `visit_entries`, readdir's walk over a block read in place, must give
+//! exactly what `Entries` gives over a copy, on good and damaged blocks.
 
 mod common;
 
 use common::XorShift;
-use ext4disk::disk::dir::{find_name, Records};
+use ext4disk::disk::dir::{find_name, visit_entries, Entries, Records};
 
 const MAX_INO: u32 = 100_000;
 
@@ -123,4 +125,84 @@ fn damaged_blocks_never_yield_a_damaged_entry() {
     // The fast path does skip judging passed-over records (else this test
     // shows nothing about it).
     assert!(differ > 0);
+}
+
+/// What `Entries` yields over `b` from `start`: (offset, inode, type,
+/// name) of each live entry, then the error that ended the walk, if any.
+type Listing = (Vec<(usize, u32, u8, Vec<u8>)>, Option<ext4disk::Error>);
+
+fn by_entries(b: &[u8], start: usize, tail: bool) -> Listing {
+    let mut got = Vec::new();
+    for e in Entries::new(b, start, tail, MAX_INO) {
+        match e {
+            Ok(e) => got.push((e.offset, e.ino, e.file_type, e.name.to_vec())),
+            Err(e) => return (got, Some(e)),
+        }
+    }
+    (got, None)
+}
+
+fn by_visit(b: &[u8], start: usize, tail: bool) -> Listing {
+    let mut got = Vec::new();
+    let r = visit_entries(
+        b,
+        start,
+        tail,
+        MAX_INO,
+        |e| e,
+        |e, next| {
+            assert!(next > e.offset && next <= b.len(), "next record offset");
+            got.push((e.offset, e.ino, e.file_type, e.name.to_vec()));
+            Ok(true)
+        },
+    );
+    assert!(r != Ok(false), "the visitor never stops the walk here");
+    (got, r.err())
+}
+
+#[test]
+fn visit_entries_lists_what_entries_lists() {
+    let mut rng = XorShift::new(0x71517);
+    let mut damaged_errors = 0;
+    for round in 0..4000 {
+        let bs = if rng.next() % 2 == 0 { 1024 } else { 4096 };
+        let tail = rng.next() % 2 == 0;
+        let ns = names(&mut rng, bs / 64);
+        let mut b = leaf(bs, &ns, tail, &mut rng);
+        if round % 4 != 0 {
+            for _ in 0..1 + rng.next() % 3 {
+                let at = (rng.next() as usize) % bs;
+                b[at] ^= 1 << (rng.next() % 8);
+            }
+        } else {
+            // Undamaged: every name listed, nothing wrong.
+            let (got, err) = by_visit(&b, 0, tail);
+            assert_eq!(err, None);
+            assert_eq!(got.len(), ns.len());
+        }
+        let want = by_entries(&b, 0, tail);
+        damaged_errors += usize::from(want.1.is_some());
+        assert_eq!(by_visit(&b, 0, tail), want, "round {round}");
+    }
+    assert!(damaged_errors > 0);
+}
+
+#[test]
+fn visit_entries_stops_when_told() {
+    let mut rng = XorShift::new(0x5709);
+    let ns = names(&mut rng, 30);
+    let b = leaf(4096, &ns, true, &mut rng);
+    let mut seen = 0;
+    let r: Result<bool, ext4disk::Error> = visit_entries(
+        &b[..],
+        0,
+        true,
+        MAX_INO,
+        |e| e,
+        |_, _| {
+            seen += 1;
+            Ok(seen < 7)
+        },
+    );
+    assert_eq!((r, seen), (Ok(false), 7));
 }
