@@ -94,6 +94,7 @@ const unsigned int REXT4_S_IFLNK = S_IFLNK;
 
 /* Shims over static inline functions (include/rext4_helpers.c). */
 struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block);
+struct buffer_head *rext4_sb_find_uptodate(struct super_block *sb, sector_t block);
 struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
 					 sector_t ra_start, sector_t ra_end);
 void rext4_brelse(struct buffer_head *bh);

@@ -33,6 +33,17 @@ struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
 	return sb_bread(sb, block);
 }
 
+struct buffer_head *rext4_sb_find_uptodate(struct super_block *sb, sector_t block)
+{
+	struct buffer_head *bh = sb_find_get_block(sb, block);
+
+	if (bh && !buffer_uptodate(bh)) {
+		brelse(bh);
+		return NULL;
+	}
+	return bh;
+}
+
 void rext4_brelse(struct buffer_head *bh)
 {
 	brelse(bh);

@@ -49,7 +49,7 @@ pub(crate) enum InPlace {
 /// from disk.
 pub(crate) fn block_in_place(dir: &INode, lblk: u64) -> Result<InPlace> {
     yield_point()?;
-    block_in_place_nosig(dir, lblk)
+    read_in_place(dir, lblk)
 }
 
 /// [`block_in_place`] for the write paths, inside a jbd2 handle: yields
@@ -57,6 +57,12 @@ pub(crate) fn block_in_place(dir: &INode, lblk: u64) -> Result<InPlace> {
 /// something runs to its end).
 pub(crate) fn block_in_place_nosig(dir: &INode, lblk: u64) -> Result<InPlace> {
     crate::glue::task::resched();
+    read_in_place(dir, lblk)
+}
+
+/// [`block_in_place`] without a yield.
+#[inline(always)]
+fn read_in_place(dir: &INode, lblk: u64) -> Result<InPlace> {
     let dev = match device_block_nosig(dir, lblk)? {
         Ok(dev) => dev,
         Err(n) => return Ok(InPlace::Hole(n)),
@@ -273,7 +279,7 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
         );
         Err(efscorrupted())
     };
-    let mut reader = DxReader::new(dir, false);
+    let mut reader = DxReader::new(dir);
     let mut start = pos2hash(pos);
     let (mut leaf, mut path, version): (u32, Option<DxPath>, u8) = if indexed {
         match htree::probe_hash(&params, start.0, &mut reader) {

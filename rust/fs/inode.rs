@@ -91,7 +91,7 @@ pub(crate) fn read_raw_at<S>(
     itable: Option<u64>,
     ino: u32,
 ) -> Result<DiskInode> {
-    read_at(sb, d, itable, ino, None).map(|(_, i)| i)
+    read_at(sb, d, itable, ino, || None).map(|(_, i)| i)
 }
 
 /// An on-disk inode in its inode table block, read in place.
@@ -136,7 +136,7 @@ fn read_at<S>(
     d: &Superblock,
     itable: Option<u64>,
     ino: u32,
-    used_end: Option<u64>,
+    used_end: impl FnOnce() -> Option<u64>,
 ) -> Result<(RawInode, DiskInode)> {
     let fail = |e| {
         inode_err!(sb, ino, "inode #{}: {}", ino, e);
@@ -170,7 +170,7 @@ fn read_block_at<S>(
     d: &Superblock,
     itable: Option<u64>,
     ino: u32,
-    used_end: Option<u64>,
+    used_end: impl FnOnce() -> Option<u64>,
 ) -> Result<RawInode> {
     let fail = |e| {
         inode_err!(sb, ino, "inode #{}: {}", ino, e);
@@ -185,17 +185,22 @@ fn read_block_at<S>(
     })?;
     let bs = u64::from(d.block_size());
     let blk = itable + div(off, bs);
-    // With `used_end` (the end of the table's blocks that hold inodes in
-    // use), a block not in the cache yet is read with the aligned window
-    // of INODE_READAHEAD_BLOCKS around it, as ext4's inode table
-    // readahead (`inode_readahead_blks`, 32 by default).
-    let ahead = used_end.map(|end| {
-        let start = (blk & !(INODE_READAHEAD_BLOCKS - 1)).max(itable);
-        start..(start + INODE_READAHEAD_BLOCKS).min(end).max(blk + 1)
-    });
-    let read = match ahead {
-        Some(ahead) => sb.bread_ahead(blk, ahead),
-        None => sb.bread(blk),
+    // A block not in the cache yet is read with the aligned window of
+    // INODE_READAHEAD_BLOCKS around it, as ext4's inode table readahead
+    // (`inode_readahead_blks`, 32 by default), up to `used_end()` (the end
+    // of the table's blocks that hold inodes in use; `None`: no readahead).
+    let read = match sb.cached(blk) {
+        Some(b) => Ok(b),
+        None => match used_end() {
+            Some(end) => {
+                let start = (blk & !(INODE_READAHEAD_BLOCKS - 1)).max(itable);
+                sb.bread_ahead(
+                    blk,
+                    start..(start + INODE_READAHEAD_BLOCKS).min(end).max(blk + 1),
+                )
+            }
+            None => sb.bread(blk),
+        },
     };
     let buf = read.inspect_err(|_| {
         inode_err_at!(
@@ -240,17 +245,19 @@ fn read_located(sb: &Sb, ino: u32) -> Result<(RawInode, DiskInode)> {
     read_at(sb, &sb.data().sb, itable, ino, used_end)
 }
 
-/// Inode `ino`'s group's inode table and the end of its blocks that hold
-/// inodes in use.
-fn table_of(sb: &Sb, ino: u32) -> (Option<u64>, Option<u64>) {
+/// Inode `ino`'s group's inode table, and how to find the end of its
+/// blocks that hold inodes in use (asked for only when a block is read
+/// from the device).
+fn table_of(sb: &Sb, ino: u32) -> (Option<u64>, impl FnOnce() -> Option<u64> + '_) {
     let fi = sb.data();
     let d = &fi.sb;
-    let gd = inode_location(d, ino).ok().and_then(|(g, _)| fi.group(g));
-    let itable = gd.as_ref().map(|g| g.inode_table);
+    let group = inode_location(d, ino).ok().map(|(g, _)| g);
+    let itable = group.and_then(|g| fi.itables.get(g as usize).copied());
     // The table's blocks holding inodes in use: all of them, or (with
     // descriptor checksums, which make `itable_unused` trustworthy, as
     // ext4 has it) those before the never-used tail.
-    let used_end = gd.as_ref().map(|g| {
+    let used_end = move || {
+        let g = fi.group(group?)?;
         let per_block = u64::from(d.block_size() / u32::from(d.inode_size.max(1))).max(1);
         let unused = if d.has_metadata_csum() || d.has_ro_compat(ro_compat::GDT_CSUM) {
             g.itable_unused.min(d.inodes_per_group)
@@ -258,8 +265,8 @@ fn table_of(sb: &Sb, ino: u32) -> (Option<u64>, Option<u64>) {
             0
         };
         let used = u64::from(d.inodes_per_group - unused);
-        g.inode_table + used.div_ceil(per_block)
-    });
+        Some(g.inode_table + used.div_ceil(per_block))
+    };
     (itable, used_end)
 }
 

@@ -8,8 +8,7 @@
 //! a warning), are scanned block by block.
 
 use super::dir::{
-    bad_entry, block_in_place, block_in_place_nosig, device_block, device_block_nosig,
-    has_csum_tail, InPlace,
+    bad_entry, block_in_place, block_in_place_nosig, device_block_nosig, has_csum_tail, InPlace,
 };
 use super::errors::errno;
 use super::extents::DevBlock;
@@ -116,26 +115,24 @@ pub(crate) enum Dx<T> {
 
 /// Reads the index blocks of a directory for the htree walk, in place,
 /// with the buffers' verified bit; a failure to read is kept to be
-/// returned as it is.
+/// returned as it is. No yield per block: a walk reads at most one block
+/// per index level, and the walks that go on from leaf to leaf yield at
+/// each leaf they read.
 pub(crate) struct DxReader<'a> {
     dir: &'a INode,
     failed: Option<Error>,
     /// The block read last: the walk checks each block right after reading
     /// it, so a checksum failure is this block's.
     last: u32,
-    /// Inside a jbd2 handle: the walk does not stop for a fatal signal.
-    in_handle: bool,
 }
 
 impl<'a> DxReader<'a> {
-    /// A reader of `dir`'s index blocks (see [`dx_search`] for
-    /// `in_handle`).
-    pub(crate) fn new(dir: &'a INode, in_handle: bool) -> Self {
+    /// A reader of `dir`'s index blocks.
+    pub(crate) fn new(dir: &'a INode) -> Self {
         DxReader {
             dir,
             failed: None,
             last: 0,
-            in_handle,
         }
     }
 }
@@ -145,12 +142,7 @@ impl DirBlockReader for DxReader<'_> {
 
     fn read_dir_block(&mut self, lblk: u32) -> crate::disk::Result<DevBlock> {
         self.last = lblk;
-        let r = if self.in_handle {
-            device_block_nosig(self.dir, u64::from(lblk))
-        } else {
-            device_block(self.dir, u64::from(lblk))
-        };
-        match r {
+        match device_block_nosig(self.dir, u64::from(lblk)) {
             Ok(Ok(b)) => Ok(b),
             Ok(Err(_)) => Err(DiskError::Corrupt {
                 what: "htree: hole in an indexed directory",
@@ -193,7 +185,7 @@ pub(crate) fn dx_search<T>(
     };
     // Index blocks are read in place (mapping, read; checksum and hash
     // order verified by the walk once per read from the device).
-    let mut reader = DxReader::new(dir, in_handle);
+    let mut reader = DxReader::new(dir);
     let mut path = match htree::probe(&params, name, &mut reader) {
         Ok(p) => p,
         Err(e) => return dx_error(dir, e, &mut reader),

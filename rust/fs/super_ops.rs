@@ -127,6 +127,9 @@ pub(crate) struct FsInfo {
     pub(crate) gd_bhs: KVVec<ARef<BufferHead>>,
     /// Every group's descriptor, validated at mount, under its lock.
     pub(crate) groups: KVVec<Pin<KBox<Group>>>,
+    /// Every group's inode table (first block), which never changes after
+    /// mount: read without the group's lock by every inode read.
+    pub(crate) itables: KVVec<u64>,
     /// Serialises changes to bitmaps and group descriptors (see
     /// `balloc.rs`).
     #[pin]
@@ -424,7 +427,9 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
         return Err(code::EROFS);
     }
     let mut groups = KVVec::with_capacity(descs.len(), GFP_KERNEL)?;
+    let mut itables = KVVec::with_capacity(descs.len(), GFP_KERNEL)?;
     for gd in descs.iter() {
+        itables.push(gd.inode_table, GFP_KERNEL)?;
         groups.push(
             KBox::pin_init(new_spinlock!(*gd, "rext4_group"), GFP_KERNEL)?,
             GFP_KERNEL,
@@ -452,6 +457,7 @@ pub(crate) fn fill_super(sb: &Sb<New>, opts: MountOptions) -> Result<Pin<KBox<Fs
             writable: AtomicBool::new(false),
             gd_bhs,
             groups,
+            itables,
             alloc_lock <- new_mutex!((), "rext4_alloc"),
             orphans <- new_mutex!(KVec::new(), "rext4_orphans"),
             orphan_file <- new_mutex!(None, "rext4_orphan_file"),

@@ -115,6 +115,19 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
         Ok(unsafe { BufferHead::from_bread(bh) })
     }
 
+    /// Block `block` if the buffer cache holds it up to date (no read is
+    /// started): a lookup only, for callers that do more work before a
+    /// read (a readahead window to work out).
+    pub(crate) fn cached(&self, block: u64) -> Option<ARef<BufferHead>> {
+        // SAFETY: by the type invariant the super_block is live and has a
+        // block device and a block size; the helper returns NULL or an
+        // up-to-date buffer with a reference the caller owns.
+        let bh = NonNull::new(unsafe { sys::rext4_sb_find_uptodate(self.as_ptr(), block) })?;
+        // SAFETY: an up-to-date buffer with a reference, as `sb_bread`
+        // returns it.
+        Some(unsafe { BufferHead::from_bread(bh) })
+    }
+
     /// Freeze protection for a write the filesystem makes on its own (an
     /// evicted inode's deletion): waits while the filesystem is frozen,
     /// and holds a freeze back until the guard goes (`sb_start_intwrite`).
