@@ -322,33 +322,72 @@ pub fn find_name<B: Bytes + ?Sized>(
     name: &[u8],
 ) -> Result<Option<u32>> {
     let records = Records::new(b, 0, csum_tail, max_ino);
-    let (size, end) = (b.size(), records.end);
-    let wide = size >= 65536;
-    // The loop runs once per record of every leaf a lookup reads: one
-    // 8-byte load of the header, and one test for the records that are
-    // only stepped over (a non-zero inode with the name's length is rare).
-    let (mut off, mut prev) = (0, 0);
-    while off + 8 <= end {
-        let h = u64::from_le_bytes(b.array_at::<8>(off)?);
-        let (ino, raw_len, name_len) = (h as u32, (h >> 32) as u16, usize::from((h >> 48) as u8));
-        if (ino != 0) & (name_len == name.len()) && b.equals_at(off + 8, name).unwrap_or(false) {
-            // The match: checked in full, as every record is by readdir
-            // (a name running past its record or the block is an error).
-            return records.check(off).map(|(r, _)| Some(r.ino));
+    let found = if b.size() >= 65536 {
+        scan::<B, true>(b, records.end, name)
+    } else {
+        scan::<B, false>(b, records.end, name)
+    };
+    match found {
+        // The match: checked in full, as every record is by readdir (a
+        // name running past its record or the block is an error).
+        Scan::Match(off) => records.check(off).map(|(r, _)| Some(r.ino)),
+        Scan::End => Ok(None),
+        // A record that cannot be stepped over: the full check names what
+        // is wrong with it.
+        Scan::Stuck(off) => records.check(off).map(|_| None),
+    }
+}
+
+/// Where [`scan`] stopped.
+enum Scan {
+    /// At the record whose name matches (its inode is not 0).
+    Match(usize),
+    /// At the end of the records: the name is not there.
+    End,
+    /// At a record that cannot be stepped over (or that runs past the end).
+    Stuck(usize),
+}
+
+/// [`find_name`]'s walk over the records before `end`. It runs once per
+/// record of every leaf a lookup reads, so each record costs one 8-byte
+/// load and three tests (name length, a `rec_len` that is at least the
+/// minimum and a multiple of 4, the end); the block size's encoding of
+/// `rec_len` (`WIDE`: 64 KiB and more) is chosen once per block.
+fn scan<B: Bytes + ?Sized, const WIDE: bool>(b: &B, end: usize, name: &[u8]) -> Scan {
+    let size = b.size();
+    let (mut off, mut prev) = (0usize, 0usize);
+    // The last offset a record header fits at (the loop's one bound).
+    let Some(last) = end.checked_sub(8) else {
+        return if end == 0 { Scan::End } else { Scan::Stuck(0) };
+    };
+    while off <= last {
+        let Ok(h) = b.array_at::<8>(off).map(u64::from_le_bytes) else {
+            return Scan::Stuck(off);
+        };
+        // A record with the name's length is rare: the inode and the name
+        // are looked at only then.
+        if usize::from((h >> 48) as u8) == name.len()
+            && h as u32 != 0
+            && b.equals_at(off + 8, name).unwrap_or(false)
+        {
+            return Scan::Match(off);
         }
-        let rl = rec_len_value(raw_len, wide, size);
-        if (rl < MIN_REC_LEN) | (rl % 4 != 0) {
-            break;
+        let rl = rec_len_value((h >> 32) as u16, WIDE, size);
+        // rec_len < 12 or not a multiple of 4, tested at once.
+        if ((rl & 3) | usize::from(rl < MIN_REC_LEN)) != 0 {
+            return Scan::Stuck(off);
         }
         prev = off;
-        off += rl;
+        // Cannot wrap: `off` is inside the block, `rl` below 2^18.
+        off = off.wrapping_add(rl);
     }
-    match off.cmp(&end) {
-        core::cmp::Ordering::Equal => Ok(None),
-        // A record that cannot be stepped over (or one that ran past the
-        // end): the full check names what is wrong with it.
-        core::cmp::Ordering::Less => records.check(off).map(|_| None),
-        core::cmp::Ordering::Greater => records.check(prev).map(|_| None),
+    if off == end {
+        Scan::End
+    } else if off < end {
+        Scan::Stuck(off)
+    } else {
+        // The last record stepped over ran past the end.
+        Scan::Stuck(prev)
     }
 }
 

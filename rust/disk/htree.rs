@@ -145,39 +145,43 @@ fn legacy<const SIGNED: bool>(name: &[u8]) -> u32 {
     for &c in name {
         // |c| <= 255 and 255 * 7152373 < 2^31: the product fits an i32.
         let v = byte::<SIGNED>(c).wrapping_mul(7_152_373) as u32;
-        let mut h = h1.wrapping_add(h0 ^ v);
-        if h & 0x8000_0000 != 0 {
-            h = h.wrapping_sub(0x7FFF_FFFF);
-        }
+        let h = h1.wrapping_add(h0 ^ v);
+        // Less 0x7FFFFFFF when the top bit is set (without a branch).
+        let h = h.wrapping_sub(0x7FFF_FFFF & 0u32.wrapping_sub(h >> 31));
         h1 = h0;
         h0 = h;
     }
     h0 << 1
 }
 
-/// `str2hashbuf`: packs up to `4 * out.len()` bytes of `msg` big-endian-ish
-/// into words, padding with a word made of the remaining length. `len` is
-/// the length of the rest of the name from `msg` on (it sets the padding).
-fn str2hashbuf<const SIGNED: bool>(msg: &[u8], len: usize, out: &mut [u32]) {
+/// `str2hashbuf`: packs up to `4 * W` bytes of `msg` big-endian-ish into
+/// words, padding with a word made of the remaining length. `len` is the
+/// length of the rest of the name from `msg` on (it sets the padding).
+/// Four bytes a step (the hash runs for every name looked up or listed).
+fn str2hashbuf<const SIGNED: bool, const W: usize>(msg: &[u8], len: usize, out: &mut [u32; W]) {
     // The C code stores the `int` length in a u32 and shifts it; only the
     // low 32 bits matter and names are at most 255 bytes anyway.
     let l = len as u32;
     let mut pad = l | (l << 8);
     pad |= pad << 16;
-    let mut val = pad;
-    let n = len.min(out.len() * 4).min(msg.len());
+    let n = len.min(W * 4).min(msg.len());
+    let msg = msg.get(..n).unwrap_or(&[]);
+    let shift_in = |val: u32, c: u8| (byte::<SIGNED>(c) as u32).wrapping_add(val << 8);
+    let mut words = msg.chunks_exact(4);
     let mut w = 0;
-    for (i, &c) in msg.iter().take(n).enumerate() {
-        val = (byte::<SIGNED>(c) as u32).wrapping_add(val << 8);
-        if i % 4 == 3 {
-            if let Some(slot) = out.get_mut(w) {
-                *slot = val;
-            }
-            w += 1;
-            val = pad;
+    for (slot, q) in out.iter_mut().zip(&mut words) {
+        let mut val = pad;
+        for &c in q {
+            val = shift_in(val, c);
         }
+        *slot = val;
+        w += 1;
     }
     // One partial (or pad-only) word, then pad words up to the end.
+    let val = words
+        .remainder()
+        .iter()
+        .fold(pad, |val, &c| shift_in(val, c));
     if let Some(slot) = out.get_mut(w) {
         *slot = val;
         w += 1;
@@ -315,7 +319,7 @@ fn half_md4<const SIGNED: bool>(mut buf: [u32; 4], name: &[u8]) -> (u32, u32) {
     let mut inp = [0u32; 8];
     for (i, chunk) in name.chunks(32).enumerate() {
         let rest = name.len().saturating_sub(i * 32);
-        str2hashbuf::<SIGNED>(chunk, rest, &mut inp);
+        str2hashbuf::<SIGNED, 8>(chunk, rest, &mut inp);
         half_md4_transform(&mut buf, &inp);
     }
     (buf[1], buf[2])
@@ -326,7 +330,7 @@ fn tea<const SIGNED: bool>(mut buf: [u32; 4], name: &[u8]) -> (u32, u32) {
     let mut inp = [0u32; 4];
     for (i, chunk) in name.chunks(16).enumerate() {
         let rest = name.len().saturating_sub(i * 16);
-        str2hashbuf::<SIGNED>(chunk, rest, &mut inp);
+        str2hashbuf::<SIGNED, 4>(chunk, rest, &mut inp);
         tea_transform(&mut buf, &inp);
     }
     (buf[0], buf[1])
@@ -687,17 +691,22 @@ impl<B: Bytes + ?Sized> DxBlock<'_, B> {
     /// The entry covering `hash`: the last one whose hash is `<= hash`
     /// (binary search over entries 1.., as dx_probe).
     pub fn search(&self, hash: u32) -> Result<usize> {
-        // Invariant: the answer is in [lo - 1, hi].
-        let (mut lo, mut hi) = (1usize, self.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.hash(mid)? > hash {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
+        // The answer lies in [lo, lo + n); entry 0 counts as hash 0. Each
+        // step halves the window with one read and no branch on the
+        // outcome (this runs at every index level of every lookup).
+        let (mut lo, mut n) = (0usize, self.count);
+        while n > 1 {
+            let half = n / 2;
+            // 1 <= mid < count (<= limit, which the block holds): the
+            // arithmetic cannot wrap.
+            let mid = lo.wrapping_add(half);
+            let h = self
+                .b
+                .le32_at(self.entries_off.wrapping_add(mid.wrapping_mul(ENTRY)))?;
+            lo = if h <= hash { mid } else { lo };
+            n = n.wrapping_sub(half);
         }
-        Ok(lo - 1)
+        Ok(lo)
     }
 
     /// Verifies the `dx_tail` checksum with the directory inode's seed.

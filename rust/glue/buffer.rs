@@ -183,12 +183,15 @@ impl BufferHead {
     /// read, where [`Self::read`] would call `memcpy`).
     #[inline(always)]
     pub(crate) fn read_array<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
-        let end = off.checked_add(N).ok_or(code::EINVAL)?;
-        if end > self.size() {
+        let size = self.size();
+        // `off + N <= size` as one test (this runs for every field parsers
+        // read in place): `off <= size - N`, the subtraction valid since
+        // `N <= size`, both judged at once.
+        if (N > size) | (off > size.wrapping_sub(N)) {
             return Err(code::EINVAL);
         }
         // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
-        // `off..end` lies inside them; the bytes are loaded by value
+        // `off..off + N` lies inside them (`N <= size`, `off <= size - N`); the bytes are loaded by value
         // through the raw pointer (no reference to them is created, see
         // the module docs), and any bit pattern is a valid `[u8; N]`.
         Ok(unsafe {
