@@ -247,11 +247,14 @@ impl<'a, B: Bytes + ?Sized> Window<'a, B> {
     /// The offset in `inner` of byte `off..off + n` of the window.
     #[inline(always)]
     fn at(&self, off: usize, n: usize) -> Result<usize> {
-        let end = off.checked_add(n).ok_or(Error::Truncated)?;
-        if end > self.len {
+        // `off + n <= len` as one test: `off <= len - n`, valid since
+        // `n <= len`, both judged at once (parsers read every field
+        // through here).
+        if (n > self.len) | (off > self.len.wrapping_sub(n)) {
             return Err(Error::Truncated);
         }
-        Ok(self.start + off)
+        // Cannot wrap: `start + len` passed `new`'s check.
+        Ok(self.start.wrapping_add(off))
     }
 }
 

@@ -980,6 +980,66 @@ pub fn probe<R: DirBlockReader + ?Sized>(
     walk(p, reader, |root| p.hash.hash(root.hash_version, name))
 }
 
+/// Lists the leaves of an index in hash order (the walk of every index
+/// block, with their checks): `f(hash, lblk)` for each leaf, `hash` being
+/// where its index entry starts (0 for the first leaf; bit 0 set when the
+/// names of the hash before continue into it), until `f` returns `false`.
+/// Returns the root's hash version. A lookup can then find its leaves in
+/// the list ([`LeafMap`]) instead of walking the index blocks.
+pub fn for_each_leaf<R: DirBlockReader + ?Sized>(
+    p: &DxParams,
+    reader: &mut R,
+    mut f: impl FnMut(u32, u32) -> bool,
+) -> Result<u8> {
+    let mut path = probe_hash(p, 0, reader)?;
+    let version = path.root_info().hash_version;
+    if !f(0, path.leaf()) {
+        return Ok(version);
+    }
+    while let Some((lblk, hash)) = path.next_leaf_any(p, reader)? {
+        if !f(hash, lblk) {
+            break;
+        }
+    }
+    Ok(version)
+}
+
+/// The leaves of an index as [`for_each_leaf`] lists them, (start hash,
+/// logical block) in hash order: a lookup finds the same leaves in it as
+/// [`probe`] and [`DxPath::next_leaf`] find through the index blocks.
+pub struct LeafMap<'a>(pub &'a [(u32, u32)]);
+
+impl LeafMap<'_> {
+    /// The position of the leaf a name of major hash `major` is searched
+    /// in first: the last leaf whose start hash is at most `major` (the
+    /// descent of `dx_probe`, level by level, picks the same one).
+    pub fn first(&self, major: u32) -> usize {
+        let (mut lo, mut n) = (0usize, self.0.len());
+        while n > 1 {
+            let half = n / 2;
+            let mid = lo.wrapping_add(half);
+            let start = self.0.get(mid).map_or(u32::MAX, |e| e.0);
+            lo = if start <= major { mid } else { lo };
+            n = n.wrapping_sub(half);
+        }
+        lo
+    }
+
+    /// The leaf at position `i`.
+    pub fn leaf(&self, i: usize) -> Option<u32> {
+        self.0.get(i).map(|e| e.1)
+    }
+
+    /// Whether a search for `major` goes on from position `i` to the next
+    /// leaf: its start hash, collision bit cleared, is `major` (as
+    /// [`DxPath::continues`]).
+    pub fn continues(&self, i: usize, major: u32) -> bool {
+        self.0
+            .get(i.wrapping_add(1))
+            .is_some_and(|e| e.0 & !1 == major)
+    }
+}
+
 /// [`probe`] for a hash instead of a name (readdir in hash order resumes at
 /// one): the path to the leaf that holds hash `major`, the first of them
 /// when names of that hash continue into the next leaves.

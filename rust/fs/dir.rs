@@ -395,16 +395,28 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
             }
         };
         // By hash, then by name (names of one hash are few: the name
-        // compare runs on ties only).
-        let name_of = |n: &Named| names.get(n.name.0..n.name.0 + n.name.1);
-        crate::disk::sort::sort_by(&mut batch, |a, b| {
-            a.key < b.key || (a.key == b.key && name_of(a) < name_of(b))
+        // compare runs on ties only). What moves is a (key, index) pair
+        // per name, not the name's whole record.
+        let mut order: KVec<(u64, usize)> = KVec::with_capacity(batch.len(), GFP_KERNEL)?;
+        for (i, n) in batch.iter().enumerate() {
+            order.push((n.key, i), GFP_KERNEL)?;
+        }
+        let name_at = |i: usize| {
+            batch
+                .get(i)
+                .and_then(|n| names.get(n.name.0..n.name.0 + n.name.1))
+        };
+        crate::disk::sort::sort_by(&mut order, |a, b| {
+            a.0 < b.0 || (a.0 == b.0 && name_at(a.1) < name_at(b.1))
         });
         if legacy {
             // Ranks within each major hash ("." and ".." keep 0 and 2).
             let mut prev = None;
             let mut rank = 0u32;
-            for n in batch.iter_mut() {
+            for &(_, i) in order.iter() {
+                let Some(n) = batch.get_mut(i) else {
+                    continue;
+                };
                 if n.fixed {
                     continue;
                 }
@@ -417,7 +429,10 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
                 n.hash.1 = rank;
             }
         }
-        for n in batch.iter() {
+        for &(_, i) in order.iter() {
+            let Some(n) = batch.get(i) else {
+                continue;
+            };
             if n.hash < start {
                 continue;
             }

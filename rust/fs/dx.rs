@@ -234,6 +234,9 @@ pub(crate) fn add(
     ft: u8,
     indexed_now: bool,
 ) -> Result {
+    // A split changes the index: lookups walk it again until a new leaf
+    // map is built.
+    super::namei::forget_leaf_map(dir);
     let sb = dir.sb();
     let fmt = DirFormat::from_superblock(&sb.data().sb);
     let (mut block, mut map) = scratch(sb)?;
@@ -291,6 +294,7 @@ pub(crate) fn can_index(dir: &INode) -> bool {
 /// (see the module docs) and sets its index flag; [`add`] adds the name.
 /// The caller writes the inode.
 pub(crate) fn index(h: &Handle<'_>, dir: &INode) -> Result {
+    super::namei::forget_leaf_map(dir);
     let sb = dir.sb();
     let d = &sb.data().sb;
     let fmt = DirFormat::from_superblock(d);

@@ -16,13 +16,13 @@ use crate::glue::inode::{
     iget_locked, Got, INodeParams, INodeType, StatxExtra, VfsAttrs, VfsFlags,
 };
 use crate::glue::SuperBlock;
+use core::sync::atomic::AtomicU32;
 use kernel::error::code;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
 /// What rext4 keeps per inode next to the VFS inode (read under the
 /// inode's data lock, see the glue's `INode::read`).
-#[derive(Clone, Copy)]
 pub(crate) struct InodeData {
     /// `i_block`: the extent root (or a fast symlink's target).
     pub(crate) i_block: [u8; 60],
@@ -51,6 +51,13 @@ pub(crate) struct InodeData {
     /// slot), while it is an orphan there (ext4's `i_orphan_idx` with
     /// `EXT4_STATE_ORPHAN_FILE`; see `orphan.rs`).
     pub(crate) orphan_slot: Option<u32>,
+    /// An indexed directory's leaves in hash order, for lookups that skip
+    /// the index blocks (see `namei.rs`); dropped by every change to the
+    /// index.
+    pub(crate) leaf_map: Option<super::namei::LeafMapData>,
+    /// Lookups in the directory since its index last changed: the leaf
+    /// map is built once they reach its number of blocks.
+    pub(crate) dx_lookups: AtomicU32,
 }
 
 impl Default for InodeData {
@@ -66,6 +73,8 @@ impl Default for InodeData {
             data_tid: None,
             tree_changed: false,
             orphan_slot: None,
+            leaf_map: None,
+            dx_lookups: AtomicU32::new(0),
         }
     }
 }
@@ -453,6 +462,8 @@ pub(crate) fn params<'a>(
             data_tid: None,
             tree_changed: false,
             orphan_slot: None,
+            leaf_map: None,
+            dx_lookups: AtomicU32::new(0),
         },
     })
 }

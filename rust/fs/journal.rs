@@ -129,7 +129,10 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
     let d = &sb.data().sb;
     let ino = u32::try_from(inode.ino()).map_err(|_| code::EINVAL)?;
     // The data lock before the buffer lock (see the module docs).
-    let data = *inode.read();
+    let (flags, i_block, file_acl) = {
+        let g = inode.read();
+        (g.flags, g.i_block, g.file_acl)
+    };
     let raw = inode::locate(sb, ino)?;
     let (off, len) = raw.range();
     let mut access = h.write_access(raw.buffer())?;
@@ -159,9 +162,9 @@ pub(crate) fn write_inode(h: &Handle<'_>, inode: &INode) -> Result {
         di.blocks_512 = a.blocks_512;
         di.generation = a.generation;
         di.version = a.version;
-        di.flags = data.flags;
-        di.block = data.i_block;
-        di.file_acl = data.file_acl;
+        di.flags = flags;
+        di.block = i_block;
+        di.file_acl = file_acl;
         di.store(d, b).map_err(|e| {
             inode_err!(sb, ino, "inode #{}: cannot store: {}", ino, e);
             errno(e)

@@ -16,9 +16,10 @@ use super::inode::iget;
 use super::INode;
 use crate::disk::dir::{find_name, BlockKind};
 use crate::disk::features::compat;
-use crate::disk::htree::{self, DirBlockReader, DxParams};
+use crate::disk::htree::{self, DirBlockReader, DxParams, HashConfig};
 use crate::disk::Error as DiskError;
 use crate::glue::errno::{efscorrupted, enametoolong};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
@@ -39,10 +40,13 @@ pub(crate) fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
     }
     let search = |lblk, b: DevBlock, kind| find_in_block(dir, &b, kind, lblk, name);
     let ino = if is_dx(dir) {
-        match dx_search(dir, name, false, search)? {
-            Dx::Found(ino) => Some(ino),
-            Dx::Absent => None,
-            Dx::BadIndex => linear_find(dir, name)?,
+        match mapped_search(dir, name)? {
+            Some(found) => found,
+            None => match dx_search(dir, name, false, search)? {
+                Dx::Found(ino) => Some(ino),
+                Dx::Absent => None,
+                Dx::BadIndex => linear_find(dir, name)?,
+            },
         }
     } else {
         linear_find(dir, name)?
@@ -63,6 +67,127 @@ pub(crate) fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
         return Err(efscorrupted());
     }
     iget(dir.sb(), ino).map(Some)
+}
+
+/// An indexed directory's leaves in hash order (`htree::for_each_leaf`),
+/// kept with the directory inode: a lookup finds its leaf by one binary
+/// search here instead of reading and searching the root and the index
+/// nodes (ext4 walks them on every lookup). Built from the index blocks
+/// with all their checks, once a directory has had as many lookups as it
+/// has blocks since its index last changed (so a directory that keeps
+/// growing never pays for it); every change to the index drops it
+/// ([`forget_leaf_map`]). Changes are made with the directory locked
+/// (`i_rwsem`) exclusively and lookups hold it shared, so a map is never
+/// used across a change; the data lock guards the map itself.
+pub(crate) struct LeafMapData {
+    /// The root's hash version (what names are hashed with).
+    version: u8,
+    /// (start hash, logical block) of every leaf.
+    leaves: KVVec<(u32, u32)>,
+}
+
+/// Leaves a leaf map keeps at most (8 bytes each: 512 KiB); larger
+/// directories walk their index blocks.
+const LEAF_MAP_MAX: usize = 65536;
+
+/// The most leaves one lookup searches through the map: a run of
+/// colliding hashes longer than this walks the index blocks.
+const MAPPED_RUN: usize = 4;
+
+/// Looks `name` up through `dir`'s leaf map: `Some(found)` (the inode, or
+/// `None` for no such name), or `None` when the directory has no map (it
+/// is built here when the directory has had lookups enough) or the map
+/// cannot answer (a long collision run, a leaf that is a hole): the
+/// caller then walks the index, which also reports what is wrong.
+fn mapped_search(dir: &INode, name: &[u8]) -> Result<Option<Option<u32>>> {
+    let sb = dir.sb();
+    let mut run = [0u32; MAPPED_RUN];
+    let mut n = 0;
+    {
+        let g = dir.read();
+        let Some(m) = g.leaf_map.as_ref() else {
+            let seen = g
+                .dx_lookups
+                .fetch_add(1, Ordering::Relaxed)
+                .saturating_add(1);
+            drop(g);
+            let blocks = (dir.size() as u64) >> dir.block_bits();
+            if u64::from(seen) == blocks.max(1) {
+                build_leaf_map(dir)?;
+            }
+            return Ok(None);
+        };
+        let Ok(h) = HashConfig::from_superblock(&sb.data().sb).hash(m.version, name) else {
+            return Ok(None);
+        };
+        let map = htree::LeafMap(&m.leaves);
+        let mut i = map.first(h.major);
+        loop {
+            let (Some(slot), Some(leaf)) = (run.get_mut(n), map.leaf(i)) else {
+                return Ok(None);
+            };
+            *slot = leaf;
+            n += 1;
+            if !map.continues(i, h.major) {
+                break;
+            }
+            i += 1;
+        }
+    }
+    for &leaf in run.get(..n).unwrap_or(&[]) {
+        let lblk = u64::from(leaf);
+        let InPlace::Block(b, kind) = block_in_place(dir, lblk)? else {
+            return Ok(None);
+        };
+        if let Some(ino) = find_in_block(dir, &b, kind, lblk, name)? {
+            return Ok(Some(Some(ino)));
+        }
+    }
+    Ok(Some(None))
+}
+
+/// Builds `dir`'s leaf map from its index blocks (see [`LeafMapData`]).
+/// Nothing is built for a malformed index or one too large (the walk of
+/// each lookup reports the former), nor when memory is short.
+fn build_leaf_map(dir: &INode) -> Result {
+    let sb = dir.sb();
+    let seed = dir.read().csum_seed;
+    let Ok(params) = DxParams::new(&sb.data().sb, dir.size() as u64, seed) else {
+        return Ok(());
+    };
+    let want = (params.dir_blocks as usize).min(LEAF_MAP_MAX);
+    let Ok(mut leaves) = KVVec::with_capacity(want, GFP_KERNEL) else {
+        return Ok(());
+    };
+    let mut full = false;
+    let mut reader = DxReader::new(dir);
+    let listed = htree::for_each_leaf(&params, &mut reader, |hash, lblk| {
+        if leaves.len() % 256 == 255 {
+            crate::glue::task::resched();
+        }
+        full = leaves.len() >= LEAF_MAP_MAX || leaves.push((hash, lblk), GFP_KERNEL).is_err();
+        !full
+    });
+    let Ok(version) = listed else {
+        return Ok(());
+    };
+    if full {
+        return Ok(());
+    }
+    let mut g = dir.write();
+    if g.leaf_map.is_none() {
+        g.leaf_map = Some(LeafMapData { version, leaves });
+    }
+    Ok(())
+}
+
+/// Drops `dir`'s leaf map, before its index changes (a name added to an
+/// indexed directory, a directory indexed, an index removed), and starts
+/// counting lookups again.
+pub(crate) fn forget_leaf_map(dir: &INode) {
+    let mut g = dir.write();
+    g.leaf_map = None;
+    *g.dx_lookups.get_mut() = 0;
 }
 
 /// The inode number of `name` in block `b` (logical block `lblk`) of `dir`,

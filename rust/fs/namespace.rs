@@ -746,6 +746,7 @@ fn make_linear(dir: &INode) -> Result {
     if !dir.read().is_indexed() {
         return Ok(());
     }
+    namei::forget_leaf_map(dir);
     let sb = dir.sb();
     let fi = sb.data();
     let fmt = DirFormat::from_superblock(&fi.sb);

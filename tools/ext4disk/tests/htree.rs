@@ -282,6 +282,54 @@ fn lookup_with<R: DirBlockReader>(
     }
 }
 
+/// The leaves a lookup of `name` searches, in order (until it would stop
+/// even without finding the name): through the index blocks, and through
+/// the leaf map of the whole index. They must be the same.
+fn leaf_sequences(
+    img: &Image,
+    dir: &Inode,
+    map: &[(u32, u32)],
+    name: &[u8],
+) -> (Vec<u32>, Vec<u32>) {
+    let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
+    let mut r = DirReader { img, dir };
+    let mut path = htree::probe(&p, name, &mut r).unwrap();
+    let mut walked = vec![path.leaf()];
+    while let Some(l) = path.next_leaf(&p, &mut r).unwrap() {
+        walked.push(l);
+    }
+    let major = path.hash().major;
+    let m = htree::LeafMap(map);
+    let mut i = m.first(major);
+    let mut mapped = vec![m.leaf(i).unwrap()];
+    while m.continues(i, major) {
+        i += 1;
+        mapped.push(m.leaf(i).unwrap());
+    }
+    (walked, mapped)
+}
+
+/// The leaf map of `dir`'s index (see `htree::for_each_leaf`).
+fn leaf_map(img: &Image, dir: &Inode) -> Vec<(u32, u32)> {
+    let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
+    let mut map = Vec::new();
+    htree::for_each_leaf(&p, &mut DirReader { img, dir }, |h, l| {
+        map.push((h, l));
+        true
+    })
+    .unwrap();
+    // Every leaf once, in hash order.
+    assert!(
+        map.windows(2).all(|w| w[0].0 <= w[1].0),
+        "leaf map out of order"
+    );
+    let mut leaves: Vec<u32> = map.iter().map(|e| e.1).collect();
+    leaves.sort();
+    leaves.dedup();
+    assert_eq!(leaves.len(), map.len(), "a leaf listed twice");
+    map
+}
+
 /// What debugfs's htree_dump says about a directory: for each name, its
 /// (hash, minor hash, leaf block); and the index blocks (root children of
 /// each level).
@@ -372,6 +420,7 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
     let linear = img.read_dir(&dir).unwrap();
     let dump = htree_dump(img_path, path);
     let p = DxParams::new(&img.sb, dir.size, dir.csum_seed).unwrap();
+    let map = leaf_map(&img, &dir);
     let mut n = 0;
     let mut root_levels = None;
     // The same lookups through a reader that keeps the verified bit: after
@@ -387,6 +436,13 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
         if e.name == b"." || e.name == b".." {
             continue;
         }
+        let (walked, mapped) = leaf_sequences(&img, &dir, &map, &e.name);
+        assert_eq!(
+            walked,
+            mapped,
+            "leaves of {}",
+            String::from_utf8_lossy(&e.name)
+        );
         let got = lookup(&img, &dir, &e.name).unwrap();
         let (ino, leaf) =
             got.unwrap_or_else(|| panic!("{path}: {} not found", String::from_utf8_lossy(&e.name)));
@@ -439,6 +495,13 @@ fn check_dir(img_path: &Path, path: &str) -> (usize, u32) {
         let mut name = e.name.clone();
         name.push(b'~');
         assert_eq!(lookup(&img, &dir, &name).unwrap(), None);
+        let (walked, mapped) = leaf_sequences(&img, &dir, &map, &name);
+        assert_eq!(
+            walked,
+            mapped,
+            "leaves of absent {}",
+            String::from_utf8_lossy(&name)
+        );
     }
     (n, dump.indirect_levels)
 }
@@ -935,6 +998,11 @@ fn collision_bit_continues_into_next_leaf() {
     assert!(!path.continues());
     assert_eq!(path.next_leaf(&p, &mut r).unwrap(), None);
     assert_eq!(lookup(&img, &dir, &name).unwrap().map(|x| x.1), Some(leaf));
+    let map = leaf_map(&img, &dir);
+    assert_eq!(
+        leaf_sequences(&img, &dir, &map, &name),
+        (vec![prev_leaf, leaf], vec![prev_leaf, leaf])
+    );
     // Without the bit the name is simply not found (the walk stops).
     let img = patched(&img_path, &c, |v| {
         v[node1 + 16..node1 + 20].copy_from_slice(&(h + 2).to_le_bytes())
@@ -943,6 +1011,9 @@ fn collision_bit_continues_into_next_leaf() {
         .inode(find_ino(&img, &img.inode(2).unwrap(), b"d"))
         .unwrap();
     assert_eq!(lookup(&img, &dir, &name).unwrap(), None);
+    let map = leaf_map(&img, &dir);
+    let (walked, mapped) = leaf_sequences(&img, &dir, &map, &name);
+    assert_eq!((walked.len(), &walked), (1, &mapped));
 
     // Across nodes: root entry 2 (node 2) gets hash h_g | 1 where h_g is
     // the smallest hash of node 2's first leaf.
@@ -968,10 +1039,16 @@ fn collision_bit_continues_into_next_leaf() {
     assert_eq!(path.next_leaf(&p, &mut r).unwrap(), Some(leaf0));
     assert_eq!(path.frames()[1].lblk, n2);
     assert_eq!(lookup(&img, &dir, &name).unwrap().map(|x| x.1), Some(leaf0));
-    // Every other name is still found.
+    let map = leaf_map(&img, &dir);
+    assert_eq!(
+        leaf_sequences(&img, &dir, &map, &name),
+        (vec![last_of_1, leaf0], vec![last_of_1, leaf0])
+    );
+    // Every other name is still found, through the map too.
     for i in (0..5000).step_by(7) {
-        assert!(lookup(&img, &dir, dir_name(i, 40).as_bytes())
-            .unwrap()
-            .is_some());
+        let n = dir_name(i, 40);
+        assert!(lookup(&img, &dir, n.as_bytes()).unwrap().is_some());
+        let (walked, mapped) = leaf_sequences(&img, &dir, &map, n.as_bytes());
+        assert_eq!(walked, mapped, "{n}");
     }
 }
