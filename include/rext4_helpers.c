@@ -33,6 +33,10 @@ struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
 	return sb_bread(sb, block);
 }
 
+/*
+ * @block from the buffer cache, referenced, if it is there and up to date
+ * (the test sb_bread() makes before reading); NULL otherwise, nothing read.
+ */
 struct buffer_head *rext4_sb_find_uptodate(struct super_block *sb, sector_t block)
 {
 	struct buffer_head *bh = sb_find_get_block(sb, block);

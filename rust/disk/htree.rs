@@ -985,7 +985,11 @@ pub fn probe<R: DirBlockReader + ?Sized>(
 /// where its index entry starts (0 for the first leaf; bit 0 set when the
 /// names of the hash before continue into it), until `f` returns `false`.
 /// Returns the root's hash version. A lookup can then find its leaves in
-/// the list ([`LeafMap`]) instead of walking the index blocks.
+/// the list ([`LeafMap`]) instead of walking the index blocks. The start
+/// hashes never go down: an index where they would (a node whose entries
+/// start below an odd parent hash, which the walk's range check lets
+/// through and ext4 never writes) is corrupt here, since a search of the
+/// list would not find the leaves the walk finds.
 pub fn for_each_leaf<R: DirBlockReader + ?Sized>(
     p: &DxParams,
     reader: &mut R,
@@ -996,7 +1000,12 @@ pub fn for_each_leaf<R: DirBlockReader + ?Sized>(
     if !f(0, path.leaf()) {
         return Ok(version);
     }
+    let mut prev = 0;
     while let Some((lblk, hash)) = path.next_leaf_any(p, reader)? {
+        if hash < prev {
+            return Err(corrupt("htree: leaf hashes out of order", hash.into()));
+        }
+        prev = hash;
         if !f(hash, lblk) {
             break;
         }
@@ -1005,8 +1014,9 @@ pub fn for_each_leaf<R: DirBlockReader + ?Sized>(
 }
 
 /// The leaves of an index as [`for_each_leaf`] lists them, (start hash,
-/// logical block) in hash order: a lookup finds the same leaves in it as
-/// [`probe`] and [`DxPath::next_leaf`] find through the index blocks.
+/// logical block), start hashes never going down: a lookup finds the same
+/// leaves in it as [`probe`] and [`DxPath::next_leaf`] find through the
+/// index blocks.
 pub struct LeafMap<'a>(pub &'a [(u32, u32)]);
 
 impl LeafMap<'_> {

@@ -5,8 +5,9 @@
 //!
 //! [`sort_by`] is a heapsort: at most about 2 n log2 n comparisons whatever
 //! the input (readdir sorts every leaf's names by hash, so the bound
-//! matters more than the best case), no allocation, not stable, and every
-//! index is checked (no panic path).
+//! matters more than the best case), no allocation, not stable; elements
+//! are compared through checked accesses (the swaps' own index checks
+//! cannot fail: both indices are below the length).
 
 /// Sorts `v` so that no element is `less` than one before it; `less` must
 /// be a strict weak order (a strict order on the keys compared).

@@ -234,9 +234,6 @@ pub(crate) fn add(
     ft: u8,
     indexed_now: bool,
 ) -> Result {
-    // A split changes the index: lookups walk it again until a new leaf
-    // map is built.
-    super::namei::forget_leaf_map(dir);
     let sb = dir.sb();
     let fmt = DirFormat::from_superblock(&sb.data().sb);
     let (mut block, mut map) = scratch(sb)?;
@@ -246,7 +243,15 @@ pub(crate) fn add(
         block: &mut block,
         map: &mut map,
     };
+    let size_before = dir.size();
     let r = dx_write::add_entry(&mut p, &fmt, &mut s, name, ino, ft, &mut sc);
+    // Every change to the index (a leaf or node split, a level added)
+    // appends blocks, also when a later step failed: the leaf map goes
+    // then (lookups are shut out until the directory is unlocked). A name
+    // put into its leaf changes no index entry.
+    if dir.size() != size_before {
+        super::namei::forget_leaf_map(dir);
+    }
     match r {
         Ok(AddOutcome::Added) => Ok(()),
         Ok(AddOutcome::Exists) => Err(code::EEXIST),

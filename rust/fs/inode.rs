@@ -54,7 +54,7 @@ pub(crate) struct InodeData {
     /// An indexed directory's leaves in hash order, for lookups that skip
     /// the index blocks (see `namei.rs`); dropped by every change to the
     /// index.
-    pub(crate) leaf_map: Option<super::namei::LeafMapData>,
+    pub(crate) leaf_map: Option<KBox<super::namei::LeafMapData>>,
     /// Lookups in the directory since its index last changed: the leaf
     /// map is built once they reach its number of blocks.
     pub(crate) dx_lookups: AtomicU32,
@@ -139,6 +139,8 @@ impl RawInode {
 /// [`read_raw_at`], also returning the on-disk inode in its block (the
 /// in-inode attribute area lies beyond the parsed fields). The inode is
 /// parsed and its checksum verified in place: no copy of it is made.
+// Inlined for the same reason as `params`: the parsed inode (188 bytes)
+// is built in the caller's frame.
 #[inline(always)]
 fn read_at<S>(
     sb: &SuperBlock<Rext4, S>,
@@ -332,6 +334,9 @@ fn iget_with(sb: &Sb, ino: u32, orphan: bool) -> Result<ARef<INode>> {
 
 /// The VFS attributes, operations and rext4 data of an inode read from
 /// disk. `link` receives a fast symlink's target.
+// Inlined into its two callers (iget and inode creation) so that the
+// 236-byte result is built where it is used: a call returning it copies it
+// (`memcpy`), and this runs for every inode brought into memory.
 #[inline(always)]
 pub(crate) fn params<'a>(
     sb: &Sb,

@@ -20,6 +20,7 @@ use crate::disk::htree::{self, DirBlockReader, DxParams, HashConfig};
 use crate::disk::Error as DiskError;
 use crate::glue::errno::{efscorrupted, enametoolong};
 use core::sync::atomic::Ordering;
+use kernel::alloc::flags::{__GFP_NOWARN, GFP_KERNEL_ACCOUNT};
 use kernel::prelude::*;
 use kernel::types::ARef;
 
@@ -78,7 +79,9 @@ pub(crate) fn lookup(dir: &INode, name: &[u8]) -> Result<Option<ARef<INode>>> {
 /// growing never pays for it); every change to the index drops it
 /// ([`forget_leaf_map`]). Changes are made with the directory locked
 /// (`i_rwsem`) exclusively and lookups hold it shared, so a map is never
-/// used across a change; the data lock guards the map itself.
+/// used across a change; the data lock guards the map itself. The memory
+/// (8 bytes a leaf, charged to the caller's memory cgroup) stays with the
+/// directory's inode until the index changes or the inode is evicted.
 pub(crate) struct LeafMapData {
     /// The root's hash version (what names are hashed with).
     version: u8,
@@ -155,8 +158,13 @@ fn build_leaf_map(dir: &INode) -> Result {
     let Ok(params) = DxParams::new(&sb.data().sb, dir.size() as u64, seed) else {
         return Ok(());
     };
-    let want = (params.dir_blocks as usize).min(LEAF_MAP_MAX);
-    let Ok(mut leaves) = KVVec::with_capacity(want, GFP_KERNEL) else {
+    // Past the limit (its blocks are leaves but for a few index blocks)
+    // nothing is built: the lookups walk the index.
+    let want = params.dir_blocks as usize;
+    if want > LEAF_MAP_MAX {
+        return Ok(());
+    }
+    let Ok(mut leaves) = KVVec::with_capacity(want, GFP_KERNEL_ACCOUNT | __GFP_NOWARN) else {
         return Ok(());
     };
     let mut full = false;
@@ -165,7 +173,10 @@ fn build_leaf_map(dir: &INode) -> Result {
         if leaves.len() % 256 == 255 {
             crate::glue::task::resched();
         }
-        full = leaves.len() >= LEAF_MAP_MAX || leaves.push((hash, lblk), GFP_KERNEL).is_err();
+        full = leaves.len() >= LEAF_MAP_MAX
+            || leaves
+                .push((hash, lblk), GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+                .is_err();
         !full
     });
     let Ok(version) = listed else {
@@ -174,20 +185,30 @@ fn build_leaf_map(dir: &INode) -> Result {
     if full {
         return Ok(());
     }
+    let Ok(map) = KBox::new(
+        LeafMapData { version, leaves },
+        GFP_KERNEL_ACCOUNT | __GFP_NOWARN,
+    ) else {
+        return Ok(());
+    };
     let mut g = dir.write();
     if g.leaf_map.is_none() {
-        g.leaf_map = Some(LeafMapData { version, leaves });
+        g.leaf_map = Some(map);
     }
     Ok(())
 }
 
-/// Drops `dir`'s leaf map, before its index changes (a name added to an
-/// indexed directory, a directory indexed, an index removed), and starts
-/// counting lookups again.
+/// Drops `dir`'s leaf map when its index changes (a leaf split or another
+/// block added to an indexed directory, a directory indexed, an index
+/// removed), and starts counting lookups again. The map is freed after
+/// the data lock is released.
 pub(crate) fn forget_leaf_map(dir: &INode) {
-    let mut g = dir.write();
-    g.leaf_map = None;
-    *g.dx_lookups.get_mut() = 0;
+    let old = {
+        let mut g = dir.write();
+        *g.dx_lookups.get_mut() = 0;
+        g.leaf_map.take()
+    };
+    drop(old);
 }
 
 /// The inode number of `name` in block `b` (logical block `lblk`) of `dir`,
@@ -240,9 +261,10 @@ pub(crate) enum Dx<T> {
 
 /// Reads the index blocks of a directory for the htree walk, in place,
 /// with the buffers' verified bit; a failure to read is kept to be
-/// returned as it is. No yield per block: a walk reads at most one block
-/// per index level, and the walks that go on from leaf to leaf yield at
-/// each leaf they read.
+/// returned as it is. No yield per block: a lookup's walk reads at most
+/// one block per index level and yields at each leaf; the walks that list
+/// every leaf (readdir, which reads each leaf too; the leaf map's build)
+/// give the CPU away as they go.
 pub(crate) struct DxReader<'a> {
     dir: &'a INode,
     failed: Option<Error>,

@@ -191,9 +191,10 @@ impl BufferHead {
             return Err(code::EINVAL);
         }
         // SAFETY: `b_data` maps `b_size` bytes (type invariant) and
-        // `off..off + N` lies inside them (`N <= size`, `off <= size - N`); the bytes are loaded by value
-        // through the raw pointer (no reference to them is created, see
-        // the module docs), and any bit pattern is a valid `[u8; N]`.
+        // `off..off + N` lies inside them (`N <= size`, `off <= size - N`);
+        // the bytes are loaded by value through the raw pointer (no
+        // reference to them is created, see the module docs), and any bit
+        // pattern is a valid `[u8; N]`.
         Ok(unsafe {
             let src = (*self.raw()).b_data.cast::<u8>().add(off);
             core::ptr::read_unaligned(src.cast::<[u8; N]>())

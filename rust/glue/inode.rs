@@ -283,7 +283,6 @@ impl<T: FileSystem> INode<T> {
     }
 
     /// The filesystem's data, exclusive (`down_write`): for the write path.
-    #[allow(dead_code)]
     pub(crate) fn write(&self) -> WriteGuard<'_, T::INodeData> {
         let info = self.info();
         // SAFETY: as for `read`.
