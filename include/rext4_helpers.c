@@ -11,32 +11,25 @@ struct buffer_head *rext4_sb_bread(struct super_block *sb, sector_t block)
 }
 
 /*
- * sb_bread() of @block; if it is not in the buffer cache yet, blocks
- * [@ra_start, @ra_end) are first read ahead in one plugged batch (as
- * ext4's inode table readahead in __ext4_get_inode_loc).
+ * sb_bread() of @block after blocks [@ra_start, @ra_end) are read ahead in
+ * one plugged batch (as ext4's inode table readahead in
+ * __ext4_get_inode_loc); for a block the caller found missing from the
+ * buffer cache (rext4_sb_find_uptodate). sb_breadahead() skips blocks that
+ * are up to date.
  */
 struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
 					 sector_t ra_start, sector_t ra_end)
 {
-	struct buffer_head *bh = sb_find_get_block(sb, block);
+	struct blk_plug plug;
+	sector_t b;
 
-	if (!bh || !buffer_uptodate(bh)) {
-		struct blk_plug plug;
-		sector_t b;
-
-		blk_start_plug(&plug);
-		for (b = ra_start; b < ra_end; b++)
-			sb_breadahead(sb, b);
-		blk_finish_plug(&plug);
-	}
-	brelse(bh);
+	blk_start_plug(&plug);
+	for (b = ra_start; b < ra_end; b++)
+		sb_breadahead(sb, b);
+	blk_finish_plug(&plug);
 	return sb_bread(sb, block);
 }
 
-/*
- * @block from the buffer cache, referenced, if it is there and up to date
- * (the test sb_bread() makes before reading); NULL otherwise, nothing read.
- */
 struct buffer_head *rext4_sb_find_uptodate(struct super_block *sb, sector_t block)
 {
 	struct buffer_head *bh = sb_find_get_block(sb, block);

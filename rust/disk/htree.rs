@@ -691,22 +691,12 @@ impl<B: Bytes + ?Sized> DxBlock<'_, B> {
     /// The entry covering `hash`: the last one whose hash is `<= hash`
     /// (binary search over entries 1.., as dx_probe).
     pub fn search(&self, hash: u32) -> Result<usize> {
-        // The answer lies in [lo, lo + n); entry 0 counts as hash 0. Each
-        // step halves the window with one read and no branch on the
-        // outcome (this runs at every index level of every lookup).
-        let (mut lo, mut n) = (0usize, self.count);
-        while n > 1 {
-            let half = n / 2;
-            // 1 <= mid < count (<= limit, which the block holds): the
-            // arithmetic cannot wrap.
-            let mid = lo.wrapping_add(half);
-            let h = self
-                .b
-                .le32_at(self.entries_off.wrapping_add(mid.wrapping_mul(ENTRY)))?;
-            lo = if h <= hash { mid } else { lo };
-            n = n.wrapping_sub(half);
-        }
-        Ok(lo)
+        // 1 <= i < count (<= limit, which the block holds): the offset
+        // cannot wrap.
+        last_at_most(self.count, hash, |i| {
+            self.b
+                .le32_at(self.entries_off.wrapping_add(i.wrapping_mul(ENTRY)))
+        })
     }
 
     /// Verifies the `dx_tail` checksum with the directory inode's seed.
@@ -722,6 +712,27 @@ impl<B: Bytes + ?Sized> DxBlock<'_, B> {
         }
         Ok(())
     }
+}
+
+/// The last position in `0..n` whose `key` is at most `target`, for keys
+/// that never go down from position 1 on; position 0 counts as at most any
+/// target (an index block's entry 0 has no hash, a leaf list's first leaf
+/// starts at 0). Each step halves the window with one key read and no
+/// branch on the outcome: this runs at every index level of every lookup.
+fn last_at_most<E>(
+    n: usize,
+    target: u32,
+    key: impl Fn(usize) -> core::result::Result<u32, E>,
+) -> core::result::Result<usize, E> {
+    // The answer lies in [lo, lo + len); 1 <= mid < n.
+    let (mut lo, mut len) = (0usize, n);
+    while len > 1 {
+        let half = len / 2;
+        let mid = lo.wrapping_add(half);
+        lo = if key(mid)? <= target { mid } else { lo };
+        len = len.wrapping_sub(half);
+    }
+    Ok(lo)
 }
 
 /// The `dx_tail` checksum of index block `b` whose entry table (count and
@@ -1024,15 +1035,8 @@ impl LeafMap<'_> {
     /// in first: the last leaf whose start hash is at most `major` (the
     /// descent of `dx_probe`, level by level, picks the same one).
     pub fn first(&self, major: u32) -> usize {
-        let (mut lo, mut n) = (0usize, self.0.len());
-        while n > 1 {
-            let half = n / 2;
-            let mid = lo.wrapping_add(half);
-            let start = self.0.get(mid).map_or(u32::MAX, |e| e.0);
-            lo = if start <= major { mid } else { lo };
-            n = n.wrapping_sub(half);
-        }
-        lo
+        let key = |i: usize| Ok::<_, Error>(self.0.get(i).map_or(u32::MAX, |e| e.0));
+        last_at_most(self.0.len(), major, key).unwrap_or(0)
     }
 
     /// The leaf at position `i`.

@@ -199,10 +199,7 @@ fn pos2hash(pos: i64) -> (u32, u32) {
 
 /// One name of an indexed directory collected for [`dx_readdir`].
 struct Named {
-    /// (major, minor) hash; `key` is the two in one word, what the sort
-    /// compares first.
     hash: (u32, u32),
-    key: u64,
     /// "." or ".." of an index root, at the fixed hashes 0 and 2.
     fixed: bool,
     ino: u32,
@@ -318,7 +315,6 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
             batch.push(
                 Named {
                     hash,
-                    key: (u64::from(hash.0) << 32) | u64::from(hash.1),
                     fixed,
                     ino,
                     dtype,
@@ -399,7 +395,8 @@ fn dx_readdir(dir: &INode, ctx: &mut DirEmitter) -> Result<bool> {
         // per name, not the name's whole record.
         let mut order: KVec<(u64, usize)> = KVec::with_capacity(batch.len(), GFP_KERNEL)?;
         for (i, n) in batch.iter().enumerate() {
-            order.push((n.key, i), GFP_KERNEL)?;
+            let key = (u64::from(n.hash.0) << 32) | u64::from(n.hash.1);
+            order.push((key, i), GFP_KERNEL)?;
         }
         let name_at = |i: usize| {
             batch

@@ -116,7 +116,7 @@ fn mapped_search(dir: &INode, name: &[u8]) -> Result<Option<Option<u32>>> {
             drop(g);
             let blocks = (dir.size() as u64) >> dir.block_bits();
             if u64::from(seen) == blocks.max(1) {
-                build_leaf_map(dir)?;
+                build_leaf_map(dir);
             }
             return Ok(None);
         };
@@ -152,20 +152,20 @@ fn mapped_search(dir: &INode, name: &[u8]) -> Result<Option<Option<u32>>> {
 /// Builds `dir`'s leaf map from its index blocks (see [`LeafMapData`]).
 /// Nothing is built for a malformed index or one too large (the walk of
 /// each lookup reports the former), nor when memory is short.
-fn build_leaf_map(dir: &INode) -> Result {
+fn build_leaf_map(dir: &INode) {
     let sb = dir.sb();
     let seed = dir.read().csum_seed;
     let Ok(params) = DxParams::new(&sb.data().sb, dir.size() as u64, seed) else {
-        return Ok(());
+        return;
     };
     // Past the limit (its blocks are leaves but for a few index blocks)
     // nothing is built: the lookups walk the index.
     let want = params.dir_blocks as usize;
     if want > LEAF_MAP_MAX {
-        return Ok(());
+        return;
     }
     let Ok(mut leaves) = KVVec::with_capacity(want, GFP_KERNEL_ACCOUNT | __GFP_NOWARN) else {
-        return Ok(());
+        return;
     };
     let mut full = false;
     let mut reader = DxReader::new(dir);
@@ -180,22 +180,21 @@ fn build_leaf_map(dir: &INode) -> Result {
         !full
     });
     let Ok(version) = listed else {
-        return Ok(());
+        return;
     };
     if full {
-        return Ok(());
+        return;
     }
     let Ok(map) = KBox::new(
         LeafMapData { version, leaves },
         GFP_KERNEL_ACCOUNT | __GFP_NOWARN,
     ) else {
-        return Ok(());
+        return;
     };
     let mut g = dir.write();
     if g.leaf_map.is_none() {
         g.leaf_map = Some(map);
     }
-    Ok(())
 }
 
 /// Drops `dir`'s leaf map when its index changes (a leaf split or another

@@ -139,9 +139,9 @@ impl<T: FileSystem, S> SuperBlock<T, S> {
     }
 
     /// [`Self::bread`] of `block`, reading blocks `ahead` (a range holding
-    /// `block`, at most `MAX_READAHEAD_BLOCKS` long) ahead in one batch first when `block` is not
-    /// in the buffer cache yet: for tables read block by block, as ext4
-    /// reads its inode tables ahead.
+    /// `block`, at most `MAX_READAHEAD_BLOCKS` long) ahead in one batch
+    /// first: for a table block that [`Self::cached`] did not find, as
+    /// ext4 reads its inode tables ahead.
     pub(crate) fn bread_ahead(
         &self,
         block: u64,
