@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C shims for static inline kernel functions rext4 calls from Rust. Only
- * one-line forwards live here: logic belongs in the Rust crate.
+ * C shims for static inline kernel functions rext4 calls from Rust: short
+ * forwards (a buffer-cache lookup, a plugged readahead batch at most);
+ * logic belongs in the Rust crate.
  */
 #include "rext4_bindings.h"
 
@@ -30,6 +31,10 @@ struct buffer_head *rext4_sb_bread_ahead(struct super_block *sb, sector_t block,
 	return sb_bread(sb, block);
 }
 
+/*
+ * @block from the buffer cache, referenced, if it is there and up to date
+ * (the test sb_bread() makes before reading); NULL otherwise, nothing read.
+ */
 struct buffer_head *rext4_sb_find_uptodate(struct super_block *sb, sector_t block)
 {
 	struct buffer_head *bh = sb_find_get_block(sb, block);

@@ -1035,8 +1035,13 @@ impl LeafMap<'_> {
     /// in first: the last leaf whose start hash is at most `major` (the
     /// descent of `dx_probe`, level by level, picks the same one).
     pub fn first(&self, major: u32) -> usize {
-        let key = |i: usize| Ok::<_, Error>(self.0.get(i).map_or(u32::MAX, |e| e.0));
-        last_at_most(self.0.len(), major, key).unwrap_or(0)
+        // Positions passed are below the length: the key read cannot miss.
+        let key =
+            |i: usize| Ok::<_, core::convert::Infallible>(self.0.get(i).map_or(u32::MAX, |e| e.0));
+        match last_at_most(self.0.len(), major, key) {
+            Ok(i) => i,
+            Err(never) => match never {},
+        }
     }
 
     /// The leaf at position `i`.
